@@ -1,0 +1,168 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 4096
+
+static enum log_level log_min = LOG_INFO;
+static enum log_format log_fmt = LOG_FMT_LOGFMT;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_setup(enum log_level min, enum log_format fmt)
+{
+	log_min = min;
+	log_fmt = fmt;
+}
+
+int log_level_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int log_format_parse(const char *s)
+{
+	if (strcmp(s, "logfmt") == 0)
+		return LOG_FMT_LOGFMT;
+	if (strcmp(s, "json") == 0)
+		return LOG_FMT_JSON;
+	return -1;
+}
+
+/* A bounded line under construction; overflow truncates silently. */
+struct line {
+	char buf[LOG_LINE_MAX];
+	size_t len;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for "\n\0" */
+	if (n > room)
+		n = room;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* Appends a value quoted for the format: JSON string, or logfmt quoting
+ * when the value has spaces, quotes or '='.  Control bytes become '?' in
+ * logfmt and \u00XX in JSON, so one event is always one line. */
+static void put_value(struct line *l, const char *v)
+{
+	int quote = log_fmt == LOG_FMT_JSON || *v == '\0' ||
+	            strpbrk(v, " \"=\t") != NULL;
+	if (quote)
+		put(l, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		char esc[8];
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			put(l, esc, 2);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			if (log_fmt == LOG_FMT_JSON) {
+				snprintf(esc, sizeof(esc), "\\u%04x", *p);
+				puts_(l, esc);
+			} else {
+				put(l, "?", 1);
+			}
+		} else {
+			put(l, (const char *)p, 1);
+		}
+	}
+	if (quote)
+		put(l, "\"", 1);
+}
+
+static void put_field(struct line *l, const char *key, const char *v)
+{
+	if (log_fmt == LOG_FMT_JSON) {
+		if (l->len > 1)
+			put(l, ",", 1);
+		put(l, "\"", 1);
+		puts_(l, key);
+		put(l, "\":", 2);
+	} else {
+		if (l->len > 0)
+			put(l, " ", 1);
+		puts_(l, key);
+		put(l, "=", 1);
+	}
+	put_value(l, v);
+}
+
+static void emit(enum log_level lvl, const struct log_job *ctx,
+                 const char *fmt, va_list ap)
+{
+	struct line l = { .len = 0 };
+	char ts[40], msg[LOG_LINE_MAX], num[32];
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	if (log_fmt == LOG_FMT_JSON)
+		put(&l, "{", 1);
+	put_field(&l, "time", ts);
+	put_field(&l, "level", level_names[lvl]);
+	if (ctx) {
+		if (ctx->stage)
+			put_field(&l, "stage", ctx->stage);
+		if (ctx->job_id)
+			put_field(&l, "job", ctx->job_id);
+		if (ctx->domain)
+			put_field(&l, "domain", ctx->domain);
+		if (ctx->outcome)
+			put_field(&l, "outcome", ctx->outcome);
+		if (ctx->duration_ms >= 0) {
+			snprintf(num, sizeof(num), "%ld", ctx->duration_ms);
+			put_field(&l, "duration_ms", num);
+		}
+	}
+	put_field(&l, "msg", msg);
+	if (log_fmt == LOG_FMT_JSON) {
+		if (l.len > sizeof(l.buf) - 3)
+			l.len = sizeof(l.buf) - 3; /* truncated: still close it */
+		put(&l, "}", 1);
+	}
+	l.buf[l.len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
+	(void)w;
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	if (lvl < log_min)
+		return;
+	va_start(ap, fmt);
+	emit(lvl, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_jobmsg(enum log_level lvl, const struct log_job *ctx,
+                const char *fmt, ...)
+{
+	va_list ap;
+	if (lvl < log_min)
+		return;
+	va_start(ap, fmt);
+	emit(lvl, ctx, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,189 @@
+/*
+ * queue: the Redis contract (schemas/redis.md) as C calls.
+ *
+ * One struct queue is one Redis connection (hiredis, synchronous) with the
+ * scripts of scripts.h loaded; it is used by one thread at a time.  The
+ * worker gives each of its threads its own queue; dcvctl uses one.
+ *
+ * Failures are values: Q_E_IO means the connection is gone or timed out
+ * (call queue_reconnect() and carry on; nothing acknowledged is lost),
+ * Q_E_REPLY an answer of the wrong shape or an error reply (the message is
+ * in queue_errstr()).
+ */
+#ifndef DCV_QUEUE_H
+#define DCV_QUEUE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+
+enum stage {
+	STAGE_VERIFY_CNAME,
+	STAGE_CREATE_ORDER,
+	STAGE_PROVISION_TXT,
+	STAGE_FINALIZE,
+	STAGE_OFFBOARD_CHECK,
+	STAGE_COUNT
+};
+
+/* "verify-cname", ...; stage_parse() returns -1 for an unknown name. */
+const char *stage_name(enum stage s);
+int stage_parse(const char *name);
+
+enum queue_status {
+	Q_OK = 0,
+	Q_E_IO,      /* connection lost, refused or timed out: transient */
+	Q_E_REPLY,   /* error reply or unexpected shape */
+	Q_E_NOMEM,
+	Q_E_NOTFOUND,
+};
+
+const char *queue_strerror(enum queue_status s);
+
+struct queue_opts {
+	const char *url;          /* redis://[:password@]host[:port][/db] */
+	const char *prefix;       /* key prefix, e.g. "dcv" or "{dcv}" */
+	const char *group;        /* consumer group of the stage streams */
+	const char *consumer;     /* this connection's consumer name */
+	int connect_timeout_ms;
+	int io_timeout_ms;        /* must exceed any BLOCK time */
+	long long events_maxlen;  /* MAXLEN ~ of <p>:events */
+	long long dead_maxlen;    /* MAXLEN ~ of <p>:dead */
+	int max_deliveries;       /* more deliveries than this: poison */
+};
+
+/* An entry read from a stage stream.  Strings point into the batch. */
+struct queue_entry {
+	enum stage stage;
+	const char *id;        /* stream entry id */
+	const char *job;       /* job bytes; NULL if the entry has no job field */
+	size_t job_len;
+	const char *domain;    /* the plain-text domain field, "" if absent */
+};
+
+/* Entries of one read; owns the reply they point into. */
+struct queue_batch {
+	struct queue_entry *e;
+	size_t n, cap;
+	void *replies[8];      /* redisReply objects kept alive */
+	size_t nreplies;
+};
+
+enum commit_kind {
+	COMMIT_FORWARD,  /* XADD to dst's stream now */
+	COMMIT_LATER,    /* into <p>:delayed for dst, due at due_ms */
+	COMMIT_DONE,     /* nothing further */
+	COMMIT_DEAD,     /* to <p>:dead with last_error as the reason */
+};
+
+/* How to settle one entry.  Strings are borrowed for the call. */
+struct queue_commit {
+	enum stage src;
+	const char *entry_id;
+	enum commit_kind kind;
+	enum stage dst;
+	uint64_t due_ms;
+	const char *job;
+	size_t job_len;
+	const char *domain;     /* normalised; "" for a job too broken to trust */
+	const char *job_id;
+	const char *state;      /* domain hash state; "" = leave the hash alone */
+	unsigned attempts;
+	const char *last_error; /* "" clears it */
+	const char *event;      /* "" = no event */
+	const char *detail;
+};
+
+struct queue;
+
+/* Connects and loads the scripts.  Returns NULL with ERR filled on failure;
+ * the options' strings are copied. */
+struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen);
+void queue_close(struct queue *q);
+
+/* Reconnects with exponential backoff (100 ms doubling to 5 s, jittered)
+ * until it succeeds or *STOP becomes nonzero.  Returns Q_OK or Q_E_IO. */
+enum queue_status queue_reconnect(struct queue *q, const atomic_int *stop);
+
+/* Reconnections made so far by this queue. */
+unsigned long queue_reconnects(const struct queue *q);
+
+const char *queue_errstr(const struct queue *q);
+
+/* Creates the consumer group on every stage stream (MKSTREAM), ignoring
+ * the ones that exist. */
+enum queue_status queue_ensure_groups(struct queue *q);
+
+/* The server's maxmemory-policy into BUF (from INFO memory). */
+enum queue_status queue_eviction_policy(struct queue *q, char *buf, size_t len);
+
+/* Settles N entries (if any), then reads up to COUNT new entries per stream
+ * of the stages in MASK (bit 1 << stage), blocking up to BLOCK_MS; both in
+ * one round trip.  HISTORY nonzero reads this consumer's own pending
+ * entries instead of new ones (after a reconnect).  *APPLIED gets the number
+ * of commits that took effect (the others had been settled by whoever
+ * reclaimed them).  COUNT 0 only commits.  The batch is reset first. */
+enum queue_status queue_exchange(struct queue *q, const struct queue_commit *c,
+                                 size_t n, size_t *applied, unsigned mask,
+                                 size_t count, int block_ms, int history,
+                                 struct queue_batch *b);
+
+/* Claims up to COUNT entries of STAGE idle longer than MIN_IDLE_MS into B
+ * (poison entries go to the dead letters instead). */
+enum queue_status queue_reclaim(struct queue *q, enum stage stage,
+                                long long min_idle_ms, size_t count,
+                                struct queue_batch *b);
+
+/* Moves up to MAX due delayed jobs to their streams; *MOVED gets how many. */
+enum queue_status queue_promote(struct queue *q, uint64_t now_ms, size_t max,
+                                long long *moved);
+
+/* Trims STAGE's stream below its oldest pending entry and forgets
+ * consumers idle longer than CONSUMER_IDLE_MS with nothing pending. */
+enum queue_status queue_trim(struct queue *q, enum stage stage,
+                             long long consumer_idle_ms, long long *trimmed);
+
+/* XADDs a job to STAGE's stream, or (DUE_MS > 0) schedules it in the delayed
+ * set.  Used by dcvctl and tests. */
+enum queue_status queue_enqueue(struct queue *q, enum stage stage,
+                                const char *job, size_t len,
+                                const char *domain, const char *job_id,
+                                uint64_t due_ms);
+
+/* A new domain for the pipeline (dcvctl onboard). */
+struct queue_onboard {
+	const char *domain;   /* normalised */
+	const char *tenant;   /* "" for none */
+	const char *target;   /* delegation target the customer must create */
+	const char *job;      /* encoded job */
+	size_t job_len;
+	const char *job_id;
+};
+
+/* Enqueues N domains into verify-cname and records each one's state
+ * (state "queued", stage, tenant, target, job, created_at), pipelined.
+ * Returns Q_OK when every command succeeded. */
+enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
+                                size_t n);
+
+/* Runs a command through this queue's connection (argv form) and returns the
+ * reply (a redisReply *, freed with queue_reply_free) or NULL on I/O error.
+ * For dcvctl's read-only views. */
+void *queue_command(struct queue *q, int argc, const char **argv,
+                    const size_t *argvlen);
+void queue_reply_free(void *reply);
+
+/* Builds "<prefix>:<suffix>" into BUF. */
+const char *queue_key(const struct queue *q, char *buf, size_t len,
+                      const char *suffix);
+
+/* Frees the replies behind B and empties it (keeps the array). */
+void queue_batch_reset(struct queue_batch *b);
+void queue_batch_free(struct queue_batch *b);
+
+/* The current time in unix milliseconds. */
+uint64_t queue_now_ms(void);
+
+#endif

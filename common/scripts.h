@@ -1,0 +1,29 @@
+/*
+ * scripts: the Lua scripts that make every queue transition atomic.
+ *
+ * Each runs inside Redis as one unit, so no other client ever sees a job
+ * both forwarded and still pending, or promoted twice.  The key layout they
+ * use is the Redis contract (schemas/redis.md).  Scripts receive the key
+ * prefix and build key names from it; with a "{dcv}" prefix every key shares
+ * one Redis Cluster hash slot, which is what makes that legal in a cluster.
+ */
+#ifndef DCV_SCRIPTS_H
+#define DCV_SCRIPTS_H
+
+enum script_id {
+	SCRIPT_COMMIT,   /* ack a batch of entries and route each one */
+	SCRIPT_PROMOTE,  /* move due jobs from the delayed set to their streams */
+	SCRIPT_RECLAIM,  /* XAUTOCLAIM idle entries; dead-letter the poison ones */
+	SCRIPT_TRIM,     /* XTRIM MINID below the oldest pending entry */
+	SCRIPT_REPLAY,   /* move a dead letter back to its stage stream */
+	SCRIPT_COUNT
+};
+
+/* The source text of script ID. */
+const char *script_source(enum script_id id);
+
+/* Fields per job in SCRIPT_COMMIT's argument list, after the header. */
+#define COMMIT_HEADER_ARGS 6
+#define COMMIT_ITEM_ARGS 13
+
+#endif

@@ -1,0 +1,608 @@
+/*
+ * dcvctl: the operator's and the backend's command line.
+ *
+ *   dcvctl [-c FILE] onboard DOMAIN [--tenant T]
+ *   dcvctl [-c FILE] onboard --file FILE [--tenant T]   (one domain a line)
+ *   dcvctl [-c FILE] status DOMAIN [--json]
+ *   dcvctl [-c FILE] stats [--json]
+ *   dcvctl [-c FILE] dead list [--count N] [--json]
+ *   dcvctl [-c FILE] dead replay ID|--all
+ *   dcvctl [-c FILE] dead purge ID|--all
+ *
+ * Exit codes: 0 done, 1 failed (Redis unreachable, bad input), 2 usage or
+ * configuration error, 3 not found.
+ */
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "dname.h"
+#include "job.h"
+#include "log.h"
+#include "queue.h"
+#include "scripts.h"
+#include "worker.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3 };
+
+#define ONBOARD_PIPELINE 1000
+
+struct ctl {
+	struct cfg *cfg;
+	struct worker_cfg wc;
+	struct queue *q;
+	int json;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: dcvctl [-c FILE] COMMAND ...\n"
+	      "  onboard DOMAIN [--tenant T]      enqueue a domain; prints the CNAME to create\n"
+	      "  onboard --file FILE [--tenant T] enqueue one domain per line\n"
+	      "  status DOMAIN [--json]           the domain's state\n"
+	      "  stats [--json]                   streams, lag, pending, delayed, dead\n"
+	      "  dead list [--count N] [--json]   dead letters, newest first\n"
+	      "  dead replay ID|--all             send dead letters back to their stage\n"
+	      "  dead purge ID|--all              delete dead letters\n"
+	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found.\n", f);
+}
+
+static redisReply *run(struct ctl *c, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+	const char *argv[16];
+	int argc = 0;
+
+	/* a tiny argv splitter for fixed commands with %s substitutions that
+	 * never contain spaces (keys, ids) */
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && argc < 16;
+	     t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	redisReply *r = queue_command(c->q, argc, argv, NULL);
+	if (!r)
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+	else if (r->type == REDIS_REPLY_ERROR)
+		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
+	return r;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(j);
+}
+
+/* Builds and enqueues one chunk of domains. */
+static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
+                         const char *tenant, int print)
+{
+	struct queue_onboard *d = calloc(n, sizeof(*d));
+	char (*targets)[DNAME_MAX + 1] = calloc(n, sizeof(*targets));
+	struct job *jobs = calloc(n, sizeof(*jobs));
+	int rc = EXIT_FAIL;
+	uint64_t now = queue_now_ms();
+
+	if (!d || !targets || !jobs)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *why = dname_target(c->wc.target_template, names[i],
+		                               c->wc.zone, tenant, targets[i],
+		                               sizeof(targets[i]));
+		if (why) {
+			fprintf(stderr, "dcvctl: %s: %s\n", names[i], why);
+			goto out;
+		}
+		job_init(&jobs[i], names[i], tenant, now);
+		char *enc;
+		size_t len;
+		if (job_encode(&jobs[i], &enc, &len) != JOB_OK)
+			goto out;
+		d[i].domain = jobs[i].domain;
+		d[i].tenant = tenant ? tenant : "";
+		d[i].target = targets[i];
+		d[i].job = enc;
+		d[i].job_len = len;
+		d[i].job_id = jobs[i].id;
+	}
+	/* the groups start at 0: entries added before any worker ran count */
+	if (queue_ensure_groups(c->q) != Q_OK || queue_onboard(c->q, d, n) != Q_OK) {
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+		goto out;
+	}
+	for (size_t i = 0; print && i < n; i++) {
+		char chal[DNAME_MAX + 1];
+		dname_challenge(names[i], chal, sizeof(chal));
+		if (c->json) {
+			json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "domain", names[i],
+			                      "job", jobs[i].id, "cname", chal,
+			                      "target", targets[i]);
+			print_json(j);
+		} else {
+			printf("%s queued (job %s)\nask the customer to create:\n"
+			       "  %s. CNAME %s.\n", names[i], jobs[i].id, chal, targets[i]);
+		}
+	}
+	rc = EXIT_OK;
+out:
+	for (size_t i = 0; d && i < n; i++)
+		free((void *)d[i].job);
+	for (size_t i = 0; jobs && i < n; i++)
+		job_clear(&jobs[i]);
+	free(d);
+	free(targets);
+	free(jobs);
+	return rc;
+}
+
+static int cmd_onboard(struct ctl *c, int argc, char **argv)
+{
+	const char *file = NULL, *tenant = NULL, *domain = NULL;
+	char (*names)[DNAME_MAX + 1] = NULL;
+	size_t n = 0, total = 0;
+	int rc = EXIT_OK;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+			tenant = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (argv[i][0] != '-' && !domain)
+			domain = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!!file == !!domain) {
+		fprintf(stderr, "dcvctl onboard: give one DOMAIN or --file FILE\n");
+		return EXIT_USAGE;
+	}
+	if (tenant && (strlen(tenant) > JOB_TENANT_MAX || strpbrk(tenant, " \t\n"))) {
+		fprintf(stderr, "dcvctl onboard: --tenant must be at most %d characters without spaces\n",
+		        JOB_TENANT_MAX);
+		return EXIT_USAGE;
+	}
+	names = calloc(ONBOARD_PIPELINE, sizeof(*names));
+	if (!names)
+		return EXIT_FAIL;
+	if (domain) {
+		const char *why = dname_normalize(domain, names[0], sizeof(names[0]));
+		if (why) {
+			fprintf(stderr, "dcvctl onboard: %s: %s\n", domain, why);
+			rc = EXIT_FAIL;
+		} else {
+			rc = onboard_chunk(c, names, 1, tenant, 1);
+		}
+		free(names);
+		return rc;
+	}
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	if (!f) {
+		perror(file);
+		free(names);
+		return EXIT_FAIL;
+	}
+	char line[1024];
+	unsigned long lineno = 0;
+	while (fgets(line, sizeof(line), f) && rc == EXIT_OK) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		char *p = line + strspn(line, " \t");
+		if (*p == '\0' || *p == '#')
+			continue;
+		const char *why = dname_normalize(p, names[n], sizeof(names[n]));
+		if (why) {
+			fprintf(stderr, "dcvctl onboard: %s:%lu: %s: %s\n", file, lineno, p, why);
+			rc = EXIT_FAIL;
+			break;
+		}
+		if (++n == ONBOARD_PIPELINE) {
+			rc = onboard_chunk(c, names, n, tenant, 0);
+			total += n;
+			n = 0;
+		}
+	}
+	if (rc == EXIT_OK && n) {
+		rc = onboard_chunk(c, names, n, tenant, 0);
+		total += n;
+	}
+	if (f != stdin)
+		fclose(f);
+	free(names);
+	if (rc == EXIT_OK)
+		printf("%zu domains queued\n", total);
+	return rc;
+}
+
+static int cmd_status(struct ctl *c, int argc, char **argv)
+{
+	const char *domain = NULL;
+	char name[DNAME_MAX + 1];
+	int rc = EXIT_OK;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (!domain)
+			domain = argv[i];
+		else
+			return usage(stderr), EXIT_USAGE;
+	}
+	if (!domain)
+		return usage(stderr), EXIT_USAGE;
+	const char *why = dname_normalize(domain, name, sizeof(name));
+	if (why) {
+		fprintf(stderr, "dcvctl status: %s: %s\n", domain, why);
+		return EXIT_FAIL;
+	}
+	redisReply *r = run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		queue_reply_free(r);
+		return EXIT_FAIL;
+	}
+	if (r->elements == 0) {
+		fprintf(stderr, "dcvctl status: %s is not known\n", name);
+		rc = EXIT_NOTFOUND;
+	} else if (c->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "domain", json_string(name));
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			json_object_set_new(j, r->element[i]->str,
+			                    json_stringn(r->element[i + 1]->str, r->element[i + 1]->len));
+		print_json(j);
+	} else {
+		printf("%-12s %s\n", "domain", name);
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
+	}
+	queue_reply_free(r);
+	return rc;
+}
+
+/* The value of FIELD in a flat [k, v, k, v...] reply, or NULL. */
+static const redisReply *field(const redisReply *r, const char *name)
+{
+	for (size_t i = 0; r && i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, name) == 0)
+			return r->element[i + 1];
+	return NULL;
+}
+
+static long long as_int(const redisReply *v)
+{
+	if (!v)
+		return -1;
+	if (v->type == REDIS_REPLY_INTEGER)
+		return v->integer;
+	if (v->type == REDIS_REPLY_STRING)
+		return atoll(v->str);
+	return -1; /* nil: e.g. lag unknown */
+}
+
+static int cmd_stats(struct ctl *c, int argc, char **argv)
+{
+	const char *p = c->wc.q.prefix, *group = c->wc.q.group;
+	json_t *root = json_object(), *stages = json_object();
+	uint64_t now = queue_now_ms();
+	int rc = EXIT_FAIL;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else
+			return json_decref(root), json_decref(stages), usage(stderr), EXIT_USAGE;
+	}
+	json_object_set_new(root, "stages", stages);
+	if (!c->json)
+		printf("%-16s %10s %10s %10s %14s\n", "stage", "length", "lag",
+		       "pending", "oldest_pend_s");
+	for (int s = 0; s < STAGE_COUNT; s++) {
+		const char *name = stage_name((enum stage)s);
+		long long len, lag = -1, pending = 0, oldest = -1;
+		redisReply *r = run(c, "XLEN %s:stream:%s", p, name);
+		if (!r)
+			goto out;
+		len = as_int(r);
+		queue_reply_free(r);
+		r = run(c, "XINFO GROUPS %s:stream:%s", p, name);
+		if (!r)
+			goto out;
+		for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+			const redisReply *g = r->element[i], *n = field(g, "name");
+			if (n && strcmp(n->str, group) == 0) {
+				lag = as_int(field(g, "lag"));
+				pending = as_int(field(g, "pending"));
+			}
+		}
+		queue_reply_free(r);
+		if (pending > 0) {
+			r = run(c, "XPENDING %s:stream:%s %s", p, name, group);
+			if (!r)
+				goto out;
+			if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+			    r->element[1]->type == REDIS_REPLY_STRING)
+				oldest = ((long long)now - atoll(r->element[1]->str)) / 1000;
+			queue_reply_free(r);
+		}
+		json_t *j = json_pack("{s:I,s:I,s:I}", "length", (json_int_t)len,
+		                      "pending", (json_int_t)pending,
+		                      "oldest_pending_age_s", (json_int_t)oldest);
+		json_object_set_new(j, "lag", lag >= 0 ? json_integer(lag) : json_null());
+		json_object_set_new(stages, name, j);
+		if (!c->json) {
+			char lagbuf[24] = "?", oldbuf[24] = "-";
+			if (lag >= 0)
+				snprintf(lagbuf, sizeof(lagbuf), "%lld", lag);
+			if (oldest >= 0)
+				snprintf(oldbuf, sizeof(oldbuf), "%lld", oldest);
+			printf("%-16s %10lld %10s %10lld %14s\n", name, len, lagbuf,
+			       pending, oldbuf);
+		}
+	}
+	struct { const char *key, *label; } lens[] = {
+		{ "dead", "dead" }, { "events", "events" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		redisReply *r = run(c, "XLEN %s:%s", p, lens[i].key);
+		if (!r)
+			goto out;
+		json_object_set_new(root, lens[i].label, json_integer(as_int(r)));
+		queue_reply_free(r);
+	}
+	redisReply *r = run(c, "ZCARD %s:delayed", p);
+	if (!r)
+		goto out;
+	json_object_set_new(root, "delayed", json_integer(as_int(r)));
+	queue_reply_free(r);
+	r = run(c, "ZCOUNT %s:delayed -inf %llu", p, (unsigned long long)now);
+	if (!r)
+		goto out;
+	json_object_set_new(root, "delayed_due", json_integer(as_int(r)));
+	queue_reply_free(r);
+	r = run(c, "HGETALL %s:stats", p);
+	if (!r)
+		goto out;
+	json_t *counters = json_object();
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+		json_object_set_new(counters, r->element[i]->str,
+		                    json_integer(atoll(r->element[i + 1]->str)));
+	json_object_set_new(root, "counters", counters);
+	queue_reply_free(r);
+	if (c->json) {
+		print_json(root);
+		root = NULL;
+	} else {
+		printf("delayed %lld (due now %lld)  dead %lld  events %lld\n",
+		       (long long)json_integer_value(json_object_get(root, "delayed")),
+		       (long long)json_integer_value(json_object_get(root, "delayed_due")),
+		       (long long)json_integer_value(json_object_get(root, "dead")),
+		       (long long)json_integer_value(json_object_get(root, "events")));
+		const char *k;
+		json_t *v;
+		printf("counters:");
+		json_object_foreach(counters, k, v)
+			printf(" %s=%lld", k, (long long)json_integer_value(v));
+		printf("\n");
+	}
+	rc = EXIT_OK;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* The fields of a dead letter as JSON. */
+static json_t *dead_json(const redisReply *e)
+{
+	json_t *j = json_object();
+	const redisReply *f = e->element[1];
+	json_object_set_new(j, "id", json_string(e->element[0]->str));
+	for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
+		const char *k = f->element[i]->str;
+		const redisReply *v = f->element[i + 1];
+		if (strcmp(k, "job") == 0) {
+			/* binary msgpack: show it as hex, as in schemas/ */
+			char *hex = malloc(2 * v->len + 1);
+			for (size_t b = 0; hex && b < v->len; b++)
+				snprintf(hex + 2 * b, 3, "%02x", (unsigned char)v->str[b]);
+			if (hex) {
+				hex[2 * v->len] = '\0';
+				json_object_set_new(j, "job_hex", json_string(hex));
+			}
+			free(hex);
+		} else {
+			json_object_set_new(j, k, json_stringn(v->str, v->len));
+		}
+	}
+	return j;
+}
+
+static int cmd_dead(struct ctl *c, int argc, char **argv)
+{
+	const char *p = c->wc.q.prefix;
+	long count = 20;
+	const char *id = NULL;
+	int all = 0, rc = EXIT_FAIL;
+
+	if (argc < 1)
+		return usage(stderr), EXIT_USAGE;
+	const char *sub = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			count = atol(argv[++i]);
+		else if (!id && argv[i][0] != '-' && strlen(argv[i]) < 64 &&
+		         strspn(argv[i], "0123456789-") == strlen(argv[i]))
+			id = argv[i];
+		else
+			return usage(stderr), EXIT_USAGE;
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (count < 1 || count > 100000)
+			return usage(stderr), EXIT_USAGE;
+		redisReply *r = run(c, "XREVRANGE %s:dead + - COUNT %ld", p, count);
+		if (!r || r->type != REDIS_REPLY_ARRAY)
+			goto out_reply;
+		json_t *arr = json_array();
+		for (size_t i = 0; i < r->elements; i++)
+			json_array_append_new(arr, dead_json(r->element[i]));
+		if (c->json) {
+			print_json(arr);
+		} else {
+			size_t i;
+			json_t *e;
+			json_array_foreach(arr, i, e)
+				printf("%s  %s  %s  %s\n",
+				       json_string_value(json_object_get(e, "id")),
+				       json_string_value(json_object_get(e, "stage")),
+				       json_string_value(json_object_get(e, "domain")),
+				       json_string_value(json_object_get(e, "reason")));
+			json_decref(arr);
+		}
+		rc = EXIT_OK;
+out_reply:
+		queue_reply_free(r);
+		return rc;
+	}
+	int replay = strcmp(sub, "replay") == 0;
+	if (!replay && strcmp(sub, "purge") != 0)
+		return usage(stderr), EXIT_USAGE;
+	if (!!id == all) {
+		fprintf(stderr, "dcvctl dead %s: give one ID or --all\n", sub);
+		return EXIT_USAGE;
+	}
+	if (!replay && all) {
+		redisReply *r = run(c, "DEL %s:dead", p);
+		if (!r)
+			return EXIT_FAIL;
+		printf("purged all dead letters\n");
+		queue_reply_free(r);
+		return EXIT_OK;
+	}
+	/* replay one, replay all (oldest first), or purge one */
+	long done = 0;
+	for (;;) {
+		char target[64];
+		if (all) {
+			redisReply *r = run(c, "XRANGE %s:dead - + COUNT 1", p);
+			if (!r || r->type != REDIS_REPLY_ARRAY) {
+				queue_reply_free(r);
+				return EXIT_FAIL;
+			}
+			if (r->elements == 0) {
+				queue_reply_free(r);
+				break;
+			}
+			snprintf(target, sizeof(target), "%s", r->element[0]->element[0]->str);
+			queue_reply_free(r);
+		} else {
+			snprintf(target, sizeof(target), "%s", id);
+		}
+		redisReply *r;
+		if (replay) {
+			const char *argv2[] = { "EVAL", script_source(SCRIPT_REPLAY), "0", p, target };
+			r = queue_command(c->q, 5, argv2, NULL);
+		} else {
+			r = run(c, "XDEL %s:dead %s", p, target);
+		}
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "dcvctl dead %s: %s\n", sub,
+			        r ? r->str : queue_errstr(c->q));
+			queue_reply_free(r);
+			return EXIT_FAIL;
+		}
+		int found = replay ? r->type == REDIS_REPLY_STRING : r->integer == 1;
+		if (found && replay)
+			printf("%s replayed into %s\n", target, r->str);
+		else if (found)
+			printf("%s purged\n", target);
+		queue_reply_free(r);
+		if (!found) {
+			if (!all) {
+				fprintf(stderr, "dcvctl dead %s: no dead letter %s\n", sub, target);
+				return EXIT_NOTFOUND;
+			}
+			/* a malformed dead letter cannot be replayed: purge it */
+			r = run(c, "XDEL %s:dead %s", p, target);
+			queue_reply_free(r);
+		}
+		done++;
+		if (!all)
+			break;
+	}
+	if (all)
+		printf("%ld dead letters %s\n", done, replay ? "replayed" : "purged");
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { 0 };
+	const char *path = NULL;
+	char err[512];
+	int i = 1, rc = EXIT_USAGE;
+
+	if (i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)) {
+		path = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? EXIT_USAGE : EXIT_OK;
+	}
+	c.cfg = path ? cfg_load_file(path, err, sizeof(err)) : cfg_new_empty();
+	if (!c.cfg) {
+		fprintf(stderr, "dcvctl: %s\n", path ? err : "out of memory");
+		return EXIT_USAGE;
+	}
+	worker_cfg_load(c.cfg, &c.wc);
+	log_setup(LOG_WARN, LOG_FMT_LOGFMT);
+	cfg_check_unknown(c.cfg);
+	if (cfg_error(c.cfg)) {
+		fprintf(stderr, "dcvctl: %s\n", cfg_error(c.cfg));
+		goto out;
+	}
+	struct queue_opts o = c.wc.q;
+	o.consumer = "dcvctl";
+	c.q = queue_open(&o, err, sizeof(err));
+	if (!c.q) {
+		fprintf(stderr, "dcvctl: %s\n", err);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	const char *cmd = argv[i++];
+	int n = argc - i;
+	char **rest = argv + i;
+	if (strcmp(cmd, "onboard") == 0)
+		rc = cmd_onboard(&c, n, rest);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&c, n, rest);
+	else if (strcmp(cmd, "stats") == 0)
+		rc = cmd_stats(&c, n, rest);
+	else if (strcmp(cmd, "dead") == 0)
+		rc = cmd_dead(&c, n, rest);
+	else {
+		fprintf(stderr, "dcvctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+	}
+out:
+	queue_close(c.q);
+	cfg_free(c.cfg);
+	return rc;
+}

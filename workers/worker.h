@@ -1,0 +1,116 @@
+/*
+ * worker: the stage runtime shared by dcv-worker and the test worker.
+ *
+ * A stage handler is a function over one job that returns an outcome; it
+ * never sleeps to wait and never talks to the streams.  The runtime reads
+ * batches from the stage streams, runs the handlers, and settles every entry
+ * atomically (scripts.h): forward, delay, finish or dead-letter.
+ *
+ * Concurrency: worker.concurrency threads, each with its own Redis
+ * connection, each looping read-batch -> handle -> commit-and-read-next (one
+ * round trip).  A handler may block on the network (DNS, HTTP): the other
+ * threads carry on.  One more thread promotes due delayed jobs and trims the
+ * streams.  See README.md, "Architecture".
+ */
+#ifndef DCV_WORKER_H
+#define DCV_WORKER_H
+
+#include <stdint.h>
+
+#include "cfg.h"
+#include "job.h"
+#include "queue.h"
+
+enum outcome_kind {
+	OUT_NONE = 0,  /* the handler set nothing: a bug, dead-lettered */
+	OUT_ADVANCE,   /* go to stage `next` (after delay_ms when > 0) */
+	OUT_RETRY,     /* run this stage again after delay_ms, or the backoff */
+	OUT_DONE,      /* the job is finished */
+	OUT_FAIL,      /* permanent failure: dead letter and event */
+};
+
+#define OUTCOME_REASON_MAX 512
+
+/* What a handler decided.  Zero it before the call (the runtime does). */
+struct outcome {
+	enum outcome_kind kind;
+	enum stage next;          /* OUT_ADVANCE */
+	int64_t delay_ms;         /* OUT_RETRY: >= 0 wins over the backoff
+	                             (Retry-After); -1: policy backoff.
+	                             OUT_ADVANCE: > 0 schedules the next stage */
+	const char *state;        /* domain state to record; NULL: default */
+	const char *event;        /* event type for <p>:events; NULL: none */
+	char reason[OUTCOME_REASON_MAX]; /* RETRY/FAIL: the domain's last_error
+	                             and the event's detail */
+};
+
+/* Backoff and give-up policy of one stage. */
+struct stage_policy {
+	long long base_ms;       /* first retry's cap */
+	long long cap_ms;        /* largest delay */
+	long long max_attempts;  /* 0: retry forever */
+};
+
+/* The runtime's configuration (immutable after load). */
+struct worker_cfg {
+	struct queue_opts q;
+	const char *eviction_check;   /* "refuse" or "warn" */
+	int concurrency;
+	int batch;
+	int block_ms;
+	long long visibility_ms;
+	long long reclaim_interval_ms;
+	long long promote_interval_ms;
+	long long trim_interval_ms;
+	long long consumer_idle_ms;
+	long long drain_ms;
+	long long job_max_bytes;
+	unsigned stage_mask;          /* stages served (bit 1 << stage) */
+	const char *handlers;
+	const char *zone;             /* validation zone */
+	const char *target_template;  /* delegation target template */
+	struct stage_policy policy[STAGE_COUNT];
+};
+
+/* What a handler gets besides its job. */
+struct stage_env {
+	const struct worker_cfg *cfg;
+	uint64_t now_ms;
+	unsigned thread;     /* index of the worker thread */
+	void *deps;          /* the program's own dependencies */
+};
+
+typedef void (*stage_fn)(struct stage_env *env, struct job *job,
+                         struct outcome *out);
+
+/* A worker program: its handlers and how it reads its own config. */
+struct worker_app {
+	const char *name;
+	stage_fn stages[STAGE_COUNT];
+	/* Reads the program's own config keys into *DEPS (may be NULL). */
+	int (*configure)(struct cfg *c, const struct worker_cfg *wc, void **deps);
+	void (*release)(void *deps);
+};
+
+/* Reads the runtime's keys (redis, worker, log, streams, stages,
+ * validation) into W; errors are recorded in C. */
+void worker_cfg_load(struct cfg *c, struct worker_cfg *w);
+
+/* The backoff delay for ATTEMPT (1-based) under P: full jitter, a uniform
+ * draw in [0, min(cap, base * 2^(attempt-1))].  RND is a random number. */
+int64_t worker_backoff(const struct stage_policy *p, uint32_t attempt,
+                       uint64_t rnd);
+
+/* Helpers for handlers. */
+void outcome_advance(struct outcome *o, enum stage next);
+void outcome_retry(struct outcome *o, int64_t delay_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void outcome_fail(struct outcome *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void outcome_done(struct outcome *o);
+
+/* dcv-worker's main: parses the command line, loads the configuration,
+ * checks Redis, runs the threads until SIGTERM/SIGINT, drains, exits. */
+int worker_main(int argc, char **argv, const struct worker_app *app);
+
+#endif
