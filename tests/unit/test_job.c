@@ -1,0 +1,181 @@
+/* job: the schema vectors of schemas/job-vectors.yaml, round trips, and
+ * broken input of every kind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cfg.h"
+#include "job.h"
+
+static size_t unhex(const char *hex, unsigned char *out, size_t cap)
+{
+	size_t n = strlen(hex) / 2;
+	assert_true(n <= cap);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (unsigned char)v;
+	}
+	return n;
+}
+
+static void test_vectors(void **state)
+{
+	(void)state;
+	char path[1024], err[512], key[256];
+	size_t n = 0;
+	snprintf(path, sizeof(path), "%s/job-vectors.yaml", getenv("DCV_SCHEMAS"));
+	struct cfg *c = cfg_load_file(path, err, sizeof(err));
+	assert_non_null(c);
+	const char *const *names = cfg_keys(c, "vectors", &n);
+	assert_true(n >= 10);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char buf[4096];
+		char why[256];
+		struct job j;
+#define GET(f) (snprintf(key, sizeof(key), "vectors.%s." f, names[i]), cfg_str(c, key, NULL))
+		const char *hex = GET("hex");
+		const char *expect_err = GET("error");
+		const char *domain = GET("domain");
+		(void)GET("description");
+		assert_non_null(hex);
+		size_t len = unhex(hex, buf, sizeof(buf));
+		enum job_status st = job_decode(buf, len, JOB_DEFAULT_MAX_BYTES, &j, why, sizeof(why));
+		if (expect_err) {
+			if (st == JOB_OK || !strstr(why, expect_err))
+				fail_msg("vector %s: expected an error with '%s', got %d '%s'",
+				         names[i], expect_err, st, why);
+			continue;
+		}
+		if (st != JOB_OK)
+			fail_msg("vector %s: %s", names[i], why);
+		assert_string_equal(j.domain, domain);
+		const char *v;
+		if ((v = GET("tenant")))
+			assert_string_equal(j.tenant, v);
+		if ((v = GET("id")))
+			assert_string_equal(j.id, v);
+		if ((v = GET("attempt")))
+			assert_int_equal(j.attempt, atoi(v));
+		if ((v = GET("gen")))
+			assert_int_equal(j.gen, atoi(v));
+		if ((v = GET("ctx_count")))
+			assert_int_equal(j.nctx, atoi(v));
+		job_clear(&j);
+#undef GET
+	}
+	cfg_check_unknown(c);
+	assert_null(cfg_error(c));
+	cfg_free(c);
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct job j, k;
+	char *buf;
+	size_t len;
+	char why[256];
+
+	job_init(&j, "www.example.com", "tenant-1", 1795000000000ULL);
+	j.attempt = 7;
+	j.gen = 9;
+	assert_int_equal(job_ctx_set_str(&j, "order", "https://ca/order/1"), 0);
+	assert_int_equal(job_ctx_set_int(&j, "deadline", -5), 0);
+	assert_int_equal(job_ctx_set_str(&j, "order", "https://ca/order/2"), 0);
+	assert_int_equal(j.nctx, 2);
+	assert_int_equal(job_encode(&j, &buf, &len), JOB_OK);
+	assert_int_equal(job_decode(buf, len, JOB_DEFAULT_MAX_BYTES, &k, why, sizeof(why)), JOB_OK);
+	assert_string_equal(k.id, j.id);
+	assert_string_equal(k.domain, "www.example.com");
+	assert_string_equal(k.tenant, "tenant-1");
+	assert_int_equal(k.attempt, 7);
+	assert_int_equal(k.gen, 9);
+	assert_int_equal(k.created_at, 1795000000000ULL);
+	assert_string_equal(job_ctx_str(&k, "order"), "https://ca/order/2");
+	assert_int_equal(job_ctx_int(&k, "deadline", 0), -5);
+	assert_null(job_ctx_str(&k, "deadline"));
+	job_ctx_del(&k, "order");
+	assert_null(job_ctx_str(&k, "order"));
+	assert_int_equal(job_ctx_int(&k, "deadline", 0), -5);
+	free(buf);
+	job_clear(&j);
+	job_clear(&k);
+}
+
+static void test_size_cap(void **state)
+{
+	(void)state;
+	char buf[300] = { 0 };
+	char why[256];
+	struct job j;
+	assert_int_equal(job_decode(buf, sizeof(buf), 256, &j, why, sizeof(why)), JOB_E_TOOBIG);
+	assert_non_null(strstr(why, "cap"));
+	assert_int_equal(job_decode(buf, 0, 256, &j, why, sizeof(why)), JOB_E_MSGPACK);
+}
+
+static void test_ctx_limits(void **state)
+{
+	(void)state;
+	struct job j;
+	char big[JOB_CTX_VAL_MAX + 2];
+	job_init(&j, "example.com", NULL, 1);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(job_ctx_set_str(&j, "big", big), -1);
+	for (int i = 0; i < JOB_CTX_MAX; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_int_equal(job_ctx_set_int(&j, k, i), 0);
+	}
+	assert_int_equal(job_ctx_set_int(&j, "one-more", 1), -1);
+	job_clear(&j);
+}
+
+/* Every prefix and every single-byte corruption of a valid job either
+ * decodes or is refused; none crashes (the sanitizer build checks). */
+static void test_mutations(void **state)
+{
+	(void)state;
+	struct job j;
+	char *buf, why[256];
+	size_t len;
+	job_init(&j, "www.example.com", "t", 5);
+	job_ctx_set_str(&j, "a", "b");
+	assert_int_equal(job_encode(&j, &buf, &len), JOB_OK);
+	job_clear(&j);
+	for (size_t cut = 0; cut < len; cut++) {
+		assert_int_not_equal(job_decode(buf, cut, 65536, &j, why, sizeof(why)), JOB_OK);
+		assert_true(strlen(why) > 0);
+	}
+	unsigned seed = 1;
+	for (int round = 0; round < 20000; round++) {
+		char *m = malloc(len);
+		memcpy(m, buf, len);
+		for (int k = 0; k < 1 + round % 3; k++) {
+			seed = seed * 1103515245 + 12345;
+			m[(seed >> 8) % len] = (char)(seed >> 16);
+		}
+		if (job_decode(m, len, 65536, &j, why, sizeof(why)) == JOB_OK)
+			job_clear(&j);
+		free(m);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_ctx_limits),
+		cmocka_unit_test(test_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
