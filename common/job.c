@@ -196,7 +196,7 @@ enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
 	enum job_status st = JOB_OK;
 	const msgpack_object *dom = NULL;
 	int have_v = 0;
-	uint64_t x;
+	uint64_t x = 0;
 
 	memset(j, 0, sizeof(*j));
 	why[0] = '\0';

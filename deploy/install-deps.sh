@@ -1,0 +1,31 @@
+#!/bin/bash
+# Installs the Debian 12 packages that building, testing and the local demo
+# need.  Idempotent; skips apt when everything is already there.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential cmake pkg-config
+	libhiredis-dev libmsgpack-dev libyaml-dev libcurl4-openssl-dev libssl-dev
+	libc-ares-dev libjansson-dev libcmocka-dev libldns-dev libmicrohttpd-dev
+	# the real servers the tests and the demo run on loopback
+	redis-server redis-tools pebble bind9 bind9-dnsutils
+	pdns-server pdns-backend-sqlite3 dnsperf
+	# test drivers
+	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
+	openssl sqlite3 ca-certificates curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	# services are started by the tests themselves, never by the packages
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi
