@@ -626,6 +626,21 @@ void cfg_fail(struct cfg *c, const char *path, const char *fmt, ...)
 		set_err(c, "%s: %s: %s", c->name, path, msg);
 }
 
+static void mark_tree(struct node *n)
+{
+	for (; n; n = n->next) {
+		n->used = 1;
+		mark_tree(n->child);
+	}
+}
+
+void cfg_skip(struct cfg *c, const char *path)
+{
+	struct node *n = lookup(c, path);
+	if (n)
+		mark_tree(n->child);
+}
+
 static void check_map(struct cfg *c, struct node *m, char *path, size_t plen)
 {
 	for (struct node *s = m->child; s && !c->err[0]; s = s->next) {

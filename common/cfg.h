@@ -78,6 +78,10 @@ const char *const *cfg_keys(struct cfg *c, const char *path, size_t *n);
 void cfg_fail(struct cfg *c, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Marks every key under PATH as read without checking it: for a section
+ * that belongs to stages this process does not serve. */
+void cfg_skip(struct cfg *c, const char *path);
+
 /* Records an error for each key of the file that no getter read. */
 void cfg_check_unknown(struct cfg *c);
 

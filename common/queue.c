@@ -728,6 +728,11 @@ void *queue_command(struct queue *q, int argc, const char **argv,
 	return r;
 }
 
+void *queue_redis(struct queue *q)
+{
+	return q->rc;
+}
+
 void queue_reply_free(void *reply)
 {
 	if (reply)

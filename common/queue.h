@@ -175,6 +175,10 @@ void *queue_command(struct queue *q, int argc, const char **argv,
                     const size_t *argvlen);
 void queue_reply_free(void *reply);
 
+/* The hiredis context (a redisContext *) for modules that keep their own
+ * keys (the ACME account); borrowed, valid until queue_close(). */
+void *queue_redis(struct queue *q);
+
 /* Builds "<prefix>:<suffix>" into BUF. */
 const char *queue_key(const struct queue *q, char *buf, size_t len,
                       const char *suffix);

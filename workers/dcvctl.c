@@ -8,6 +8,7 @@
  *   dcvctl [-c FILE] dead list [--count N] [--json]
  *   dcvctl [-c FILE] dead replay ID|--all
  *   dcvctl [-c FILE] dead purge ID|--all
+ *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
  *
  * Exit codes: 0 done, 1 failed (Redis unreachable, bad input), 2 usage or
  * configuration error, 3 not found.
@@ -20,9 +21,11 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "ctl_account.h"
 #include "dname.h"
 #include "job.h"
 #include "log.h"
+#include "modules_cfg.h"
 #include "queue.h"
 #include "scripts.h"
 #include "worker.h"
@@ -48,6 +51,8 @@ static void usage(FILE *f)
 	      "  dead list [--count N] [--json]   dead letters, newest first\n"
 	      "  dead replay ID|--all             send dead letters back to their stage\n"
 	      "  dead purge ID|--all              delete dead letters\n"
+	      "  account register --email E [--eab-kid K --eab-hmac H]\n"
+	      "  account show | rotate-key | deactivate --yes\n"
 	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found.\n", f);
 }
 
@@ -572,6 +577,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	worker_cfg_load(c.cfg, &c.wc);
+	modules_cfg_check(c.cfg, 0);
 	log_setup(LOG_WARN, LOG_FMT_LOGFMT);
 	cfg_check_unknown(c.cfg);
 	if (cfg_error(c.cfg)) {
@@ -597,6 +603,8 @@ int main(int argc, char **argv)
 		rc = cmd_stats(&c, n, rest);
 	else if (strcmp(cmd, "dead") == 0)
 		rc = cmd_dead(&c, n, rest);
+	else if (strcmp(cmd, "account") == 0)
+		rc = ctl_account_main(n + 1, rest - 1, c.cfg, queue_redis(c.q), c.wc.q.prefix);
 	else {
 		fprintf(stderr, "dcvctl: unknown command '%s'\n", cmd);
 		usage(stderr);

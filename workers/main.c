@@ -3,7 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modules_cfg.h"
 #include "noop.h"
+
+/* The stages to come read acme, dns and provider: check them now. */
+static int check_modules(struct cfg *c, const struct worker_cfg *wc, void **deps)
+{
+	*deps = NULL;
+	modules_cfg_check(c, (wc->stage_mask & (1u << STAGE_PROVISION_TXT)) != 0);
+	return cfg_error(c) ? -1 : 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -14,5 +23,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dcv-worker: unknown handlers '%s' (available: noop)\n", h);
 		return 2;
 	}
-	return worker_main(argc, argv, &noop_app);
+	struct worker_app app = noop_app;
+	app.configure = check_modules;
+	return worker_main(argc, argv, &app);
 }

@@ -13,9 +13,25 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* Set once by the main thread when SIGTERM or SIGINT arrives. */
 static atomic_int stopping;
+
+/* Connections currently lost (for /readyz). */
+static atomic_int redis_down;
+
+/* Metric handles, looked up once at start; NULL handles are no-ops. */
+static struct {
+	struct metrics_counter *jobs[STAGE_COUNT][OUT_FAIL + 1];
+	struct metrics_histogram *seconds[STAGE_COUNT];
+	struct metrics_gauge *in_flight[STAGE_COUNT];
+	struct metrics_counter *retry_backoff[STAGE_COUNT];
+	struct metrics_counter *retry_after[STAGE_COUNT];
+	struct metrics_counter *dead_bad_job[STAGE_COUNT];
+	struct metrics_counter *dead_failed[STAGE_COUNT];
+	struct metrics_counter *reconnects;
+} mx;
 
 /* Default policies: verify-cname waits for people (minutes to weeks), the
  * others for servers (seconds). */
@@ -82,6 +98,7 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 	w->q.events_maxlen = cfg_int(c, "streams.events_maxlen", 100000, 100, 1LL << 40);
 	w->q.dead_maxlen = cfg_int(c, "streams.dead_maxlen", 1000000, 100, 1LL << 40);
 
+	metrics_cfg_load(c, &w->metrics);
 	w->zone = cfg_str(c, "validation.zone", "validation.dcv.test");
 	w->target_template = cfg_str(c, "validation.target_template", "{domain}.{zone}");
 
@@ -202,7 +219,7 @@ static const char *const default_state[] = {
 	[OUT_FAIL] = "failed",
 };
 
-static const char *const outcome_names[] = {
+static const char *const outcome_names[OUT_FAIL + 1] = {
 	[OUT_NONE] = "none",
 	[OUT_ADVANCE] = "advance",
 	[OUT_RETRY] = "retry",
@@ -228,6 +245,7 @@ static void settle_bad(struct wthread *t, const struct queue_entry *e,
 	c->event = "dead-letter";
 	c->detail = s->reason;
 	log_jobmsg(LOG_WARN, &lj, "dead letter: %s", why);
+	metrics_counter_inc(mx.dead_bad_job[e->stage]);
 	(void)t;
 }
 
@@ -270,15 +288,22 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 
 	stage_fn fn = t->app->stages[e->stage];
 	struct stage_env env = { cfg, now, t->index, t->deps };
-	uint64_t t0 = mono_ms();
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&out, 0, sizeof(out));
 	out.delay_ms = -1;
+	metrics_gauge_add(mx.in_flight[e->stage], 1);
 	if (fn)
 		fn(&env, &job, &out);
 	else
 		outcome_fail(&out, "%s serves no handler for stage %s",
 		             t->app->name, stage_name(e->stage));
-	long dur = (long)(mono_ms() - t0);
+	metrics_gauge_add(mx.in_flight[e->stage], -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	long dur = (long)(secs * 1000);
+	metrics_observe(mx.seconds[e->stage], secs);
+	metrics_counter_inc(mx.jobs[e->stage][out.kind]);
 
 	if (out.kind == OUT_NONE)
 		snprintf(out.reason, sizeof(out.reason), "handler returned no outcome");
@@ -317,6 +342,8 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 	case OUT_RETRY: {
 		int64_t d = out.delay_ms >= 0 ? out.delay_ms
 		          : worker_backoff(&cfg->policy[e->stage], job.attempt, next_rand(t));
+		metrics_counter_inc(out.delay_ms >= 0 ? mx.retry_after[e->stage]
+		                                      : mx.retry_backoff[e->stage]);
 		c->dst = e->stage;
 		c->kind = COMMIT_LATER;
 		c->due_ms = now + (uint64_t)d;
@@ -330,6 +357,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 	case OUT_FAIL:
 		c->kind = COMMIT_DEAD;
 		c->last_error = s->reason;
+		metrics_counter_inc(mx.dead_failed[e->stage]);
 		if (!out.event)
 			c->event = "failed";
 		break;
@@ -441,8 +469,12 @@ static void *worker_thread(void *arg)
 		enum queue_status st = exchange(t, stop ? 0 : (size_t)cfg->batch, history);
 		if (st == Q_E_IO) {
 			log_msg(LOG_WARN, "thread %u: %s", t->index, queue_errstr(t->q));
-			if (queue_reconnect(t->q, &stopping) != Q_OK)
+			atomic_fetch_add(&redis_down, 1);
+			st = queue_reconnect(t->q, &stopping);
+			atomic_fetch_sub(&redis_down, 1);
+			if (st != Q_OK)
 				break;
+			metrics_counter_inc(mx.reconnects);
 			if (queue_ensure_groups(t->q) != Q_OK)
 				log_msg(LOG_WARN, "%s", queue_errstr(t->q));
 			history = 1; /* re-read what was delivered to us before */
@@ -502,8 +534,12 @@ static void *maint_thread(void *arg)
 		}
 		if (st == Q_E_IO) {
 			log_msg(LOG_WARN, "maintenance: %s", queue_errstr(m->q));
-			if (queue_reconnect(m->q, &m->stop) != Q_OK)
+			atomic_fetch_add(&redis_down, 1);
+			st = queue_reconnect(m->q, &m->stop);
+			atomic_fetch_sub(&redis_down, 1);
+			if (st != Q_OK)
 				break;
+			metrics_counter_inc(mx.reconnects);
 		} else if (st != Q_OK)
 			log_msg(LOG_ERROR, "maintenance: %s", queue_errstr(m->q));
 		for (long long slept = 0; slept < m->cfg->promote_interval_ms &&
@@ -513,6 +549,51 @@ static void *maint_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+static const char *const outcome_names[OUT_FAIL + 1];
+
+static void metrics_setup(void)
+{
+	char l[128];
+	for (int s = 0; s < STAGE_COUNT; s++) {
+		const char *st = stage_name((enum stage)s);
+		for (int k = OUT_NONE; k <= OUT_FAIL; k++) {
+			snprintf(l, sizeof(l), "stage=\"%s\",outcome=\"%s\"", st, outcome_names[k]);
+			mx.jobs[s][k] = metrics_counter(METRICS_JOBS, METRICS_JOBS_HELP, l);
+		}
+		snprintf(l, sizeof(l), "stage=\"%s\"", st);
+		mx.seconds[s] = metrics_histogram(METRICS_HANDLER_SECONDS,
+		                                  METRICS_HANDLER_SECONDS_HELP, l,
+		                                  metrics_handler_buckets,
+		                                  metrics_handler_nbuckets);
+		mx.in_flight[s] = metrics_gauge(METRICS_IN_FLIGHT, METRICS_IN_FLIGHT_HELP, l);
+		snprintf(l, sizeof(l), "stage=\"%s\",reason=\"backoff\"", st);
+		mx.retry_backoff[s] = metrics_counter(METRICS_RETRIES, METRICS_RETRIES_HELP, l);
+		snprintf(l, sizeof(l), "stage=\"%s\",reason=\"retry_after\"", st);
+		mx.retry_after[s] = metrics_counter(METRICS_RETRIES, METRICS_RETRIES_HELP, l);
+		snprintf(l, sizeof(l), "stage=\"%s\",reason=\"bad_job\"", st);
+		mx.dead_bad_job[s] = metrics_counter(METRICS_DEAD_LETTERS, METRICS_DEAD_LETTERS_HELP, l);
+		snprintf(l, sizeof(l), "stage=\"%s\",reason=\"failed\"", st);
+		mx.dead_failed[s] = metrics_counter(METRICS_DEAD_LETTERS, METRICS_DEAD_LETTERS_HELP, l);
+	}
+	mx.reconnects = metrics_counter(METRICS_REDIS_RECONNECTS,
+	                                METRICS_REDIS_RECONNECTS_HELP, "");
+}
+
+/* /readyz: ready while every connection is up and we are not draining. */
+static int worker_ready(void *arg, char *why, size_t whylen)
+{
+	(void)arg;
+	if (atomic_load(&stopping)) {
+		snprintf(why, whylen, "draining");
+		return 0;
+	}
+	if (atomic_load(&redis_down) > 0) {
+		snprintf(why, whylen, "redis unreachable");
+		return 0;
+	}
+	return 1;
 }
 
 static void usage(FILE *f, const char *prog)
@@ -598,6 +679,7 @@ int worker_main(int argc, char **argv, const struct worker_app *app)
 		return 2;
 	}
 	worker_cfg_load(c, &cfg);
+	const struct metrics_opts mo = cfg.metrics;
 	if (mask)
 		cfg.stage_mask = mask;
 	if (concurrency)
@@ -648,6 +730,18 @@ int worker_main(int argc, char **argv, const struct worker_app *app)
 	if (queue_ensure_groups(m.q) != Q_OK) {
 		log_msg(LOG_ERROR, "%s", queue_errstr(m.q));
 		goto out;
+	}
+
+	metrics_setup();
+	if (mo.port > 0) {
+		enum metrics_status ms = metrics_serve(mo.address, mo.port, worker_ready, NULL);
+		if (ms != METRICS_OK) {
+			log_msg(LOG_ERROR, "cannot serve metrics on %s:%d: %s", mo.address,
+			        mo.port, metrics_strerror(ms));
+			goto out;
+		}
+		log_msg(LOG_INFO, "serving /metrics, /healthz, /readyz on %s:%d",
+		        mo.address, metrics_port());
 	}
 
 	threads = calloc((size_t)cfg.concurrency, sizeof(*threads));
@@ -724,6 +818,7 @@ out:
 	}
 	free(threads);
 	queue_close(m.q);
+	metrics_stop();
 	if (app->release)
 		app->release(deps);
 	cfg_free(c);

@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "job.h"
+#include "metrics.h"
 #include "queue.h"
 
 enum outcome_kind {
@@ -70,6 +71,7 @@ struct worker_cfg {
 	const char *zone;             /* validation zone */
 	const char *target_template;  /* delegation target template */
 	struct stage_policy policy[STAGE_COUNT];
+	struct metrics_opts metrics;  /* the /metrics, /healthz, /readyz server */
 };
 
 /* What a handler gets besides its job. */
@@ -93,7 +95,8 @@ struct worker_app {
 };
 
 /* Reads the runtime's keys (redis, worker, log, streams, stages,
- * validation) into W; errors are recorded in C. */
+ * validation, metrics) into W; errors are recorded in C.  dcv-worker and
+ * dcvctl both read through it, so one dcv.yaml serves both. */
 void worker_cfg_load(struct cfg *c, struct worker_cfg *w);
 
 /* The backoff delay for ATTEMPT (1-based) under P: full jitter, a uniform

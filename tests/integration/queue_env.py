@@ -32,7 +32,7 @@ class Fleet:
             "worker.visibility_timeout_ms": 60000, "worker.reclaim_interval_ms": 300,
             "worker.promote_interval_ms": 50, "worker.trim_interval_ms": 300,
             "worker.drain_ms": 10000, "worker.max_deliveries": 5,
-            "log.level": "info",
+            "log.level": "info", "metrics.port": 0,
         }
         base.update(over)
         tree = {}

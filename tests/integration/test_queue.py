@@ -377,3 +377,43 @@ def test_dcvctl_commands_and_exit_codes(fleet):
     assert fleet.domain("shop.example.com")["state"] == "done"
     human = fleet.ctl("stats").stdout
     assert "verify-cname" in human and "counters:" in human
+
+
+def test_metrics_count_what_happened_and_readiness_follows_redis(tmp):
+    import urllib.error
+    import urllib.request
+    port = harness.free_port()
+    fleet = Fleet(tmp, **{"metrics.port": port, "metrics.address": "127.0.0.1"})
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return None, ""
+    try:
+        onboard_file(fleet, [f"m{i}.example.com" for i in range(30)] + ["fail-m.example.com"])
+        fleet.start_worker()
+        fleet.wait_done(31)
+        status, text = get("/metrics")
+        assert status == 200
+        lines = set(text.splitlines())
+        assert 'dcv_jobs_total{stage="verify-cname",outcome="advance"} 30' in lines
+        assert 'dcv_jobs_total{stage="verify-cname",outcome="fail"} 1' in lines
+        assert 'dcv_jobs_total{stage="offboard-check",outcome="done"} 30' in lines
+        assert 'dcv_dead_letters_total{stage="verify-cname",reason="failed"} 1' in lines
+        assert 'dcv_handler_seconds_count{stage="finalize"} 30' in lines
+        assert get("/healthz")[0] == 200
+        assert get("/readyz")[0] == 200
+        fleet.redis.stop()
+        harness.wait_until(lambda: get("/readyz")[0] == 503, 15, what="unready without redis")
+        assert "redis" in get("/readyz")[1]
+        fleet.redis.start()
+        harness.wait_until(lambda: get("/readyz")[0] == 200, 20, what="ready again")
+        _, text = get("/metrics")
+        assert any(l.startswith("dcv_redis_reconnects_total ") and float(l.split()[1]) >= 1
+                   for l in text.splitlines())
+    finally:
+        fleet.close()

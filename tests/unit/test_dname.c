@@ -58,7 +58,7 @@ static void test_normalize(void **state)
 	bad("192.168.1.1", "IP address");
 	snprintf(long_name, sizeof(long_name), "%s.example.com", l64);
 	bad(long_name, "63");
-	char huge[300];
+	char huge[400];
 	memset(huge, 0, sizeof(huge));
 	for (int i = 0; i < 5; i++) {
 		strcat(huge, l63);

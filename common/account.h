@@ -1,0 +1,142 @@
+/*
+ * account: the ACME account shared by the whole fleet, kept in Redis.
+ *
+ * Workers are stateless, so the account URL and key live in the hash
+ * "<prefix>:account" (prefix default "dcv"):
+ *
+ *   url          the account URL (the JWS kid)
+ *   key          the private key as PKCS#8 PEM, or when a key-encryption
+ *                key (KEK) is configured "aesgcm1:..." (AES-256-GCM, the
+ *                AAD binds it to the hash name and key_version)
+ *   enc          "aes-256-gcm" or "none"
+ *   alg          ES256 / ES384 / RS256
+ *   created_at   unix seconds
+ *   key_version  1, 2, ... incremented by every rotation
+ *   rotated_at   unix seconds of the last rotation
+ *   pending_key, pending_version   a rotation in progress (see below)
+ *
+ * Rotation: the new key is first written as pending_key with a Lua
+ * compare-and-set on key_version (which also refuses a second concurrent
+ * rotation), then keyChange is sent to the CA, then a second CAS promotes
+ * pending_key to key and bumps key_version.  If the process dies between
+ * keyChange and the promotion, a reader that finds its requests refused can
+ * try the pending key (account_load() exposes it), so the account is never
+ * lost.
+ *
+ * Workers call account_refresh() cheaply (one HGET of key_version) and
+ * reload when it moved; account_retry_rotated() wraps one ACME call so that
+ * a request refused because the key rotated under it is retried once with
+ * the reloaded key.
+ *
+ * Nothing here logs the key.  All functions take a connected redisContext
+ * (borrowed; not thread-safe, like hiredis itself).
+ */
+#ifndef DCV_ACCOUNT_H
+#define DCV_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "acme.h"
+#include "crypto.h"
+
+enum account_status {
+	ACCOUNT_OK = 0,
+	ACCOUNT_NOTFOUND,   /* no account in Redis */
+	ACCOUNT_EXISTS,     /* register: an account is already stored */
+	ACCOUNT_CONFLICT,   /* key_version moved, or a rotation is in progress */
+	ACCOUNT_EREDIS,     /* Redis error or unexpected reply */
+	ACCOUNT_EKEK,       /* key is encrypted and no/wrong KEK, or KEK unreadable */
+	ACCOUNT_ECORRUPT,   /* stored fields do not parse */
+	ACCOUNT_EACME,      /* the CA refused (see the client's last problem) */
+	ACCOUNT_ENOMEM,
+	ACCOUNT_EINVAL,
+};
+
+const char *account_strerror(enum account_status st);
+
+/* A key-encryption key: 32 bytes. */
+struct account_kek {
+	bool set;
+	unsigned char key[32];
+};
+
+/* Loads the KEK from FILE if not NULL, else from the environment variable
+ * DCV_ACME_KEK if set; either holds 64 hex digits or base64url of 32 bytes
+ * (whitespace trimmed).  Neither: out->set = false and ACCOUNT_OK.
+ * Wipe with account_kek_wipe(). */
+enum account_status account_kek_load(const char *file, struct account_kek *out);
+void account_kek_wipe(struct account_kek *k);
+
+/* The account as loaded. */
+struct account {
+	char *url;
+	struct crypto_key *key;
+	char alg[8];
+	long long created_at;
+	long long key_version;
+	bool encrypted;
+	struct crypto_key *pending_key; /* a rotation in progress, else NULL */
+	long long pending_version;
+};
+
+void account_free(struct account *a);
+
+/* Reads the account under PREFIX.  KEK may be NULL (or unset): an
+ * encrypted key then gives ACCOUNT_EKEK.  OUT is filled on ACCOUNT_OK. */
+enum account_status account_load(redisContext *rc, const char *prefix,
+                                 const struct account_kek *kek,
+                                 struct account *out);
+
+/* Stores a new account (URL, KEY borrowed) with key_version 1; encrypted
+ * when KEK is set.  ACCOUNT_EXISTS if one is already stored (atomic). */
+enum account_status account_store_new(redisContext *rc, const char *prefix,
+                                      const struct account_kek *kek,
+                                      const char *url,
+                                      const struct crypto_key *key);
+
+/* The stored key_version (0 when there is no account): one HGET. */
+enum account_status account_version(redisContext *rc, const char *prefix,
+                                    long long *version);
+
+/* Reloads A when the stored key_version differs from a->key_version;
+ * *CHANGED tells whether it did.  CLIENT (may be NULL) is pointed at the
+ * new key and URL before the old key is freed. */
+enum account_status account_refresh(redisContext *rc, const char *prefix,
+                                    const struct account_kek *kek,
+                                    struct account *a,
+                                    struct acme_client *client, bool *changed);
+
+/* Rotates the account key: a new key of NEW_TYPE, staged in Redis, keyChange
+ * at the CA through CLIENT (which must be set to A's key and URL), then
+ * promoted atomically.  A rotation left half-done by a crash (a pending key
+ * in Redis) is finished first if the CA already knows the pending key, or
+ * dropped if it does not.  On ACCOUNT_OK, A holds the new key and version and
+ * CLIENT signs with it.  ACCOUNT_CONFLICT if another rotation is in progress
+ * or A is stale; ACCOUNT_EACME when the CA refused (the staged key is
+ * dropped again). */
+enum account_status account_rotate(redisContext *rc, const char *prefix,
+                                   const struct account_kek *kek,
+                                   struct acme_client *client,
+                                   struct account *a,
+                                   enum crypto_key_type new_type);
+
+/* Removes the account hash (after deactivation). */
+enum account_status account_delete(redisContext *rc, const char *prefix);
+
+/* Runs FN(CLIENT, ARG) signed with A's key.  If it fails with
+ * unauthorized, badPublicKey, malformed (a JWS the CA cannot verify) or
+ * accountDoesNotExist and the stored
+ * key_version has moved (another process rotated the key), reloads A, points
+ * CLIENT at the new key and runs FN once more.  Returns FN's status. */
+enum acme_status account_retry_rotated(redisContext *rc, const char *prefix,
+                                       const struct account_kek *kek,
+                                       struct account *a,
+                                       struct acme_client *client,
+                                       enum acme_status (*fn)(struct acme_client *,
+                                                              void *),
+                                       void *arg);
+
+#endif

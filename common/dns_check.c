@@ -1,0 +1,1416 @@
+/*
+ * dns_check: the c-ares engine and the three checks (delegation,
+ * propagation, pointing) declared in dns.h.
+ *
+ * A check is a task that moves through phases; each phase sends a set of
+ * queries and the last answer of the set moves the task on:
+ *
+ *   ZONE  SOA walk through the resolvers to find the zone cut
+ *   NS    the zone's NS set through the resolvers
+ *   ADDR  A and AAAA of every NS name (port_map applied)
+ *   ASK   the question to every authoritative server (RD=0, one c-ares
+ *         channel per server address) and, where asked, to every resolver
+ *   TAIL  (delegation) a chain that leaves the zone is followed on through
+ *         the resolvers from where the authoritative server stopped
+ *
+ * ZONE..ADDR are skipped while the zone's servers are in the cache.
+ * Queries of all tasks share the channels and are driven by dns_run().
+ */
+#include "dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+
+#define ZONE_CACHE_MAX 256    /* zones whose servers are remembered */
+#define CHAN_MAX 1024         /* idle channels are dropped beyond this */
+#define EDNS_SIZE 1232
+
+/* One c-ares channel: the resolvers, one resolver, or one server. */
+struct chan {
+	ares_channel ch;
+	char key[DNS_ADDR_MAX + 8]; /* "addr:port", or "*" for the resolvers */
+	int pending;                /* queries sent and not yet answered */
+	struct chan *next;
+};
+
+/* An authoritative server address to ask. */
+struct server {
+	char addr[DNS_ADDR_MAX];   /* numeric, no brackets */
+	int port;
+	char ns_name[DNAME_MAX + 1];
+};
+
+struct zone_entry {
+	char zone[DNAME_MAX + 1];
+	struct server servers[DNS_MAX_SERVERS];
+	int n;
+	long long expires;         /* monotonic ms */
+};
+
+enum task_kind { T_DELEG, T_PROP, T_POINT };
+enum phase { P_START, P_ZONE, P_NS, P_ADDR, P_ASK, P_DONE };
+
+struct task {
+	struct dns_ctx *ctx;
+	enum task_kind kind;
+	enum phase phase;
+	int outstanding;            /* queries (plus holds) not yet finished */
+	char domain[DNAME_MAX + 1]; /* customer domain (deleg, point) */
+	char qname[DNAME_MAX + 1];  /* name asked in ASK */
+	char want[DNAME_MAX + 1];   /* deleg: target; prop: the TXT value */
+	char walk[DNAME_MAX + 1];   /* ZONE: name being tried */
+	int prev;                   /* deleg: confirmations before */
+	char ns_names[DNS_MAX_SERVERS][DNAME_MAX + 1];
+	int n_ns;
+	struct server servers[DNS_MAX_SERVERS];
+	int n_servers;
+	int n_res_vantage;          /* resolvers asked in ASK */
+	bool addr_seen[DNS_MAX_SERVERS]; /* NS name got any address */
+	int hops[DNS_MAX_SERVERS];  /* deleg: hops seen so far per vantage */
+	uint64_t hop_hash[DNS_MAX_SERVERS][16]; /* deleg: names of those hops */
+	bool zone_known;            /* r.zone is the zone cut */
+	bool parked;                /* waiting for another task to find the
+	                               zone's servers (one NS lookup per zone) */
+	bool failed;                /* a task-level failure decided the result */
+	bool pointing;
+	bool point_transient;
+	struct dns_check_result r;
+	dns_check_cb cb;
+	void *arg;
+	struct task *prev_t, *next_t;
+};
+
+/* One query in flight. */
+struct query {
+	struct task *t;
+	struct chan *c;
+	int vantage;                /* index into r.vantage, or -1 */
+	int aux;                    /* NS index (ADDR), type (point) */
+	char name[DNAME_MAX + 1];
+};
+
+struct dns_ctx {
+	struct dns_opts o;
+	struct chan *disc;          /* all resolvers, with failover */
+	struct chan *res[DNS_MAX_RESOLVERS]; /* one resolver each */
+	struct chan *chans;         /* per-server channels */
+	int n_chans;
+	struct zone_entry *zones;   /* ZONE_CACHE_MAX entries */
+	int n_zones;
+	struct task *tasks;
+	int n_tasks;
+	unsigned long sent;
+	struct dns_msg msg;         /* scratch for the answer being handled */
+	bool closing;
+};
+
+/* snprintf that cuts silently (messages and names are bounded on purpose). */
+static void putf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void putf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Appends printf text to BUF (of DNS_SEEN_MAX), cutting silently. */
+static void seen_add(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void seen_add(char *buf, const char *fmt, ...)
+{
+	size_t l = strlen(buf);
+	va_list ap;
+	if (l + 1 >= DNS_SEEN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + l, DNS_SEEN_MAX - l, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- channels ---- */
+
+static struct chan *chan_new(const struct dns_opts *o, const char *csv,
+                             int flags, char *err, size_t errlen)
+{
+	struct ares_options ao;
+	struct chan *c = calloc(1, sizeof *c);
+	int st;
+
+	if (!c) {
+		putf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memset(&ao, 0, sizeof ao);
+	ao.flags = flags | ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH;
+	ao.timeout = o->timeout_ms;
+	ao.tries = o->tries;
+	ao.ednspsz = EDNS_SIZE;
+	st = ares_init_options(&c->ch, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+	                       ARES_OPT_TRIES | ARES_OPT_EDNSPSZ);
+	if (st != ARES_SUCCESS) {
+		putf(err, errlen, "c-ares init: %s", ares_strerror(st));
+		free(c);
+		return NULL;
+	}
+	st = ares_set_servers_ports_csv(c->ch, csv);
+	if (st != ARES_SUCCESS) {
+		putf(err, errlen, "servers %s: %s", csv, ares_strerror(st));
+		ares_destroy(c->ch);
+		free(c);
+		return NULL;
+	}
+	putf(c->key, sizeof c->key, "%s", csv);
+	return c;
+}
+
+static void chan_free(struct chan *c)
+{
+	if (!c)
+		return;
+	ares_destroy(c->ch);
+	free(c);
+}
+
+static void hostport(char *out, size_t len, const char *addr, int port)
+{
+	if (strchr(addr, ':'))
+		putf(out, len, "[%s]:%d", addr, port);
+	else
+		putf(out, len, "%s:%d", addr, port);
+}
+
+/* The channel for one authoritative server (RD=0), made on first use. */
+static struct chan *chan_for(struct dns_ctx *ctx, const struct server *s)
+{
+	char key[DNS_ADDR_MAX + 8], err[128];
+	struct chan *c;
+
+	hostport(key, sizeof key, s->addr, s->port);
+	for (c = ctx->chans; c; c = c->next)
+		if (strcmp(c->key, key) == 0)
+			return c;
+	if (ctx->n_chans >= CHAN_MAX)
+		return NULL;
+	c = chan_new(&ctx->o, key, ARES_FLAG_NORECURSE | ARES_FLAG_NOCHECKRESP,
+	             err, sizeof err);
+	if (!c) {
+		log_msg(LOG_WARN, "dns: %s", err);
+		return NULL;
+	}
+	c->next = ctx->chans;
+	ctx->chans = c;
+	ctx->n_chans++;
+	return c;
+}
+
+/* Drops idle server channels when there are too many; called only between
+ * rounds of dns_run(), where nothing points into the list. */
+static void chans_trim(struct dns_ctx *ctx)
+{
+	struct chan **pp = &ctx->chans;
+
+	if (ctx->n_chans < CHAN_MAX / 2)
+		return;
+	while (*pp) {
+		struct chan *c = *pp;
+		if (c->pending == 0) {
+			*pp = c->next;
+			chan_free(c);
+			ctx->n_chans--;
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+/* ---- context ---- */
+
+struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
+{
+	struct dns_ctx *ctx = NULL;
+	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 1)] = "";
+	static int inited;
+
+	if (!inited) {
+		int st = ares_library_init(ARES_LIB_INIT_ALL);
+		if (st != ARES_SUCCESS) {
+			putf(err, errlen, "c-ares: %s", ares_strerror(st));
+			return NULL;
+		}
+		inited = 1;
+	}
+	if (o->n_resolvers < 1) {
+		putf(err, errlen, "no resolvers configured");
+		return NULL;
+	}
+	ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		goto oom;
+	ctx->o = *o;
+	ctx->zones = calloc(ZONE_CACHE_MAX, sizeof *ctx->zones);
+	if (!ctx->zones)
+		goto oom;
+	for (int i = 0; i < o->n_resolvers; i++) {
+		char addr[DNS_ADDR_MAX], one[DNS_ADDR_MAX + 8];
+		int port;
+		if (dns_parse_hostport(o->resolvers[i], 53, addr, &port) != 0) {
+			putf(err, errlen, "bad resolver %s", o->resolvers[i]);
+			goto fail;
+		}
+		hostport(one, sizeof one, addr, port);
+		ctx->res[i] = chan_new(o, one, ARES_FLAG_NOCHECKRESP, err, errlen);
+		if (!ctx->res[i])
+			goto fail;
+		if (i)
+			strcat(csv, ",");
+		strcat(csv, one);
+	}
+	ctx->disc = chan_new(o, csv, 0, err, errlen);
+	if (!ctx->disc)
+		goto fail;
+	return ctx;
+oom:
+	putf(err, errlen, "out of memory");
+fail:
+	dns_free(ctx);
+	return NULL;
+}
+
+void dns_free(struct dns_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ctx->closing = true;
+	/* Destroying a channel calls back every pending query with
+	 * ARES_EDESTRUCTION; with closing set those only free the query. */
+	for (int i = 0; i < DNS_MAX_RESOLVERS; i++)
+		chan_free(ctx->res[i]);
+	chan_free(ctx->disc);
+	while (ctx->chans) {
+		struct chan *c = ctx->chans;
+		ctx->chans = c->next;
+		chan_free(c);
+	}
+	while (ctx->tasks) {
+		struct task *t = ctx->tasks;
+		ctx->tasks = t->next_t;
+		free(t);
+	}
+	free(ctx->zones);
+	free(ctx);
+}
+
+unsigned long dns_queries_sent(const struct dns_ctx *ctx)
+{
+	return ctx->sent;
+}
+
+/* ---- zone cache ---- */
+
+static struct zone_entry *zone_get(struct dns_ctx *ctx, const char *zone)
+{
+	long long now = now_ms();
+	for (int i = 0; i < ctx->n_zones; i++) {
+		struct zone_entry *z = &ctx->zones[i];
+		if (strcmp(z->zone, zone) == 0)
+			return z->expires > now ? z : NULL;
+	}
+	return NULL;
+}
+
+static void zone_put(struct dns_ctx *ctx, const struct task *t)
+{
+	struct zone_entry *z = NULL;
+	long long now = now_ms();
+
+	if (ctx->o.ns_cache_ms <= 0)
+		return;
+	for (int i = 0; i < ctx->n_zones && !z; i++)
+		if (strcmp(ctx->zones[i].zone, t->r.zone) == 0 ||
+		    ctx->zones[i].expires <= now)
+			z = &ctx->zones[i];
+	if (!z && ctx->n_zones < ZONE_CACHE_MAX)
+		z = &ctx->zones[ctx->n_zones++];
+	if (!z)
+		z = &ctx->zones[now % ZONE_CACHE_MAX];
+	putf(z->zone, sizeof z->zone, "%s", t->r.zone);
+	memcpy(z->servers, t->servers, sizeof t->servers[0] * (size_t)t->n_servers);
+	z->n = t->n_servers;
+	z->expires = now + ctx->o.ns_cache_ms;
+}
+
+/* ---- tasks ---- */
+
+static void task_step(struct task *t);
+
+/* Wakes the tasks parked on ZONE (after its lookup ended either way). */
+static void zone_wake(struct dns_ctx *ctx, const char *zone)
+{
+	for (;;) {
+		struct task *w = NULL;
+		for (struct task *o = ctx->tasks; o && !w; o = o->next_t)
+			if (o->parked && strcmp(o->r.zone, zone) == 0)
+				w = o;
+		if (!w)
+			return;
+		w->parked = false;
+		if (--w->outstanding == 0)
+			task_step(w);
+	}
+}
+
+static void task_finish(struct task *t)
+{
+	struct dns_ctx *ctx = t->ctx;
+	bool resolving = t->phase == P_NS || t->phase == P_ADDR;
+	char zone[DNAME_MAX + 1];
+
+	putf(zone, sizeof zone, "%s", t->r.zone);
+	t->phase = P_DONE;
+	if (t->prev_t)
+		t->prev_t->next_t = t->next_t;
+	else
+		ctx->tasks = t->next_t;
+	if (t->next_t)
+		t->next_t->prev_t = t->prev_t;
+	ctx->n_tasks--;
+	t->cb(t->arg, &t->r);
+	free(t);
+	if (resolving)
+		zone_wake(ctx, zone); /* they try the lookup themselves */
+}
+
+/* Decides the result from the vantage outcomes (or the task failure). */
+static void task_conclude(struct task *t)
+{
+	struct dns_check_result *r = &t->r;
+	const struct dns_opts *o = &t->ctx->o;
+	int deleg = -1, mism = -1, trans = -1;
+
+	r->needed = t->kind == T_DELEG ? o->confirmations : 1;
+	r->bad = -1;
+	if (t->failed) {
+		/* status and detail were set where it failed */
+		r->confirmations = t->kind == T_DELEG ? t->prev : 0;
+		r->retry_after_ms = o->confirmation_interval_ms;
+		return;
+	}
+	if (t->kind == T_POINT) {
+		r->pointing = t->pointing;
+		if (t->pointing) {
+			r->status = DNS_CHECK_OK;
+		} else if (t->point_transient) {
+			r->status = DNS_CHECK_TRANSIENT;
+			putf(r->detail, sizeof r->detail,
+			         "resolvers did not answer for %s", t->domain);
+		} else {
+			r->status = DNS_CHECK_MISMATCH;
+			putf(r->detail, sizeof r->detail,
+			         "%s does not point at the provider", t->domain);
+		}
+		return;
+	}
+	for (int i = 0; i < r->n_vantage; i++) {
+		enum dns_outcome oc = r->vantage[i].outcome;
+		if (oc == DNS_NS_DELEGATED && deleg < 0)
+			deleg = i;
+		else if (dns_outcome_transient(oc) && trans < 0)
+			trans = i;
+		else if (oc != DNS_MATCH && mism < 0)
+			mism = i;
+	}
+	if (deleg >= 0) {
+		r->status = DNS_CHECK_NS_DELEGATED;
+		r->bad = deleg;
+		r->confirmations = 0;
+		r->retry_after_ms = o->confirmation_interval_ms;
+		putf(r->detail, sizeof r->detail,
+		         "%s is delegated with NS records (%s) by %s; replace the "
+		         "delegation with a CNAME", t->qname,
+		         r->vantage[deleg].seen, r->vantage[deleg].server);
+		return;
+	}
+	if (mism >= 0 || trans >= 0) {
+		int b = mism >= 0 ? mism : trans;
+		r->status = mism >= 0 ? DNS_CHECK_MISMATCH : DNS_CHECK_TRANSIENT;
+		r->bad = b;
+		r->confirmations = mism >= 0 ? 0 :
+		                   (t->kind == T_DELEG ? t->prev : 0);
+		r->retry_after_ms = o->confirmation_interval_ms;
+		putf(r->detail, sizeof r->detail, "%s%s%s%s answered %s: %s",
+		         r->vantage[b].server,
+		         r->vantage[b].ns_name[0] ? " (" : "",
+		         r->vantage[b].ns_name,
+		         r->vantage[b].ns_name[0] ? ")" : "",
+		         dns_outcome_str(r->vantage[b].outcome),
+		         r->vantage[b].seen[0] ? r->vantage[b].seen : "-");
+		return;
+	}
+	if (t->kind == T_DELEG) {
+		r->confirmations = t->prev + 1;
+		if (r->confirmations >= r->needed) {
+			r->status = DNS_CHECK_OK;
+			r->retry_after_ms = 0;
+		} else {
+			r->status = DNS_CHECK_CONFIRMING;
+			r->retry_after_ms = o->confirmation_interval_ms;
+		}
+		putf(r->detail, sizeof r->detail,
+		         "%d servers agree on %s; confirmation %d of %d",
+		         r->n_vantage, t->want, r->confirmations, r->needed);
+	} else {
+		r->status = DNS_CHECK_OK;
+		r->confirmations = 1;
+		putf(r->detail, sizeof r->detail,
+		         "%d servers serve the value", r->n_vantage);
+	}
+}
+
+static void task_fail(struct task *t, enum dns_check_status st,
+                      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void task_fail(struct task *t, enum dns_check_status st,
+                      const char *fmt, ...)
+{
+	va_list ap;
+	if (t->failed)
+		return;
+	t->failed = true;
+	t->r.status = st;
+	va_start(ap, fmt);
+	vsnprintf(t->r.detail, sizeof t->r.detail, fmt, ap);
+	va_end(ap);
+}
+
+static void on_answer(void *arg, int status, int timeouts,
+                      unsigned char *abuf, int alen);
+
+/* Sends NAME/TYPE on channel C for task T.  The answer comes back to
+ * on_answer() (possibly before this returns). */
+static void send_query(struct task *t, struct chan *c, const char *name,
+                       int type, int vantage, int aux)
+{
+	struct query *q = calloc(1, sizeof *q);
+
+	if (!q) {
+		task_fail(t, DNS_CHECK_TRANSIENT, "out of memory");
+		return;
+	}
+	q->t = t;
+	q->c = c;
+	q->vantage = vantage;
+	q->aux = aux;
+	putf(q->name, sizeof q->name, "%s", name);
+	t->outstanding++;
+	c->pending++;
+	t->ctx->sent++;
+	ares_query(c->ch, name[0] ? name : ".", 1 /* IN */, type, on_answer, q);
+}
+
+/* Maps a c-ares status without a usable answer to an outcome. */
+static enum dns_outcome status_outcome(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT: return DNS_TIMEOUT;
+	case ARES_ESERVFAIL: return DNS_SERVFAIL;
+	case ARES_EREFUSED: return DNS_REFUSED;
+	case ARES_ENOTFOUND: return DNS_NXDOMAIN;
+	case ARES_ENODATA: return DNS_NODATA;
+	default: return DNS_NETERR;
+	}
+}
+
+/* Maps a parsed answer's rcode to an outcome; DNS_MATCH means "NOERROR or
+ * NXDOMAIN: look at the records". */
+static enum dns_outcome rcode_outcome(int rcode)
+{
+	switch (rcode) {
+	case 0: case 3: return DNS_MATCH;
+	case 2: return DNS_SERVFAIL;
+	case 5: case 9: return DNS_REFUSED; /* REFUSED, NOTAUTH */
+	default: return DNS_NETERR;
+	}
+}
+
+static bool has_data(const struct dns_msg *m, const char *owner, int type)
+{
+	for (int i = 0; i < m->n_an; i++)
+		if (m->an[i].type == type && strcmp(m->an[i].owner, owner) == 0)
+			return true;
+	return false;
+}
+
+/* ---- phase handlers ---- */
+
+static void parent_of(char *name)
+{
+	char *dot = strchr(name, '.');
+	if (dot)
+		memmove(name, dot + 1, strlen(dot + 1) + 1);
+	else
+		name[0] = '\0';
+}
+
+static void on_zone(struct task *t, const struct dns_msg *m, int status)
+{
+	char chain[1][DNAME_MAX + 1];
+
+	if (!m) {
+		task_fail(t, DNS_CHECK_TRANSIENT,
+		          "finding the zone of %s: resolvers: %s", t->walk,
+		          dns_outcome_str(status_outcome(status)));
+		return;
+	}
+	if (rcode_outcome(m->rcode) != DNS_MATCH) {
+		task_fail(t, DNS_CHECK_TRANSIENT,
+		          "finding the zone of %s: resolvers: %s", t->walk,
+		          dns_outcome_str(rcode_outcome(m->rcode)));
+		return;
+	}
+	if (has_data(m, t->walk, DNS_T_SOA)) {
+		putf(t->r.zone, sizeof t->r.zone, "%s", t->walk);
+		t->zone_known = true;
+		return;
+	}
+	if (dns_msg_chain(m, t->walk, chain, 1) == 0) {
+		for (int i = 0; i < m->n_ns; i++) {
+			if (m->ns[i].type == DNS_T_SOA &&
+			    dns_name_under(t->walk, m->ns[i].owner)) {
+				putf(t->r.zone, sizeof t->r.zone, "%s",
+				         m->ns[i].owner);
+				t->zone_known = true;
+				return;
+			}
+		}
+	}
+	if (!t->walk[0]) {
+		task_fail(t, DNS_CHECK_TRANSIENT, "no zone found for %s",
+		          t->domain);
+		return;
+	}
+	parent_of(t->walk); /* an alias, or no SOA at all: one label up */
+}
+
+static void on_ns(struct task *t, const struct dns_msg *m, int status)
+{
+	if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
+		task_fail(t, DNS_CHECK_TRANSIENT, "NS of %s: resolvers: %s",
+		          t->r.zone, dns_outcome_str(m ? rcode_outcome(m->rcode) :
+		                                     status_outcome(status)));
+		return;
+	}
+	for (int i = 0; i < m->n_an && t->n_ns < DNS_MAX_SERVERS; i++) {
+		bool dup = false;
+		if (m->an[i].type != DNS_T_NS || strcmp(m->an[i].owner, t->r.zone))
+			continue;
+		for (int j = 0; j < t->n_ns; j++)
+			dup = dup || strcmp(t->ns_names[j], m->an[i].u.name) == 0;
+		if (!dup)
+			putf(t->ns_names[t->n_ns++], DNAME_MAX + 1, "%s",
+			         m->an[i].u.name);
+	}
+	if (t->n_ns == 0)
+		task_fail(t, DNS_CHECK_TRANSIENT, "zone %s has no NS records",
+		          t->r.zone);
+}
+
+/* Adds a server (after the port map) unless it is already there. */
+static void add_server(struct task *t, const char *addr, const char *ns_name)
+{
+	const struct dns_opts *o = &t->ctx->o;
+	struct server s;
+
+	memset(&s, 0, sizeof s);
+	putf(s.addr, sizeof s.addr, "%s", addr);
+	s.port = o->ns_port;
+	putf(s.ns_name, sizeof s.ns_name, "%s", ns_name);
+	for (int i = 0; i < o->n_port_map; i++) {
+		const struct dns_portmap *pm = &o->port_map[i];
+		if (strcasecmp(pm->from, addr) == 0 ||
+		    strcasecmp(pm->from, ns_name) == 0) {
+			if (pm->to[0])
+				putf(s.addr, sizeof s.addr, "%s", pm->to);
+			s.port = pm->port;
+			break;
+		}
+	}
+	for (int i = 0; i < t->n_servers; i++)
+		if (strcmp(t->servers[i].addr, s.addr) == 0 &&
+		    t->servers[i].port == s.port)
+			return;
+	if (t->n_servers < DNS_MAX_SERVERS)
+		t->servers[t->n_servers++] = s;
+}
+
+static void on_addr(struct task *t, const struct query *q,
+                    const struct dns_msg *m, int status)
+{
+	const char *ns = t->ns_names[q->aux];
+	char chain[16][DNAME_MAX + 1];
+	const char *last = ns;
+	int n;
+
+	if (!m) {
+		if (dns_outcome_transient(status_outcome(status)))
+			log_msg(LOG_DEBUG, "dns: address of NS %s: %s", ns,
+			        dns_outcome_str(status_outcome(status)));
+		return;
+	}
+	n = dns_msg_chain(m, ns, chain, 16);
+	if (n > 0)
+		last = chain[n - 1];
+	for (int i = 0; i < m->n_an; i++) {
+		const struct dns_rr *rr = &m->an[i];
+		char text[INET6_ADDRSTRLEN];
+		if (strcmp(rr->owner, last) != 0)
+			continue;
+		if (rr->type == DNS_T_A)
+			inet_ntop(AF_INET, rr->u.addr, text, sizeof text);
+		else if (rr->type == DNS_T_AAAA)
+			inet_ntop(AF_INET6, rr->u.addr, text, sizeof text);
+		else
+			continue;
+		t->addr_seen[q->aux] = true;
+		add_server(t, text, ns);
+	}
+}
+
+/* FNV-1a of a (lower-case) name, to remember the hops of a chain. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Records hop NAME of vantage V; false if the chain was there before. */
+static bool hop_add(struct task *t, int v, const char *name)
+{
+	uint64_t h = name_hash(name);
+	int n = t->hops[v] < 16 ? t->hops[v] : 16;
+	for (int i = 0; i < n; i++)
+		if (t->hop_hash[v][i] == h)
+			return false;
+	if (t->hops[v] < 16)
+		t->hop_hash[v][t->hops[v]] = h;
+	t->hops[v]++;
+	return true;
+}
+
+/* Fills vantage V from an answer to a delegation question.  Returns true
+ * when the chain must be followed on through the resolvers from its last
+ * name (put into NEXT). */
+static bool deleg_answer(struct task *t, int v, bool auth, const char *qname,
+                         const struct dns_msg *m, char *next)
+{
+	struct dns_vantage *dv = &t->r.vantage[v];
+	int max = t->ctx->o.max_cname_depth;
+	char chain[16][DNAME_MAX + 1];
+	const char *last = qname;
+	bool first = t->hops[v] == 0 && strcmp(qname, t->qname) == 0;
+	int n;
+
+	if (first)
+		hop_add(t, v, qname);
+	n = dns_msg_chain(m, qname, chain, 16);
+	if (n == -1) {
+		dv->outcome = DNS_CNAME_LOOP;
+		seen_add(dv->seen, "%sloop at %s", dv->seen[0] ? " " : "", qname);
+		return false;
+	}
+	for (int i = 0; i < (n < 0 ? 16 : n); i++) {
+		if (t->hops[v] > max) {
+			dv->outcome = DNS_CHAIN_TOO_LONG;
+			seen_add(dv->seen, " ... (over %d hops)", max);
+			return false;
+		}
+		seen_add(dv->seen, "%s%s", dv->seen[0] ? " -> " : "", chain[i]);
+		if (strcmp(chain[i], t->want) == 0) {
+			dv->outcome = DNS_MATCH;
+			return false;
+		}
+		if (!hop_add(t, v, chain[i])) {
+			dv->outcome = DNS_CNAME_LOOP;
+			seen_add(dv->seen, " (loop)");
+			return false;
+		}
+	}
+	if (n < 0 || t->hops[v] > max + 1) {
+		dv->outcome = DNS_CHAIN_TOO_LONG;
+		seen_add(dv->seen, " ... (over %d hops)", max);
+		return false;
+	}
+	if (n > 0)
+		last = chain[n - 1];
+	if (n == 0 && first) {
+		/* No CNAME at _acme-challenge itself. */
+		if (auth && m->rcode == 0 && !m->aa) {
+			for (int i = 0; i < m->n_ns; i++) {
+				if (m->ns[i].type == DNS_T_NS &&
+				    dns_name_under(qname, m->ns[i].owner) &&
+				    strcmp(m->ns[i].owner, t->r.zone) != 0 &&
+				    dns_name_under(m->ns[i].owner, t->r.zone)) {
+					dv->outcome = DNS_NS_DELEGATED;
+					seen_add(dv->seen, "%sNS %s", dv->seen[0] ?
+					         ", " : "", m->ns[i].u.name);
+				}
+			}
+			if (dv->outcome == DNS_NS_DELEGATED)
+				return false;
+			dv->outcome = DNS_REFUSED;
+			seen_add(dv->seen, "not authoritative for %s (lame)",
+			         t->r.zone);
+			return false;
+		}
+		if (m->rcode == 3) {
+			dv->outcome = DNS_NXDOMAIN;
+			return false;
+		}
+		for (int i = 0; i < m->n_an; i++)
+			if (m->an[i].type == DNS_T_TXT &&
+			    strcmp(m->an[i].owner, qname) == 0)
+				seen_add(dv->seen, "%sTXT \"%s\"", dv->seen[0] ?
+				         ", " : "", m->an[i].u.txt.text);
+		dv->outcome = dv->seen[0] ? DNS_DIFFERENT : DNS_NODATA;
+		return false;
+	}
+	/* A chain from an authoritative server that leaves its zone without
+	 * reaching the target: follow it on, one CNAME query per hop through
+	 * the resolvers (so loops and length are seen here, not hidden in a
+	 * resolver's SERVFAIL).  A hop query's answer ends the chain when it
+	 * has no CNAME. */
+	if (auth && m->rcode == 0 && n > 0 && !has_data(m, last, DNS_T_TXT) &&
+	    !dns_name_under(last, t->r.zone)) {
+		putf(next, DNAME_MAX + 1, "%s", last);
+		return true;
+	}
+	dv->outcome = DNS_DIFFERENT;
+	if (m->rcode == 3)
+		seen_add(dv->seen, " (nxdomain)");
+	else if (!first && n == 0 && !has_data(m, last, DNS_T_CNAME) &&
+	         strcmp(dv->seen, "") != 0)
+		seen_add(dv->seen, " (end)");
+	return false;
+}
+
+static void prop_answer(struct task *t, int v, bool auth,
+                        const struct dns_msg *m)
+{
+	struct dns_vantage *dv = &t->r.vantage[v];
+	char chain[16][DNAME_MAX + 1];
+	const char *last = t->qname;
+	int n = dns_msg_chain(m, t->qname, chain, 16);
+	int values = 0;
+
+	if (n < 0) {
+		dv->outcome = n == -1 ? DNS_CNAME_LOOP : DNS_CHAIN_TOO_LONG;
+		return;
+	}
+	if (n > 0)
+		last = chain[n - 1];
+	if (auth && !m->aa && m->rcode == 0) {
+		dv->outcome = DNS_REFUSED;
+		seen_add(dv->seen, "not authoritative for %s (lame or referral)",
+		         t->r.zone);
+		return;
+	}
+	for (int i = 0; i < m->n_an; i++) {
+		const struct dns_rr *rr = &m->an[i];
+		if (rr->type != DNS_T_TXT || strcmp(rr->owner, last) != 0)
+			continue;
+		values++;
+		if (!rr->u.txt.cut && strcmp(rr->u.txt.text, t->want) == 0) {
+			dv->outcome = DNS_MATCH;
+			dv->seen[0] = '\0';
+			seen_add(dv->seen, "%s", t->want);
+			return;
+		}
+		seen_add(dv->seen, "%s\"%s\"", dv->seen[0] ? ", " : "",
+		         rr->u.txt.text);
+	}
+	if (values && m->too_many)
+		dv->outcome = DNS_TOOBIG;
+	else if (values)
+		dv->outcome = DNS_DIFFERENT;
+	else
+		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
+}
+
+static void point_answer(struct task *t, const struct query *q,
+                         const struct dns_msg *m, int status)
+{
+	const struct dns_opts *o = &t->ctx->o;
+	struct dns_vantage *dv = &t->r.vantage[q->vantage];
+	char chain[16][DNAME_MAX + 1];
+	const char *last = q->name;
+	int n, naddr = 0;
+
+	if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
+		dv->outcome = m ? rcode_outcome(m->rcode) : status_outcome(status);
+		if (dns_outcome_transient(dv->outcome))
+			t->point_transient = true;
+		return;
+	}
+	n = dns_msg_chain(m, q->name, chain, 16);
+	if (n < 0) {
+		dv->outcome = n == -1 ? DNS_CNAME_LOOP : DNS_CHAIN_TOO_LONG;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		seen_add(dv->seen, "%s%s", dv->seen[0] ? " -> " : "", chain[i]);
+		for (int s = 0; s < o->n_suffixes; s++) {
+			if (dns_name_under(chain[i], o->suffixes[s]) &&
+			    strcmp(chain[i], o->suffixes[s]) != 0) {
+				t->pointing = true;
+				dv->outcome = DNS_MATCH;
+			}
+		}
+	}
+	if (n > 0)
+		last = chain[n - 1];
+	for (int i = 0; i < m->n_an; i++) {
+		const struct dns_rr *rr = &m->an[i];
+		char text[INET6_ADDRSTRLEN];
+		int fam;
+		if (strcmp(rr->owner, last) != 0 || rr->type != q->aux)
+			continue;
+		fam = rr->type == DNS_T_A ? AF_INET : AF_INET6;
+		inet_ntop(fam, rr->u.addr, text, sizeof text);
+		seen_add(dv->seen, "%s%s", dv->seen[0] ? (naddr ? ", " : ": ") :
+		         "", text);
+		naddr++;
+		for (int r = 0; r < o->n_ranges; r++) {
+			if (dns_cidr_contains(&o->ranges[r], fam, rr->u.addr)) {
+				t->pointing = true;
+				dv->outcome = DNS_MATCH;
+			}
+		}
+	}
+	if (dv->outcome == DNS_MATCH)
+		return;
+	if (naddr)
+		dv->outcome = DNS_DIFFERENT;
+	else
+		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
+}
+
+static void on_answer(void *arg, int status, int timeouts,
+                      unsigned char *abuf, int alen)
+{
+	struct query *q = arg;
+	struct task *t = q->t;
+	struct dns_ctx *ctx = t->ctx;
+	const struct dns_msg *m = NULL;
+	enum dns_outcome bad = DNS_MATCH;
+
+	(void)timeouts;
+	q->c->pending--;
+	if (ctx->closing) {
+		free(q);
+		return;
+	}
+	if (abuf && alen > 0 && status != ARES_ETIMEOUT) {
+		enum dns_parse_status ps = dns_msg_parse(abuf, (size_t)alen,
+		                                         &ctx->msg);
+		if (ps == DNS_PARSE_OK)
+			m = &ctx->msg;
+		else
+			bad = ps == DNS_PARSE_TOOBIG ? DNS_TOOBIG : DNS_NETERR;
+	}
+	if (!m && bad == DNS_MATCH)
+		bad = status_outcome(status);
+	if (m && status != ARES_SUCCESS && status != ARES_ENODATA &&
+	    status != ARES_ENOTFOUND && status != ARES_ESERVFAIL &&
+	    status != ARES_EREFUSED)
+		m = NULL, bad = status_outcome(status);
+
+	if (!t->failed) {
+		switch (t->phase) {
+		case P_ZONE:
+			on_zone(t, m, status);
+			break;
+		case P_NS:
+			on_ns(t, m, status);
+			break;
+		case P_ADDR:
+			on_addr(t, q, m, status);
+			break;
+		case P_ASK: {
+			struct dns_vantage *dv = &t->r.vantage[q->vantage];
+			bool auth = q->vantage < t->n_servers;
+			char next[DNAME_MAX + 1];
+			if (t->kind == T_POINT) {
+				point_answer(t, q, m, status);
+				break;
+			}
+			if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
+				dv->outcome = m ? rcode_outcome(m->rcode) : bad;
+				break;
+			}
+			if (t->kind == T_PROP) {
+				prop_answer(t, q->vantage, auth, m);
+				break;
+			}
+			/* A hop query (q->aux) goes to the resolvers for type
+			 * CNAME; its answer is read like an authoritative one
+			 * outside any zone, so the walk goes on hop by hop. */
+			if (deleg_answer(t, q->vantage, auth || q->aux, q->name, m,
+			                 next))
+				send_query(t, ctx->disc, next, DNS_T_CNAME, q->vantage,
+				           1);
+			break;
+		}
+		case P_START:
+		case P_DONE:
+			break;
+		}
+	}
+	free(q);
+	if (--t->outstanding == 0)
+		task_step(t);
+}
+
+/* Sends the questions of the ASK phase. */
+static void send_asks(struct task *t)
+{
+	struct dns_ctx *ctx = t->ctx;
+	int nres = 0;
+
+	if (t->kind == T_POINT) {
+		t->r.n_vantage = 2;
+		putf(t->r.vantage[0].server, sizeof t->r.vantage[0].server,
+		         "resolvers A");
+		putf(t->r.vantage[1].server, sizeof t->r.vantage[1].server,
+		         "resolvers AAAA");
+		t->r.vantage[0].outcome = t->r.vantage[1].outcome = DNS_NETERR;
+		send_query(t, ctx->disc, t->domain, DNS_T_A, 0, DNS_T_A);
+		send_query(t, ctx->disc, t->domain, DNS_T_AAAA, 1, DNS_T_AAAA);
+		return;
+	}
+	if (t->kind == T_DELEG || ctx->o.propagation_resolvers)
+		nres = ctx->o.n_resolvers;
+	t->n_res_vantage = nres;
+	t->r.n_vantage = t->n_servers + nres;
+	for (int i = 0; i < t->r.n_vantage; i++) {
+		struct dns_vantage *dv = &t->r.vantage[i];
+		char hp[DNS_ADDR_MAX + 8];
+		dv->outcome = DNS_NETERR; /* until an answer says otherwise */
+		if (i >= t->n_servers) {
+			putf(dv->server, sizeof dv->server, "resolver %s",
+			         ctx->o.resolvers[i - t->n_servers]);
+			continue;
+		}
+		hostport(hp, sizeof hp, t->servers[i].addr, t->servers[i].port);
+		putf(dv->server, sizeof dv->server, "auth %s", hp);
+		putf(dv->ns_name, sizeof dv->ns_name, "%s",
+		         t->servers[i].ns_name);
+	}
+	for (int i = 0; i < t->n_servers; i++) {
+		struct chan *c = chan_for(ctx, &t->servers[i]);
+		if (c)
+			send_query(t, c, t->qname, DNS_T_TXT, i, 0);
+		else
+			seen_add(t->r.vantage[i].seen, "no channel (too many servers)");
+	}
+	for (int i = 0; i < nres; i++)
+		send_query(t, ctx->res[i], t->qname, DNS_T_TXT, t->n_servers + i, 0);
+}
+
+/* Moves T to its next phase and sends that phase's queries. */
+static void task_issue(struct task *t)
+{
+	struct dns_ctx *ctx = t->ctx;
+	const struct dns_opts *o = &ctx->o;
+	struct zone_entry *z;
+
+	switch (t->phase) {
+	case P_START:
+		t->phase = t->kind == T_POINT ? P_ASK : P_ZONE;
+		if (t->kind == T_POINT)
+			send_asks(t);
+		else
+			send_query(t, ctx->disc, t->walk, DNS_T_SOA, -1, 0);
+		return;
+	case P_ZONE:
+		if (!t->zone_known) {
+			/* on_zone moved the walk one label up */
+			send_query(t, ctx->disc, t->walk, DNS_T_SOA, -1, 0);
+			return;
+		}
+		z = zone_get(ctx, t->r.zone);
+		if (z) {
+			memcpy(t->servers, z->servers,
+			       sizeof z->servers[0] * (size_t)z->n);
+			t->n_servers = z->n;
+			t->phase = P_ASK;
+			send_asks(t);
+			return;
+		}
+		for (struct task *o2 = ctx->tasks; o2; o2 = o2->next_t) {
+			if (o2 != t && (o2->phase == P_NS || o2->phase == P_ADDR) &&
+			    !o2->failed && strcmp(o2->r.zone, t->r.zone) == 0) {
+				/* Resolvers drop many identical questions at once
+				 * (BIND: clients-per-query), and one answer serves
+				 * all: wait for that task (the hold is the wait). */
+				t->parked = true;
+				t->outstanding++;
+				return;
+			}
+		}
+		t->phase = P_NS;
+		send_query(t, ctx->disc, t->r.zone, DNS_T_NS, -1, 0);
+		return;
+	case P_NS:
+		t->phase = P_ADDR;
+		for (int i = 0; i < t->n_ns; i++) {
+			bool mapped = false;
+			for (int j = 0; j < o->n_port_map && !mapped; j++)
+				mapped = strcmp(o->port_map[j].from,
+				                t->ns_names[i]) == 0 &&
+				         o->port_map[j].to[0];
+			if (mapped) {
+				t->addr_seen[i] = true;
+				add_server(t, "", t->ns_names[i]);
+				continue;
+			}
+			send_query(t, ctx->disc, t->ns_names[i], DNS_T_A, -1, i);
+			send_query(t, ctx->disc, t->ns_names[i], DNS_T_AAAA, -1, i);
+		}
+		return;
+	case P_ADDR:
+		if (t->n_servers == 0) {
+			task_fail(t, DNS_CHECK_TRANSIENT,
+			          "no address found for any NS of %s", t->r.zone);
+			return;
+		}
+		for (int i = 0; i < t->n_ns; i++)
+			if (!t->addr_seen[i])
+				log_msg(LOG_INFO, "dns: NS %s of %s has no address",
+				        t->ns_names[i], t->r.zone);
+		zone_put(ctx, t);
+		t->phase = P_ASK;
+		zone_wake(ctx, t->r.zone);
+		send_asks(t);
+		return;
+	case P_ASK:
+	case P_DONE:
+		t->phase = P_DONE;
+		return;
+	}
+}
+
+/* Called when no query of the current phase is left: issues phases until
+ * one has queries in flight, or concludes the task. */
+static void task_step(struct task *t)
+{
+	t->outstanding++; /* hold: answers may arrive inside ares_query() */
+	while (!t->failed && t->phase != P_DONE) {
+		task_issue(t);
+		if (t->outstanding > 1)
+			break;
+	}
+	if (--t->outstanding == 0) {
+		task_conclude(t);
+		task_finish(t);
+	}
+}
+
+/* ---- starting checks ---- */
+
+static struct task *task_new(struct dns_ctx *ctx, enum task_kind kind,
+                             dns_check_cb cb, void *arg)
+{
+	struct task *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->ctx = ctx;
+	t->kind = kind;
+	t->phase = P_START;
+	t->cb = cb;
+	t->arg = arg;
+	t->r.bad = -1;
+	t->next_t = ctx->tasks;
+	if (ctx->tasks)
+		ctx->tasks->prev_t = t;
+	ctx->tasks = t;
+	ctx->n_tasks++;
+	return t;
+}
+
+int dns_delegation_start(struct dns_ctx *ctx, const char *domain,
+                         const char *target, int prev, dns_check_cb cb,
+                         void *arg)
+{
+	char d[DNAME_MAX + 1], tg[DNAME_MAX + 1], q[DNAME_MAX + 1];
+	struct task *t;
+
+	if (dname_normalize(domain, d, sizeof d) ||
+	    dname_normalize(target, tg, sizeof tg) ||
+	    dname_challenge(d, q, sizeof q))
+		return -1;
+	t = task_new(ctx, T_DELEG, cb, arg);
+	if (!t)
+		return -1;
+	putf(t->domain, sizeof t->domain, "%s", d[0] == '*' ? d + 2 : d);
+	putf(t->qname, sizeof t->qname, "%s", q);
+	putf(t->want, sizeof t->want, "%s", tg);
+	putf(t->walk, sizeof t->walk, "%s", t->domain);
+	t->prev = prev < 0 ? 0 : prev;
+	task_step(t);
+	return 0;
+}
+
+int dns_propagation_start(struct dns_ctx *ctx, const char *name,
+                          const char *value, dns_check_cb cb, void *arg)
+{
+	char n[DNAME_MAX + 1];
+	struct task *t;
+
+	if (!value || strlen(value) > DNS_MAX_TXT ||
+	    dname_normalize(name, n, sizeof n) || n[0] == '*')
+		return -1;
+	t = task_new(ctx, T_PROP, cb, arg);
+	if (!t)
+		return -1;
+	putf(t->domain, sizeof t->domain, "%s", n);
+	putf(t->qname, sizeof t->qname, "%s", n);
+	putf(t->want, sizeof t->want, "%s", value);
+	putf(t->walk, sizeof t->walk, "%s", n);
+	task_step(t);
+	return 0;
+}
+
+int dns_pointing_start(struct dns_ctx *ctx, const char *domain,
+                       dns_check_cb cb, void *arg)
+{
+	char d[DNAME_MAX + 1];
+	struct task *t;
+
+	if (dname_normalize(domain, d, sizeof d) || d[0] == '*')
+		return -1;
+	t = task_new(ctx, T_POINT, cb, arg);
+	if (!t)
+		return -1;
+	putf(t->domain, sizeof t->domain, "%s", d);
+	task_step(t);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+int dns_run(struct dns_ctx *ctx, long max_ms)
+{
+	long long start = now_ms();
+	struct pollfd *pfd = NULL;
+	struct chan **owner = NULL;
+	size_t cap = 0;
+
+	while (ctx->n_tasks > 0) {
+		struct chan *all[DNS_MAX_RESOLVERS + 1];
+		int n_all = 0, wait = 1000, rc;
+		size_t n = 0;
+		struct chan *c;
+
+		chans_trim(ctx);
+		if (max_ms >= 0 && now_ms() - start >= max_ms)
+			break;
+		all[n_all++] = ctx->disc;
+		for (int i = 0; i < ctx->o.n_resolvers; i++)
+			all[n_all++] = ctx->res[i];
+		if (cap < (size_t)(ctx->n_chans + n_all) * ARES_GETSOCK_MAXNUM) {
+			size_t nc = (size_t)(ctx->n_chans + n_all) * ARES_GETSOCK_MAXNUM;
+			struct pollfd *np = realloc(pfd, nc * sizeof *np);
+			struct chan **no;
+			if (!np)
+				break;
+			pfd = np;
+			no = realloc(owner, nc * sizeof *no);
+			if (!no)
+				break;
+			owner = no;
+			cap = nc;
+		}
+		for (int k = 0; ; k++) {
+			ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+			struct timeval tv, *tvp;
+			int bits;
+			c = k < n_all ? all[k] : (k == n_all ? ctx->chans : c->next);
+			if (!c)
+				break;
+			if (c->pending == 0)
+				continue;
+			bits = ares_getsock(c->ch, socks, ARES_GETSOCK_MAXNUM);
+			for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+				short ev = 0;
+				/* the c-ares macros shift a signed 1 by up to 31 */
+				if ((unsigned)bits & (1u << i))
+					ev |= POLLIN;
+				if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
+					ev |= POLLOUT;
+				if (!ev)
+					continue;
+				pfd[n].fd = socks[i];
+				pfd[n].events = ev;
+				pfd[n].revents = 0;
+				owner[n++] = c;
+			}
+			tvp = ares_timeout(c->ch, NULL, &tv);
+			if (tvp) {
+				long ms = tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
+				if (ms < wait)
+					wait = (int)ms;
+			}
+		}
+		if (max_ms >= 0) {
+			long left = max_ms - (long)(now_ms() - start);
+			if (left < wait)
+				wait = left < 0 ? 0 : (int)left;
+		}
+		rc = poll(pfd, n, wait);
+		if (rc < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; rc > 0 && i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			ares_process_fd(owner[i]->ch,
+			                pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
+			                pfd[i].fd : ARES_SOCKET_BAD,
+			                pfd[i].revents & POLLOUT ? pfd[i].fd :
+			                ARES_SOCKET_BAD);
+		}
+		/* Timeouts: each busy channel once per round. */
+		for (int k = 0; ; k++) {
+			c = k < n_all ? all[k] : (k == n_all ? ctx->chans : c->next);
+			if (!c)
+				break;
+			if (c->pending)
+				ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+		}
+	}
+	free(pfd);
+	free(owner);
+	return ctx->n_tasks;
+}
+
+/* ---- synchronous forms and JSON ---- */
+
+static void copy_result(void *arg, const struct dns_check_result *r)
+{
+	*(struct dns_check_result *)arg = *r;
+}
+
+static int run_one(struct dns_ctx *ctx, int started)
+{
+	if (started != 0)
+		return -1;
+	dns_run(ctx, -1);
+	return 0;
+}
+
+int dns_delegation_check(struct dns_ctx *ctx, const char *domain,
+                         const char *target, int prev,
+                         struct dns_check_result *out)
+{
+	return run_one(ctx, dns_delegation_start(ctx, domain, target, prev,
+	                                         copy_result, out));
+}
+
+int dns_propagation_check(struct dns_ctx *ctx, const char *name,
+                          const char *value, struct dns_check_result *out)
+{
+	return run_one(ctx, dns_propagation_start(ctx, name, value, copy_result,
+	                                          out));
+}
+
+int dns_pointing_check(struct dns_ctx *ctx, const char *domain,
+                       struct dns_check_result *out)
+{
+	return run_one(ctx, dns_pointing_start(ctx, domain, copy_result, out));
+}
+
+/* JSON string escaping into BUF at *POS. */
+static void jstr(char *buf, size_t len, size_t *pos, const char *s)
+{
+	char tmp[8];
+	#define PUT(str) do { size_t l_ = strlen(str); \
+		if (*pos + l_ < len) { memcpy(buf + *pos, str, l_); *pos += l_; } \
+		else *pos = len; } while (0)
+	PUT("\"");
+	for (; *s && *pos < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			tmp[0] = '\\'; tmp[1] = (char)ch; tmp[2] = '\0';
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			putf(tmp, sizeof tmp, "\\u%04x", ch);
+		} else {
+			tmp[0] = (char)ch; tmp[1] = '\0';
+		}
+		PUT(tmp);
+	}
+	PUT("\"");
+	#undef PUT
+}
+
+size_t dns_check_result_json(const struct dns_check_result *r, char *buf,
+                             size_t len)
+{
+	size_t pos = 0;
+	char num[96];
+
+	if (len == 0)
+		return 0;
+	#define RAW(s) do { size_t l_ = strlen(s); \
+		if (pos + l_ < len) { memcpy(buf + pos, s, l_); pos += l_; } \
+		else pos = len; } while (0)
+	RAW("{\"status\":");
+	jstr(buf, len, &pos, dns_check_strerror(r->status));
+	putf(num, sizeof num, ",\"confirmations\":%d,\"needed\":%d,"
+	         "\"retry_after_ms\":%ld,\"pointing\":%s,\"bad\":%d,\"zone\":",
+	         r->confirmations, r->needed, r->retry_after_ms,
+	         r->pointing ? "true" : "false", r->bad);
+	RAW(num);
+	jstr(buf, len, &pos, r->zone);
+	RAW(",\"detail\":");
+	jstr(buf, len, &pos, r->detail);
+	RAW(",\"vantage\":[");
+	for (int i = 0; i < r->n_vantage; i++) {
+		const struct dns_vantage *v = &r->vantage[i];
+		RAW(i ? ",{\"server\":" : "{\"server\":");
+		jstr(buf, len, &pos, v->server);
+		RAW(",\"ns\":");
+		jstr(buf, len, &pos, v->ns_name);
+		RAW(",\"outcome\":");
+		jstr(buf, len, &pos, dns_outcome_str(v->outcome));
+		RAW(",\"seen\":");
+		jstr(buf, len, &pos, v->seen);
+		RAW("}");
+	}
+	RAW("]}");
+	#undef RAW
+	if (pos >= len)
+		pos = len - 1;
+	buf[pos] = '\0';
+	return pos;
+}

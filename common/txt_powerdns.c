@@ -1,0 +1,346 @@
+/*
+ * txt_powerdns: TXT values through the PowerDNS Authoritative HTTP API.
+ *
+ * The API replaces whole RRsets, so add and remove read the TXT RRset at the
+ * name, merge (add the value if missing / drop it if present) and PATCH the
+ * result back with changetype REPLACE (DELETE when no value is left).  When
+ * nothing needs to change no PATCH is sent: that is the idempotency.
+ *
+ * Limit: the read-merge-write is not atomic on the server side.  Two
+ * writers for the same name at the same instant can lose one value; the
+ * propagation check that follows every add (and the stage's retry) catches
+ * that, and the window is one HTTP round trip.
+ */
+#include "txt_provider.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PDNS_BODY_MAX (16u << 20)  /* largest API answer read */
+#define PDNS_VALUES_MAX 64         /* TXT values kept at one name */
+
+struct powerdns {
+	struct txt_provider base;     /* must be first */
+	char zone_id[DNAME_MAX + 2];  /* "zone." */
+};
+
+/* An HTTP answer body, capped at PDNS_BODY_MAX. */
+struct body {
+	char *buf;
+	size_t len;
+	bool toobig;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t add = size * n;
+	char *nb;
+
+	if (b->len + add > PDNS_BODY_MAX) {
+		b->toobig = true;
+		return 0; /* aborts the transfer */
+	}
+	nb = realloc(b->buf, b->len + add + 1);
+	if (!nb)
+		return 0;
+	b->buf = nb;
+	memcpy(b->buf + b->len, data, add);
+	b->len += add;
+	b->buf[b->len] = '\0';
+	return add;
+}
+
+/* One request.  Returns the HTTP status, or -1 on transport failure (MSG
+ * says why).  BODY gets the answer (caller frees body->buf). */
+static long request(struct powerdns *p, const char *method, const char *url,
+                    const char *payload, struct body *body, char *msg,
+                    size_t msglen)
+{
+	const struct txt_provider_opts *o = &p->base.o;
+	struct curl_slist *hdr = NULL, *h2;
+	char keyhdr[TXT_SECRET_MAX + 16];
+	CURL *c = curl_easy_init();
+	long code = -1;
+	CURLcode cc;
+
+	if (!c) {
+		snprintf(msg, msglen, "powerdns: curl init failed");
+		return -1;
+	}
+	snprintf(keyhdr, sizeof keyhdr, "X-API-Key: %s", o->api_key);
+	h2 = curl_slist_append(hdr, keyhdr);
+	explicit_bzero(keyhdr, sizeof keyhdr);
+	if (!h2)
+		goto out;
+	hdr = h2;
+	if (payload) {
+		h2 = curl_slist_append(hdr, "Content-Type: application/json");
+		if (!h2)
+			goto out;
+		hdr = h2;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (payload)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		snprintf(msg, msglen, "powerdns: %s %s: %s", method, url,
+		         body->toobig ? "answer too large" : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+/* Classifies an HTTP status; fills MSG with the API's "error" text. */
+static enum txt_status http_status(long code, const struct body *b,
+                                   const char *what, char *msg, size_t msglen)
+{
+	const char *err = NULL;
+	json_t *j;
+
+	if (code >= 200 && code < 300)
+		return TXT_OK;
+	j = b->buf ? json_loadb(b->buf, b->len, 0, NULL) : NULL;
+	if (j)
+		err = json_string_value(json_object_get(j, "error"));
+	snprintf(msg, msglen, "powerdns: %s: HTTP %ld%s%s%s", what, code,
+	         err ? " (" : "", err ? err : "", err ? ")" : "");
+	json_decref(j);
+	if (code == 401 || code == 403)
+		return TXT_PERMANENT; /* API key refused */
+	if (code == 404 || code == 422 || code == 400)
+		return TXT_PERMANENT; /* zone unknown, or data refused */
+	return TXT_TRANSIENT;     /* 5xx, 429, ... */
+}
+
+/* The unquoted TXT text of a PowerDNS record content ("\"abc\"" -> abc);
+ * NULL if it is not one plain quoted string. */
+static const char *unquote(const char *content, char *out, size_t outlen)
+{
+	size_t n = strlen(content);
+	if (n < 2 || content[0] != '"' || content[n - 1] != '"' ||
+	    n - 2 >= outlen)
+		return NULL;
+	memcpy(out, content + 1, n - 2);
+	out[n - 2] = '\0';
+	return out;
+}
+
+static enum txt_status change(struct powerdns *p, const char *name,
+                              const char *value, bool add, char *msg,
+                              size_t msglen)
+{
+	const struct txt_provider_opts *o = &p->base.o;
+	enum txt_status rc = TXT_TRANSIENT;
+	struct body b = { 0 };
+	json_t *zone = NULL, *patch = NULL, *records = NULL;
+	char *payload = NULL, *ename = NULL;
+	char url[TXT_URL_MAX + 3 * DNAME_MAX + 128], fqdn[DNAME_MAX + 2];
+	char vals[PDNS_VALUES_MAX][TXT_VALUE_MAX + 1];
+	int nvals = 0, found = -1;
+	long ttl = o->ttl;
+	size_t i;
+	json_t *rrset;
+	long code;
+	CURL *esc = curl_easy_init();
+
+	snprintf(fqdn, sizeof fqdn, "%s.", name);
+	ename = esc ? curl_easy_escape(esc, fqdn, 0) : NULL;
+	if (!ename) {
+		snprintf(msg, msglen, "powerdns: out of memory");
+		goto out;
+	}
+	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s?rrset_name=%s"
+	         "&rrset_type=TXT", o->api_url, o->server_id, p->zone_id, ename);
+	code = request(p, "GET", url, NULL, &b, msg, msglen);
+	if (code < 0)
+		goto out;
+	rc = http_status(code, &b, "reading the zone", msg, msglen);
+	if (rc != TXT_OK)
+		goto out;
+	zone = json_loadb(b.buf, b.len, 0, NULL);
+	if (!zone || !json_is_array(json_object_get(zone, "rrsets"))) {
+		rc = TXT_TRANSIENT;
+		snprintf(msg, msglen, "powerdns: zone answer is not the JSON "
+		         "expected");
+		goto out;
+	}
+	json_array_foreach(json_object_get(zone, "rrsets"), i, rrset) {
+		const char *rn = json_string_value(json_object_get(rrset, "name"));
+		const char *rt = json_string_value(json_object_get(rrset, "type"));
+		size_t k;
+		json_t *rec;
+		if (!rn || !rt || strcasecmp(rn, fqdn) || strcmp(rt, "TXT"))
+			continue;
+		if (json_is_integer(json_object_get(rrset, "ttl")))
+			ttl = (long)json_integer_value(json_object_get(rrset, "ttl"));
+		json_array_foreach(json_object_get(rrset, "records"), k, rec) {
+			const char *ct = json_string_value(json_object_get(rec,
+			                                                   "content"));
+			char text[TXT_VALUE_MAX + 1];
+			if (!ct)
+				continue;
+			if (nvals >= PDNS_VALUES_MAX) {
+				rc = TXT_PERMANENT;
+				snprintf(msg, msglen, "powerdns: more than %d TXT values "
+				         "at %s", PDNS_VALUES_MAX, name);
+				goto out;
+			}
+			/* Values not in the simple quoted form are kept verbatim,
+			 * marked by a leading \x01; one too long to keep whole
+			 * stops us, as rewriting it cut would corrupt it. */
+			if (unquote(ct, text, sizeof text)) {
+				memcpy(vals[nvals], text, strlen(text) + 1);
+			} else if (strlen(ct) + 1 < sizeof vals[0]) {
+				vals[nvals][0] = '\x01';
+				memcpy(vals[nvals] + 1, ct, strlen(ct) + 1);
+			} else {
+				rc = TXT_PERMANENT;
+				snprintf(msg, msglen, "powerdns: a TXT record at %s is "
+				         "too long to preserve", name);
+				goto out;
+			}
+			if (strcmp(vals[nvals], value) == 0)
+				found = nvals;
+			nvals++;
+		}
+	}
+	if ((add && found >= 0) || (!add && found < 0)) {
+		rc = TXT_OK; /* already as wanted */
+		goto out;
+	}
+	if (add) {
+		if (nvals >= PDNS_VALUES_MAX) {
+			rc = TXT_PERMANENT;
+			snprintf(msg, msglen, "powerdns: too many TXT values at %s",
+			         name);
+			goto out;
+		}
+		snprintf(vals[nvals++], sizeof vals[0], "%s", value);
+	} else {
+		memmove(vals[found], vals[found + 1],
+		        sizeof vals[0] * (size_t)(nvals - found - 1));
+		nvals--;
+	}
+	records = json_array();
+	for (int v = 0; records && v < nvals; v++) {
+		char content[TXT_VALUE_MAX + 4];
+		bool verbatim = vals[v][0] == '\x01';
+		const char *src = verbatim ? vals[v] + 1 : vals[v];
+		size_t l = strlen(src), k = 0; /* l <= TXT_VALUE_MAX */
+		if (!verbatim)
+			content[k++] = '"';
+		memcpy(content + k, src, l);
+		k += l;
+		if (!verbatim)
+			content[k++] = '"';
+		content[k] = '\0';
+		json_array_append_new(records, json_pack("{s:s,s:b}", "content",
+		                                         content, "disabled", 0));
+	}
+	patch = json_pack("{s:[{s:s,s:s,s:I,s:s,s:o}]}", "rrsets", "name", fqdn,
+	                  "type", "TXT", "ttl", (json_int_t)(add ? o->ttl : ttl),
+	                  "changetype", nvals ? "REPLACE" : "DELETE", "records",
+	                  records);
+	records = NULL; /* stolen by json_pack's "o" */
+	payload = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
+	if (!payload) {
+		rc = TXT_TRANSIENT;
+		snprintf(msg, msglen, "powerdns: out of memory");
+		goto out;
+	}
+	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s", o->api_url,
+	         o->server_id, p->zone_id);
+	free(b.buf);
+	b = (struct body){ 0 };
+	code = request(p, "PATCH", url, payload, &b, msg, msglen);
+	if (code < 0) {
+		rc = TXT_TRANSIENT;
+		goto out;
+	}
+	rc = http_status(code, &b, add ? "adding the TXT value" :
+	                 "removing the TXT value", msg, msglen);
+out:
+	free(b.buf);
+	free(payload);
+	json_decref(patch);
+	json_decref(records);
+	json_decref(zone);
+	curl_free(ename);
+	curl_easy_cleanup(esc);
+	return rc;
+}
+
+static enum txt_status pdns_add(struct txt_provider *base, const char *name,
+                                const char *value, char *msg, size_t msglen)
+{
+	return change((struct powerdns *)base, name, value, true, msg, msglen);
+}
+
+static enum txt_status pdns_remove(struct txt_provider *base,
+                                   const char *name, const char *value,
+                                   char *msg, size_t msglen)
+{
+	return change((struct powerdns *)base, name, value, false, msg, msglen);
+}
+
+static void pdns_free(struct txt_provider *base)
+{
+	struct powerdns *p = (struct powerdns *)base;
+	explicit_bzero(p->base.o.api_key, sizeof p->base.o.api_key);
+	free(p);
+}
+
+static const struct txt_provider_ops powerdns_ops = {
+	.name = "powerdns",
+	.add = pdns_add,
+	.remove = pdns_remove,
+	.free = pdns_free,
+};
+
+struct txt_provider *txt_powerdns_new(const struct txt_provider_opts *o,
+                                      char *err, size_t errlen)
+{
+	struct powerdns *p;
+	static int inited;
+
+	if (!o->api_url[0] || !o->api_key[0] || !o->zone[0]) {
+		snprintf(err, errlen, "powerdns: need api_url, api_key and zone");
+		return NULL;
+	}
+	if (!inited) {
+		/* Once per process; the lead's main may have done it already,
+		 * which is harmless. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			snprintf(err, errlen, "powerdns: curl init failed");
+			return NULL;
+		}
+		inited = 1;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->base.ops = &powerdns_ops;
+	p->base.o = *o;
+	snprintf(p->zone_id, sizeof p->zone_id, "%s.", o->zone);
+	return &p->base;
+}

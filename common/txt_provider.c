@@ -1,0 +1,237 @@
+/*
+ * txt_provider: configuration, argument checks and dispatch to the
+ * provider chosen in the configuration.
+ */
+#include "txt_provider.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "dns.h"
+
+const char *txt_strerror(enum txt_status s)
+{
+	switch (s) {
+	case TXT_OK: return "ok";
+	case TXT_TRANSIENT: return "transient";
+	case TXT_PERMANENT: return "permanent";
+	case TXT_INVALID: return "invalid";
+	}
+	return "unknown";
+}
+
+/* Reads a secret from PATH into OUT (trailing whitespace dropped).  The
+ * message names the path, never the content. */
+static int read_secret_file(struct cfg *c, const char *key, const char *path,
+                            char *out, size_t outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		cfg_fail(c, key, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, out, outlen);
+	close(fd);
+	if (n < 0 || (size_t)n >= outlen) {
+		cfg_fail(c, key, "%s: unreadable or longer than %zu bytes", path,
+		         outlen - 1);
+		out[0] = '\0';
+		return -1;
+	}
+	out[n] = '\0';
+	while (n > 0 && isspace((unsigned char)out[n - 1]))
+		out[--n] = '\0';
+	return 0;
+}
+
+/* A secret from KEY, or from the file at FILEKEY. */
+static int load_secret(struct cfg *c, const char *key, const char *filekey,
+                       char *out, size_t outlen)
+{
+	const char *v = cfg_str(c, key, NULL);
+	const char *f = cfg_str(c, filekey, NULL);
+
+	if (v) {
+		if (strlen(v) >= outlen) {
+			cfg_fail(c, key, "longer than %zu bytes", outlen - 1);
+			return -1;
+		}
+		snprintf(out, outlen, "%s", v);
+		return 0;
+	}
+	if (f)
+		return read_secret_file(c, filekey, f, out, outlen);
+	out[0] = '\0';
+	return 0;
+}
+
+static int copy_str(struct cfg *c, const char *path, const char *def,
+                    char *out, size_t outlen)
+{
+	const char *v = cfg_str(c, path, def);
+	if (!v) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= outlen) {
+		cfg_fail(c, path, "longer than %zu bytes", outlen - 1);
+		return -1;
+	}
+	snprintf(out, outlen, "%s", v);
+	return 0;
+}
+
+int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o)
+{
+	const char *type = cfg_str(c, "provider.type", "rfc2136");
+	int rc = 0;
+
+	memset(o, 0, sizeof *o);
+	if (strcmp(type, "rfc2136") == 0) {
+		o->type = TXT_RFC2136;
+	} else if (strcmp(type, "powerdns") == 0) {
+		o->type = TXT_POWERDNS;
+	} else {
+		cfg_fail(c, "provider.type", "unknown provider %s (rfc2136, "
+		         "powerdns)", type);
+		rc = -1;
+	}
+	o->ttl = (int)cfg_int(c, "provider.ttl", 60, 1, 86400);
+	o->timeout_ms = (int)cfg_int(c, "provider.timeout_ms", 3000, 10, 120000);
+	o->tries = (int)cfg_int(c, "provider.tries", 2, 1, 10);
+	if (cfg_has(c, "provider.zone")) {
+		const char *z = cfg_str(c, "provider.zone", "");
+		if (dname_normalize(z, o->zone, sizeof o->zone) != NULL) {
+			cfg_fail(c, "provider.zone", "not a domain name: %s", z);
+			rc = -1;
+		}
+	}
+	/* rfc2136 */
+	rc |= copy_str(c, "provider.server", NULL, o->server, sizeof o->server);
+	rc |= copy_str(c, "provider.tsig.name", NULL, o->key_name,
+	               sizeof o->key_name);
+	rc |= copy_str(c, "provider.tsig.algorithm", "hmac-sha256", o->algorithm,
+	               sizeof o->algorithm);
+	rc |= load_secret(c, "provider.tsig.secret", "provider.tsig.secret_file",
+	                  o->secret, sizeof o->secret);
+	/* powerdns */
+	rc |= copy_str(c, "provider.api_url", NULL, o->api_url, sizeof o->api_url);
+	rc |= load_secret(c, "provider.api_key", "provider.api_key_file",
+	                  o->api_key, sizeof o->api_key);
+	rc |= copy_str(c, "provider.server_id", "localhost", o->server_id,
+	               sizeof o->server_id);
+	if (rc == 0 && o->type == TXT_RFC2136) {
+		char addr[DNS_ADDR_MAX];
+		int port;
+		if (!o->server[0] ||
+		    dns_parse_hostport(o->server, 53, addr, &port) != 0) {
+			cfg_fail(c, "provider.server", "need the primary's addr[:port]");
+			rc = -1;
+		}
+		if (!o->key_name[0] || !o->secret[0]) {
+			cfg_fail(c, "provider.tsig", "need tsig.name and tsig.secret "
+			         "(or secret_file, or DCV_PROVIDER_TSIG_SECRET)");
+			rc = -1;
+		}
+		if (strcmp(o->algorithm, "hmac-sha256") &&
+		    strcmp(o->algorithm, "hmac-sha512")) {
+			cfg_fail(c, "provider.tsig.algorithm", "hmac-sha256 or "
+			         "hmac-sha512, not %s", o->algorithm);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && o->type == TXT_POWERDNS && (!o->api_url[0] ||
+	                                           !o->api_key[0])) {
+		cfg_fail(c, "provider.api_url", "powerdns needs api_url and api_key"
+		         " (or api_key_file, or DCV_PROVIDER_API_KEY)");
+		rc = -1;
+	}
+	if (rc == 0 && !o->zone[0]) {
+		cfg_fail(c, "provider.zone", "the validation zone is required");
+		rc = -1;
+	}
+	return rc ? -1 : 0;
+}
+
+struct txt_provider *txt_provider_new(const struct txt_provider_opts *o,
+                                      char *err, size_t errlen)
+{
+	switch (o->type) {
+	case TXT_RFC2136:
+		return txt_rfc2136_new(o, err, errlen);
+	case TXT_POWERDNS:
+		return txt_powerdns_new(o, err, errlen);
+	}
+	snprintf(err, errlen, "unknown provider type");
+	return NULL;
+}
+
+/* Checks NAME (normalised into NORM, must be in the zone) and VALUE. */
+static enum txt_status check_args(const struct txt_provider *p,
+                                  const char *name, const char *value,
+                                  char *norm, char *msg, size_t msglen)
+{
+	const char *e = dname_normalize(name, norm, DNAME_MAX + 1);
+	size_t n;
+
+	if (e) {
+		snprintf(msg, msglen, "bad name: %s", e);
+		return TXT_INVALID;
+	}
+	if (norm[0] == '*' || !dns_name_under(norm, p->o.zone)) {
+		snprintf(msg, msglen, "%s is not in the zone %s", norm, p->o.zone);
+		return TXT_INVALID;
+	}
+	n = value ? strlen(value) : 0;
+	if (n == 0 || n > TXT_VALUE_MAX) {
+		snprintf(msg, msglen, "TXT value must be 1-%d characters",
+		         TXT_VALUE_MAX);
+		return TXT_INVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') {
+			snprintf(msg, msglen, "TXT value has a character outside "
+			         "printable ASCII (or a quote/backslash)");
+			return TXT_INVALID;
+		}
+	}
+	return TXT_OK;
+}
+
+enum txt_status txt_add(struct txt_provider *p, const char *name,
+                        const char *value, char *msg, size_t msglen)
+{
+	char norm[DNAME_MAX + 1];
+	enum txt_status st = check_args(p, name, value, norm, msg, msglen);
+
+	if (st != TXT_OK)
+		return st;
+	msg[0] = '\0';
+	return p->ops->add(p, norm, value, msg, msglen);
+}
+
+enum txt_status txt_remove(struct txt_provider *p, const char *name,
+                           const char *value, char *msg, size_t msglen)
+{
+	char norm[DNAME_MAX + 1];
+	enum txt_status st = check_args(p, name, value, norm, msg, msglen);
+
+	if (st != TXT_OK)
+		return st;
+	msg[0] = '\0';
+	return p->ops->remove(p, norm, value, msg, msglen);
+}
+
+void txt_provider_free(struct txt_provider *p)
+{
+	if (p)
+		p->ops->free(p);
+}

@@ -1,0 +1,117 @@
+/*
+ * txt_provider: put and take ACME challenge TXT values in the validation
+ * zone, behind one small interface.
+ *
+ * Contract of every provider:
+ *   - add puts one value at a name, with the configured TTL, and leaves any
+ *     other value at that name alone (two orders for one name must not erase
+ *     each other's value);
+ *   - remove takes away exactly that one value and leaves the others;
+ *   - both are idempotent: adding a value that is there, or removing one
+ *     that is not, succeeds;
+ *   - calls block for at most about timeout_ms * tries;
+ *   - TXT_PERMANENT is a configuration problem a retry will not fix (bad
+ *     TSIG key or secret, not allowed, zone not served, API key refused),
+ *     TXT_TRANSIENT may pass by itself (timeout, SERVFAIL, HTTP 5xx).
+ *   - messages never contain a secret.
+ *
+ * A new provider (a cloud DNS API) is one more file: a struct txt_provider
+ * whose ops implement add/remove/free, and a case in txt_provider_new().
+ */
+#ifndef DCV_TXT_PROVIDER_H
+#define DCV_TXT_PROVIDER_H
+
+#include <stddef.h>
+
+#include "dname.h"
+
+struct cfg;
+
+enum txt_status {
+	TXT_OK = 0,
+	TXT_TRANSIENT,   /* retry later */
+	TXT_PERMANENT,   /* configuration error; retrying will not help */
+	TXT_INVALID,     /* the name or value itself is unacceptable */
+};
+
+const char *txt_strerror(enum txt_status s);
+
+#define TXT_SECRET_MAX 512
+#define TXT_URL_MAX 512
+#define TXT_VALUE_MAX 255      /* one character-string */
+#define TXT_MSG_MAX 256        /* suggested size of message buffers */
+
+enum txt_type { TXT_RFC2136, TXT_POWERDNS };
+
+/* The "provider:" section of the configuration. */
+struct txt_provider_opts {
+	enum txt_type type;
+	char zone[DNAME_MAX + 1];   /* the validation zone */
+	int ttl;                    /* seconds */
+	int timeout_ms;             /* per try (DNS) or per request (HTTP) */
+	int tries;
+	/* rfc2136 */
+	char server[64];            /* primary "addr[:port]" */
+	char key_name[DNAME_MAX + 1];
+	char algorithm[32];         /* "hmac-sha256" or "hmac-sha512" */
+	char secret[TXT_SECRET_MAX];/* base64; never logged */
+	/* powerdns */
+	char api_url[TXT_URL_MAX];  /* e.g. http://127.0.0.1:8081 */
+	char api_key[TXT_SECRET_MAX];/* never logged */
+	char server_id[64];         /* "localhost" */
+};
+
+/* Fills O from the "provider:" section of C:
+ *   provider.type (rfc2136|powerdns), provider.zone, provider.ttl (60),
+ *   provider.timeout_ms (3000), provider.tries (2),
+ *   provider.server, provider.tsig.name, provider.tsig.algorithm
+ *   (hmac-sha256), provider.tsig.secret or provider.tsig.secret_file
+ *   (env DCV_PROVIDER_TSIG_SECRET overrides),
+ *   provider.api_url, provider.api_key (env DCV_PROVIDER_API_KEY) or
+ *   provider.api_key_file, provider.server_id (localhost).
+ * Errors are recorded in C and return -1; the secret never appears in
+ * them. */
+int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o);
+
+struct txt_provider;
+
+/* The operations of one provider. */
+struct txt_provider_ops {
+	const char *name;
+	enum txt_status (*add)(struct txt_provider *p, const char *name,
+	                       const char *value, char *msg, size_t msglen);
+	enum txt_status (*remove)(struct txt_provider *p, const char *name,
+	                          const char *value, char *msg, size_t msglen);
+	void (*free)(struct txt_provider *p);
+};
+
+/* The common head of every provider's handle. */
+struct txt_provider {
+	const struct txt_provider_ops *ops;
+	struct txt_provider_opts o;   /* copied at creation */
+};
+
+/* Makes the provider O names (O is copied).  NULL with ERR on failure. */
+struct txt_provider *txt_provider_new(const struct txt_provider_opts *o,
+                                      char *err, size_t errlen);
+
+/* Adds VALUE at NAME (which must be in the zone).  MSG gets a one-line
+ * explanation on failure.  Name and value are checked first (TXT_INVALID):
+ * the value at most TXT_VALUE_MAX printable ASCII characters. */
+enum txt_status txt_add(struct txt_provider *p, const char *name,
+                        const char *value, char *msg, size_t msglen);
+
+/* Removes VALUE (only that one) at NAME. */
+enum txt_status txt_remove(struct txt_provider *p, const char *name,
+                           const char *value, char *msg, size_t msglen);
+
+/* NULL is a no-op. */
+void txt_provider_free(struct txt_provider *p);
+
+/* Constructors of the providers (used by txt_provider_new). */
+struct txt_provider *txt_rfc2136_new(const struct txt_provider_opts *o,
+                                     char *err, size_t errlen);
+struct txt_provider *txt_powerdns_new(const struct txt_provider_opts *o,
+                                      char *err, size_t errlen);
+
+#endif

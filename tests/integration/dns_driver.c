@@ -1,0 +1,162 @@
+/*
+ * dns_driver: a command line over the DNS layer for the integration tests.
+ * Prints one JSON object per result on stdout.
+ *
+ *   dns_driver CONFIG delegation DOMAIN TARGET [PREV]
+ *   dns_driver CONFIG delegations PREV DOMAIN TARGET [DOMAIN TARGET ...]
+ *             (all started at once on one context: one line per check,
+ *              in the order given)
+ *   dns_driver CONFIG propagation NAME VALUE
+ *   dns_driver CONFIG pointing DOMAIN
+ *   dns_driver CONFIG txt-add NAME VALUE
+ *   dns_driver CONFIG txt-remove NAME VALUE
+ *
+ * Exit status 0 when the command ran (whatever the result), 2 on usage or
+ * configuration errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "dns.h"
+#include "txt_provider.h"
+
+static void print_result(const struct dns_check_result *r)
+{
+	static char buf[32768];
+	dns_check_result_json(r, buf, sizeof buf);
+	puts(buf);
+}
+
+static void store(void *arg, const struct dns_check_result *r)
+{
+	*(struct dns_check_result *)arg = *r;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: dns_driver CONFIG delegation|delegations|"
+	        "propagation|pointing|txt-add|txt-remove ARGS...\n");
+	return 2;
+}
+
+static int run_dns(struct cfg *c, int argc, char **argv)
+{
+	struct dns_opts o;
+	struct dns_ctx *ctx = NULL;
+	struct dns_check_result r, *many = NULL;
+	char err[256];
+	const char *cmd = argv[0];
+	int rc = 2;
+
+	if (dns_cfg_load(c, &o) != 0 || (cfg_check_unknown(c), cfg_error(c))) {
+		fprintf(stderr, "config: %s\n", cfg_error(c));
+		goto out;
+	}
+	ctx = dns_new(&o, err, sizeof err);
+	if (!ctx) {
+		fprintf(stderr, "dns_new: %s\n", err);
+		goto out;
+	}
+	memset(&r, 0, sizeof r);
+	if (strcmp(cmd, "delegation") == 0 && (argc == 3 || argc == 4)) {
+		if (dns_delegation_check(ctx, argv[1], argv[2],
+		                         argc == 4 ? atoi(argv[3]) : 0, &r) != 0)
+			goto bad;
+		print_result(&r);
+	} else if (strcmp(cmd, "delegations") == 0 && argc >= 4 &&
+	           argc % 2 == 0) {
+		int n = (argc - 2) / 2, prev = atoi(argv[1]);
+		many = calloc((size_t)n, sizeof *many);
+		if (!many)
+			goto out;
+		for (int i = 0; i < n; i++)
+			if (dns_delegation_start(ctx, argv[2 + 2 * i],
+			                         argv[3 + 2 * i], prev, store,
+			                         &many[i]) != 0)
+				goto bad;
+		dns_run(ctx, -1);
+		for (int i = 0; i < n; i++)
+			print_result(&many[i]);
+		printf("{\"queries\":%lu}\n", dns_queries_sent(ctx));
+	} else if (strcmp(cmd, "propagation") == 0 && argc == 3) {
+		if (dns_propagation_check(ctx, argv[1], argv[2], &r) != 0)
+			goto bad;
+		print_result(&r);
+	} else if (strcmp(cmd, "pointing") == 0 && argc == 2) {
+		if (dns_pointing_check(ctx, argv[1], &r) != 0)
+			goto bad;
+		print_result(&r);
+	} else {
+		rc = usage();
+		goto out;
+	}
+	rc = 0;
+	goto out;
+bad:
+	fprintf(stderr, "bad name\n");
+	puts("{\"status\":\"bad_input\"}");
+	rc = 0;
+out:
+	free(many);
+	dns_free(ctx);
+	return rc;
+}
+
+static int run_txt(struct cfg *c, int argc, char **argv)
+{
+	struct txt_provider_opts o;
+	struct txt_provider *p = NULL;
+	char err[256], msg[TXT_MSG_MAX] = "";
+	enum txt_status st;
+	int rc = 2;
+
+	if (argc != 3)
+		return usage();
+	if (txt_provider_cfg_load(c, &o) != 0 ||
+	    (cfg_check_unknown(c), cfg_error(c))) {
+		fprintf(stderr, "config: %s\n", cfg_error(c));
+		goto out;
+	}
+	p = txt_provider_new(&o, err, sizeof err);
+	if (!p) {
+		fprintf(stderr, "provider: %s\n", err);
+		goto out;
+	}
+	if (strcmp(argv[0], "txt-add") == 0)
+		st = txt_add(p, argv[1], argv[2], msg, sizeof msg);
+	else
+		st = txt_remove(p, argv[1], argv[2], msg, sizeof msg);
+	printf("{\"status\":\"%s\",\"message\":\"", txt_strerror(st));
+	for (const char *s = msg; *s; s++)
+		printf(*s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+	puts("\"}");
+	rc = 0;
+out:
+	txt_provider_free(p);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cfg *c;
+	char err[512];
+	int rc;
+
+	if (argc < 3)
+		return usage();
+	c = cfg_load_file(argv[1], err, sizeof err);
+	if (!c) {
+		fprintf(stderr, "config: %s\n", err);
+		return 2;
+	}
+	/* One file per kind: a dns: section for the checks, a provider:
+	 * section for txt-add/txt-remove (unknown keys are errors). */
+	if (strncmp(argv[2], "txt-", 4) == 0)
+		rc = run_txt(c, argc - 2, argv + 2);
+	else
+		rc = run_dns(c, argc - 2, argv + 2);
+	cfg_free(c);
+	return rc;
+}

@@ -1,0 +1,138 @@
+"""The fleet-shared ACME account in Redis ("dcvctl account ...", common/account.c)
+against a real redis-server and a real Pebble.
+
+The acme_driver program carries ctl_account_main(), so these run the same
+code dcvctl runs, configured through the environment (DCV_ACME_*).
+"""
+import os
+import subprocess
+
+import pytest
+
+import harness
+import pebble_env
+
+DRIVER = harness.program("acme_driver")
+KEK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+@pytest.fixture(scope="module")
+def env():
+    tmp = harness.tmpdir("dcv-acct-")
+    p = pebble_env.Pebble(tmp)
+    r = None
+    try:
+        r = harness.Redis(tmp)
+        yield tmp, p, r
+    finally:
+        if r:
+            r.stop()
+        p.stop()
+        harness.rmtree(tmp)
+
+
+def ctl(env, *args, prefix="dcv", kek=KEK, stdin=None):
+    tmp, p, r = env
+    e = dict(os.environ)
+    e.update({"DCV_ACME_DIRECTORY": p.directory, "DCV_ACME_CA_BUNDLE": p.ca})
+    e.pop("DCV_ACME_KEK", None)
+    if kek:
+        e["DCV_ACME_KEK"] = kek
+    return subprocess.run([DRIVER, "--redis", f"127.0.0.1:{r.port}", "--prefix",
+                           prefix, "account", *args], capture_output=True,
+                          text=True, env=e, timeout=60)
+
+
+def fields(env, prefix="dcv"):
+    h = env[2].client().hgetall(f"{prefix}:account")
+    return {k.decode(): v.decode() for k, v in h.items()}
+
+
+def test_usage_errors(env):
+    assert ctl(env, "register").returncode == 2          # no --email
+    assert ctl(env, "frobnicate").returncode == 2
+    assert ctl(env, "register", "--email").returncode == 2
+    assert ctl(env, "deactivate").returncode == 2        # needs --yes
+    r = ctl(env, "show", prefix="nothing")
+    assert r.returncode == 1 and "no ACME account" in r.stderr
+
+
+def test_register_encrypted_show_and_kek(env):
+    r = ctl(env, "register", "--email", "ops@example.com")
+    assert r.returncode == 0, r.stderr
+    assert "key encrypted" in r.stdout
+    f = fields(env)
+    assert f["url"].startswith(f"https://127.0.0.1:{env[1].port}/")
+    assert f["enc"] == "aes-256-gcm"
+    assert f["key"].startswith("aesgcm1:")
+    assert f["alg"] == "ES256" and f["key_version"] == "1"
+    assert all("PRIVATE KEY" not in v for v in f.values())
+
+    r = ctl(env, "show")
+    assert r.returncode == 0, r.stderr
+    assert f"url: {f['url']}" in r.stdout and "key_encrypted: yes" in r.stdout
+    assert "PRIVATE" not in r.stdout + r.stderr and f["key"] not in r.stdout
+
+    r = ctl(env, "show", kek=None)
+    assert r.returncode == 1 and "key-encryption key" in r.stderr
+    r = ctl(env, "show", kek="ff" * 32)
+    assert r.returncode == 1 and "key-encryption key" in r.stderr
+    r = ctl(env, "show", kek="not-a-key")
+    assert r.returncode == 1
+
+    r = ctl(env, "register", "--email", "ops@example.com")
+    assert r.returncode == 1 and "already stored" in r.stderr
+
+
+def test_rotate_while_a_worker_runs(env):
+    tmp, p, red = env
+    before = fields(env)
+    e = dict(os.environ, DCV_ACME_KEK=KEK)
+    worker = subprocess.Popen(
+        [DRIVER, "--dir", p.directory, "--ca", p.ca, "--redis",
+         f"127.0.0.1:{red.port}", "account-worker", "--names", "w.example.com"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
+    try:
+        assert worker.stdout.readline().strip() == '{"ready":true}'
+        r = ctl(env, "rotate-key")
+        assert r.returncode == 0, r.stderr
+        assert "key_version 2" in r.stdout
+        after = fields(env)
+        assert after["key_version"] == "2" and after["key"] != before["key"]
+        assert after["url"] == before["url"]
+        assert "pending_key" not in after
+        # The worker still holds key 1: its next request is refused, it
+        # sees key_version 2, reloads and succeeds.
+        out, _ = worker.communicate("go\n", timeout=60)
+        assert '"status":"ok"' in out, out
+        assert '"version_before":1' in out and '"version_after":2' in out
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def test_rotation_in_progress_is_refused(env):
+    red = env[2].client()
+    red.hset("dcv:account", mapping={"pending_key": "aesgcm1:AAAA",
+                                     "pending_alg": "ES256",
+                                     "pending_version": "3"})
+    v = fields(env)["key_version"]
+    r = ctl(env, "rotate-key")
+    assert r.returncode == 1 and "rotation is in progress" in r.stderr
+    assert fields(env)["key_version"] == v
+    red.hdel("dcv:account", "pending_key", "pending_alg", "pending_version")
+
+
+def test_plain_account_and_deactivate(env):
+    r = ctl(env, "register", "--email", "plain@example.com", prefix="plain",
+            kek=None)
+    assert r.returncode == 0, r.stderr
+    f = fields(env, "plain")
+    assert f["enc"] == "none" and "PRIVATE KEY" in f["key"]
+    r = ctl(env, "deactivate", "--yes", prefix="plain", kek=None)
+    assert r.returncode == 0, r.stderr
+    assert fields(env, "plain") == {}
+    r = ctl(env, "deactivate", "--yes")
+    assert r.returncode == 0, r.stderr
+    assert fields(env) == {}

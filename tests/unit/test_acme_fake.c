@@ -1,0 +1,416 @@
+/* acme: the client against a fake CA on loopback (libmicrohttpd), for what
+ * Pebble 2.4 lacks: profiles, ARI (renewalInfo, replaces), Retry-After on
+ * orders (HTTP-date) and rateLimited, alternate chains, and the transport
+ * limits (bounded badNonce retry, response cap, timeout, refused
+ * connection, 5xx, User-Agent). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "acme.h"
+#include "crypto.h"
+
+static const char ari_cert[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBrTCCAVOgAwIBAgIFAIdlQyEwCgYIKoZIzj0EAwIwGjEYMBYGA1UEAwwPYXJp\n"
+	"LmV4YW1wbGUuY29tMB4XDTI2MTEyODIwMTY0NVoXDTI3MDIyNjIwMTY0NVowGjEY\n"
+	"MBYGA1UEAwwPYXJpLmV4YW1wbGUuY29tMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcD\n"
+	"QgAEUa9kz36kEbUnvFP55Wublg6Jwf7sxl53TO2uz9Fo6Z3/DgOKCBrNoRNj5icS\n"
+	"iNGiLwzalgxwsmiE+7wrBTsUY6OBhTCBgjAPBgNVHRMBAf8EBTADAQH/MB0GA1Ud\n"
+	"DgQWBBRpiFtrh0ZAQeGze4R7oK4s3gHI1DAfBgNVHSMEGDAWgBRpiFtrh0ZAQeGz\n"
+	"e4R7oK4s3gHI1DAvBgNVHREEKDAmgg9hcmkuZXhhbXBsZS5jb22CE3d3dy5hcmku\n"
+	"ZXhhbXBsZS5jb20wCgYIKoZIzj0EAwIDSAAwRQIgUmFQzMbR0hppU2xqf7RooR2I\n"
+	"dER9NkbBCQzwmFKZUaICIQD0+1hTytDQSj8gdZuUaWgVbhE3tZwo1S5kUUlodfn7\n"
+	"hw==\n"
+	"-----END CERTIFICATE-----\n";
+
+/* Self-signed, CN "Alt Root X": the alternate chain. */
+static const char alt_cert[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBgDCCASWgAwIBAgIUJYNonqGCCeAXpsGP9p3jDUDFFyIwCgYIKoZIzj0EAwIw\n"
+	"FTETMBEGA1UEAwwKQWx0IFJvb3QgWDAeFw0yNjExMjgyMDE4MzNaFw0zNjExMjUy\n"
+	"MDE4MzNaMBUxEzARBgNVBAMMCkFsdCBSb290IFgwWTATBgcqhkjOPQIBBggqhkjO\n"
+	"PQMBBwNCAARRWWSeezUTJLwx+X5U7X7FTITZY2nhNKAHe9YMk59/wQe5FHJMfaly\n"
+	"rkwB/dls2CASZaLoUdb2LQv1duPNQ9NAo1MwUTAdBgNVHQ4EFgQU4OG/enpVUGu5\n"
+	"jNqgy/Bv+OqQUTAwHwYDVR0jBBgwFoAU4OG/enpVUGu5jNqgy/Bv+OqQUTAwDwYD\n"
+	"VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAm0Rs7xfjyWtgZw8Wo0cG\n"
+	"2wWa00nI4fXrI9TJvyHDsHQCIQCGiV8yCsmqoCJe2muTq9sR1KunkQTFl3rnvMw8\n"
+	"PfemJw==\n"
+	"-----END CERTIFICATE-----\n";
+
+/* What the fake CA saw; written by the server thread, read after the
+ * client's call returned (the HTTP exchange orders the accesses). */
+static struct {
+	int port;
+	int nonce;
+	int order_polls;
+	int badnonce_hits;
+	char ua[128];
+	char ari_id[256];
+	json_t *last_payload;
+	bool last_had_jwk;
+} fake;
+
+struct upload {
+	char *data;
+	size_t len;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code,
+                             const char *body, const char *ctype,
+                             const char *h1, const char *v1,
+                             const char *h2, const char *v2)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	char nonce[32];
+	snprintf(nonce, sizeof(nonce), "nonce-%d", ++fake.nonce);
+	MHD_add_response_header(r, "Replay-Nonce", nonce);
+	if (ctype)
+		MHD_add_response_header(r, "Content-Type", ctype);
+	if (h1)
+		MHD_add_response_header(r, h1, v1);
+	if (h2)
+		MHD_add_response_header(r, h2, v2);
+	enum MHD_Result ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result problem(struct MHD_Connection *conn, unsigned code,
+                               const char *type, const char *retry_after)
+{
+	char body[256];
+	snprintf(body, sizeof(body),
+	         "{\"type\":\"urn:ietf:params:acme:error:%s\",\"detail\":\"fake %s\"}",
+	         type, type);
+	return reply(conn, code, body, "application/problem+json",
+	             retry_after ? "Retry-After" : NULL, retry_after, NULL, NULL);
+}
+
+/* Decodes the JWS in BODY: remembers its payload and whether it used jwk. */
+static void record_jws(const char *body, size_t len)
+{
+	json_decref(fake.last_payload);
+	fake.last_payload = NULL;
+	json_t *jws = json_loadb(body, len, 0, NULL);
+	const char *p = json_string_value(json_object_get(jws, "payload"));
+	const char *h = json_string_value(json_object_get(jws, "protected"));
+	unsigned char *raw = NULL;
+	size_t rl = 0;
+	if (p && *p && crypto_b64url_decode(p, strlen(p), &raw, &rl) == CRYPTO_OK)
+		fake.last_payload = json_loadb((char *)raw, rl, 0, NULL);
+	free(raw);
+	raw = NULL;
+	if (h && crypto_b64url_decode(h, strlen(h), &raw, &rl) == CRYPTO_OK) {
+		json_t *hj = json_loadb((char *)raw, rl, 0, NULL);
+		fake.last_had_jwk = json_object_get(hj, "jwk") != NULL;
+		json_decref(hj);
+	}
+	free(raw);
+	json_decref(jws);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *upload_data,
+                              size_t *upload_size, void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	struct upload *up = *con_cls;
+	char base[64], buf[1024], loc[128];
+	if (!up) {
+		up = calloc(1, sizeof(*up));
+		*con_cls = up;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		up->data = realloc(up->data, up->len + *upload_size + 1);
+		memcpy(up->data + up->len, upload_data, *upload_size);
+		up->len += *upload_size;
+		up->data[up->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	const char *ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	                                             "User-Agent");
+	snprintf(fake.ua, sizeof(fake.ua), "%s", ua ? ua : "");
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", fake.port);
+	if (strcmp(method, "POST") == 0)
+		record_jws(up->data ? up->data : "", up->len);
+
+	if (strcmp(url, "/dir") == 0) {
+		snprintf(buf, sizeof(buf),
+		         "{\"newNonce\":\"%s/nonce\",\"newAccount\":\"%s/acct\","
+		         "\"newOrder\":\"%s/order-new\",\"renewalInfo\":\"%s/ari\","
+		         "\"meta\":{\"profiles\":{\"classic\":\"90 days\","
+		         "\"shortlived\":\"6 days\"}}}", base, base, base, base);
+		return reply(conn, 200, buf, "application/json", NULL, NULL, NULL, NULL);
+	}
+	if (strcmp(url, "/dir503") == 0)
+		return reply(conn, 503, "busy", "text/plain", NULL, NULL, NULL, NULL);
+	if (strcmp(url, "/nonce") == 0)
+		return reply(conn, 200, "", NULL, NULL, NULL, NULL, NULL);
+	if (strcmp(url, "/acct") == 0) {
+		snprintf(loc, sizeof(loc), "%s/acct/1", base);
+		return reply(conn, 201, "{\"status\":\"valid\"}", "application/json",
+		             "Location", loc, NULL, NULL);
+	}
+	if (strcmp(url, "/order-new") == 0 || strcmp(url, "/order/1") == 0) {
+		const char *status = "pending";
+		char extra[128] = "";
+		char date[64];
+		const char *rh = NULL, *rv = NULL;
+		if (strcmp(url, "/order/1") == 0) {
+			fake.order_polls++;
+			if (fake.order_polls == 1) {
+				status = "processing";
+				time_t t = time(NULL) + 3;
+				struct tm tm;
+				gmtime_r(&t, &tm);
+				strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+				rh = "Retry-After";
+				rv = date;
+			} else if (fake.order_polls == 2) {
+				return problem(conn, 429, "rateLimited", "7");
+			} else {
+				status = "valid";
+				snprintf(extra, sizeof(extra), ",\"certificate\":\"%s/cert/1\"",
+				         base);
+			}
+		}
+		snprintf(buf, sizeof(buf),
+		         "{\"status\":\"%s\",\"identifiers\":[{\"type\":\"dns\","
+		         "\"value\":\"ari.example.com\"}],\"authorizations\":"
+		         "[\"%s/authz/1\"],\"finalize\":\"%s/order/1/finalize\"%s}",
+		         status, base, base, extra);
+		snprintf(loc, sizeof(loc), "%s/order/1", base);
+		return reply(conn, strcmp(url, "/order-new") == 0 ? 201 : 200, buf,
+		             "application/json", "Location", loc, rh, rv);
+	}
+	if (strcmp(url, "/cert/1") == 0) {
+		snprintf(loc, sizeof(loc), "<%s/cert/1/alt>;rel=\"alternate\"", base);
+		return reply(conn, 200, ari_cert, "application/pem-certificate-chain",
+		             "Link", loc, NULL, NULL);
+	}
+	if (strcmp(url, "/cert/1/alt") == 0)
+		return reply(conn, 200, alt_cert, "application/pem-certificate-chain",
+		             NULL, NULL, NULL, NULL);
+	if (strncmp(url, "/ari/", 5) == 0) {
+		snprintf(fake.ari_id, sizeof(fake.ari_id), "%s", url + 5);
+		return reply(conn, 200,
+		             "{\"suggestedWindow\":{\"start\":\"2027-01-27T00:00:00Z\","
+		             "\"end\":\"2027-01-29T00:00:00Z\"}}", "application/json",
+		             "Retry-After", "21600", NULL, NULL);
+	}
+	if (strcmp(url, "/badnonce") == 0) {
+		fake.badnonce_hits++;
+		return problem(conn, 400, "badNonce", NULL);
+	}
+	if (strcmp(url, "/big") == 0) {
+		size_t n = 200 * 1024;
+		char *big = malloc(n + 1);
+		memset(big, 'x', n);
+		big[n] = '\0';
+		enum MHD_Result r = reply(conn, 200, big, "text/plain", NULL, NULL,
+		                          NULL, NULL);
+		free(big);
+		return r;
+	}
+	if (strcmp(url, "/slow") == 0) {
+		usleep(1500 * 1000);
+		return reply(conn, 200, "{}", "application/json", NULL, NULL, NULL, NULL);
+	}
+	return problem(conn, 404, "malformed", NULL);
+}
+
+static void done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct upload *up = *con_cls;
+	if (up) {
+		free(up->data);
+		free(up);
+	}
+	*con_cls = NULL;
+}
+
+static struct MHD_Daemon *daemon_;
+static struct crypto_key *key;
+
+static int setup(void **state)
+{
+	(void)state;
+	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	                           MHD_USE_THREAD_PER_CONNECTION,
+	                           0, NULL, NULL, handle, NULL,
+	                           MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+	                           MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+	if (!daemon_)
+		return -1;
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon_,
+	                                                     MHD_DAEMON_INFO_BIND_PORT);
+	fake.port = di->port;
+	return crypto_key_new(CRYPTO_KEY_P256, &key) == CRYPTO_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	MHD_stop_daemon(daemon_);
+	crypto_key_free(key);
+	json_decref(fake.last_payload);
+	return 0;
+}
+
+static struct acme_client *client(const char *path, long timeout_ms)
+{
+	struct acme_opts o;
+	struct acme_client *c = NULL;
+	char url[128];
+	acme_opts_defaults(&o);
+	free(o.directory_url);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake.port, path);
+	o.directory_url = strdup(url);
+	o.bad_nonce_retries = 3;
+	o.max_response_bytes = 64 * 1024;
+	o.timeout_ms = timeout_ms;
+	o.connect_timeout_ms = 1000;
+	o.preferred_chain = strdup("Alt Root X");
+	assert_int_equal(acme_client_new(&o, &c), ACME_OK);
+	acme_opts_free(&o);
+	acme_set_account(c, key, NULL);
+	return c;
+}
+
+static void test_account_profile_replaces(void **state)
+{
+	(void)state;
+	struct acme_client *c = client("/dir", 5000);
+	const struct acme_directory *d;
+	assert_int_equal(acme_directory(c, &d), ACME_OK);
+	assert_int_equal(d->n_profiles, 2);
+	assert_int_equal(acme_account_register(c, "a@example.com", NULL, NULL, false),
+	                 ACME_OK);
+	assert_true(fake.last_had_jwk);
+	assert_true(json_is_true(json_object_get(fake.last_payload,
+	                                         "termsOfServiceAgreed")));
+	assert_int_equal(strncmp(fake.ua, "dcvfleet/", 9), 0);
+	assert_non_null(strstr(acme_account_url(c), "/acct/1"));
+
+	const char *names[] = { "ari.example.com" };
+	struct acme_order o;
+	assert_int_equal(acme_order_new(c, names, 1, "shortlived", "aYhb.AIdl", &o),
+	                 ACME_OK);
+	assert_false(fake.last_had_jwk);
+	assert_string_equal(json_string_value(json_object_get(fake.last_payload,
+	                    "profile")), "shortlived");
+	assert_string_equal(json_string_value(json_object_get(fake.last_payload,
+	                    "replaces")), "aYhb.AIdl");
+	assert_non_null(strstr(o.url, "/order/1"));
+
+	/* processing + Retry-After as an HTTP-date three seconds ahead. */
+	long long ms;
+	assert_int_equal(acme_order_poll(c, &o, &ms), ACME_PENDING);
+	assert_true(ms >= 1000 && ms <= 3000);
+	/* 429 rateLimited with Retry-After: 7. */
+	assert_int_equal(acme_order_poll(c, &o, &ms), ACME_E_RATELIMITED);
+	assert_true(acme_status_retryable(ACME_E_RATELIMITED));
+	assert_int_equal(acme_last_problem(c)->retry_after_ms, 7000);
+	assert_string_equal(acme_last_problem(c)->detail, "fake rateLimited");
+	assert_int_equal(acme_order_poll(c, &o, &ms), ACME_OK);
+	assert_string_equal(o.status, "valid");
+
+	/* The preferred issuer's chain comes from Link rel="alternate". */
+	char *pem = NULL;
+	assert_int_equal(acme_cert_download(c, o.certificate, &pem), ACME_OK);
+	assert_string_equal(pem, alt_cert);
+	free(pem);
+	acme_order_free(&o);
+
+	/* A profile the CA does not list is refused before any request. */
+	assert_int_equal(acme_order_new(c, names, 1, "nope", NULL, &o),
+	                 ACME_E_UNSUPPORTED);
+	acme_client_free(c);
+}
+
+static void test_renewal_info(void **state)
+{
+	(void)state;
+	struct acme_client *c = client("/dir", 5000);
+	struct acme_renewal_info r;
+	assert_int_equal(acme_renewal_info(c, ari_cert, &r), ACME_OK);
+	assert_string_equal(fake.ari_id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	assert_int_equal(r.end - r.start, 2 * 86400);
+	assert_int_equal(r.retry_after_ms, 21600LL * 1000);
+	time_t t = acme_renewal_pick(&r, 12345);
+	assert_true(t >= r.start && t <= r.end);
+	acme_renewal_info_free(&r);
+	acme_client_free(c);
+}
+
+static void test_transport_limits(void **state)
+{
+	(void)state;
+	struct acme_client *c = client("/dir", 400);
+	char url[128];
+	assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_OK);
+
+	/* badNonce forever: 1 try + 3 retries, then a retryable failure. */
+	fake.badnonce_hits = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/badnonce", fake.port);
+	assert_int_equal(acme_challenge_respond(c, url), ACME_E_BADNONCE);
+	assert_int_equal(fake.badnonce_hits, 4);
+	assert_true(acme_status_retryable(ACME_E_BADNONCE));
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", fake.port);
+	assert_int_equal(acme_challenge_respond(c, url), ACME_E_TOOBIG);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", fake.port);
+	assert_int_equal(acme_challenge_respond(c, url), ACME_E_TIMEOUT);
+	assert_true(acme_status_retryable(ACME_E_TIMEOUT));
+	acme_client_free(c);
+
+	const struct acme_directory *d;
+	c = client("/dir503", 2000);
+	assert_int_equal(acme_directory(c, &d), ACME_E_SERVER);
+	assert_true(acme_status_retryable(ACME_E_SERVER));
+	acme_client_free(c);
+
+	/* Nothing listens on port 1 of loopback (privileged, unused). */
+	struct acme_opts o;
+	acme_opts_defaults(&o);
+	free(o.directory_url);
+	o.directory_url = strdup("http://127.0.0.1:1/dir");
+	assert_int_equal(acme_client_new(&o, &c), ACME_OK);
+	assert_int_equal(acme_directory(c, &d), ACME_E_CONNECT);
+	assert_true(acme_status_retryable(ACME_E_CONNECT));
+	assert_non_null(strstr(acme_last_problem(c)->detail, "127.0.0.1:1"));
+	acme_client_free(c);
+	acme_opts_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account_profile_replaces),
+		cmocka_unit_test(test_renewal_info),
+		cmocka_unit_test(test_transport_limits),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

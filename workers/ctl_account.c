@@ -1,0 +1,296 @@
+#include "ctl_account.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "account.h"
+#include "acme.h"
+#include "cfg.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: dcvctl account register --email E [--eab-kid K --eab-hmac H] [--key-type es256|es384|rs256]\n"
+	        "       dcvctl account show\n"
+	        "       dcvctl account rotate-key [--key-type es256|es384|rs256]\n"
+	        "       dcvctl account deactivate --yes\n");
+}
+
+/* Options of the subcommands; values borrowed from argv. */
+struct args {
+	const char *email, *eab_kid, *eab_hmac, *key_type;
+	bool yes;
+};
+
+/* Parses "--name value" pairs after the subcommand; false on a bad one. */
+static bool parse_args(int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 2; i < argc; i++) {
+		const char **slot = NULL;
+		if (strcmp(argv[i], "--email") == 0)
+			slot = &a->email;
+		else if (strcmp(argv[i], "--eab-kid") == 0)
+			slot = &a->eab_kid;
+		else if (strcmp(argv[i], "--eab-hmac") == 0)
+			slot = &a->eab_hmac;
+		else if (strcmp(argv[i], "--key-type") == 0)
+			slot = &a->key_type;
+		else if (strcmp(argv[i], "--yes") == 0) {
+			a->yes = true;
+			continue;
+		} else {
+			fprintf(stderr, "dcvctl account: unknown option %s\n", argv[i]);
+			return false;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "dcvctl account: %s needs a value\n", argv[i]);
+			return false;
+		}
+		*slot = argv[++i];
+	}
+	return true;
+}
+
+static void acme_error(const char *what, enum acme_status st,
+                       const struct acme_client *c)
+{
+	const struct acme_problem *p = acme_last_problem(c);
+	fprintf(stderr, "dcvctl account: %s: %s%s%s%s\n", what, acme_strerror(st),
+	        p->type[0] ? " [" : "", p->type, p->type[0] ? "]" : "");
+	if (p->detail[0])
+		fprintf(stderr, "  CA says: %s\n", p->detail);
+	if (acme_status_retryable(st))
+		fprintf(stderr, "  (transient: try again later)\n");
+}
+
+static int key_type_arg(const char *s, enum crypto_key_type def,
+                        enum crypto_key_type *out)
+{
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	int t = crypto_key_type_parse(s);
+	if (t < 0 || t == CRYPTO_KEY_RSA3072) {
+		fprintf(stderr, "dcvctl account: --key-type must be es256, es384 or rs256\n");
+		return -1;
+	}
+	*out = (enum crypto_key_type)t;
+	return 0;
+}
+
+static int cmd_register(struct args *a, const struct acme_opts *o,
+                        redisContext *rc, const char *prefix,
+                        const struct account_kek *kek)
+{
+	int rc_exit = 1;
+	struct crypto_key *key = NULL;
+	struct acme_client *c = NULL;
+	long long ver = 0;
+	enum crypto_key_type kt;
+	const char *email = a->email ? a->email : o->contact_email;
+	const char *kid = a->eab_kid ? a->eab_kid : o->eab_kid;
+	const char *hmac = a->eab_hmac ? a->eab_hmac : o->eab_hmac;
+	if (key_type_arg(a->key_type, o->key_type, &kt) != 0)
+		return 2;
+	if (!email) {
+		fprintf(stderr, "dcvctl account register: --email is required\n");
+		usage();
+		return 2;
+	}
+	if ((kid == NULL) != (hmac == NULL)) {
+		fprintf(stderr, "dcvctl account register: --eab-kid and --eab-hmac go together\n");
+		return 2;
+	}
+	enum account_status as = account_version(rc, prefix, &ver);
+	if (as != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account register: %s\n", account_strerror(as));
+		goto out;
+	}
+	if (ver != 0) {
+		fprintf(stderr, "dcvctl account register: an account is already stored "
+		        "(see \"dcvctl account show\")\n");
+		goto out;
+	}
+	if (crypto_key_new(kt, &key) != CRYPTO_OK ||
+	    acme_client_new(o, &c) != ACME_OK) {
+		fprintf(stderr, "dcvctl account register: cannot create a key or client\n");
+		goto out;
+	}
+	acme_set_account(c, key, NULL);
+	enum acme_status st = acme_account_register(c, email, kid, hmac, false);
+	if (st != ACME_OK) {
+		acme_error("register", st, c);
+		goto out;
+	}
+	as = account_store_new(rc, prefix, kek, acme_account_url(c), key);
+	if (as != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account register: registered %s at the CA but "
+		        "cannot store it: %s\n", acme_account_url(c),
+		        account_strerror(as));
+		goto out;
+	}
+	printf("registered %s (%s%s)\n", acme_account_url(c), crypto_key_alg(key),
+	       kek->set ? ", key encrypted" : "");
+	rc_exit = 0;
+out:
+	acme_client_free(c);
+	crypto_key_free(key);
+	return rc_exit;
+}
+
+static int load(redisContext *rc, const char *prefix,
+                const struct account_kek *kek, struct account *a)
+{
+	enum account_status as = account_load(rc, prefix, kek, a);
+	if (as == ACCOUNT_OK)
+		return 0;
+	fprintf(stderr, "dcvctl account: %s%s\n", account_strerror(as),
+	        as == ACCOUNT_NOTFOUND ? " (run \"dcvctl account register\")"
+	        : as == ACCOUNT_EKEK ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
+	return -1;
+}
+
+static int cmd_show(redisContext *rc, const char *prefix,
+                    const struct account_kek *kek)
+{
+	struct account a;
+	char tp[44];
+	if (load(rc, prefix, kek, &a) != 0)
+		return 1;
+	char when[32] = "?";
+	time_t t = (time_t)a.created_at;
+	struct tm tm;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("url: %s\nalg: %s\ncreated_at: %s\nkey_version: %lld\n"
+	       "key_encrypted: %s\n", a.url, a.alg, when, a.key_version,
+	       a.encrypted ? "yes" : "no");
+	if (crypto_key_thumbprint(a.key, tp) == CRYPTO_OK)
+		printf("jwk_thumbprint: %s\n", tp);
+	if (a.pending_key)
+		printf("rotation_pending: version %lld\n", a.pending_version);
+	account_free(&a);
+	return 0;
+}
+
+static int cmd_rotate(struct args *args, const struct acme_opts *o,
+                      redisContext *rc, const char *prefix,
+                      const struct account_kek *kek)
+{
+	struct account a;
+	struct acme_client *c = NULL;
+	int ret = 1;
+	enum crypto_key_type kt;
+	if (key_type_arg(args->key_type, o->key_type, &kt) != 0)
+		return 2;
+	if (load(rc, prefix, kek, &a) != 0)
+		return 1;
+	if (acme_client_new(o, &c) != ACME_OK)
+		goto out;
+	acme_set_account(c, a.key, a.url);
+	enum account_status as = account_rotate(rc, prefix, kek, c, &a, kt);
+	if (as == ACCOUNT_EACME) {
+		acme_error("rotate-key", acme_last_problem(c)->status, c);
+		goto out;
+	}
+	if (as != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account rotate-key: %s\n", account_strerror(as));
+		goto out;
+	}
+	printf("rotated %s to key_version %lld (%s)\n", a.url, a.key_version,
+	       crypto_key_alg(a.key));
+	ret = 0;
+out:
+	acme_client_free(c);
+	account_free(&a);
+	return ret;
+}
+
+static int cmd_deactivate(struct args *args, const struct acme_opts *o,
+                          redisContext *rc, const char *prefix,
+                          const struct account_kek *kek)
+{
+	struct account a;
+	struct acme_client *c = NULL;
+	int ret = 1;
+	if (!args->yes) {
+		fprintf(stderr, "dcvctl account deactivate: irreversible; add --yes\n");
+		return 2;
+	}
+	if (load(rc, prefix, kek, &a) != 0)
+		return 1;
+	if (acme_client_new(o, &c) != ACME_OK)
+		goto out;
+	acme_set_account(c, a.key, a.url);
+	enum acme_status st = acme_account_deactivate(c);
+	if (st != ACME_OK) {
+		acme_error("deactivate", st, c);
+		goto out;
+	}
+	if (account_delete(rc, prefix) != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account deactivate: deactivated at the CA "
+		        "but cannot remove it from Redis\n");
+		goto out;
+	}
+	printf("deactivated %s\n", a.url);
+	ret = 0;
+out:
+	acme_client_free(c);
+	account_free(&a);
+	return ret;
+}
+
+int ctl_account_main(int argc, char **argv, struct cfg *cfg,
+                     redisContext *redis, const char *prefix)
+{
+	struct acme_opts o;
+	struct account_kek kek = { 0 };
+	struct args args;
+	int ret = 2;
+	memset(&o, 0, sizeof(o));
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	const char *sub = argv[1];
+	if (!parse_args(argc, argv, &args)) {
+		usage();
+		return 2;
+	}
+	if (acme_cfg_load(cfg, &o) != 0) {
+		fprintf(stderr, "dcvctl account: configuration: %s\n",
+		        cfg_error(cfg) ? cfg_error(cfg) : "out of memory");
+		ret = 2;
+		goto out;
+	}
+	enum account_status ks = account_kek_load(o.kek_file, &kek);
+	if (ks != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account: key-encryption key (%s) must hold "
+		        "64 hex digits or base64url of 32 bytes\n",
+		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+		ret = 1;
+		goto out;
+	}
+	if (strcmp(sub, "register") == 0)
+		ret = cmd_register(&args, &o, redis, prefix, &kek);
+	else if (strcmp(sub, "show") == 0)
+		ret = cmd_show(redis, prefix, &kek);
+	else if (strcmp(sub, "rotate-key") == 0)
+		ret = cmd_rotate(&args, &o, redis, prefix, &kek);
+	else if (strcmp(sub, "deactivate") == 0)
+		ret = cmd_deactivate(&args, &o, redis, prefix, &kek);
+	else {
+		fprintf(stderr, "dcvctl account: unknown command \"%s\"\n", sub);
+		usage();
+		ret = 2;
+	}
+out:
+	account_kek_wipe(&kek);
+	acme_opts_free(&o);
+	return ret;
+}
