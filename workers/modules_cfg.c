@@ -9,12 +9,12 @@
 
 void modules_cfg_check(struct cfg *c, int with_provider)
 {
-	struct acme_opts ao;
+	struct acme_opts ao = { 0 };
 	struct dns_opts *dno = calloc(1, sizeof(*dno));
 	struct txt_provider_opts *po = calloc(1, sizeof(*po));
 
-	if (acme_cfg_load(c, &ao) == 0)
-		acme_opts_free(&ao);
+	acme_cfg_load(c, &ao);   /* on error too, it may have allocated */
+	acme_opts_free(&ao);
 	if (dno)
 		dns_cfg_load(c, dno);
 	if (!with_provider) {
