@@ -527,7 +527,8 @@ enum queue_status queue_exchange(struct queue *q, const struct queue_commit *c,
 	redisReply *r = NULL;
 	int retried = 0;
 
-	queue_batch_reset(b);
+	if (b)
+		queue_batch_reset(b);
 	*applied = 0;
 again:
 	if (n > 0 && (st = append_commit(q, c, n)) != Q_OK)

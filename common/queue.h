@@ -120,11 +120,11 @@ enum queue_status queue_ensure_groups(struct queue *q);
 enum queue_status queue_eviction_policy(struct queue *q, char *buf, size_t len);
 
 /* Settles N entries (if any), then reads up to COUNT new entries per stream
- * of the stages in MASK (bit 1 << stage), blocking up to BLOCK_MS; both in
- * one round trip.  HISTORY nonzero reads this consumer's own pending
+ * of the stages in MASK (bit 1 << stage), blocking up to BLOCK_MS, into B
+ * (which may be NULL when COUNT is 0); both in one round trip.  HISTORY nonzero reads this consumer's own pending
  * entries instead of new ones (after a reconnect).  *APPLIED gets the number
  * of commits that took effect (the others had been settled by whoever
- * reclaimed them).  COUNT 0 only commits.  The batch is reset first. */
+ * reclaimed them).  COUNT 0 only commits.  B is reset first. */
 enum queue_status queue_exchange(struct queue *q, const struct queue_commit *c,
                                  size_t n, size_t *applied, unsigned mask,
                                  size_t count, int block_ms, int history,

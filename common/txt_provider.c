@@ -206,8 +206,14 @@ static enum txt_status check_args(const struct txt_provider *p,
 	return TXT_OK;
 }
 
-enum txt_status txt_add(struct txt_provider *p, const char *name,
-                        const char *value, char *msg, size_t msglen)
+/* Checks the arguments, then runs OP (the provider's add or remove) on the
+ * normalised name. */
+static enum txt_status apply(struct txt_provider *p,
+                             enum txt_status (*op)(struct txt_provider *,
+                                                   const char *, const char *,
+                                                   char *, size_t),
+                             const char *name, const char *value,
+                             char *msg, size_t msglen)
 {
 	char norm[DNAME_MAX + 1];
 	enum txt_status st = check_args(p, name, value, norm, msg, msglen);
@@ -215,19 +221,19 @@ enum txt_status txt_add(struct txt_provider *p, const char *name,
 	if (st != TXT_OK)
 		return st;
 	msg[0] = '\0';
-	return p->ops->add(p, norm, value, msg, msglen);
+	return op(p, norm, value, msg, msglen);
+}
+
+enum txt_status txt_add(struct txt_provider *p, const char *name,
+                        const char *value, char *msg, size_t msglen)
+{
+	return apply(p, p->ops->add, name, value, msg, msglen);
 }
 
 enum txt_status txt_remove(struct txt_provider *p, const char *name,
                            const char *value, char *msg, size_t msglen)
 {
-	char norm[DNAME_MAX + 1];
-	enum txt_status st = check_args(p, name, value, norm, msg, msglen);
-
-	if (st != TXT_OK)
-		return st;
-	msg[0] = '\0';
-	return p->ops->remove(p, norm, value, msg, msglen);
+	return apply(p, p->ops->remove, name, value, msg, msglen);
 }
 
 void txt_provider_free(struct txt_provider *p)

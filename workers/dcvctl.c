@@ -120,8 +120,7 @@ static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
 		d[i].job_len = len;
 		d[i].job_id = jobs[i].id;
 	}
-	/* the groups start at 0: entries added before any worker ran count */
-	if (queue_ensure_groups(c->q) != Q_OK || queue_onboard(c->q, d, n) != Q_OK) {
+	if (queue_onboard(c->q, d, n) != Q_OK) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
 		goto out;
 	}
@@ -179,6 +178,11 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dcvctl onboard: --tenant must be at most %d characters without spaces\n",
 		        JOB_TENANT_MAX);
 		return EXIT_USAGE;
+	}
+	/* the groups start at 0: entries added before any worker ran count */
+	if (queue_ensure_groups(c->q) != Q_OK) {
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+		return EXIT_FAIL;
 	}
 	names = calloc(ONBOARD_PIPELINE, sizeof(*names));
 	if (!names)
@@ -358,14 +362,12 @@ static int cmd_stats(struct ctl *c, int argc, char **argv)
 			       pending, oldbuf);
 		}
 	}
-	struct { const char *key, *label; } lens[] = {
-		{ "dead", "dead" }, { "events", "events" },
-	};
+	static const char *const logs[] = { "dead", "events" };
 	for (size_t i = 0; i < 2; i++) {
-		redisReply *r = run(c, "XLEN %s:%s", p, lens[i].key);
+		redisReply *r = run(c, "XLEN %s:%s", p, logs[i]);
 		if (!r)
 			goto out;
-		json_object_set_new(root, lens[i].label, json_integer(as_int(r)));
+		json_object_set_new(root, logs[i], json_integer(as_int(r)));
 		queue_reply_free(r);
 	}
 	redisReply *r = run(c, "ZCARD %s:delayed", p);

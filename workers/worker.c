@@ -287,7 +287,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 		job.since = now;
 
 	stage_fn fn = t->app->stages[e->stage];
-	struct stage_env env = { cfg, now, t->index, t->deps };
+	struct stage_env env = { cfg, e->stage, now, t->index, t->deps };
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&out, 0, sizeof(out));
@@ -438,10 +438,8 @@ static enum queue_status reclaim(struct wthread *t)
 		        stage_name((enum stage)s));
 		settle_batch(t, &rb);
 		size_t applied;
-		struct queue_batch none = { 0 };
-		st = queue_exchange(t->q, t->commits, t->n, &applied, 0, 0, 0, 0, &none);
+		st = queue_exchange(t->q, t->commits, t->n, &applied, 0, 0, 0, 0, NULL);
 		release_commits(t);
-		queue_batch_free(&none);
 	}
 	queue_batch_free(&rb);
 	return st;

@@ -77,6 +77,7 @@ struct worker_cfg {
 /* What a handler gets besides its job. */
 struct stage_env {
 	const struct worker_cfg *cfg;
+	enum stage stage;    /* the stage being run */
 	uint64_t now_ms;
 	unsigned thread;     /* index of the worker thread */
 	void *deps;          /* the program's own dependencies */

@@ -371,7 +371,7 @@ def test_dcvctl_commands_and_exit_codes(fleet):
     assert fleet.ctl("dead", "replay", listing[0]["id"]).returncode == 0
     harness.wait_until(lambda: fleet.counter("dead") == 2, 10, what="replayed job dead again")
     assert len(fleet.dead()) == 1
-    assert "1 dead letters purged" in fleet.ctl("dead", "purge", "--all").stdout or True
+    assert "purged all dead letters" in fleet.ctl("dead", "purge", "--all").stdout
     assert fleet.r.xlen("dcv:dead") == 0
     fleet.wait_done(2)
     assert fleet.domain("shop.example.com")["state"] == "done"
