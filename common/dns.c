@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "cfg.h"
+#include "dns_internal.h"
 
 static const char *const outcome_names[] = {
 	[DNS_MATCH] = "match",
@@ -383,6 +385,12 @@ static int read_name(const uint8_t *buf, size_t len, size_t *off, char *out)
 	return 0;
 }
 
+/* The decoder above, for dns_caa.c (see dns_internal.h). */
+int dns_wire_name(const uint8_t *buf, size_t len, size_t *off, char *out)
+{
+	return read_name(buf, len, off, out);
+}
+
 /* Reads one RR at *OFF; stores it in RR when it is of a type we use (then
  * *KEEP is set).  Returns 0 or -1. */
 static int read_rr(const uint8_t *buf, size_t len, size_t *off,
@@ -535,4 +543,12 @@ int dns_msg_chain(const struct dns_msg *msg, const char *qname,
 		cur = chain[n];
 		n++;
 	}
+}
+
+void dns_putf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }

@@ -1,5 +1,6 @@
-# The DNS layer: c-ares lookups and checks (dns.c, dns_check.c) and the TXT
-# providers (RFC 2136 over ldns, PowerDNS over libcurl + jansson).
+# The DNS layer: c-ares lookups and checks (dns.c, dns_check.c), the CAA
+# check (caa.c, dns_caa.c) and the TXT providers (RFC 2136 over ldns,
+# PowerDNS over libcurl + jansson).
 pkg_check_modules(DCV_DNS_CARES REQUIRED IMPORTED_TARGET libcares)
 pkg_check_modules(DCV_DNS_LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(DCV_DNS_CURL REQUIRED IMPORTED_TARGET libcurl)
@@ -8,6 +9,8 @@ pkg_check_modules(DCV_DNS_JANSSON REQUIRED IMPORTED_TARGET jansson)
 add_library(dcv_dns STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dns.c
   ${CMAKE_CURRENT_LIST_DIR}/dns_check.c
+  ${CMAKE_CURRENT_LIST_DIR}/caa.c
+  ${CMAKE_CURRENT_LIST_DIR}/dns_caa.c
   ${CMAKE_CURRENT_LIST_DIR}/txt_provider.c
   ${CMAKE_CURRENT_LIST_DIR}/txt_rfc2136.c
   ${CMAKE_CURRENT_LIST_DIR}/txt_powerdns.c

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dns_internal.h"
 #include "log.h"
 
 #define ZONE_CACHE_MAX 256    /* zones whose servers are remembered */
@@ -116,17 +117,6 @@ struct dns_ctx {
 	bool closing;
 };
 
-/* snprintf that cuts silently (messages and names are bounded on purpose). */
-static void putf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void putf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -158,7 +148,7 @@ static struct chan *chan_new(const struct dns_opts *o, const char *csv,
 	int st;
 
 	if (!c) {
-		putf(err, errlen, "out of memory");
+		dns_putf(err, errlen, "out of memory");
 		return NULL;
 	}
 	memset(&ao, 0, sizeof ao);
@@ -169,18 +159,18 @@ static struct chan *chan_new(const struct dns_opts *o, const char *csv,
 	st = ares_init_options(&c->ch, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
 	                       ARES_OPT_TRIES | ARES_OPT_EDNSPSZ);
 	if (st != ARES_SUCCESS) {
-		putf(err, errlen, "c-ares init: %s", ares_strerror(st));
+		dns_putf(err, errlen, "c-ares init: %s", ares_strerror(st));
 		free(c);
 		return NULL;
 	}
 	st = ares_set_servers_ports_csv(c->ch, csv);
 	if (st != ARES_SUCCESS) {
-		putf(err, errlen, "servers %s: %s", csv, ares_strerror(st));
+		dns_putf(err, errlen, "servers %s: %s", csv, ares_strerror(st));
 		ares_destroy(c->ch);
 		free(c);
 		return NULL;
 	}
-	putf(c->key, sizeof c->key, "%s", csv);
+	dns_putf(c->key, sizeof c->key, "%s", csv);
 	return c;
 }
 
@@ -195,9 +185,9 @@ static void chan_free(struct chan *c)
 static void hostport(char *out, size_t len, const char *addr, int port)
 {
 	if (strchr(addr, ':'))
-		putf(out, len, "[%s]:%d", addr, port);
+		dns_putf(out, len, "[%s]:%d", addr, port);
 	else
-		putf(out, len, "%s:%d", addr, port);
+		dns_putf(out, len, "%s:%d", addr, port);
 }
 
 /* The channel for one authoritative server (RD=0), made on first use. */
@@ -255,13 +245,13 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 	if (!inited) {
 		int st = ares_library_init(ARES_LIB_INIT_ALL);
 		if (st != ARES_SUCCESS) {
-			putf(err, errlen, "c-ares: %s", ares_strerror(st));
+			dns_putf(err, errlen, "c-ares: %s", ares_strerror(st));
 			return NULL;
 		}
 		inited = 1;
 	}
 	if (o->n_resolvers < 1) {
-		putf(err, errlen, "no resolvers configured");
+		dns_putf(err, errlen, "no resolvers configured");
 		return NULL;
 	}
 	ctx = calloc(1, sizeof *ctx);
@@ -275,7 +265,7 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 		char addr[DNS_ADDR_MAX], one[DNS_ADDR_MAX + 8];
 		int port;
 		if (dns_parse_hostport(o->resolvers[i], 53, addr, &port) != 0) {
-			putf(err, errlen, "bad resolver %s", o->resolvers[i]);
+			dns_putf(err, errlen, "bad resolver %s", o->resolvers[i]);
 			goto fail;
 		}
 		hostport(one, sizeof one, addr, port);
@@ -291,7 +281,7 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 		goto fail;
 	return ctx;
 oom:
-	putf(err, errlen, "out of memory");
+	dns_putf(err, errlen, "out of memory");
 fail:
 	dns_free(ctx);
 	return NULL;
@@ -354,7 +344,7 @@ static void zone_put(struct dns_ctx *ctx, const struct task *t)
 		z = &ctx->zones[ctx->n_zones++];
 	if (!z)
 		z = &ctx->zones[now % ZONE_CACHE_MAX];
-	putf(z->zone, sizeof z->zone, "%s", t->r.zone);
+	dns_putf(z->zone, sizeof z->zone, "%s", t->r.zone);
 	memcpy(z->servers, t->servers, sizeof t->servers[0] * (size_t)t->n_servers);
 	z->n = t->n_servers;
 	z->expires = now + ctx->o.ns_cache_ms;
@@ -386,7 +376,7 @@ static void task_finish(struct task *t)
 	bool resolving = t->phase == P_NS || t->phase == P_ADDR;
 	char zone[DNAME_MAX + 1];
 
-	putf(zone, sizeof zone, "%s", t->r.zone);
+	dns_putf(zone, sizeof zone, "%s", t->r.zone);
 	t->phase = P_DONE;
 	if (t->prev_t)
 		t->prev_t->next_t = t->next_t;
@@ -422,11 +412,11 @@ static void task_conclude(struct task *t)
 			r->status = DNS_CHECK_OK;
 		} else if (t->point_transient) {
 			r->status = DNS_CHECK_TRANSIENT;
-			putf(r->detail, sizeof r->detail,
+			dns_putf(r->detail, sizeof r->detail,
 			         "resolvers did not answer for %s", t->domain);
 		} else {
 			r->status = DNS_CHECK_MISMATCH;
-			putf(r->detail, sizeof r->detail,
+			dns_putf(r->detail, sizeof r->detail,
 			         "%s does not point at the provider", t->domain);
 		}
 		return;
@@ -445,7 +435,7 @@ static void task_conclude(struct task *t)
 		r->bad = deleg;
 		r->confirmations = 0;
 		r->retry_after_ms = o->confirmation_interval_ms;
-		putf(r->detail, sizeof r->detail,
+		dns_putf(r->detail, sizeof r->detail,
 		         "%s is delegated with NS records (%s) by %s; replace the "
 		         "delegation with a CNAME", t->qname,
 		         r->vantage[deleg].seen, r->vantage[deleg].server);
@@ -458,7 +448,7 @@ static void task_conclude(struct task *t)
 		r->confirmations = mism >= 0 ? 0 :
 		                   (t->kind == T_DELEG ? t->prev : 0);
 		r->retry_after_ms = o->confirmation_interval_ms;
-		putf(r->detail, sizeof r->detail, "%s%s%s%s answered %s: %s",
+		dns_putf(r->detail, sizeof r->detail, "%s%s%s%s answered %s: %s",
 		         r->vantage[b].server,
 		         r->vantage[b].ns_name[0] ? " (" : "",
 		         r->vantage[b].ns_name,
@@ -476,13 +466,13 @@ static void task_conclude(struct task *t)
 			r->status = DNS_CHECK_CONFIRMING;
 			r->retry_after_ms = o->confirmation_interval_ms;
 		}
-		putf(r->detail, sizeof r->detail,
+		dns_putf(r->detail, sizeof r->detail,
 		         "%d servers agree on %s; confirmation %d of %d",
 		         r->n_vantage, t->want, r->confirmations, r->needed);
 	} else {
 		r->status = DNS_CHECK_OK;
 		r->confirmations = 1;
-		putf(r->detail, sizeof r->detail,
+		dns_putf(r->detail, sizeof r->detail,
 		         "%d servers serve the value", r->n_vantage);
 	}
 }
@@ -521,7 +511,7 @@ static void send_query(struct task *t, struct chan *c, const char *name,
 	q->c = c;
 	q->vantage = vantage;
 	q->aux = aux;
-	putf(q->name, sizeof q->name, "%s", name);
+	dns_putf(q->name, sizeof q->name, "%s", name);
 	t->outstanding++;
 	c->pending++;
 	t->ctx->sent++;
@@ -589,7 +579,7 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 		return;
 	}
 	if (has_data(m, t->walk, DNS_T_SOA)) {
-		putf(t->r.zone, sizeof t->r.zone, "%s", t->walk);
+		dns_putf(t->r.zone, sizeof t->r.zone, "%s", t->walk);
 		t->zone_known = true;
 		return;
 	}
@@ -597,7 +587,7 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 		for (int i = 0; i < m->n_ns; i++) {
 			if (m->ns[i].type == DNS_T_SOA &&
 			    dns_name_under(t->walk, m->ns[i].owner)) {
-				putf(t->r.zone, sizeof t->r.zone, "%s",
+				dns_putf(t->r.zone, sizeof t->r.zone, "%s",
 				         m->ns[i].owner);
 				t->zone_known = true;
 				return;
@@ -627,7 +617,7 @@ static void on_ns(struct task *t, const struct dns_msg *m, int status)
 		for (int j = 0; j < t->n_ns; j++)
 			dup = dup || strcmp(t->ns_names[j], m->an[i].u.name) == 0;
 		if (!dup)
-			putf(t->ns_names[t->n_ns++], DNAME_MAX + 1, "%s",
+			dns_putf(t->ns_names[t->n_ns++], DNAME_MAX + 1, "%s",
 			         m->an[i].u.name);
 	}
 	if (t->n_ns == 0)
@@ -642,15 +632,15 @@ static void add_server(struct task *t, const char *addr, const char *ns_name)
 	struct server s;
 
 	memset(&s, 0, sizeof s);
-	putf(s.addr, sizeof s.addr, "%s", addr);
+	dns_putf(s.addr, sizeof s.addr, "%s", addr);
 	s.port = o->ns_port;
-	putf(s.ns_name, sizeof s.ns_name, "%s", ns_name);
+	dns_putf(s.ns_name, sizeof s.ns_name, "%s", ns_name);
 	for (int i = 0; i < o->n_port_map; i++) {
 		const struct dns_portmap *pm = &o->port_map[i];
 		if (strcasecmp(pm->from, addr) == 0 ||
 		    strcasecmp(pm->from, ns_name) == 0) {
 			if (pm->to[0])
-				putf(s.addr, sizeof s.addr, "%s", pm->to);
+				dns_putf(s.addr, sizeof s.addr, "%s", pm->to);
 			s.port = pm->port;
 			break;
 		}
@@ -803,7 +793,7 @@ static bool deleg_answer(struct task *t, int v, bool auth, const char *qname,
 	 * has no CNAME. */
 	if (auth && m->rcode == 0 && n > 0 && !has_data(m, last, DNS_T_TXT) &&
 	    !dns_name_under(last, t->r.zone)) {
-		putf(next, DNAME_MAX + 1, "%s", last);
+		dns_putf(next, DNAME_MAX + 1, "%s", last);
 		return true;
 	}
 	dv->outcome = DNS_DIFFERENT;
@@ -1000,9 +990,9 @@ static void send_asks(struct task *t)
 
 	if (t->kind == T_POINT) {
 		t->r.n_vantage = 2;
-		putf(t->r.vantage[0].server, sizeof t->r.vantage[0].server,
+		dns_putf(t->r.vantage[0].server, sizeof t->r.vantage[0].server,
 		         "resolvers A");
-		putf(t->r.vantage[1].server, sizeof t->r.vantage[1].server,
+		dns_putf(t->r.vantage[1].server, sizeof t->r.vantage[1].server,
 		         "resolvers AAAA");
 		t->r.vantage[0].outcome = t->r.vantage[1].outcome = DNS_NETERR;
 		send_query(t, ctx->disc, t->domain, DNS_T_A, 0, DNS_T_A);
@@ -1018,13 +1008,13 @@ static void send_asks(struct task *t)
 		char hp[DNS_ADDR_MAX + 8];
 		dv->outcome = DNS_NETERR; /* until an answer says otherwise */
 		if (i >= t->n_servers) {
-			putf(dv->server, sizeof dv->server, "resolver %s",
+			dns_putf(dv->server, sizeof dv->server, "resolver %s",
 			         ctx->o.resolvers[i - t->n_servers]);
 			continue;
 		}
 		hostport(hp, sizeof hp, t->servers[i].addr, t->servers[i].port);
-		putf(dv->server, sizeof dv->server, "auth %s", hp);
-		putf(dv->ns_name, sizeof dv->ns_name, "%s",
+		dns_putf(dv->server, sizeof dv->server, "auth %s", hp);
+		dns_putf(dv->ns_name, sizeof dv->ns_name, "%s",
 		         t->servers[i].ns_name);
 	}
 	for (int i = 0; i < t->n_servers; i++) {
@@ -1173,10 +1163,10 @@ int dns_delegation_start(struct dns_ctx *ctx, const char *domain,
 	t = task_new(ctx, T_DELEG, cb, arg);
 	if (!t)
 		return -1;
-	putf(t->domain, sizeof t->domain, "%s", d[0] == '*' ? d + 2 : d);
-	putf(t->qname, sizeof t->qname, "%s", q);
-	putf(t->want, sizeof t->want, "%s", tg);
-	putf(t->walk, sizeof t->walk, "%s", t->domain);
+	dns_putf(t->domain, sizeof t->domain, "%s", d[0] == '*' ? d + 2 : d);
+	dns_putf(t->qname, sizeof t->qname, "%s", q);
+	dns_putf(t->want, sizeof t->want, "%s", tg);
+	dns_putf(t->walk, sizeof t->walk, "%s", t->domain);
 	t->prev = prev < 0 ? 0 : prev;
 	task_step(t);
 	return 0;
@@ -1194,10 +1184,10 @@ int dns_propagation_start(struct dns_ctx *ctx, const char *name,
 	t = task_new(ctx, T_PROP, cb, arg);
 	if (!t)
 		return -1;
-	putf(t->domain, sizeof t->domain, "%s", n);
-	putf(t->qname, sizeof t->qname, "%s", n);
-	putf(t->want, sizeof t->want, "%s", value);
-	putf(t->walk, sizeof t->walk, "%s", n);
+	dns_putf(t->domain, sizeof t->domain, "%s", n);
+	dns_putf(t->qname, sizeof t->qname, "%s", n);
+	dns_putf(t->want, sizeof t->want, "%s", value);
+	dns_putf(t->walk, sizeof t->walk, "%s", n);
 	task_step(t);
 	return 0;
 }
@@ -1213,8 +1203,65 @@ int dns_pointing_start(struct dns_ctx *ctx, const char *domain,
 	t = task_new(ctx, T_POINT, cb, arg);
 	if (!t)
 		return -1;
-	putf(t->domain, sizeof t->domain, "%s", d);
+	dns_putf(t->domain, sizeof t->domain, "%s", d);
 	task_step(t);
+	return 0;
+}
+
+/* ---- raw queries (dns_internal.h) ----
+ *
+ * A raw query is not a task: it has no phases and no result struct.  It is
+ * counted in n_tasks so that dns_run() drives it like a check, and it goes
+ * on the failover resolver channel, whose pending count dns_run() reads. */
+
+struct raw_query {
+	struct dns_ctx *ctx;
+	dns_raw_cb cb;
+	void *arg;
+};
+
+static void on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
+                   int alen)
+{
+	struct raw_query *rq = arg;
+	struct dns_ctx *ctx = rq->ctx;
+	bool answer;
+
+	(void)timeouts;
+	ctx->disc->pending--;
+	ctx->n_tasks--;
+	if (ctx->closing) {
+		free(rq);
+		return;
+	}
+	/* The statuses with which c-ares hands over an answer worth reading
+	 * (its rcode says the rest), as in on_answer(). */
+	answer = abuf && alen > 0 &&
+	         (status == ARES_SUCCESS || status == ARES_ENODATA ||
+	          status == ARES_ENOTFOUND || status == ARES_ESERVFAIL ||
+	          status == ARES_EREFUSED);
+	if (answer)
+		rq->cb(rq->arg, DNS_MATCH, abuf, (size_t)alen);
+	else
+		rq->cb(rq->arg, status_outcome(status), NULL, 0);
+	free(rq);
+}
+
+int dns_raw_start(struct dns_ctx *ctx, const char *name, int type,
+                  dns_raw_cb cb, void *arg)
+{
+	struct raw_query *rq = calloc(1, sizeof *rq);
+
+	if (!rq)
+		return -1;
+	rq->ctx = ctx;
+	rq->cb = cb;
+	rq->arg = arg;
+	ctx->n_tasks++;
+	ctx->disc->pending++;
+	ctx->sent++;
+	ares_query(ctx->disc->ch, name[0] ? name : ".", 1 /* IN */, type, on_raw,
+	           rq);
 	return 0;
 }
 
@@ -1363,7 +1410,7 @@ static void jstr(char *buf, size_t len, size_t *pos, const char *s)
 		if (ch == '"' || ch == '\\') {
 			tmp[0] = '\\'; tmp[1] = (char)ch; tmp[2] = '\0';
 		} else if (ch < 0x20 || ch >= 0x7f) {
-			putf(tmp, sizeof tmp, "\\u%04x", ch);
+			dns_putf(tmp, sizeof tmp, "\\u%04x", ch);
 		} else {
 			tmp[0] = (char)ch; tmp[1] = '\0';
 		}
@@ -1386,7 +1433,7 @@ size_t dns_check_result_json(const struct dns_check_result *r, char *buf,
 		else pos = len; } while (0)
 	RAW("{\"status\":");
 	jstr(buf, len, &pos, dns_check_strerror(r->status));
-	putf(num, sizeof num, ",\"confirmations\":%d,\"needed\":%d,"
+	dns_putf(num, sizeof num, ",\"confirmations\":%d,\"needed\":%d,"
 	         "\"retry_after_ms\":%ld,\"pointing\":%s,\"bad\":%d,\"zone\":",
 	         r->confirmations, r->needed, r->retry_after_ms,
 	         r->pointing ? "true" : "false", r->bad);
