@@ -9,6 +9,7 @@ add_library(dcv_acme STATIC
   ${CMAKE_CURRENT_LIST_DIR}/acme_http.c
   ${CMAKE_CURRENT_LIST_DIR}/crypto.c
   ${CMAKE_CURRENT_LIST_DIR}/account.c
+  ${CMAKE_CURRENT_LIST_DIR}/certstore.c
 )
 target_include_directories(dcv_acme PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(dcv_acme PUBLIC dcv_core PkgConfig::ACME_CURL

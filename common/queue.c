@@ -87,6 +87,11 @@ unsigned long queue_reconnects(const struct queue *q)
 	return q->reconnects;
 }
 
+const char *queue_prefix(const struct queue *q)
+{
+	return q->prefix;
+}
+
 const char *queue_key(const struct queue *q, char *buf, size_t len,
                       const char *suffix)
 {
@@ -416,7 +421,7 @@ static enum queue_status append_commit(struct queue *q, const struct queue_commi
 	size_t argc = 3 + COMMIT_HEADER_ARGS + COMMIT_ITEM_ARGS * n;
 	const char **argv = malloc(argc * sizeof(*argv));
 	size_t *lens = malloc(argc * sizeof(*lens));
-	char *nums = malloc(5 * 24 + n * 2 * 24);
+	char *nums = malloc(5 * 24 + n * 3 * 24);
 	enum queue_status st = Q_E_NOMEM;
 	size_t a = 0;
 	char *np = nums;
@@ -453,6 +458,7 @@ static enum queue_status append_commit(struct queue *q, const struct queue_commi
 		STR(x->last_error);
 		STR(x->event);
 		STR(x->detail);
+		NUM(x->gen);
 	}
 #undef NUM
 #undef STR
@@ -691,33 +697,81 @@ enum queue_status queue_enqueue(struct queue *q, enum stage stage,
 }
 
 enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
-                                size_t n)
+                                size_t n, int *nudged)
 {
-	enum queue_status st = Q_OK;
-	char key[400];
-	unsigned long long now = (unsigned long long)queue_now_ms();
+	size_t argc = 6 + 6 * n;
+	const char **argv = malloc(argc * sizeof(*argv));
+	size_t *lens = malloc(argc * sizeof(*lens));
+	char now[24], count[24];
+	enum queue_status st = Q_E_NOMEM;
+	size_t a = 0;
 
+	if (!argv || !lens)
+		goto out;
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
+	snprintf(count, sizeof(count), "%zu", n);
+	const char *head[] = { "EVALSHA", q->sha[SCRIPT_ONBOARD], "0", q->prefix, now, count };
+	for (size_t i = 0; i < 6; i++, a++) {
+		argv[a] = head[i];
+		lens[a] = strlen(head[i]);
+	}
 	for (size_t i = 0; i < n; i++) {
-		redisAppendCommand(q->rc, "XADD %s * domain %s job %b",
-		                   q->stream[STAGE_VERIFY_CNAME], d[i].domain,
-		                   d[i].job, d[i].job_len);
-		snprintf(key, sizeof(key), "%s:domain:%s", q->prefix, d[i].domain);
-		redisAppendCommand(q->rc, "HSET %s state queued stage %s tenant %s "
-		                   "target %s job %s created_at %llu updated_at %llu "
-		                   "attempts 0", key, stage_names[STAGE_VERIFY_CNAME],
-		                   d[i].tenant, d[i].target, d[i].job_id, now, now);
-	}
-	for (size_t i = 0; i < 2 * n; i++) {
-		redisReply *r;
-		if (get_reply(q, &r) != Q_OK)
-			return Q_E_IO;
-		if (r->type == REDIS_REPLY_ERROR && st == Q_OK) {
-			set_errstr(q, "onboard: %s", r->str);
-			st = Q_E_REPLY;
+		const char *item[] = { d[i].domain, d[i].tenant, d[i].target,
+		                       d[i].names ? d[i].names : d[i].domain,
+		                       d[i].job, d[i].job_id };
+		for (size_t j = 0; j < 6; j++, a++) {
+			argv[a] = item[j];
+			lens[a] = j == 4 ? d[i].job_len : strlen(item[j]);
 		}
-		freeReplyObject(r);
 	}
+	redisReply *r = redisCommandArgv(q->rc, (int)a, argv, lens);
+	st = Q_E_IO;
+	if (!r) {
+		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
+		goto out;
+	}
+	st = Q_OK;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		set_errstr(q, "onboard: %s", r->type == REDIS_REPLY_ERROR ? r->str
+		                                                         : "unexpected reply");
+		st = Q_E_REPLY;
+	} else {
+		for (size_t i = 0; nudged && i < n; i++)
+			nudged[i] = r->element[i]->type == REDIS_REPLY_STRING &&
+			            strcmp(r->element[i]->str, "nudged") == 0;
+	}
+	freeReplyObject(r);
+out:
+	free(argv);
+	free(lens);
 	return st;
+}
+
+void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
+                   const char **argv, const size_t *argvlen)
+{
+	const char *av[24];
+	size_t al[24];
+	char nk[16];
+
+	if (argc + 3 > 24)
+		return NULL;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = q->sha[id];
+	av[2] = nk;
+	for (int i = 0; i < 3; i++)
+		al[i] = strlen(av[i]);
+	for (int i = 0; i < argc; i++) {
+		av[3 + i] = argv[i];
+		al[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+	}
+	redisReply *r = redisCommandArgv(q->rc, argc + 3, av, al);
+	if (!r)
+		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
+	else if (r->type == REDIS_REPLY_ERROR)
+		set_errstr(q, "script: %s", r->str);
+	return r;
 }
 
 void *queue_command(struct queue *q, int argc, const char **argv,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "dname.h"
+#include "scripts.h"
 
 enum stage {
 	STAGE_VERIFY_CNAME,
@@ -94,6 +95,8 @@ struct queue_commit {
 	const char *last_error; /* "" clears it */
 	const char *event;      /* "" = no event */
 	const char *detail;
+	uint64_t gen;           /* the job's generation (0: none); an older one
+	                           than the domain's is acknowledged, not routed */
 };
 
 struct queue;
@@ -157,16 +160,26 @@ struct queue_onboard {
 	const char *domain;   /* normalised */
 	const char *tenant;   /* "" for none */
 	const char *target;   /* delegation target the customer must create */
+	const char *names;    /* the certificate's names, comma-separated;
+	                         NULL: the domain alone */
 	const char *job;      /* encoded job */
 	size_t job_len;
 	const char *job_id;
 };
 
-/* Enqueues N domains into verify-cname and records each one's state
- * (state "queued", stage, tenant, target, job, created_at), pipelined.
- * Returns Q_OK when every command succeeded. */
+/* Starts the pipeline of N domains (one script call, SCRIPT_ONBOARD): each
+ * gets a new generation, state "queued" and its job in verify-cname, unless
+ * its pipeline is running already; then that one is only nudged and
+ * NUDGED[i] (when NUDGED is not NULL) is set. */
 enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
-                                size_t n);
+                                size_t n, int *nudged);
+
+/* Runs script ID (one of the lifecycle scripts of scripts.h) with NKEYS of
+ * the ARGC arguments as keys; ARGVLEN may be NULL for text arguments.
+ * Returns the reply (queue_reply_free), NULL on I/O error; an error reply
+ * is also in queue_errstr(). */
+void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
+                   const char **argv, const size_t *argvlen);
 
 /* Runs a command through this queue's connection (argv form) and returns the
  * reply (a redisReply *, freed with queue_reply_free) or NULL on I/O error.
@@ -178,6 +191,9 @@ void queue_reply_free(void *reply);
 /* The hiredis context (a redisContext *) for modules that keep their own
  * keys (the ACME account); borrowed, valid until queue_close(). */
 void *queue_redis(struct queue *q);
+
+/* The key prefix ("dcv"). */
+const char *queue_prefix(const struct queue *q);
 
 /* Builds "<prefix>:<suffix>" into BUF. */
 const char *queue_key(const struct queue *q, char *buf, size_t len,

@@ -8,24 +8,32 @@
  * COMMIT_ITEM_ARGS fields:
  *   src stage, entry id, kind (f forward | l later | d done | x dead),
  *   dst stage, due ms, job bytes, domain, job id, state, attempts,
- *   last_error (also the dead letter's reason), event type, event detail.
+ *   last_error (also the dead letter's reason), event type, event detail,
+ *   generation.
  * An item is applied only if its XACK acknowledged something: when a slow
  * worker and the one that reclaimed its entry both finish, the first commit
  * wins and the second is dropped, so a job is never forwarded twice.
  * state "" means: do not touch the domain hash (a job too broken to trust
- * its domain).  Returns the number of items applied.
+ * its domain).  A job of an older generation than the domain's (gen > 0 and
+ * below the hash's gen: the domain was onboarded again or offboarded while it
+ * ran) is only acknowledged: it is not routed and leaves the hash alone.
+ * Returns the number of items applied.
  */
 static const char commit_lua[] =
 "local p, group, now = ARGV[1], ARGV[2], ARGV[3]\n"
 "local evmax, deadmax, n = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
 "local applied, counts = 0, {}\n"
 "for i = 0, n - 1 do\n"
-"  local b = 7 + i * 13\n"
+"  local b = 7 + i * 14\n"
 "  local src, id, kind, dst = ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3]\n"
 "  local due, job, dom, jid = ARGV[b+4], ARGV[b+5], ARGV[b+6], ARGV[b+7]\n"
 "  local state, att, err = ARGV[b+8], ARGV[b+9], ARGV[b+10]\n"
-"  local ev, detail = ARGV[b+11], ARGV[b+12]\n"
+"  local ev, detail, gen = ARGV[b+11], ARGV[b+12], tonumber(ARGV[b+13])\n"
 "  if redis.call('XACK', p..':stream:'..src, group, id) == 1 then\n"
+"    if gen > 0 and dom ~= '' and\n"
+"       tonumber(redis.call('HGET', p..':domain:'..dom, 'gen') or '0') > gen then\n"
+"      kind, state, ev = 'd', '', ''\n"
+"    end\n"
 "    applied = applied + 1\n"
 "    local stage = src\n"
 "    if kind == 'f' then\n"
@@ -187,6 +195,157 @@ static const char replay_lua[] =
 "redis.call('XDEL', p..':dead', id)\n"
 "return stage\n";
 
+/*
+ * The domain lifecycle (schemas/lifecycle.md).  Shared by ONBOARD, CLAIM,
+ * NUDGE and OFFBOARD: the states in which a pipeline job exists for the
+ * domain (in a stream or in the delayed set), and NUDGE's move of that job
+ * to "due now".
+ */
+#define LIFECYCLE_LUA_COMMON \
+"local ACTIVE = {queued = 1, ['waiting-cname'] = 1, verifying = 1,\n" \
+"  ['caa-blocked'] = 1, ordering = 1, ['rate-limited'] = 1, provisioning = 1,\n" \
+"  validating = 1, finalizing = 1, issued = 1, renewing = 1}\n" \
+"local function nudge(p, k, dom, now)\n" \
+"  local h = redis.call('HMGET', k, 'stage', 'job')\n" \
+"  redis.call('HSET', k, 'nudged_at', now)\n" \
+"  if not h[1] or not h[2] then return 0 end\n" \
+"  local m = h[1]..' '..dom..' '..h[2]\n" \
+"  if not redis.call('ZSCORE', p..':delayed', m) then return 0 end\n" \
+"  redis.call('ZADD', p..':delayed', 'XX', now, m)\n" \
+"  return 1\n" \
+"end\n" \
+"local function fresh(k)\n" \
+"  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen', 'txt',\n" \
+"    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
+"    'ever_pointed', 'first_issued_at', 'pending_key', 'notified')\n" \
+"end\n"
+
+/*
+ * ONBOARD
+ * ARGV: prefix, now_ms, n, then n items of: domain, tenant, target, names,
+ * job bytes, job id.  A domain with a pipeline running is only nudged; any
+ * other gets a new generation and its job in verify-cname.  Returns one
+ * "queued" or "nudged" per item.
+ */
+static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
+"local p, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+"local out = {}\n"
+"for i = 0, n - 1 do\n"
+"  local b = 4 + i * 6\n"
+"  local dom, tenant, target, names = ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3]\n"
+"  local job, jid = ARGV[b+4], ARGV[b+5]\n"
+"  local k = p..':domain:'..dom\n"
+"  local st = redis.call('HGET', k, 'state')\n"
+"  if st and ACTIVE[st] then\n"
+"    nudge(p, k, dom, now)\n"
+"    out[#out + 1] = 'nudged'\n"
+"  else\n"
+"    redis.call('HINCRBY', k, 'gen', 1)\n"
+"    fresh(k)\n"
+"    redis.call('HSETNX', k, 'created_at', now)\n"
+"    redis.call('HSET', k, 'state', 'queued', 'stage', 'verify-cname',\n"
+"      'tenant', tenant, 'target', target, 'names', names, 'job', jid,\n"
+"      'attempts', 0, 'onboarded_at', now, 'updated_at', now)\n"
+"    redis.call('XADD', p..':stream:verify-cname', '*', 'domain', dom, 'job', job)\n"
+"    out[#out + 1] = 'queued'\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+/*
+ * CLAIM
+ * ARGV: prefix, now_ms, domain, job id, tenant, target, names.  Run by
+ * verify-cname for a job without a generation (enqueued by dcvctl onboard, or
+ * XADDed by the backend itself).  Returns {code, gen}: 2 the job is the
+ * domain's pipeline already (adopt gen), 1 a new pipeline (new gen), 0 another
+ * pipeline runs (it was nudged; drop this job).
+ */
+static const char claim_lua[] = LIFECYCLE_LUA_COMMON
+"local p, now, dom, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+"local k = p..':domain:'..dom\n"
+"local h = redis.call('HMGET', k, 'state', 'job', 'gen')\n"
+"local gen = tonumber(h[3] or '0')\n"
+"if h[2] == jid and gen > 0 then return {2, gen} end\n"
+"if h[1] and ACTIVE[h[1]] and h[2] then\n"
+"  nudge(p, k, dom, now)\n"
+"  return {0, gen}\n"
+"end\n"
+"gen = redis.call('HINCRBY', k, 'gen', 1)\n"
+"fresh(k)\n"
+"redis.call('HSETNX', k, 'created_at', now)\n"
+"redis.call('HSET', k, 'state', 'verifying', 'stage', 'verify-cname', 'job', jid,\n"
+"  'tenant', ARGV[5], 'target', ARGV[6], 'names', ARGV[7], 'attempts', 0,\n"
+"  'onboarded_at', now, 'updated_at', now)\n"
+"return {1, gen}\n";
+
+/*
+ * NUDGE
+ * ARGV: prefix, now_ms, domain.  Returns -1 when the domain is unknown, 1
+ * when its waiting job was made due now, 0 when it had none waiting.
+ */
+static const char nudge_lua[] = LIFECYCLE_LUA_COMMON
+"local p, now, dom = ARGV[1], ARGV[2], ARGV[3]\n"
+"local k = p..':domain:'..dom\n"
+"if redis.call('EXISTS', k) == 0 then return -1 end\n"
+"return nudge(p, k, dom, now)\n";
+
+/*
+ * OFFBOARD
+ * ARGV: prefix, now_ms, domain, job bytes (an offboard-check job of the
+ * domain's current generation and job id), gen.  A running pipeline is
+ * flagged and nudged (its next stage turns to offboard-check); a domain
+ * without one gets the job.  Returns -1 unknown domain, -2 the generation
+ * moved (retry), 0 already offboarded, 1 flagged, 2 enqueued.
+ */
+static const char offboard_lua[] = LIFECYCLE_LUA_COMMON
+"local p, now, dom, job, gen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
+"local k = p..':domain:'..dom\n"
+"local h = redis.call('HMGET', k, 'state', 'gen', 'offboard_requested')\n"
+"if not h[1] then return -1 end\n"
+"if (h[2] or '0') ~= gen then return -2 end\n"
+"if h[1] == 'offboarded' or h[3] then return 0 end\n"
+"redis.call('HSET', k, 'offboard_requested', now, 'updated_at', now)\n"
+"if ACTIVE[h[1]] then\n"
+"  nudge(p, k, dom, now)\n"
+"  return 1\n"
+"end\n"
+"redis.call('HSET', k, 'state', 'offboarded', 'stage', 'offboard-check')\n"
+"redis.call('XADD', p..':stream:offboard-check', '*', 'domain', dom, 'job', job)\n"
+"return 2\n";
+
+/*
+ * BUCKET
+ * KEYS[1]: the bucket.  ARGV: now_ms, limit, period_ms, mode, until_ms.
+ * A token bucket holding up to LIMIT tokens, refilled at LIMIT per PERIOD.
+ * mode "take" takes a token if there is one, "peek" only looks, "block"
+ * empties the bucket until UNTIL_MS (a rateLimited answer's Retry-After).
+ * Returns the milliseconds to wait (0: go ahead; taken for "take").
+ */
+static const char bucket_lua[] =
+"local k, now, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+"local period, mode, untl = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])\n"
+"local h = redis.call('HMGET', k, 'tokens', 'ts', 'blocked_until')\n"
+"local tokens = tonumber(h[1] or limit)\n"
+"local ts = tonumber(h[2] or now)\n"
+"local blocked = tonumber(h[3] or '0')\n"
+"if now > ts then tokens = math.min(limit, tokens + (now - ts) * limit / period) end\n"
+"local wait = 0\n"
+"if mode == 'block' then\n"
+"  if untl > blocked then blocked = untl end\n"
+"  tokens = 0\n"
+"elseif blocked > now then\n"
+"  wait = blocked - now\n"
+"elseif tokens >= 1 then\n"
+"  if mode == 'take' then tokens = tokens - 1 end\n"
+"else\n"
+"  wait = math.ceil((1 - tokens) * period / limit)\n"
+"end\n"
+"redis.call('HSET', k, 'tokens', tostring(tokens), 'ts', now, 'blocked_until', blocked)\n"
+"local ttl = period * 2\n"
+"if blocked > now then ttl = ttl + blocked - now end\n"
+"redis.call('PEXPIRE', k, math.floor(ttl))\n"
+"return math.floor(wait)\n";
+
 const char *script_source(enum script_id id)
 {
 	switch (id) {
@@ -195,6 +354,11 @@ const char *script_source(enum script_id id)
 	case SCRIPT_RECLAIM: return reclaim_lua;
 	case SCRIPT_TRIM: return trim_lua;
 	case SCRIPT_REPLAY: return replay_lua;
+	case SCRIPT_ONBOARD: return onboard_lua;
+	case SCRIPT_CLAIM: return claim_lua;
+	case SCRIPT_NUDGE: return nudge_lua;
+	case SCRIPT_OFFBOARD: return offboard_lua;
+	case SCRIPT_BUCKET: return bucket_lua;
 	case SCRIPT_COUNT: break;
 	}
 	return NULL;

@@ -16,6 +16,11 @@ enum script_id {
 	SCRIPT_RECLAIM,  /* XAUTOCLAIM idle entries; dead-letter the poison ones */
 	SCRIPT_TRIM,     /* XTRIM MINID below the oldest pending entry */
 	SCRIPT_REPLAY,   /* move a dead letter back to its stage stream */
+	SCRIPT_ONBOARD,  /* start a domain's pipeline, or nudge the running one */
+	SCRIPT_CLAIM,    /* verify-cname adopts a job without a generation */
+	SCRIPT_NUDGE,    /* make a domain's waiting job due now */
+	SCRIPT_OFFBOARD, /* flag a running pipeline, or start the offboarding */
+	SCRIPT_BUCKET,   /* a token bucket of the rate limiter */
 	SCRIPT_COUNT
 };
 
@@ -24,6 +29,6 @@ const char *script_source(enum script_id id);
 
 /* Fields per job in SCRIPT_COMMIT's argument list, after the header. */
 #define COMMIT_HEADER_ARGS 6
-#define COMMIT_ITEM_ARGS 13
+#define COMMIT_ITEM_ARGS 14
 
 #endif

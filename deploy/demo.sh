@@ -33,6 +33,7 @@ for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; slee
 export DCV_REDIS_URL="redis://127.0.0.1:$port/0"
 export DCV_VALIDATION_ZONE="acme-validation.demo.test"
 export DCV_METRICS_PORT=0   # two workers on one host: no health port
+export DCV_WORKER_HANDLERS=noop
 ctl=build/workers/dcvctl
 
 echo "== onboarding demo domains (redis on 127.0.0.1:$port)"

@@ -1,8 +1,10 @@
 /*
  * dcvctl: the operator's and the backend's command line.
  *
- *   dcvctl [-c FILE] onboard DOMAIN [--tenant T]
+ *   dcvctl [-c FILE] onboard DOMAIN [--tenant T] [--names N1,N2...]
  *   dcvctl [-c FILE] onboard --file FILE [--tenant T]   (one domain a line)
+ *   dcvctl [-c FILE] nudge DOMAIN
+ *   dcvctl [-c FILE] offboard DOMAIN
  *   dcvctl [-c FILE] status DOMAIN [--json]
  *   dcvctl [-c FILE] stats [--json]
  *   dcvctl [-c FILE] dead list [--count N] [--json]
@@ -15,6 +17,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +47,12 @@ struct ctl {
 static void usage(FILE *f)
 {
 	fputs("usage: dcvctl [-c FILE] COMMAND ...\n"
-	      "  onboard DOMAIN [--tenant T]      enqueue a domain; prints the CNAME to create\n"
-	      "  onboard --file FILE [--tenant T] enqueue one domain per line\n"
+	      "  onboard DOMAIN [--tenant T] [--names N1,N2]\n"
+	      "                                   start a domain's pipeline (or nudge the\n"
+	      "                                   running one); prints the CNAMEs to create\n"
+	      "  onboard --file FILE [--tenant T] the same for one domain per line\n"
+	      "  nudge DOMAIN                     re-check a waiting domain now\n"
+	      "  offboard DOMAIN                  stop issuing; watch the delegation go\n"
 	      "  status DOMAIN [--json]           the domain's state\n"
 	      "  stats [--json]                   streams, lag, pending, delayed, dead\n"
 	      "  dead list [--count N] [--json]   dead letters, newest first\n"
@@ -88,17 +95,100 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
+/* Tells what the customer must create for DOMAIN: one CNAME per base name
+ * of its certificate (a wildcard is validated at its base name).  JOB is
+ * NULL when the running pipeline was only nudged. */
+static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
+                            const char *tenant, const char *job)
+{
+	char list[1024], bases[16][DNAME_MAX + 1];
+	size_t nb = 0;
+	json_t *cn = json_array();
+
+	snprintf(list, sizeof(list), "%s", sans ? sans : domain);
+	if (!c->json) {
+		if (job)
+			printf("%s queued (job %s)\nask the customer to create:\n", domain, job);
+		else
+			printf("%s is already in progress: nudged\nthe customer must have:\n", domain);
+	}
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nb < 16;
+	     t = strtok_r(NULL, ",", &save)) {
+		const char *base = strncmp(t, "*.", 2) == 0 ? t + 2 : t;
+		size_t k = 0;
+		while (k < nb && strcmp(bases[k], base) != 0)
+			k++;
+		if (k < nb)
+			continue;
+		snprintf(bases[nb++], sizeof(bases[0]), "%s", base);
+		char chal[DNAME_MAX + 1], target[DNAME_MAX + 1];
+		dname_challenge(base, chal, sizeof(chal));
+		if (dname_target(c->wc.target_template, base, c->wc.zone, tenant,
+		                 target, sizeof(target)))
+			continue;
+		if (c->json)
+			json_array_append_new(cn, json_pack("{s:s,s:s}", "cname", chal,
+			                                    "target", target));
+		else
+			printf("  %s. CNAME %s.\n", chal, target);
+	}
+	if (c->json) {
+		json_t *j = json_pack("{s:s,s:s,s:o}", "domain", domain,
+		                      "result", job ? "queued" : "nudged", "cnames", cn);
+		if (job)
+			json_object_set_new(j, "job", json_string(job));
+		print_json(j);
+	} else {
+		json_decref(cn);
+	}
+}
+
+/* Checks and normalises a --names list into OUT: every name valid, the
+ * domain itself (or its wildcard) among them.  Returns NULL or the reason. */
+static const char *parse_names(const char *domain, const char *in, char *out,
+                               size_t len)
+{
+	char list[1024], name[DNAME_MAX + 1];
+	size_t o = 0, n = 0;
+	int has_domain = 0;
+
+	if (strlen(in) >= sizeof(list))
+		return "--names is too long";
+	snprintf(list, sizeof(list), "%s", in);
+	out[0] = '\0';
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		int wild = strncmp(t, "*.", 2) == 0;
+		const char *why = dname_normalize(wild ? t + 2 : t, name, sizeof(name));
+		if (why)
+			return why;
+		if (++n > 16)
+			return "at most 16 names";
+		if (strcmp(name, domain) == 0)
+			has_domain = 1;
+		int w = snprintf(out + o, len - o, "%s%s%s", o ? "," : "",
+		                 wild ? "*." : "", name);
+		if (w < 0 || (size_t)w >= len - o)
+			return "--names is too long";
+		o += (size_t)w;
+	}
+	if (!has_domain)
+		return "--names must include the domain itself (or its wildcard)";
+	return NULL;
+}
+
 /* Builds and enqueues one chunk of domains. */
 static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
-                         const char *tenant, int print)
+                         const char *tenant, const char *sans, int print)
 {
 	struct queue_onboard *d = calloc(n, sizeof(*d));
 	char (*targets)[DNAME_MAX + 1] = calloc(n, sizeof(*targets));
 	struct job *jobs = calloc(n, sizeof(*jobs));
+	int *nudged = calloc(n, sizeof(*nudged));
 	int rc = EXIT_FAIL;
 	uint64_t now = queue_now_ms();
 
-	if (!d || !targets || !jobs)
+	if (!d || !targets || !jobs || !nudged)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *why = dname_target(c->wc.target_template, names[i],
@@ -116,27 +206,17 @@ static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
 		d[i].domain = jobs[i].domain;
 		d[i].tenant = tenant ? tenant : "";
 		d[i].target = targets[i];
+		d[i].names = sans;
 		d[i].job = enc;
 		d[i].job_len = len;
 		d[i].job_id = jobs[i].id;
 	}
-	if (queue_onboard(c->q, d, n) != Q_OK) {
+	if (queue_onboard(c->q, d, n, nudged) != Q_OK) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
 		goto out;
 	}
-	for (size_t i = 0; print && i < n; i++) {
-		char chal[DNAME_MAX + 1];
-		dname_challenge(names[i], chal, sizeof(chal));
-		if (c->json) {
-			json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "domain", names[i],
-			                      "job", jobs[i].id, "cname", chal,
-			                      "target", targets[i]);
-			print_json(j);
-		} else {
-			printf("%s queued (job %s)\nask the customer to create:\n"
-			       "  %s. CNAME %s.\n", names[i], jobs[i].id, chal, targets[i]);
-		}
-	}
+	for (size_t i = 0; print && i < n; i++)
+		print_onboarded(c, names[i], sans, tenant, nudged[i] ? NULL : jobs[i].id);
 	rc = EXIT_OK;
 out:
 	for (size_t i = 0; d && i < n; i++)
@@ -146,13 +226,15 @@ out:
 	free(d);
 	free(targets);
 	free(jobs);
+	free(nudged);
 	return rc;
 }
 
 static int cmd_onboard(struct ctl *c, int argc, char **argv)
 {
-	const char *file = NULL, *tenant = NULL, *domain = NULL;
+	const char *file = NULL, *tenant = NULL, *domain = NULL, *sans = NULL;
 	char (*names)[DNAME_MAX + 1] = NULL;
+	char sanbuf[1024];
 	size_t n = 0, total = 0;
 	int rc = EXIT_OK;
 
@@ -161,6 +243,8 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 			file = argv[++i];
 		else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
 			tenant = argv[++i];
+		else if (strcmp(argv[i], "--names") == 0 && i + 1 < argc)
+			sans = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
 			c->json = 1;
 		else if (argv[i][0] != '-' && !domain)
@@ -172,6 +256,10 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 	}
 	if (!!file == !!domain) {
 		fprintf(stderr, "dcvctl onboard: give one DOMAIN or --file FILE\n");
+		return EXIT_USAGE;
+	}
+	if (sans && !domain) {
+		fprintf(stderr, "dcvctl onboard: --names goes with one DOMAIN\n");
 		return EXIT_USAGE;
 	}
 	if (tenant && (strlen(tenant) > JOB_TENANT_MAX || strpbrk(tenant, " \t\n"))) {
@@ -192,8 +280,11 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 		if (why) {
 			fprintf(stderr, "dcvctl onboard: %s: %s\n", domain, why);
 			rc = EXIT_FAIL;
+		} else if (sans && (why = parse_names(names[0], sans, sanbuf, sizeof(sanbuf)))) {
+			fprintf(stderr, "dcvctl onboard: --names %s: %s\n", sans, why);
+			rc = EXIT_USAGE;
 		} else {
-			rc = onboard_chunk(c, names, 1, tenant, 1);
+			rc = onboard_chunk(c, names, 1, tenant, sans ? sanbuf : NULL, 1);
 		}
 		free(names);
 		return rc;
@@ -219,13 +310,13 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 			break;
 		}
 		if (++n == ONBOARD_PIPELINE) {
-			rc = onboard_chunk(c, names, n, tenant, 0);
+			rc = onboard_chunk(c, names, n, tenant, NULL, 0);
 			total += n;
 			n = 0;
 		}
 	}
 	if (rc == EXIT_OK && n) {
-		rc = onboard_chunk(c, names, n, tenant, 0);
+		rc = onboard_chunk(c, names, n, tenant, NULL, 0);
 		total += n;
 	}
 	if (f != stdin)
@@ -234,6 +325,124 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 	if (rc == EXIT_OK)
 		printf("%zu domains queued\n", total);
 	return rc;
+}
+
+/* The one DOMAIN argument of nudge and offboard, normalised into NAME. */
+static int one_domain(const char *cmd, int argc, char **argv, char *name)
+{
+	if (argc != 1 || argv[0][0] == '-') {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *why = dname_normalize(argv[0], name, DNAME_MAX + 1);
+	if (why) {
+		fprintf(stderr, "dcvctl %s: %s: %s\n", cmd, argv[0], why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Runs lifecycle script ID for NAME; returns its integer answer, or
+ * INT_MIN after printing the error. */
+static long long lifecycle(struct ctl *c, enum script_id id, int argc,
+                           const char **argv, const size_t *lens)
+{
+	redisReply *r = queue_script(c->q, id, 0, argc, argv, lens);
+	long long v = INT_MIN;
+
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+	else
+		v = r->integer;
+	queue_reply_free(r);
+	return v;
+}
+
+static int cmd_nudge(struct ctl *c, int argc, char **argv)
+{
+	char name[DNAME_MAX + 1], now[24];
+	int rc = one_domain("nudge", argc, argv, name);
+
+	if (rc != EXIT_OK)
+		return rc;
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
+	const char *av[] = { c->wc.q.prefix, now, name };
+	long long v = lifecycle(c, SCRIPT_NUDGE, 3, av, NULL);
+	if (v == INT_MIN)
+		return EXIT_FAIL;
+	if (v < 0) {
+		fprintf(stderr, "dcvctl nudge: %s is not known\n", name);
+		return EXIT_NOTFOUND;
+	}
+	printf(v ? "%s: checking again now\n"
+	         : "%s: nothing waiting (it is running or finished)\n", name);
+	return EXIT_OK;
+}
+
+/* The domain's generation, job id and tenant, for a job of its pipeline. */
+static int pipeline_job(struct ctl *c, const char *name, struct job *j)
+{
+	redisReply *r = run(c, "HMGET %s:domain:%s gen job tenant", c->wc.q.prefix, name);
+	int rc = EXIT_FAIL;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		rc = EXIT_NOTFOUND;
+		if (r->element[0]->type == REDIS_REPLY_STRING) {
+			const redisReply *t = r->element[2];
+			job_init(j, name, t->type == REDIS_REPLY_STRING && t->len ? t->str : NULL,
+			         queue_now_ms());
+			j->gen = strtoull(r->element[0]->str, NULL, 10);
+			if (r->element[1]->type == REDIS_REPLY_STRING &&
+			    r->element[1]->len <= JOB_ID_MAX)
+				snprintf(j->id, sizeof(j->id), "%s", r->element[1]->str);
+			rc = EXIT_OK;
+		}
+	}
+	queue_reply_free(r);
+	return rc;
+}
+
+static int cmd_offboard(struct ctl *c, int argc, char **argv)
+{
+	static const char *const said[] = {
+		"already offboarded",
+		"offboarding: the running pipeline stops at its next step",
+		"offboarding: watching for the delegation to be removed",
+	};
+	char name[DNAME_MAX + 1], now[24], gen[24];
+	int rc = one_domain("offboard", argc, argv, name);
+
+	for (int tries = 0; rc == EXIT_OK && tries < 5; tries++) {
+		struct job j;
+		char *enc;
+		size_t len;
+		if ((rc = pipeline_job(c, name, &j)) != EXIT_OK)
+			break;
+		if (job_encode(&j, &enc, &len) != JOB_OK) {
+			job_clear(&j);
+			return EXIT_FAIL;
+		}
+		snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
+		snprintf(gen, sizeof(gen), "%llu", (unsigned long long)j.gen);
+		const char *av[] = { c->wc.q.prefix, now, name, enc, gen };
+		size_t lens[] = { strlen(av[0]), strlen(now), strlen(name), len, strlen(gen) };
+		long long v = lifecycle(c, SCRIPT_OFFBOARD, 5, av, lens);
+		free(enc);
+		job_clear(&j);
+		if (v == INT_MIN)
+			return EXIT_FAIL;
+		if (v == -2)            /* onboarded again meanwhile: read anew */
+			continue;
+		if (v == -1) {
+			rc = EXIT_NOTFOUND;
+			break;
+		}
+		printf("%s: %s\n", name, said[v]);
+		return EXIT_OK;
+	}
+	if (rc == EXIT_NOTFOUND)
+		fprintf(stderr, "dcvctl offboard: %s is not known\n", name);
+	return rc == EXIT_OK ? EXIT_FAIL : rc;
 }
 
 static int cmd_status(struct ctl *c, int argc, char **argv)
@@ -599,6 +808,10 @@ int main(int argc, char **argv)
 	char **rest = argv + i;
 	if (strcmp(cmd, "onboard") == 0)
 		rc = cmd_onboard(&c, n, rest);
+	else if (strcmp(cmd, "nudge") == 0)
+		rc = cmd_nudge(&c, n, rest);
+	else if (strcmp(cmd, "offboard") == 0)
+		rc = cmd_offboard(&c, n, rest);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&c, n, rest);
 	else if (strcmp(cmd, "stats") == 0)

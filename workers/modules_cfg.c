@@ -5,6 +5,7 @@
 
 #include "acme.h"
 #include "dns.h"
+#include "pipeline.h"
 #include "txt_provider.h"
 
 void modules_cfg_check(struct cfg *c, int with_provider)
@@ -13,6 +14,9 @@ void modules_cfg_check(struct cfg *c, int with_provider)
 	struct dns_opts *dno = calloc(1, sizeof(*dno));
 	struct txt_provider_opts *po = calloc(1, sizeof(*po));
 
+	struct lifecycle_opts lo;
+
+	lifecycle_cfg_load(c, &lo);
 	acme_cfg_load(c, &ao);   /* on error too, it may have allocated */
 	acme_opts_free(&ao);
 	if (dno)

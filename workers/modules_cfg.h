@@ -1,6 +1,6 @@
 /*
  * modules_cfg: reads the sections of the modules the stages will use (acme,
- * dns, provider), so that one dcv.yaml serves dcv-worker and dcvctl and a
+ * dns, provider, lifecycle, ratelimit), so that one dcv.yaml serves dcv-worker and dcvctl and a
  * mistake in any section is reported at start, with its file and line.
  */
 #ifndef DCV_MODULES_CFG_H

@@ -1,4 +1,5 @@
 #include "worker.h"
+#include "noop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -70,7 +71,9 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 	w->q.max_deliveries = (int)cfg_int(c, "worker.max_deliveries", 5, 1, 1000);
 	w->drain_ms = cfg_int(c, "worker.drain_ms", 25000, 0, 3600000);
 	w->job_max_bytes = cfg_int(c, "worker.job_max_bytes", JOB_DEFAULT_MAX_BYTES, 256, 1 << 24);
-	w->handlers = cfg_str(c, "worker.handlers", "noop");
+	w->handlers = cfg_str(c, "worker.handlers", "stages");
+	if (strcmp(w->handlers, "stages") && strcmp(w->handlers, "noop"))
+		cfg_fail(c, "worker.handlers", "must be 'stages' or 'noop'");
 	/* the socket timeout must outlast the longest BLOCK */
 	w->q.io_timeout_ms = w->block_ms + 10000;
 
@@ -287,7 +290,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 		job.since = now;
 
 	stage_fn fn = t->app->stages[e->stage];
-	struct stage_env env = { cfg, e->stage, now, t->index, t->deps };
+	struct stage_env env = { cfg, e->stage, now, t->index, t->deps, t->q };
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&out, 0, sizeof(out));
@@ -363,6 +366,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 		break;
 	}
 	c->attempts = job.attempt;
+	c->gen = job.gen;
 	if (job_encode(&job, &s->enc, &s->enclen) != JOB_OK) {
 		/* keep the original bytes: the entry is settled as it came */
 		s->enc = NULL;
@@ -682,6 +686,15 @@ int worker_main(int argc, char **argv, const struct worker_app *app)
 		cfg.stage_mask = mask;
 	if (concurrency)
 		cfg.concurrency = (int)concurrency;
+	if (strcmp(cfg.handlers, "noop") == 0) {
+		/* the runtime alone (benchmarks, the queue tests): the modules'
+		 * sections are not read */
+		static const char *const modules[] = { "acme", "dns", "provider",
+		                                       "lifecycle", "ratelimit" };
+		app = &noop_app;
+		for (size_t k = 0; k < sizeof(modules) / sizeof(*modules); k++)
+			cfg_skip(c, modules[k]);
+	}
 	if (app->configure && app->configure(c, &cfg, &deps) < 0 && !cfg_error(c))
 		cfg_fail(c, "worker", "the %s configuration is invalid", app->name);
 	cfg_check_unknown(c);

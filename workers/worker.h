@@ -81,6 +81,8 @@ struct stage_env {
 	uint64_t now_ms;
 	unsigned thread;     /* index of the worker thread */
 	void *deps;          /* the program's own dependencies */
+	struct queue *q;     /* the thread's Redis connection, for the domain's
+	                        own keys (never the streams) */
 };
 
 typedef void (*stage_fn)(struct stage_env *env, struct job *job,

@@ -41,22 +41,31 @@ def make_tls(d):
 
 
 class Pebble:
-    """pebble + pebble-challtestsrv.  ENV adds PEBBLE_* variables."""
+    """pebble + pebble-challtestsrv.  ENV adds PEBBLE_* variables.
 
-    def __init__(self, tmpdir, eab=False, env=None):
+    DNSSERVER ("127.0.0.1:PORT"): use that DNS server for validation instead
+    of starting pebble-challtestsrv (then dns_port, ctl_port and chall are
+    None)."""
+
+    def __init__(self, tmpdir, eab=False, env=None, dnsserver=None):
         self.dir = tmpdir
         self.ca = make_tls(tmpdir)
-        self.dns_port = harness.free_port()
-        self.ctl_port = harness.free_port()
+        self.chall = None
+        self.dns_port = self.ctl_port = None
         self.port = harness.free_port()
         self.mgmt_port = harness.free_port()
-        self.chall = harness.Proc(
-            ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{self.dns_port}",
-             "-http01", "", "-https01", "", "-tlsalpn01", "",
-             "-management", f"127.0.0.1:{self.ctl_port}",
-             "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
-            os.path.join(tmpdir, "challtestsrv.log"))
-        harness.wait_port(self.ctl_port, proc=self.chall)
+        if dnsserver is None:
+            self.dns_port = harness.free_port()
+            self.ctl_port = harness.free_port()
+            self.chall = harness.Proc(
+                ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{self.dns_port}",
+                 "-http01", "", "-https01", "", "-tlsalpn01", "",
+                 "-management", f"127.0.0.1:{self.ctl_port}",
+                 "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+                os.path.join(tmpdir, "challtestsrv.log"))
+            harness.wait_port(self.ctl_port, proc=self.chall)
+            dnsserver = f"127.0.0.1:{self.dns_port}"
+        self.dnsserver = dnsserver
         conf = {"pebble": {
             "listenAddress": f"127.0.0.1:{self.port}",
             "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
@@ -74,15 +83,17 @@ class Pebble:
         penv = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0",
                 "PEBBLE_WFE_NONCEREJECT": "0"}
         penv.update(env or {})
+        self.proc = None
         try:
             self.proc = harness.Proc(
-                ["pebble", "-config", cfg, "-dnsserver",
-                 f"127.0.0.1:{self.dns_port}"],
+                ["pebble", "-config", cfg, "-dnsserver", self.dnsserver],
                 os.path.join(tmpdir, "pebble.log"), env=penv)
             harness.wait_port(self.port, proc=self.proc)
             harness.wait_port(self.mgmt_port, proc=self.proc)
         except Exception:
-            self.chall.stop()
+            for p in (self.proc, self.chall):
+                if p is not None:
+                    p.stop()
             raise
 
     @property
@@ -91,6 +102,8 @@ class Pebble:
 
     @property
     def challtestsrv(self):
+        if self.ctl_port is None:
+            return None
         return f"http://127.0.0.1:{self.ctl_port}"
 
     def root_pem(self):

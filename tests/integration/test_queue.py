@@ -319,7 +319,7 @@ def test_trim_never_drops_pending_entries(tmp):
 
 def test_config_errors_name_file_and_line(tmp):
     path = os.path.join(tmp, "bad.yaml")
-    worker = harness.program("dcv-worker")
+    worker = harness.program("dcv-test-worker")
     for text, want in [
         ("worker:\n  concurrency: 4\n  concurency: 5\n", "bad.yaml:3: unknown key 'worker.concurency'"),
         ("worker:\n  batch: many\n", "bad.yaml:2: worker.batch: not an integer"),

@@ -1,0 +1,93 @@
+#include "certstore.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme.h"
+#include "crypto.h"
+
+int certstore_summary(const char *chain, struct cert_summary *out)
+{
+	struct crypto_cert_info ci;
+	char *id = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (crypto_cert_info(chain, strlen(chain), &ci) != CRYPTO_OK)
+		return -1;
+	out->not_before = ci.not_before;
+	out->not_after = ci.not_after;
+	for (size_t i = 0; i < ci.serial_len && 2 * i + 2 < sizeof(out->serial); i++)
+		sprintf(out->serial + 2 * i, "%02X", ci.serial[i]);
+	if (ci.aki_len && acme_ari_certid_parts(ci.aki, ci.aki_len, ci.serial,
+	                                        ci.serial_len, &id) == ACME_OK)
+		snprintf(out->ari_id, sizeof(out->ari_id), "%s", id);
+	free(id);
+	crypto_cert_info_free(&ci);
+	return 0;
+}
+
+int certstore_seal(const struct account_kek *kek, const char *secret,
+                   const char *aad, char **out)
+{
+	if (kek && kek->set)
+		return crypto_seal(kek->key, secret, strlen(secret), aad, out) == CRYPTO_OK ? 0 : -1;
+	*out = strdup(secret);
+	return *out ? 0 : -1;
+}
+
+int certstore_open(const struct account_kek *kek, const char *stored,
+                   const char *aad, char **out)
+{
+	size_t len;
+
+	if (strncmp(stored, CRYPTO_SEAL_PREFIX, strlen(CRYPTO_SEAL_PREFIX)) != 0) {
+		*out = strdup(stored);
+		return *out ? 0 : -1;
+	}
+	if (!kek || !kek->set)
+		return -1;
+	return crypto_open(kek->key, stored, aad, out, &len) == CRYPTO_OK ? 0 : -1;
+}
+
+int certstore_put(struct queue *q, const char *domain, const char *chain,
+                  const char *key_pem, const struct account_kek *kek,
+                  const char *names, const struct cert_summary *s,
+                  uint64_t renew_at_ms, char *err, size_t errlen)
+{
+	char key[400], nb[24], na[24], at[24], renew[24];
+	char *sealed = NULL;
+	int rc = -1;
+
+	queue_key(q, key, sizeof(key), "cert:");
+	snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", domain);
+	if (certstore_seal(kek, key_pem, key, &sealed) != 0) {
+		snprintf(err, errlen, "cannot seal the certificate key");
+		return -1;
+	}
+	snprintf(nb, sizeof(nb), "%lld", (long long)s->not_before);
+	snprintf(na, sizeof(na), "%lld", (long long)s->not_after);
+	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	snprintf(renew, sizeof(renew), "%llu", (unsigned long long)renew_at_ms);
+	const char *hset[] = {
+		"HSET", key, "chain", chain, "key", sealed,
+		"key_enc", kek && kek->set ? "aes-256-gcm" : "none", "names", names,
+		"serial", s->serial, "not_before", nb, "not_after", na,
+		"issued_at", at, "ari_id", s->ari_id, "renew_at", renew,
+	};
+	const char *multi[] = { "MULTI" }, *del[] = { "DEL", key }, *exec[] = { "EXEC" };
+	redisReply *r[4];
+	r[0] = queue_command(q, 1, multi, NULL);
+	r[1] = r[0] ? queue_command(q, 2, del, NULL) : NULL;
+	r[2] = r[1] ? queue_command(q, (int)(sizeof(hset) / sizeof(*hset)), hset, NULL) : NULL;
+	r[3] = r[2] ? queue_command(q, 1, exec, NULL) : NULL;
+	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY)
+		rc = 0;
+	else
+		snprintf(err, errlen, "cannot store the certificate: %s", queue_errstr(q));
+	for (int i = 0; i < 4; i++)
+		queue_reply_free(r[i]);
+	crypto_free_secret(sealed);
+	return rc;
+}

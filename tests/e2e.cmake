@@ -1,0 +1,4 @@
+# End-to-end tests of the whole product: redis-server, BIND (P, S and the
+# resolver R), Pebble and dcv-worker processes on loopback
+# (tests/integration/fleet_env.py).
+dcv_py_test(fleet_env test_fleet_env.py TIMEOUT 300)

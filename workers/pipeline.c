@@ -1,0 +1,443 @@
+/* What the stages share; see pipeline.h. */
+#include "pipeline.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->verify_max_wait_ms = cfg_int(c, "lifecycle.verify_max_wait_ms", 30 * DAY_MS, 1000, 365 * DAY_MS);
+	o->propagation_poll_ms = cfg_int(c, "lifecycle.propagation_poll_ms", 2000, 1, 3600000);
+	o->authz_poll_ms = cfg_int(c, "lifecycle.authz_poll_ms", 1000, 1, 3600000);
+	o->renew_fraction = cfg_double(c, "lifecycle.renew_fraction", 1.0 / 3, 0.0, 1.0);
+	o->offboard_interval_ms = cfg_int(c, "lifecycle.offboard_interval_ms", DAY_MS, 100, 365 * DAY_MS);
+	o->offboard_jitter = cfg_double(c, "lifecycle.offboard_jitter", 0.2, 0.0, 1.0);
+	o->stale_interval_ms = cfg_int(c, "lifecycle.stale_interval_ms", 7 * DAY_MS, 100, 365 * DAY_MS);
+	o->park_grace_ms = cfg_int(c, "lifecycle.park_grace_ms", 30 * DAY_MS, 0, 3650 * DAY_MS);
+	o->invalid_backoff_ms = cfg_int(c, "lifecycle.invalid_backoff_ms", 3600000, 1, 30 * DAY_MS);
+	o->max_invalid = (int)cfg_int(c, "lifecycle.max_invalid_authz", 3, 1, 100);
+	o->caa_check = cfg_bool(c, "lifecycle.caa_check", true);
+
+	size_t n = cfg_list_len(c, "acme.caa_identities");
+	if (n > CAA_IDENTITIES_MAX)
+		cfg_fail(c, "acme.caa_identities", "at most %d names", CAA_IDENTITIES_MAX);
+	for (size_t i = 0; i < n && i < CAA_IDENTITIES_MAX; i++)
+		o->caa_identities[o->n_caa_identities++] = cfg_list_str(c, "acme.caa_identities", i);
+	if (!n)
+		o->caa_identities[o->n_caa_identities++] = "letsencrypt.org";
+
+	/* Let's Encrypt: 300 new orders per account per 3 hours; 5 failed
+	 * authorizations per identifier per account per hour. */
+	o->new_orders.limit = cfg_int(c, "ratelimit.new_orders.limit", 300, 0, 1LL << 40);
+	o->new_orders.period_ms = cfg_int(c, "ratelimit.new_orders.period_ms", 3 * 3600000LL, 1, 365 * DAY_MS);
+	o->failed_authz.limit = cfg_int(c, "ratelimit.failed_authorizations.limit", 5, 0, 1LL << 40);
+	o->failed_authz.period_ms = cfg_int(c, "ratelimit.failed_authorizations.period_ms", 3600000, 1, 365 * DAY_MS);
+}
+
+/* ---- configuration and threads ---- */
+
+int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	char err[256];
+
+	*deps = p;
+	if (!p)
+		return -1;
+	lifecycle_cfg_load(c, &p->lc);
+	acme_cfg_load(c, &p->acme);
+	dns_cfg_load(c, &p->dns);
+	p->have_txt = (wc->stage_mask & (1u << STAGE_PROVISION_TXT | 1u << STAGE_FINALIZE |
+	                                 1u << STAGE_OFFBOARD_CHECK)) != 0;
+	if (p->have_txt) {
+		if (!cfg_has(c, "provider"))
+			cfg_fail(c, "provider", "the stages provision-txt, finalize and "
+			         "offboard-check need a provider section");
+		else
+			txt_provider_cfg_load(c, &p->txt);
+	} else {
+		cfg_skip(c, "provider");
+	}
+	if (cfg_error(c))
+		return -1;
+	if (account_kek_load(p->acme.kek_file, &p->kek) != ACCOUNT_OK) {
+		cfg_fail(c, "acme.kek_file", "cannot read the key-encryption key");
+		return -1;
+	}
+	const char *u = p->acme.directory_url, *h = strstr(u, "://");
+	h = h ? h + 3 : u;
+	snprintf(p->ca, sizeof(p->ca), "%.*s", (int)strcspn(h, "/"), h);
+
+	p->nthreads = (unsigned)wc->concurrency;
+	p->threads = calloc(p->nthreads, sizeof(*p->threads));
+	if (!p->threads)
+		return -1;
+	for (unsigned i = 0; i < p->nthreads; i++) {
+		struct stage_thread *t = &p->threads[i];
+		if (acme_client_new(&p->acme, &t->acme) != ACME_OK) {
+			cfg_fail(c, "acme", "cannot create the ACME client");
+			return -1;
+		}
+		if (!(t->dns = dns_new(&p->dns, err, sizeof(err)))) {
+			cfg_fail(c, "dns", "%s", err);
+			return -1;
+		}
+		if (p->have_txt && !(t->txt = txt_provider_new(&p->txt, err, sizeof(err)))) {
+			cfg_fail(c, "provider", "%s", err);
+			return -1;
+		}
+	}
+	explicit_bzero(p->txt.secret, sizeof(p->txt.secret));
+	explicit_bzero(p->txt.api_key, sizeof(p->txt.api_key));
+	return 0;
+}
+
+void pipeline_release(void *deps)
+{
+	struct pipeline *p = deps;
+
+	if (!p)
+		return;
+	for (unsigned i = 0; p->threads && i < p->nthreads; i++) {
+		struct stage_thread *t = &p->threads[i];
+		acme_client_free(t->acme);
+		dns_free(t->dns);
+		txt_provider_free(t->txt);
+		if (t->have_account)
+			account_free(&t->account);
+	}
+	free(p->threads);
+	acme_opts_free(&p->acme);
+	account_kek_wipe(&p->kek);
+	explicit_bzero(p, sizeof(*p));
+	free(p);
+}
+
+static struct stage_thread *thread_of(struct stage_env *env)
+{
+	struct pipeline *p = env->deps;
+	return &p->threads[env->thread % p->nthreads];
+}
+
+struct dns_ctx *pipeline_dns(struct stage_env *env)
+{
+	return thread_of(env)->dns;
+}
+
+struct txt_provider *pipeline_txt(struct stage_env *env)
+{
+	return thread_of(env)->txt;
+}
+
+/* ---- the domain record ---- */
+
+static void domain_key(struct stage_env *env, const char *domain, char *key, size_t len)
+{
+	queue_key(env->q, key, len, "domain:");
+	size_t l = strlen(key);
+	snprintf(key + l, len - l, "%s", domain);
+}
+
+int domain_read(struct stage_env *env, const char *domain, struct domain_rec *r)
+{
+	char key[400];
+	domain_key(env, domain, key, sizeof(key));
+	const char *argv[] = { "HGETALL", key };
+	redisReply *rep = queue_command(env->q, 2, argv, NULL);
+
+	r->reply = NULL;
+	r->exists = false;
+	if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+		queue_reply_free(rep);
+		return -1;
+	}
+	r->reply = rep;
+	r->exists = rep->elements > 0;
+	return 0;
+}
+
+void domain_rec_free(struct domain_rec *r)
+{
+	queue_reply_free(r->reply);
+	r->reply = NULL;
+}
+
+const char *rec_str(const struct domain_rec *r, const char *field, const char *def)
+{
+	const redisReply *rep = r->reply;
+	for (size_t i = 0; rep && i + 1 < rep->elements; i += 2)
+		if (strcmp(rep->element[i]->str, field) == 0)
+			return rep->element[i + 1]->str;
+	return def;
+}
+
+long long rec_int(const struct domain_rec *r, const char *field, long long def)
+{
+	const char *v = rec_str(r, field, NULL);
+	return v && *v ? strtoll(v, NULL, 10) : def;
+}
+
+long long domain_incr(struct stage_env *env, const char *domain, const char *field)
+{
+	char key[400];
+	domain_key(env, domain, key, sizeof(key));
+	const char *argv[] = { "HINCRBY", key, field, "1" };
+	redisReply *r = queue_command(env->q, 4, argv, NULL);
+	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	queue_reply_free(r);
+	return v;
+}
+
+int domain_set(struct stage_env *env, const char *domain, ...)
+{
+	const char *set[34], *del[18];
+	int ns = 2, nd = 2, rc = 0;
+	char key[400];
+	va_list ap;
+
+	domain_key(env, domain, key, sizeof(key));
+	set[0] = "HSET";
+	del[0] = "HDEL";
+	set[1] = del[1] = key;
+	va_start(ap, domain);
+	for (const char *f; (f = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v && ns < 33) {
+			set[ns++] = f;
+			set[ns++] = v;
+		} else if (!v && nd < 18) {
+			del[nd++] = f;
+		}
+	}
+	va_end(ap);
+	for (int k = 0; k < 2; k++) {
+		int n = k ? nd : ns;
+		if (n == 2)
+			continue;
+		redisReply *r = queue_command(env->q, n, k ? del : set, NULL);
+		if (!r || r->type == REDIS_REPLY_ERROR)
+			rc = -1;
+		queue_reply_free(r);
+	}
+	return rc;
+}
+
+/* ---- the gate ---- */
+
+/* A job that is not the domain's pipeline: dead letter, domain untouched. */
+static void refuse(struct outcome *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void refuse(struct outcome *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->kind = OUT_FAIL;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+	out->state = "";
+	out->event = "dead-letter";
+}
+
+bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *rec,
+                   struct outcome *out)
+{
+	const char *stage = stage_name(env->stage);
+
+	if (domain_read(env, job->domain, rec) != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		return false;
+	}
+	unsigned long long gen = (unsigned long long)rec_int(rec, "gen", 0);
+	if (!rec->exists || gen == 0) {
+		refuse(out, "refused: %s is not onboarded (jobs enter at verify-cname)",
+		       job->domain);
+		return false;
+	}
+	if (job->gen == 0 || job->gen > gen) {
+		refuse(out, "refused: a %s job of generation %llu for a domain at generation %llu",
+		       stage, (unsigned long long)job->gen, gen);
+		return false;
+	}
+	if (job->gen < gen) {
+		log_msg(LOG_INFO, "stage=%s domain=%s dropped a job of generation %llu (now %llu)",
+		        stage, job->domain, (unsigned long long)job->gen, gen);
+		outcome_done(out);
+		out->state = "";
+		return false;
+	}
+	if (strcmp(rec_str(rec, "job", ""), job->id) != 0) {
+		refuse(out, "refused: job %s is not the pipeline of this domain", job->id);
+		return false;
+	}
+	if (rec_int(rec, "offboard_requested", 0) && env->stage != STAGE_OFFBOARD_CHECK) {
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->state = "offboarded";
+		return false;
+	}
+	if (env->stage != STAGE_OFFBOARD_CHECK && env->stage != STAGE_VERIFY_CNAME &&
+	    (unsigned long long)rec_int(rec, "verified_gen", 0) != gen) {
+		refuse(out, "refused: %s before the delegation was verified "
+		       "(generation %llu, verified %llu)", stage, gen,
+		       (unsigned long long)rec_int(rec, "verified_gen", 0));
+		return false;
+	}
+	return true;
+}
+
+/* ---- ACME ---- */
+
+struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	struct stage_thread *t = thread_of(env);
+	redisContext *rc = queue_redis(env->q);
+	enum account_status as;
+	bool changed;
+
+	if (!t->have_account) {
+		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
+		if (as == ACCOUNT_OK) {
+			t->have_account = true;
+			acme_set_account(t->acme, t->account.key, t->account.url);
+			return t->acme;
+		}
+	} else {
+		as = account_refresh(rc, queue_prefix(env->q), &p->kek, &t->account,
+		                     t->acme, &changed);
+		if (as == ACCOUNT_OK)
+			return t->acme;
+	}
+	if (as == ACCOUNT_NOTFOUND)
+		outcome_retry(out, 30000, "no ACME account in Redis: run "
+		              "\"dcvctl account register --email ...\"");
+	else
+		outcome_retry(out, -1, "ACME account: %s", account_strerror(as));
+	return NULL;
+}
+
+const char *pipeline_account_url(struct stage_env *env)
+{
+	struct outcome scratch;
+	struct acme_client *c = pipeline_acme(env, &scratch);
+	return c ? acme_account_url(c) : NULL;
+}
+
+void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
+                          const char *what, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	const struct acme_problem *pr = acme_last_problem(thread_of(env)->acme);
+	char labels[256];
+	const char *type = pr->type[0] ? pr->type : acme_strerror(st);
+
+	if (metrics_labels(labels, sizeof(labels), "type", type, NULL) == METRICS_OK)
+		metrics_counter_add("dcv_acme_problems_total",
+		                    "ACME failures by problem type", labels, 1);
+	long long after = pr->retry_after_ms;
+	const char *detail = pr->detail[0] ? pr->detail : acme_strerror(st);
+	if (st == ACME_E_RATELIMITED) {
+		if (after < 0)
+			after = 60000;
+		char name[300];
+		snprintf(name, sizeof(name), "%s:new-orders", p->ca);
+		ratelimit(env->q, name, &p->lc.new_orders, RL_BLOCK, env->now_ms,
+		          env->now_ms + (uint64_t)after);
+		metrics_counter_add("dcv_ratelimit_waits_total",
+		                    "Jobs delayed by the rate limiter", "bucket=\"ca\"", 1);
+		outcome_retry(out, after, "%s: rate limited by the CA: %s", what, detail);
+		out->state = "rate-limited";
+		return;
+	}
+	if (st == ACME_E_UNAUTHORIZED || st == ACME_E_BADPUBLICKEY ||
+	    st == ACME_E_MALFORMED || st == ACME_E_NOACCOUNT) {
+		/* a key rotated under us: the next attempt reloads it */
+		long long v = 0;
+		struct stage_thread *t = thread_of(env);
+		if (t->have_account &&
+		    account_version(queue_redis(env->q), queue_prefix(env->q), &v) == ACCOUNT_OK &&
+		    v != t->account.key_version) {
+			outcome_retry(out, 0, "%s: the account key was rotated; again with the new key",
+			              what);
+			out->state = "";
+			return;
+		}
+	}
+	if (acme_status_retryable(st)) {
+		outcome_retry(out, after >= 0 ? after : -1, "%s: %s", what, detail);
+		out->state = "";
+		return;
+	}
+	outcome_fail(out, "%s: %s (%s)", what, detail, type);
+	out->state = "failed";
+}
+
+/* ---- DNS ---- */
+
+void pipeline_dns_count(const char *check, const struct dns_check_result *r)
+{
+	char labels[128];
+	if (metrics_labels(labels, sizeof(labels), "check", check, "status",
+	                   dns_check_strerror(r->status), NULL) == METRICS_OK)
+		metrics_counter_add("dcv_dns_checks_total", "DNS checks by kind and result",
+		                    labels, 1);
+}
+
+int pipeline_names(const struct domain_rec *rec, const struct job *job,
+                   char (*names)[DNAME_MAX + 2], int max)
+{
+	char list[1024];
+	int n = 0;
+
+	snprintf(list, sizeof(list), "%s", rec_str(rec, "names", job->domain));
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t && n < max;
+	     t = strtok_r(NULL, ",", &save))
+		snprintf(names[n++], DNAME_MAX + 2, "%s", t);
+	if (!n)
+		snprintf(names[n++], DNAME_MAX + 2, "%s", job->domain);
+	return n;
+}
+
+int pipeline_target(struct stage_env *env, const struct job *job,
+                    const char *base, char *out, size_t len)
+{
+	return dname_target(env->cfg->target_template, base, env->cfg->zone,
+	                    job->tenant[0] ? job->tenant : NULL, out, len) ? -1 : 0;
+}
+
+int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
+                         const struct domain_rec *rec, char *why, size_t whylen)
+{
+	char list[2048], msg[TXT_MSG_MAX];
+	struct txt_provider *txt = pipeline_txt(env);
+
+	snprintf(list, sizeof(list), "%s", rec_str(rec, "txt", ""));
+	if (!list[0])
+		return 0;
+	if (!txt) {
+		snprintf(why, whylen, "this worker has no TXT provider");
+		return -1;
+	}
+	for (char *save = NULL, *t = strtok_r(list, ";", &save); t;
+	     t = strtok_r(NULL, ";", &save)) {
+		char *sp = strchr(t, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		if (txt_remove(txt, t, sp + 1, msg, sizeof(msg)) == TXT_TRANSIENT) {
+			snprintf(why, whylen, "removing the TXT at %s: %s", t, msg);
+			return -1;
+		}
+	}
+	return domain_set(env, job->domain, "txt", (const char *)NULL, (const char *)NULL);
+}

@@ -1,0 +1,158 @@
+/*
+ * pipeline: what the five stages of dcv-worker share.
+ *
+ *   - the lifecycle and rate-limit configuration (lifecycle.*, ratelimit.*,
+ *     acme.caa_identities), read by dcvctl too;
+ *   - per worker thread: an ACME client signing with the fleet's account, a
+ *     DNS context and a TXT provider;
+ *   - the gate every stage passes first: the domain's record, its
+ *     generation, and whether the delegation was verified for it;
+ *   - the ways a stage turns a failed ACME or DNS call into an outcome.
+ *
+ * The domain record is "<prefix>:domain:<fqdn>" (schemas/lifecycle.md).
+ * The commit script writes state, stage, attempts, last_error, updated_at and
+ * job; the lifecycle scripts write gen; the stages write the rest with plain
+ * HSET: an order they created before the commit is then found by whoever
+ * runs the job next (a reclaimed job resumes instead of ordering again).
+ */
+#ifndef DCV_PIPELINE_H
+#define DCV_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "account.h"
+#include "acme.h"
+#include "dns.h"
+#include "ratelimit.h"
+#include "txt_provider.h"
+#include "worker.h"
+
+#define CAA_IDENTITIES_MAX 8
+
+struct lifecycle_opts {
+	long long verify_max_wait_ms;   /* then "abandoned" (30 days) */
+	long long propagation_poll_ms;  /* TXT not everywhere yet: look again */
+	long long authz_poll_ms;        /* authorization pending, no Retry-After */
+	double renew_fraction;          /* renew when this much of the lifetime
+	                                   is left (no ARI) */
+	long long offboard_interval_ms; /* offboard check of an issued domain */
+	double offboard_jitter;         /* +- this fraction of the interval */
+	long long stale_interval_ms;    /* re-check of a stale delegation */
+	long long park_grace_ms;        /* never pointed at us this long after
+	                                   the first certificate: parked */
+	long long invalid_backoff_ms;   /* after an invalid authorization */
+	int max_invalid;                /* invalid authorizations in a row,
+	                                   then "failed" */
+	bool caa_check;
+	const char *caa_identities[CAA_IDENTITIES_MAX];
+	int n_caa_identities;
+	struct rl_bucket new_orders;    /* per account */
+	struct rl_bucket failed_authz;  /* per identifier */
+};
+
+/* Reads lifecycle.*, ratelimit.* and acme.caa_identities (defaults: Let's
+ * Encrypt's published limits).  Errors are recorded in C. */
+void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o);
+
+/* One worker thread's connections to the world. */
+struct stage_thread {
+	struct acme_client *acme;
+	struct dns_ctx *dns;
+	struct txt_provider *txt;
+	struct account account;
+	bool have_account;
+};
+
+/* dcv-worker's dependencies (struct stage_env.deps). */
+struct pipeline {
+	struct lifecycle_opts lc;
+	struct acme_opts acme;
+	struct dns_opts dns;
+	struct txt_provider_opts txt;
+	bool have_txt;
+	struct account_kek kek;
+	char ca[256];             /* the CA's host: rate-limit buckets */
+	struct stage_thread *threads;
+	unsigned nthreads;
+};
+
+/* worker_app.configure / release of dcv-worker. */
+int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps);
+void pipeline_release(void *deps);
+
+/* The domain record, one HGETALL. */
+struct domain_rec {
+	void *reply;              /* redisReply; NULL when the read failed */
+	bool exists;
+};
+
+int domain_read(struct stage_env *env, const char *domain, struct domain_rec *r);
+void domain_rec_free(struct domain_rec *r);
+/* A field's value, or DEF when absent. */
+const char *rec_str(const struct domain_rec *r, const char *field, const char *def);
+long long rec_int(const struct domain_rec *r, const char *field, long long def);
+
+/* HSET of NULL-terminated field/value pairs on the domain record (values
+ * NULL are HDEL'd).  Returns 0 or -1. */
+int domain_set(struct stage_env *env, const char *domain, ...)
+	__attribute__((sentinel));
+
+/* HINCRBY of FIELD; the new value or -1. */
+long long domain_incr(struct stage_env *env, const char *domain, const char *field);
+
+/* Lets JOB run in env->stage, or sets OUT and returns false: an unknown
+ * domain, a job without a generation or of a newer one, or another job of
+ * the current generation is refused (dead letter, the domain left alone); a
+ * job of an older generation is dropped; a later stage for a domain whose
+ * delegation was not verified in this generation is refused; an offboard
+ * request turns the pipeline to offboard-check.  REC is read here (free it
+ * either way).  verify-cname has its own entrance (verify_cname.c). */
+bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *rec,
+                   struct outcome *out);
+
+/* The thread's ACME client, signing with the fleet's account (loaded from
+ * Redis, reloaded when another process rotated the key).  NULL with OUT set
+ * to a retry when there is no account or Redis failed. */
+struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
+
+/* The fleet's account URL (for CAA's accounturi), or NULL when there is
+ * none yet. */
+const char *pipeline_account_url(struct stage_env *env);
+
+/* Turns a failed ACME call (WHAT: "new order") into OUT: retryable ones are
+ * retried after the CA's Retry-After or the backoff (rateLimited also blocks
+ * the fleet's order bucket); a request refused for a rotated key is retried
+ * at once with the new key; the rest fail with the CA's detail. */
+void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
+                          const char *what, struct outcome *out);
+
+/* The thread's DNS context and TXT provider. */
+struct dns_ctx *pipeline_dns(struct stage_env *env);
+struct txt_provider *pipeline_txt(struct stage_env *env);
+
+/* Counts a DNS check's result (dcv_dns_checks_total{check,status}). */
+void pipeline_dns_count(const char *check, const struct dns_check_result *r);
+
+/* The domain's names (the certificate's identifiers): the record's "names",
+ * else the domain.  Fills NAMES (up to MAX) and returns their number. */
+int pipeline_names(const struct domain_rec *rec, const struct job *job,
+                   char (*names)[DNAME_MAX + 2], int max);
+
+/* The delegation target of BASE (a name without "*.") for JOB's tenant. */
+int pipeline_target(struct stage_env *env, const struct job *job,
+                    const char *base, char *out, size_t len);
+
+/* Removes the TXT values listed in the record's "txt" field ("name value"
+ * pairs separated by ';') and clears it.  Returns 0 or -1 (transient). */
+int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
+                         const struct domain_rec *rec, char *why, size_t whylen);
+
+/* The stages (one file each). */
+void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *out);
+void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out);
+void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out);
+void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out);
+void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome *out);
+
+#endif

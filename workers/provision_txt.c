@@ -1,0 +1,176 @@
+/*
+ * provision-txt: publishes each pending authorization's DNS-01 value as a
+ * TXT record at the delegation target (in our validation zone: the CA's
+ * lookup of _acme-challenge.<name> follows the customer's CNAME to it),
+ * waits by re-enqueueing until every authoritative server of the zone serves
+ * it, then tells the CA to validate.
+ *
+ * Everything is recomputed from the order on every run (the order's URL is in
+ * the domain record), so a reclaimed job does the same thing again: adding
+ * a value that is there and answering a challenge twice are harmless.  The
+ * values published are recorded in the domain ("txt") for their removal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+
+struct chal {
+	char target[DNAME_MAX + 1];
+	char value[44];
+	char *url;         /* challenge to answer; NULL once it is not pending */
+};
+
+/* Reads the pending authorizations of ORDER into CH; returns their number
+ * or -1 with OUT set. */
+static int pending(struct stage_env *env, struct acme_client *c, const struct job *job,
+                   const struct acme_order *order, struct chal *ch, struct outcome *out)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < order->n_authz && n < ACME_MAX_AUTHZ; i++) {
+		struct acme_authz a = { 0 };
+		enum acme_status st = acme_authz_get(c, order->authorizations[i], &a);
+		if (st != ACME_OK) {
+			pipeline_acme_failed(env, st, "authorization", out);
+			acme_authz_free(&a);
+			return -1;
+		}
+		if (strcmp(a.status, "pending") == 0) {
+			if (!a.dns01_url) {
+				outcome_fail(out, "the CA offers no dns-01 challenge for %s", a.identifier);
+				out->state = "failed";
+			} else if (pipeline_target(env, job, a.identifier, ch[n].target,
+			                           sizeof(ch[n].target)) != 0 ||
+			           (st = acme_dns01_txt(c, a.dns01_token, ch[n].value)) != ACME_OK) {
+				outcome_fail(out, "no TXT value for %s", a.identifier);
+				out->state = "failed";
+			} else {
+				ch[n].url = strcmp(a.dns01_status, "pending") == 0 ? strdup(a.dns01_url) : NULL;
+				n++;
+			}
+		}
+		acme_authz_free(&a);
+		if (out->kind != OUT_NONE)
+			return -1;
+	}
+	return n;
+}
+
+/* Publishes every value and records them.  0, or -1 with OUT set. */
+static int publish(struct stage_env *env, const struct job *job, struct chal *ch,
+                   int n, struct outcome *out)
+{
+	char list[2048] = "", msg[TXT_MSG_MAX];
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++) {
+		enum txt_status st = txt_add(pipeline_txt(env), ch[i].target, ch[i].value,
+		                             msg, sizeof(msg));
+		if (st == TXT_TRANSIENT) {
+			outcome_retry(out, -1, "publishing the TXT at %s: %s", ch[i].target, msg);
+			out->state = "provisioning";
+			return -1;
+		}
+		if (st != TXT_OK) {
+			outcome_fail(out, "publishing the TXT at %s: %s", ch[i].target, msg);
+			out->state = "failed";
+			return -1;
+		}
+		int w = snprintf(list + o, sizeof(list) - o, "%s%s %s", o ? ";" : "",
+		                 ch[i].target, ch[i].value);
+		if (w > 0 && (size_t)w < sizeof(list) - o)
+			o += (size_t)w;
+	}
+	if (domain_set(env, job->domain, "txt", list, (const char *)NULL) != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether every authoritative server serves every value. */
+static bool propagated(struct stage_env *env, struct chal *ch, int n, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	struct dns_check_result res;
+
+	for (int i = 0; i < n; i++) {
+		if (dns_propagation_check(pipeline_dns(env), ch[i].target, ch[i].value, &res) != 0) {
+			outcome_fail(out, "%s: not a name to check", ch[i].target);
+			return false;
+		}
+		pipeline_dns_count("propagation", &res);
+		if (res.status != DNS_CHECK_OK) {
+			outcome_retry(out, p->lc.propagation_poll_ms, "TXT at %s not everywhere yet: %s",
+			              ch[i].target, res.detail);
+			out->state = "provisioning";
+			return false;
+		}
+	}
+	return true;
+}
+
+void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	struct domain_rec rec = { 0 };
+	struct acme_order order = { 0 };
+	struct chal ch[ACME_MAX_AUTHZ];
+	struct acme_client *c;
+	long long ra;
+	int n = 0;
+
+	memset(ch, 0, sizeof(ch));
+	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
+		goto out;
+	const char *url = rec_str(&rec, "order_url", NULL);
+	if (!url || (uint64_t)rec_int(&rec, "order_gen", 0) != job->gen) {
+		outcome_advance(out, STAGE_CREATE_ORDER);
+		out->state = "ordering";
+		goto out;
+	}
+	order.url = strdup(url);
+	enum acme_status st = acme_order_poll(c, &order, &ra);
+	if (st == ACME_OK || st == ACME_E_INVALID) {
+		/* nothing left to publish: finalize takes it from here */
+		outcome_advance(out, STAGE_FINALIZE);
+		out->state = "validating";
+		goto out;
+	}
+	if (st != ACME_PENDING) {
+		pipeline_acme_failed(env, st, "order", out);
+		goto out;
+	}
+	if ((n = pending(env, c, job, &order, ch, out)) < 0)
+		goto out;
+	if (!job_ctx_int(job, "published", 0) || n == 0) {
+		if (publish(env, job, ch, n, out) != 0)
+			goto out;
+		job_ctx_set_int(job, "published", 1);
+	}
+	if (!propagated(env, ch, n, out))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		if (!ch[i].url)
+			continue;
+		st = acme_challenge_respond(c, ch[i].url);
+		if (st != ACME_OK && acme_status_retryable(st)) {
+			pipeline_acme_failed(env, st, "answering the challenge", out);
+			goto out;
+		}
+		/* a challenge already being validated may be refused: finalize
+		 * reads the authorization's verdict either way */
+	}
+	job_ctx_del(job, "published");
+	outcome_advance(out, STAGE_FINALIZE);
+	out->delay_ms = p->lc.authz_poll_ms;
+	out->state = "validating";
+out:
+	for (int i = 0; i < n; i++)
+		free(ch[i].url);
+	acme_order_free(&order);
+	domain_rec_free(&rec);
+}

@@ -1,0 +1,189 @@
+/*
+ * verify-cname: is "_acme-challenge.<name>" delegated to us, as every
+ * authoritative server of the customer's zone and every configured resolver
+ * sees it, dns.confirmations times in a row?  And does CAA let our CA issue
+ * for this account by DNS-01?  Only then is an order spent.
+ *
+ * The customer may take minutes or a month: until the delegation is seen
+ * everywhere the job comes back with the stage's backoff (stages.
+ * verify-cname.*), and after lifecycle.verify_max_wait_ms the domain is
+ * abandoned.  "dcvctl nudge" makes the waiting job due now and resets the
+ * backoff.
+ *
+ * A job without a generation (from dcvctl onboard, or XADDed by the backend)
+ * claims the domain here (SCRIPT_CLAIM): it becomes the domain's pipeline,
+ * or, when another pipeline runs already, nudges that one and is dropped.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "caa.h"
+#include "log.h"
+#include "pipeline.h"
+
+#define NAMES_MAX 16
+
+/* Gives a job without a generation its domain's generation, or drops it
+ * when another pipeline runs.  Returns false with OUT set when it must not
+ * run. */
+static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
+{
+	char now[24], target[DNAME_MAX + 1];
+	const char *names = job_ctx_str(job, "names");
+
+	if (job->gen)
+		return true;
+	if (pipeline_target(env, job, job->domain, target, sizeof(target)) != 0) {
+		outcome_fail(out, "no delegation target can be made for %s", job->domain);
+		out->state = "";
+		return false;
+	}
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
+	const char *argv[] = { queue_prefix(env->q), now, job->domain, job->id,
+	                       job->tenant, target, names ? names : job->domain };
+	redisReply *r = queue_script(env->q, SCRIPT_CLAIM, 0, 7, argv, NULL);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		queue_reply_free(r);
+		return false;
+	}
+	long long code = r->element[0]->integer, gen = r->element[1]->integer;
+	queue_reply_free(r);
+	if (code == 0) {
+		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a pipeline runs "
+		        "already; nudged it and dropped this job", job->domain, job->id);
+		outcome_done(out);
+		out->state = "";
+		return false;
+	}
+	job->gen = (uint64_t)gen;
+	return true;
+}
+
+/* Checks every base name's delegation.  Returns true when all of them are
+ * confirmed; otherwise OUT says when to look again and why. */
+static bool delegation(struct stage_env *env, struct job *job,
+                       char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
+{
+	struct dns_ctx *dns = pipeline_dns(env);
+	int prev = (int)job_ctx_int(job, "confirmed", 0);
+	bool confirming = false;
+	struct dns_check_result res;
+	char target[DNAME_MAX + 1];
+
+	for (int i = 0; i < n; i++) {
+		const char *base = strncmp(names[i], "*.", 2) == 0 ? names[i] + 2 : names[i];
+		if (i && strcmp(base, names[i - 1] + (strncmp(names[i - 1], "*.", 2) ? 0 : 2)) == 0)
+			continue;
+		if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
+		    dns_delegation_check(dns, base, target, prev, &res) != 0) {
+			outcome_fail(out, "%s: not a name a delegation can be checked for", base);
+			return false;
+		}
+		pipeline_dns_count("delegation", &res);
+		switch (res.status) {
+		case DNS_CHECK_OK:
+			break;
+		case DNS_CHECK_CONFIRMING:
+			confirming = true;
+			break;
+		case DNS_CHECK_TRANSIENT:
+			outcome_retry(out, -1, "_acme-challenge.%s: %s", base, res.detail);
+			out->state = "waiting-cname";
+			return false;
+		default:
+			job_ctx_del(job, "confirmed");
+			outcome_retry(out, -1, "_acme-challenge.%s must be a CNAME to %s: %s",
+			              base, target, res.detail);
+			out->state = "waiting-cname";
+			return false;
+		}
+	}
+	if (confirming) {
+		job_ctx_set_int(job, "confirmed", prev + 1);
+		outcome_retry(out, res.retry_after_ms, "delegation seen everywhere: "
+		              "confirmation %d of %d", prev + 1, res.needed);
+		out->state = "verifying";
+		return false;
+	}
+	return true;
+}
+
+/* CAA of every name, as the CA will evaluate it. */
+static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
+                       char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	struct caa_result res;
+
+	if (!p->lc.caa_check)
+		return true;
+	struct caa_policy pol = {
+		.issuers = p->lc.caa_identities,
+		.n_issuers = (size_t)p->lc.n_caa_identities,
+		.account_uri = pipeline_account_url(env),
+		.method = "dns-01",
+	};
+	for (int i = 0; i < n; i++) {
+		bool wild = strncmp(names[i], "*.", 2) == 0;
+		const char *base = wild ? names[i] + 2 : names[i];
+		if (dns_caa_check(pipeline_dns(env), base, wild, &pol, &res) != 0) {
+			outcome_fail(out, "%s: not a name CAA can be checked for", names[i]);
+			return false;
+		}
+		if (res.verdict == CAA_ALLOWED)
+			continue;
+		if (res.verdict == CAA_FORBIDDEN) {
+			outcome_retry(out, -1, "CAA forbids issuance for %s: %s (%s)",
+			              names[i], res.record, res.detail);
+			out->state = "caa-blocked";
+			if (strcmp(rec_str(rec, "state", ""), "caa-blocked") != 0)
+				out->event = "caa-blocked";
+		} else {
+			outcome_retry(out, -1, "CAA of %s: %s", names[i], res.detail);
+			out->state = "verifying";
+		}
+		return false;
+	}
+	return true;
+}
+
+void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	struct domain_rec rec = { 0 };
+	char names[NAMES_MAX][DNAME_MAX + 2];
+	char gen[24];
+
+	if (!claim(env, job, out) || !pipeline_gate(env, job, &rec, out))
+		goto out;
+	if (env->now_ms - job->since > (uint64_t)p->lc.verify_max_wait_ms) {
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "no delegation after %lld days: %s",
+		         p->lc.verify_max_wait_ms / 86400000, rec_str(&rec, "last_error", "?"));
+		out->state = "abandoned";
+		out->event = "abandoned";
+		goto out;
+	}
+	long long nudged = rec_int(&rec, "nudged_at", 0);
+	if (nudged > job_ctx_int(job, "nudge_seen", 0)) {
+		job->attempt = 0;           /* the backoff starts again */
+		job_ctx_set_int(job, "nudge_seen", nudged);
+	}
+	int n = pipeline_names(&rec, job, names, NAMES_MAX);
+	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out))
+		goto out;
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
+	if (domain_set(env, job->domain, "verified_gen", gen, (const char *)NULL) != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		goto out;
+	}
+	job_ctx_del(job, "confirmed");
+	outcome_advance(out, STAGE_CREATE_ORDER);
+	out->state = "ordering";
+out:
+	domain_rec_free(&rec);
+}
