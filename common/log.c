@@ -86,7 +86,8 @@ static void put_value(struct line *l, const char *v)
 		put(l, "\"", 1);
 }
 
-static void put_field(struct line *l, const char *key, const char *v)
+/* A field; NUMBER nonzero writes V bare in JSON (it is a number). */
+static void put_field_as(struct line *l, const char *key, const char *v, int number)
 {
 	if (log_fmt == LOG_FMT_JSON) {
 		if (l->len > 1)
@@ -100,7 +101,15 @@ static void put_field(struct line *l, const char *key, const char *v)
 		puts_(l, key);
 		put(l, "=", 1);
 	}
-	put_value(l, v);
+	if (number)
+		puts_(l, v);
+	else
+		put_value(l, v);
+}
+
+static void put_field(struct line *l, const char *key, const char *v)
+{
+	put_field_as(l, key, v, 0);
 }
 
 static void emit(enum log_level lvl, const struct log_job *ctx,
@@ -132,7 +141,7 @@ static void emit(enum log_level lvl, const struct log_job *ctx,
 			put_field(&l, "outcome", ctx->outcome);
 		if (ctx->duration_ms >= 0) {
 			snprintf(num, sizeof(num), "%ld", ctx->duration_ms);
-			put_field(&l, "duration_ms", num);
+			put_field_as(&l, "duration_ms", num, 1);
 		}
 	}
 	put_field(&l, "msg", msg);

@@ -17,6 +17,8 @@
  * its domain).  A job of an older generation than the domain's (gen > 0 and
  * below the hash's gen: the domain was onboarded again or offboarded while it
  * ran) is only acknowledged: it is not routed and leaves the hash alone.
+ * A job delayed while its domain has a nudge pending (NUDGE found it in
+ * flight) is due at once instead.
  * Returns the number of items applied.
  */
 static const char commit_lua[] =
@@ -41,6 +43,7 @@ static const char commit_lua[] =
 "      stage = dst\n"
 "    elseif kind == 'l' then\n"
 "      local m = dst..' '..dom..' '..jid\n"
+"      if redis.call('HDEL', p..':domain:'..dom, 'nudge_pending') == 1 then due = now end\n"
 "      redis.call('ZADD', p..':delayed', due, m)\n"
 "      redis.call('HSET', p..':delayed:jobs', m, job)\n"
 "      stage = dst\n"
@@ -210,7 +213,10 @@ static const char replay_lua[] =
 "  redis.call('HSET', k, 'nudged_at', now)\n" \
 "  if not h[1] or not h[2] then return 0 end\n" \
 "  local m = h[1]..' '..dom..' '..h[2]\n" \
-"  if not redis.call('ZSCORE', p..':delayed', m) then return 0 end\n" \
+"  if not redis.call('ZSCORE', p..':delayed', m) then\n" \
+"    redis.call('HSET', k, 'nudge_pending', 1)\n" \
+"    return 0\n" \
+"  end\n" \
 "  redis.call('ZADD', p..':delayed', 'XX', now, m)\n" \
 "  return 1\n" \
 "end\n" \
@@ -281,7 +287,8 @@ static const char claim_lua[] = LIFECYCLE_LUA_COMMON
 /*
  * NUDGE
  * ARGV: prefix, now_ms, domain.  Returns -1 when the domain is unknown, 1
- * when its waiting job was made due now, 0 when it had none waiting.
+ * when its waiting job was made due now, 0 when the job is in a stream or
+ * in a handler: then "nudge_pending" makes its next delay zero (COMMIT).
  */
 static const char nudge_lua[] = LIFECYCLE_LUA_COMMON
 "local p, now, dom = ARGV[1], ARGV[2], ARGV[3]\n"

@@ -13,7 +13,10 @@ packages=(
 	pdns-server pdns-backend-sqlite3 dnsperf
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
-	openssl sqlite3 ca-certificates curl
+	python3-cryptography openssl sqlite3 ca-certificates curl
+	# the backend examples (deploy/examples/node) and the issuance benchmark's
+	# peers (bench/issuance.sh)
+	nodejs npm lego uacme
 )
 
 missing=()

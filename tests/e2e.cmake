@@ -2,3 +2,4 @@
 # resolver R), Pebble and dcv-worker processes on loopback
 # (tests/integration/fleet_env.py).
 dcv_py_test(fleet_env test_fleet_env.py TIMEOUT 300)
+dcv_py_test(e2e test_e2e.py TIMEOUT 1500)

@@ -375,7 +375,7 @@ static int cmd_nudge(struct ctl *c, int argc, char **argv)
 		return EXIT_NOTFOUND;
 	}
 	printf(v ? "%s: checking again now\n"
-	         : "%s: nothing waiting (it is running or finished)\n", name);
+	         : "%s: running now; it checks again as soon as this run ends\n", name);
 	return EXIT_OK;
 }
 

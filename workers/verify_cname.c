@@ -150,6 +150,22 @@ static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
 	return true;
 }
 
+/* A retry's backoff, cut short so that the job is back when the wait for
+ * the customer is over (and the domain is abandoned on time). */
+static void wake_by_deadline(struct stage_env *env, const struct job *job,
+                             struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	uint64_t deadline = job->since + (uint64_t)p->lc.verify_max_wait_ms;
+
+	if (out->kind != OUT_RETRY || out->delay_ms >= 0)
+		return;
+	out->delay_ms = worker_backoff(&env->cfg->policy[STAGE_VERIFY_CNAME],
+	                               job->attempt + 1, env->now_ms * 0x9E3779B97F4A7C15ull);
+	if (deadline > env->now_ms && (uint64_t)out->delay_ms > deadline - env->now_ms)
+		out->delay_ms = (int64_t)(deadline - env->now_ms) + 1;
+}
+
 void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
@@ -173,8 +189,10 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		job_ctx_set_int(job, "nudge_seen", nudged);
 	}
 	int n = pipeline_names(&rec, job, names, NAMES_MAX);
-	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out))
+	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out)) {
+		wake_by_deadline(env, job, out);
 		goto out;
+	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	if (domain_set(env, job->domain, "verified_gen", gen, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));

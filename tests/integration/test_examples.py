@@ -1,0 +1,247 @@
+"""The backend integration examples of deploy/examples (node/onboard.js and
+python/onboard.py) against a real redis-server.
+
+The test plays the fleet's part: it checks the job each example enqueues
+against schemas/job.yaml and schemas/redis.md, then XADDs the events a worker
+would write into dcv:events.
+
+TODO(e2e): this file does not run a fleet.  A test that runs both examples
+against a live fleet (dcv-worker with the stage handlers, Pebble, BIND; see
+tests/integration/fleet_env.py) until the real `issued` event will be added
+in the e2e suite.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import msgpack
+import pytest
+
+import harness
+
+EXAMPLES = os.path.join(harness.SOURCE, "deploy", "examples")
+JOB_KEYS = {"v", "id", "domain", "tenant", "created_at"}
+
+
+@pytest.fixture
+def tmp():
+    d = harness.tmpdir()
+    yield d
+    harness.rmtree(d)
+
+
+@pytest.fixture(scope="module")
+def node_example():
+    """A copy of deploy/examples/node with its locked dependencies (npm ci),
+    so that the shared source tree gets no node_modules."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "the node example needs the Debian packages nodejs and npm"
+    d = harness.tmpdir("dcv-node-example-")
+    try:
+        for f in ("package.json", "package-lock.json", "onboard.js"):
+            shutil.copy(os.path.join(EXAMPLES, "node", f), d)
+        p = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=d, capture_output=True, text=True, timeout=240)
+        assert p.returncode == 0, f"npm ci failed:\n{p.stdout}\n{p.stderr}"
+        yield [node, os.path.join(d, "onboard.js")]
+    finally:
+        harness.rmtree(d)
+
+
+@pytest.fixture(params=["node", "python"])
+def example(request):
+    if request.param == "node":
+        return request.getfixturevalue("node_example")
+    return [sys.executable, os.path.join(EXAMPLES, "python", "onboard.py")]
+
+
+class Run:
+    """One run of an example in the background, stdout and stderr in files."""
+
+    def __init__(self, tmp, cmd, redis, prefix=None):
+        env = dict(os.environ, DCV_REDIS_URL=redis.url)
+        env.pop("DCV_PREFIX", None)
+        if prefix is not None:
+            env["DCV_PREFIX"] = prefix
+        n = len([f for f in os.listdir(tmp) if f.startswith("example-")])
+        self.out = os.path.join(tmp, f"example-{n}.out")
+        self.err = os.path.join(tmp, f"example-{n}.err")
+        with open(self.out, "wb") as o, open(self.err, "wb") as e:
+            self.p = subprocess.Popen([str(c) for c in cmd], stdout=o, stderr=e, env=env,
+                                      start_new_session=True)
+
+    def wait(self, timeout=30):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(timeout=5)
+            raise AssertionError(f"example still running after {timeout}s; stderr:\n{self.stderr()}")
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(timeout=5)
+
+    def stdout_lines(self):
+        import json
+        with open(self.out) as f:
+            return [json.loads(l) for l in f.read().splitlines()]
+
+    def stderr(self):
+        with open(self.err) as f:
+            return f.read()
+
+
+@pytest.fixture
+def redis_server(tmp):
+    r = harness.Redis(tmp)
+    yield r
+    r.stop()
+
+
+def wait_job(r, prefix, run):
+    """The one entry the example XADDed, once it is there."""
+    def entry():
+        if run.p.poll() is not None:
+            raise AssertionError(f"example exited {run.p.returncode}: {run.stderr()}")
+        return r.xrange(f"{prefix}:stream:verify-cname")
+    entries = harness.wait_until(entry, 30, what="the example's XADD")
+    assert len(entries) == 1, entries
+    return entries[0]
+
+
+def check_job(entry, domain, tenant, t0):
+    """The stream entry and its job per schemas/job.yaml."""
+    _, fields = entry
+    assert set(fields) == {b"domain", b"job"}, fields
+    assert fields[b"domain"] == domain.encode()
+    job = msgpack.unpackb(fields[b"job"], raw=False)
+    assert isinstance(job, dict), job
+    assert set(job) <= JOB_KEYS and {"v", "id", "domain", "created_at"} <= set(job), job
+    assert job["v"] == 1 and type(job["v"]) is int
+    assert isinstance(job["id"], str) and re.fullmatch(r"[0-9a-f]{32}", job["id"]), job["id"]
+    assert job["domain"] == domain
+    if tenant is None:
+        assert "tenant" not in job
+    else:
+        assert job["tenant"] == tenant
+    assert type(job["created_at"]) is int
+    assert t0 <= job["created_at"] <= int(time.time() * 1000), (t0, job["created_at"])
+    return job
+
+
+def groups(r, stream):
+    return {g["name"].decode(): g for g in r.xinfo_groups(stream)} if r.exists(stream) else {}
+
+
+def test_enqueues_per_schema_and_exits_on_issued(example, tmp, redis_server):
+    r = redis_server.client()
+    domain = "shop.example.com"
+    # an old event for the domain: the example's group starts at "$", after it
+    old = r.xadd("dcv:events", {"type": "issued", "domain": domain, "detail": "old", "time": 1})
+    t0 = int(time.time() * 1000)
+    run = Run(tmp, example + ["Shop.Example.COM.", "--tenant", "cust-1", "--timeout", "60",
+                              "--group", "backend-test", "--consumer", "b1"], redis_server)
+    try:
+        job = check_job(wait_job(r, "dcv", run), domain, "cust-1", t0)
+        assert job["tenant"] == "cust-1"
+        # what a backend records besides the job (schemas/job.md), and no
+        # more: the worker that claims the job records its id and generation
+        st = {k.decode(): v.decode() for k, v in r.hgetall(f"dcv:domain:{domain}").items()}
+        assert st == {"state": "queued", "stage": "verify-cname", "tenant": "cust-1"}, st
+        # its own group, created at "$" before the XADD
+        g = groups(r, "dcv:events")
+        assert set(g) == {"backend-test"}, g
+        assert g["backend-test"]["last-delivered-id"] == old
+
+        other = r.xadd("dcv:events", {"type": "issued", "domain": "other.example.com",
+                                      "detail": "not ours", "time": 5})
+        waiting = r.xadd("dcv:events", {"type": "waiting", "domain": domain,
+                                        "detail": "CNAME not visible yet", "time": 6})
+        issued = r.xadd("dcv:events", {"type": "issued", "domain": domain,
+                                       "detail": "certificate stored", "time": 7})
+        assert run.wait() == 0, run.stderr()
+        assert run.stdout_lines() == [
+            {"id": waiting.decode(), "type": "waiting", "domain": domain,
+             "detail": "CNAME not visible yet", "time": 6},
+            {"id": issued.decode(), "type": "issued", "domain": domain,
+             "detail": "certificate stored", "time": 7},
+        ]
+        assert other < waiting
+        # every event it read, ours or not, was acknowledged
+        assert r.xpending("dcv:events", "backend-test")["pending"] == 0
+        g = groups(r, "dcv:events")["backend-test"]
+        assert g["last-delivered-id"] == issued and g["lag"] == 0
+    finally:
+        run.kill()
+
+
+def test_exits_1_on_failed_and_removes_its_own_group(example, tmp, redis_server):
+    r = redis_server.client()
+    prefix = "{dcvx}"  # a Redis Cluster style prefix from DCV_PREFIX
+    domain = "*.wild.example.net"
+    t0 = int(time.time() * 1000)
+    run = Run(tmp, example + [domain, "--timeout", "60"], redis_server, prefix=prefix)
+    try:
+        check_job(wait_job(r, prefix, run), domain, None, t0)
+        assert not r.exists("dcv:stream:verify-cname") and not r.exists("dcv:events")
+        st = r.hgetall(f"{prefix}:domain:{domain}")
+        assert st == {b"state": b"queued", b"stage": b"verify-cname"}, st
+        g = groups(r, f"{prefix}:events")
+        assert len(g) == 1 and next(iter(g)).startswith("onboard-example-"), g
+        failed = r.xadd(f"{prefix}:events", {"type": "failed", "domain": domain,
+                                            "detail": "gave up after 20 attempts", "time": 9})
+        assert run.wait() == 1, run.stderr()
+        assert run.stdout_lines() == [{"id": failed.decode(), "type": "failed", "domain": domain,
+                                       "detail": "gave up after 20 attempts", "time": 9}]
+        assert groups(r, f"{prefix}:events") == {}, "a run's own group is removed at exit"
+    finally:
+        run.kill()
+
+
+def test_rereads_its_unacknowledged_events_first(example, tmp, redis_server):
+    """At-least-once: an event read by an earlier run that died before XACK
+    is delivered again to the same group and consumer."""
+    r = redis_server.client()
+    domain = "again.example.org"
+    r.xgroup_create("dcv:events", "backend", id="$", mkstream=True)
+    ev = r.xadd("dcv:events", {"type": "issued", "domain": domain, "detail": "", "time": 3})
+    got = r.xreadgroup("backend", "b7", {"dcv:events": ">"})   # the run that died
+    assert got[0][1][0][0] == ev
+    assert r.xpending("dcv:events", "backend")["pending"] == 1
+    run = Run(tmp, example + [domain, "--timeout", "60", "--group", "backend", "--consumer", "b7"],
+              redis_server)
+    try:
+        assert run.wait() == 0, run.stderr()
+        assert [(l["id"], l["type"]) for l in run.stdout_lines()] == [(ev.decode(), "issued")]
+        assert r.xpending("dcv:events", "backend")["pending"] == 0
+        assert "backend" in groups(r, "dcv:events"), "a named group is kept"
+    finally:
+        run.kill()
+
+
+def test_timeout_exits_1(example, tmp, redis_server):
+    r = redis_server.client()
+    t = time.monotonic()
+    run = Run(tmp, example + ["slow.example.com", "--timeout", "1"], redis_server)
+    try:
+        assert run.wait(timeout=20) == 1
+        assert 1.0 <= time.monotonic() - t < 15
+        assert "timed out" in run.stderr()
+        assert run.stdout_lines() == []
+        assert r.xlen("dcv:stream:verify-cname") == 1
+    finally:
+        run.kill()
+
+
+def test_usage_errors_exit_2(example, tmp, redis_server):
+    for args in ([], ["a.example.com", "b.example.com"], ["a.example.com", "--timeout", "x"],
+                 ["a.example.com", "--bogus"], ["not a domain"]):
+        run = Run(tmp, example + args, redis_server)
+        assert run.wait() == 2, (args, run.stderr())
+        assert "usage" in run.stderr().lower() or "onboard" in run.stderr(), run.stderr()
+    assert not redis_server.client().exists("dcv:stream:verify-cname")
