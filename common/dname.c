@@ -168,3 +168,31 @@ const char *dname_challenge(const char *domain, char *out, size_t outlen)
 		return "challenge name longer than 253 octets";
 	return NULL;
 }
+
+const char *dname_names(const char *domain, const char *in, char *out, size_t len)
+{
+	char list[1024], name[DNAME_MAX + 1];
+	size_t o = 0, n = 0;
+	int has_domain = 0;
+
+	if (strlen(in) >= sizeof(list))
+		return "the list of names is too long";
+	snprintf(list, sizeof(list), "%s", in);
+	out[0] = '\0';
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		const char *why = dname_normalize(t, name, sizeof(name));
+		if (why)
+			return why;
+		if (++n > DNAME_NAMES_MAX)
+			return "more than 16 names";
+		has_domain |= strcmp(name, domain) == 0;
+		int w = snprintf(out + o, len - o, "%s%s", o ? "," : "", name);
+		if (w < 0 || (size_t)w >= len - o)
+			return "the list of names is too long";
+		o += (size_t)w;
+	}
+	if (!has_domain)
+		return "the names must include the domain itself";
+	return NULL;
+}

@@ -34,6 +34,13 @@ const char *dname_target(const char *tmpl, const char *domain,
                          const char *zone, const char *tenant,
                          char *out, size_t outlen);
 
+#define DNAME_NAMES_MAX 16  /* names of one certificate */
+
+/* Normalises IN, the comma-separated names of DOMAIN's certificate, into
+ * OUT (LEN bytes): every name valid (dname_normalize), at most
+ * DNAME_NAMES_MAX, DOMAIN itself among them.  Returns NULL or the reason. */
+const char *dname_names(const char *domain, const char *in, char *out, size_t len);
+
 /* "_acme-challenge.<domain>" without a wildcard's "*." into OUT. */
 const char *dname_challenge(const char *domain, char *out, size_t outlen);
 

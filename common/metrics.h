@@ -54,12 +54,12 @@ struct cfg;
 #define METRICS_DEAD_LETTERS_HELP "Jobs moved to the dead-letter stream, by stage and reason."
 #define METRICS_ACME_PROBLEMS "dcv_acme_problems_total" /* {type} */
 #define METRICS_ACME_PROBLEMS_HELP "ACME problem documents received, by problem type."
-#define METRICS_DNS_OUTCOMES "dcv_dns_outcomes_total" /* {kind} */
-#define METRICS_DNS_OUTCOMES_HELP "DNS lookups and updates, by outcome kind."
+#define METRICS_DNS_CHECKS "dcv_dns_checks_total" /* {check,status} */
+#define METRICS_DNS_CHECKS_HELP "DNS checks (delegation, propagation, pointing), by result."
 #define METRICS_REDIS_RECONNECTS "dcv_redis_reconnects_total" /* no labels */
 #define METRICS_REDIS_RECONNECTS_HELP "Reconnections to Redis after a lost connection."
-#define METRICS_RATELIMIT_WAITS "dcv_ratelimit_waits_total" /* {limit} */
-#define METRICS_RATELIMIT_WAITS_HELP "Jobs deferred by a rate limiter, by limit."
+#define METRICS_RATELIMIT_WAITS "dcv_ratelimit_waits_total" /* {bucket} */
+#define METRICS_RATELIMIT_WAITS_HELP "Jobs deferred by the rate limiter, by bucket."
 
 /* Bucket upper bounds (seconds) for METRICS_HANDLER_SECONDS: handlers do not
  * sleep, so most finish in milliseconds; the top buckets catch slow peers. */

@@ -15,8 +15,8 @@
  * wins and the second is dropped, so a job is never forwarded twice.
  * state "" means: do not touch the domain hash (a job too broken to trust
  * its domain).  A job of an older generation than the domain's (gen > 0 and
- * below the hash's gen: the domain was onboarded again or offboarded while it
- * ran) is only acknowledged: it is not routed and leaves the hash alone.
+ * below the hash's gen: the domain was onboarded again while it ran) is only
+ * acknowledged: it is not routed and leaves the hash alone.
  * A job delayed while its domain has a nudge pending (NUDGE found it in
  * flight) is due at once instead.
  * Returns the number of items applied.
@@ -207,7 +207,8 @@ static const char replay_lua[] =
 #define LIFECYCLE_LUA_COMMON \
 "local ACTIVE = {queued = 1, ['waiting-cname'] = 1, verifying = 1,\n" \
 "  ['caa-blocked'] = 1, ordering = 1, ['rate-limited'] = 1, provisioning = 1,\n" \
-"  validating = 1, finalizing = 1, issued = 1, renewing = 1}\n" \
+"  validating = 1, finalizing = 1, issued = 1, renewing = 1,\n" \
+"  waiting = 1, active = 1}\n" \
 "local function nudge(p, k, dom, now)\n" \
 "  local h = redis.call('HMGET', k, 'stage', 'job')\n" \
 "  redis.call('HSET', k, 'nudged_at', now)\n" \
@@ -223,7 +224,8 @@ static const char replay_lua[] =
 "local function fresh(k)\n" \
 "  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen', 'txt',\n" \
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
-"    'ever_pointed', 'first_issued_at', 'pending_key', 'notified')\n" \
+"    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
+"    'nudge_pending', 'claim_entry')\n" \
 "end\n"
 
 /*
@@ -252,7 +254,8 @@ static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
 "    redis.call('HSET', k, 'state', 'queued', 'stage', 'verify-cname',\n"
 "      'tenant', tenant, 'target', target, 'names', names, 'job', jid,\n"
 "      'attempts', 0, 'onboarded_at', now, 'updated_at', now)\n"
-"    redis.call('XADD', p..':stream:verify-cname', '*', 'domain', dom, 'job', job)\n"
+"    local e = redis.call('XADD', p..':stream:verify-cname', '*', 'domain', dom, 'job', job)\n"
+"    redis.call('HSET', k, 'claim_entry', e)\n"
 "    out[#out + 1] = 'queued'\n"
 "  end\n"
 "end\n"
@@ -260,18 +263,19 @@ static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
 
 /*
  * CLAIM
- * ARGV: prefix, now_ms, domain, job id, tenant, target, names.  Run by
- * verify-cname for a job without a generation (enqueued by dcvctl onboard, or
- * XADDed by the backend itself).  Returns {code, gen}: 2 the job is the
- * domain's pipeline already (adopt gen), 1 a new pipeline (new gen), 0 another
- * pipeline runs (it was nudged; drop this job).
+ * ARGV: prefix, now_ms, domain, job id, tenant, target, names, stream entry
+ * id.  Run by verify-cname for a job without a generation (enqueued by dcvctl
+ * onboard, or XADDed by the backend itself).  Returns {code, gen}: 2 this
+ * entry is the domain's pipeline already (ONBOARD or an earlier delivery
+ * claimed it: adopt gen), 1 a new pipeline (new gen), 0 another pipeline runs
+ * (it was nudged; drop this job; also a second XADD of the same job).
  */
 static const char claim_lua[] = LIFECYCLE_LUA_COMMON
-"local p, now, dom, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+"local p, now, dom, jid, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]\n"
 "local k = p..':domain:'..dom\n"
-"local h = redis.call('HMGET', k, 'state', 'job', 'gen')\n"
+"local h = redis.call('HMGET', k, 'state', 'job', 'gen', 'claim_entry')\n"
 "local gen = tonumber(h[3] or '0')\n"
-"if h[2] == jid and gen > 0 then return {2, gen} end\n"
+"if h[2] == jid and h[4] == entry and gen > 0 then return {2, gen} end\n"
 "if h[1] and ACTIVE[h[1]] and h[2] then\n"
 "  nudge(p, k, dom, now)\n"
 "  return {0, gen}\n"
@@ -281,7 +285,7 @@ static const char claim_lua[] = LIFECYCLE_LUA_COMMON
 "redis.call('HSETNX', k, 'created_at', now)\n"
 "redis.call('HSET', k, 'state', 'verifying', 'stage', 'verify-cname', 'job', jid,\n"
 "  'tenant', ARGV[5], 'target', ARGV[6], 'names', ARGV[7], 'attempts', 0,\n"
-"  'onboarded_at', now, 'updated_at', now)\n"
+"  'onboarded_at', now, 'updated_at', now, 'claim_entry', entry)\n"
 "return {1, gen}\n";
 
 /*

@@ -14,10 +14,14 @@ packages=(
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
 	python3-cryptography openssl sqlite3 ca-certificates curl
-	# the backend examples (deploy/examples/node) and the issuance benchmark's
-	# peers (bench/issuance.sh)
-	nodejs npm lego uacme
+	# the issuance benchmark's peers (bench/issuance.sh)
+	lego uacme
 )
+# The node example (deploy/examples/node) needs node and npm: Debian's, unless
+# the machine has its own (NodeSource's nodejs carries npm, and Debian's npm
+# package cannot be installed beside it).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -47,7 +47,9 @@ static long long budget(struct stage_env *env, char (*names)[DNAME_MAX + 2], int
 	char bucket[1024];
 
 	for (int i = 0; i < n; i++) {
-		snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, names[i]);
+		/* the CA reports a wildcard's failure under its base name */
+		const char *id = strncmp(names[i], "*.", 2) == 0 ? names[i] + 2 : names[i];
+		snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, id);
 		long long w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
 		if (w) {
 			*which = "failed authorizations";
@@ -85,8 +87,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 			out->state = "";
 		} else {
-			metrics_counter_add("dcv_ratelimit_waits_total",
-			                    "Jobs delayed by the rate limiter",
+			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 			                    strcmp(which, "new orders") ? "bucket=\"failed_authz\""
 			                                                : "bucket=\"new_orders\"", 1);
 			outcome_retry(out, wait, "rate limit of %s at %s: waiting %lld ms",

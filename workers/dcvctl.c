@@ -143,40 +143,6 @@ static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
 	}
 }
 
-/* Checks and normalises a --names list into OUT: every name valid, the
- * domain itself (or its wildcard) among them.  Returns NULL or the reason. */
-static const char *parse_names(const char *domain, const char *in, char *out,
-                               size_t len)
-{
-	char list[1024], name[DNAME_MAX + 1];
-	size_t o = 0, n = 0;
-	int has_domain = 0;
-
-	if (strlen(in) >= sizeof(list))
-		return "--names is too long";
-	snprintf(list, sizeof(list), "%s", in);
-	out[0] = '\0';
-	for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
-		int wild = strncmp(t, "*.", 2) == 0;
-		const char *why = dname_normalize(wild ? t + 2 : t, name, sizeof(name));
-		if (why)
-			return why;
-		if (++n > 16)
-			return "at most 16 names";
-		if (strcmp(name, domain) == 0)
-			has_domain = 1;
-		int w = snprintf(out + o, len - o, "%s%s%s", o ? "," : "",
-		                 wild ? "*." : "", name);
-		if (w < 0 || (size_t)w >= len - o)
-			return "--names is too long";
-		o += (size_t)w;
-	}
-	if (!has_domain)
-		return "--names must include the domain itself (or its wildcard)";
-	return NULL;
-}
-
 /* Builds and enqueues one chunk of domains. */
 static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
                          const char *tenant, const char *sans, int print)
@@ -280,7 +246,7 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 		if (why) {
 			fprintf(stderr, "dcvctl onboard: %s: %s\n", domain, why);
 			rc = EXIT_FAIL;
-		} else if (sans && (why = parse_names(names[0], sans, sanbuf, sizeof(sanbuf)))) {
+		} else if (sans && (why = dname_names(names[0], sans, sanbuf, sizeof(sanbuf)))) {
 			fprintf(stderr, "dcvctl onboard: --names %s: %s\n", sans, why);
 			rc = EXIT_USAGE;
 		} else {

@@ -37,6 +37,13 @@ static int64_t next_check(struct stage_env *env, const struct job *job,
 	return d < 1 ? 1 : d;
 }
 
+/* The name the checks look at: a wildcard's traffic and delegation are
+ * those of its base name. */
+static const char *base_of(const struct job *job)
+{
+	return strncmp(job->domain, "*.", 2) == 0 ? job->domain + 2 : job->domain;
+}
+
 /* How many servers still show _acme-challenge pointing at our target;
  * -1 when the check could not tell. */
 static int delegation_seen(struct stage_env *env, const struct job *job,
@@ -46,8 +53,9 @@ static int delegation_seen(struct stage_env *env, const struct job *job,
 	char target[DNAME_MAX + 1];
 	int n = 0;
 
-	if (pipeline_target(env, job, job->domain, target, sizeof(target)) != 0 ||
-	    dns_delegation_check(pipeline_dns(env), job->domain, target,
+	memset(res, 0, sizeof(*res));
+	if (pipeline_target(env, job, base_of(job), target, sizeof(target)) != 0 ||
+	    dns_delegation_check(pipeline_dns(env), base_of(job), target,
 	                         p->dns.confirmations - 1, res) != 0)
 		return -1;
 	pipeline_dns_count("delegation", res);
@@ -90,7 +98,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	if (seen == 0) {
 		outcome_done(out);
 		snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s no longer "
-		         "points at us", why, job->domain);
+		         "points at us", why, base_of(job));
 		out->state = "offboarded";
 		out->event = "delegation-removed";
 		domain_set(env, job->domain, "notified", "delegation-removed", (const char *)NULL);
@@ -100,7 +108,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	out->delay_ms = p->lc.stale_interval_ms;
 	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
 	         "at us on %d of %d servers: ask the customer to delete it", why,
-	         job->domain, seen, res.n_vantage);
+	         base_of(job), seen, res.n_vantage);
 	out->state = "offboarded";
 	if (strcmp(rec_str(rec, "notified", ""), "stale-delegation") != 0) {
 		/* "offboarded" first is implied: the event says what to do */
@@ -148,7 +156,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 		out->event = "dead-letter";
 		goto out;
 	}
-	if (dns_pointing_check(pipeline_dns(env), job->domain, &res) != 0) {
+	if (dns_pointing_check(pipeline_dns(env), base_of(job), &res) != 0) {
 		outcome_fail(out, "%s: not a name to check", job->domain);
 		goto out;
 	}

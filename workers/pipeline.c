@@ -342,8 +342,8 @@ void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
 	const char *type = pr->type[0] ? pr->type : acme_strerror(st);
 
 	if (metrics_labels(labels, sizeof(labels), "type", type, NULL) == METRICS_OK)
-		metrics_counter_add("dcv_acme_problems_total",
-		                    "ACME failures by problem type", labels, 1);
+		metrics_counter_add(METRICS_ACME_PROBLEMS, METRICS_ACME_PROBLEMS_HELP,
+		                    labels, 1);
 	long long after = pr->retry_after_ms;
 	const char *detail = pr->detail[0] ? pr->detail : acme_strerror(st);
 	if (st == ACME_E_RATELIMITED) {
@@ -353,8 +353,8 @@ void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
 		snprintf(name, sizeof(name), "%s:new-orders", p->ca);
 		ratelimit(env->q, name, &p->lc.new_orders, RL_BLOCK, env->now_ms,
 		          env->now_ms + (uint64_t)after);
-		metrics_counter_add("dcv_ratelimit_waits_total",
-		                    "Jobs delayed by the rate limiter", "bucket=\"ca\"", 1);
+		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
+		                    "bucket=\"ca\"", 1);
 		outcome_retry(out, after, "%s: rate limited by the CA: %s", what, detail);
 		out->state = "rate-limited";
 		return;
@@ -389,8 +389,7 @@ void pipeline_dns_count(const char *check, const struct dns_check_result *r)
 	char labels[128];
 	if (metrics_labels(labels, sizeof(labels), "check", check, "status",
 	                   dns_check_strerror(r->status), NULL) == METRICS_OK)
-		metrics_counter_add("dcv_dns_checks_total", "DNS checks by kind and result",
-		                    labels, 1);
+		metrics_counter_add(METRICS_DNS_CHECKS, METRICS_DNS_CHECKS_HELP, labels, 1);
 }
 
 int pipeline_names(const struct domain_rec *rec, const struct job *job,

@@ -8,7 +8,8 @@
  * Everything is recomputed from the order on every run (the order's URL is in
  * the domain record), so a reclaimed job does the same thing again: adding
  * a value that is there and answering a challenge twice are harmless.  The
- * values published are recorded in the domain ("txt") for their removal.
+ * values published are recorded in the domain ("txt") for their removal,
+ * and published again when they change (a rotated account key).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +59,38 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 	return n;
 }
 
-/* Publishes every value and records them.  0, or -1 with OUT set. */
-static int publish(struct stage_env *env, const struct job *job, struct chal *ch,
-                   int n, struct outcome *out)
+/* The "name value;..." list of CH, as recorded in the domain's "txt". */
+static void txt_list(const struct chal *ch, int n, char *list, size_t len)
 {
-	char list[2048] = "", msg[TXT_MSG_MAX];
 	size_t o = 0;
 
+	list[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(list + o, len - o, "%s%s %s", o ? ";" : "",
+		                 ch[i].target, ch[i].value);
+		if (w > 0 && (size_t)w < len - o)
+			o += (size_t)w;
+	}
+}
+
+/* Publishes every value and records them, unless exactly these are
+ * published already.  Values recorded before and not wanted now (the
+ * account key was rotated: the key authorizations changed) are removed
+ * first.  0, or -1 with OUT set. */
+static int publish(struct stage_env *env, const struct job *job,
+                   const struct domain_rec *rec, struct chal *ch, int n,
+                   struct outcome *out)
+{
+	char list[2048], msg[TXT_MSG_MAX];
+
+	txt_list(ch, n, list, sizeof(list));
+	if (strcmp(list, rec_str(rec, "txt", "")) == 0)
+		return 0;
+	if (pipeline_txt_cleanup(env, job, rec, msg, sizeof(msg)) != 0) {
+		outcome_retry(out, -1, "%s", msg);
+		out->state = "provisioning";
+		return -1;
+	}
 	for (int i = 0; i < n; i++) {
 		enum txt_status st = txt_add(pipeline_txt(env), ch[i].target, ch[i].value,
 		                             msg, sizeof(msg));
@@ -78,10 +104,6 @@ static int publish(struct stage_env *env, const struct job *job, struct chal *ch
 			out->state = "failed";
 			return -1;
 		}
-		int w = snprintf(list + o, sizeof(list) - o, "%s%s %s", o ? ";" : "",
-		                 ch[i].target, ch[i].value);
-		if (w > 0 && (size_t)w < sizeof(list) - o)
-			o += (size_t)w;
 	}
 	if (domain_set(env, job->domain, "txt", list, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
@@ -146,11 +168,8 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 	}
 	if ((n = pending(env, c, job, &order, ch, out)) < 0)
 		goto out;
-	if (!job_ctx_int(job, "published", 0) || n == 0) {
-		if (publish(env, job, ch, n, out) != 0)
-			goto out;
-		job_ctx_set_int(job, "published", 1);
-	}
+	if (publish(env, job, &rec, ch, n, out) != 0)
+		goto out;
 	if (!propagated(env, ch, n, out))
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -164,7 +183,6 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 		/* a challenge already being validated may be refused: finalize
 		 * reads the authorization's verdict either way */
 	}
-	job_ctx_del(job, "published");
 	outcome_advance(out, STAGE_FINALIZE);
 	out->delay_ms = p->lc.authz_poll_ms;
 	out->state = "validating";

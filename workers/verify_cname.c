@@ -29,11 +29,18 @@
  * run. */
 static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 {
-	char now[24], target[DNAME_MAX + 1];
-	const char *names = job_ctx_str(job, "names");
+	char now[24], target[DNAME_MAX + 1], names[1024];
+	const char *want = job_ctx_str(job, "names"), *why;
 
 	if (job->gen)
 		return true;
+	if ((why = dname_names(job->domain, want ? want : job->domain, names,
+	                       sizeof(names)))) {
+		outcome_fail(out, "ctx.names: %s", why);
+		out->state = "";
+		out->event = "dead-letter";
+		return false;
+	}
 	if (pipeline_target(env, job, job->domain, target, sizeof(target)) != 0) {
 		outcome_fail(out, "no delegation target can be made for %s", job->domain);
 		out->state = "";
@@ -41,8 +48,8 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 	}
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	const char *argv[] = { queue_prefix(env->q), now, job->domain, job->id,
-	                       job->tenant, target, names ? names : job->domain };
-	redisReply *r = queue_script(env->q, SCRIPT_CLAIM, 0, 7, argv, NULL);
+	                       job->tenant, target, names, env->entry };
+	redisReply *r = queue_script(env->q, SCRIPT_CLAIM, 0, 8, argv, NULL);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";

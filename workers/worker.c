@@ -282,15 +282,15 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 		settle_bad(t, e, s, c, why);
 		return;
 	}
-	if (!job.id[0])
-		job_new_id(job.id);
+	if (!job.id[0])          /* the same id on every delivery of the entry */
+		snprintf(job.id, sizeof(job.id), "x%s", e->id);
 	if (!job.created_at)
 		job.created_at = now;
 	if (!job.since)
 		job.since = now;
 
 	stage_fn fn = t->app->stages[e->stage];
-	struct stage_env env = { cfg, e->stage, now, t->index, t->deps, t->q };
+	struct stage_env env = { cfg, e->stage, now, t->index, t->deps, t->q, e->id };
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&out, 0, sizeof(out));
@@ -323,6 +323,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 			memcpy(out.reason, r, l);
 			out.reason[l] = '\0';
 			out.kind = OUT_FAIL;
+			out.state = "failed";  /* not the retry's state: nothing runs */
 		}
 	}
 	snprintf(s->domain, sizeof(s->domain), "%s", job.domain);

@@ -83,6 +83,7 @@ struct stage_env {
 	void *deps;          /* the program's own dependencies */
 	struct queue *q;     /* the thread's Redis connection, for the domain's
 	                        own keys (never the streams) */
+	const char *entry;   /* the stream entry id of the job */
 };
 
 typedef void (*stage_fn)(struct stage_env *env, struct job *job,

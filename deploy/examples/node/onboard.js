@@ -5,10 +5,12 @@
 //
 // 1. Creates its own consumer group on <prefix>:events at "$" (MKSTREAM),
 //    before enqueueing, so no event of the new job can slip past it.
-// 2. Enqueues the onboarding job as schemas/job.md says a backend does: in
-//    one MULTI, XADD <prefix>:stream:verify-cname (fields domain, job =
-//    msgpack {v, id, domain, tenant?, created_at}) and HSET
-//    <prefix>:domain:<domain> state queued stage verify-cname [tenant T].
+// 2. Enqueues the onboarding job as schemas/job.md says a backend does: one
+//    XADD <prefix>:stream:verify-cname with the fields domain and job =
+//    msgpack {v, id, domain, tenant?, created_at}, and nothing else.  It
+//    never writes <prefix>:domain:<domain>: the worker that claims the job
+//    creates that record and the domain's generation (a domain with a
+//    pipeline running is only nudged).
 // 3. Reads events with XREADGROUP BLOCK, prints each event of its domain as
 //    one JSON line on stdout and XACKs every event once handled
 //    (at-least-once: a restart with the same --group/--consumer first
@@ -59,7 +61,7 @@ function parse() {
   }
   if (a.positionals.length !== 1) usage("give exactly one DOMAIN");
   // The workers normalise upper case and one trailing dot; do the same so
-  // that the state key and the events carry the same name.
+  // that the events carry the name we look for.
   const domain = a.positionals[0].toLowerCase().replace(/\.$/, "");
   if (!domain || domain.length > 253 || !domain.includes(".") || /[^a-z0-9._*-]/.test(domain))
     usage(`not a domain name: ${a.positionals[0]}`);
@@ -104,24 +106,17 @@ async function main() {
       if (!String(e.message).startsWith("BUSYGROUP")) throw e;
     }
 
-    // 2. The job and the domain's state, atomically.
+    // 2. The job, and nothing else: no HSET of <prefix>:domain:<domain>
+    //    (verify-cname creates it when it claims the job).  A new random id
+    //    for every XADD: the id is what makes this job the domain's pipeline.
     const now = Date.now();
     const job = { v: 1, id: crypto.randomBytes(16).toString("hex"), domain: opt.domain };
     if (opt.tenant !== undefined) job.tenant = opt.tenant;
     job.created_at = now;
     const packed = encode(job);
-    // Exactly the fields job.md lists.  Not `job`: the worker that claims
-    // the job gives the domain its generation and records the job id, and
-    // treats a domain already recording another job as a running pipeline.
-    const state = { state: "queued", stage: "verify-cname" };
-    if (opt.tenant !== undefined) state.tenant = opt.tenant;
-    const replies = await redis.multi()
-      .xadd(`${prefix}:stream:verify-cname`, "*", "domain", opt.domain,
-            "job", Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength))
-      .hset(`${prefix}:domain:${opt.domain}`, state)
-      .exec();
-    for (const [err] of replies) if (err) throw err;
-    process.stderr.write(`queued ${opt.domain} job ${job.id} as ${replies[0][1]}; ` +
+    const entry = await redis.xadd(`${prefix}:stream:verify-cname`, "*", "domain", opt.domain,
+      "job", Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
+    process.stderr.write(`queued ${opt.domain} job ${job.id} as ${entry}; ` +
                          `reading ${events} as group ${opt.group}\n`);
 
     // 3. Events until one settles the domain.

@@ -5,10 +5,12 @@
 
 1. Creates its own consumer group on <prefix>:events at "$" (MKSTREAM),
    before enqueueing, so no event of the new job can slip past it.
-2. Enqueues the onboarding job as schemas/job.md says a backend does: in one
-   MULTI, XADD <prefix>:stream:verify-cname (fields domain, job = msgpack
-   {v, id, domain, tenant?, created_at}) and HSET <prefix>:domain:<domain>
-   state queued stage verify-cname [tenant T].
+2. Enqueues the onboarding job as schemas/job.md says a backend does: one
+   XADD <prefix>:stream:verify-cname with the fields domain and job =
+   msgpack {v, id, domain, tenant?, created_at}, and nothing else.  It never
+   writes <prefix>:domain:<domain>: the worker that claims the job creates
+   that record and the domain's generation (a domain with a pipeline running
+   is only nudged).
 3. Reads events with XREADGROUP BLOCK, prints each event of its domain as one
    JSON line on stdout and XACKs every event once handled (at-least-once: a
    restart with the same --group/--consumer first re-reads what it had read
@@ -48,7 +50,7 @@ def parse():
     p.add_argument("--consumer", default=f"{socket.gethostname()}-{os.getpid()}")
     a = p.parse_args()  # exits 2 on a usage error
     # The workers normalise upper case and one trailing dot; do the same so
-    # that the state key and the events carry the same name.
+    # that the events carry the name we look for.
     a.domain = a.domain.lower()
     if a.domain.endswith("."):
         a.domain = a.domain[:-1]
@@ -80,23 +82,16 @@ def run(opt, r, prefix):
         if not str(e).startswith("BUSYGROUP"):
             raise
 
-    # 2. The job and the domain's state, atomically.
+    # 2. The job, and nothing else: no HSET of <prefix>:domain:<domain>
+    #    (verify-cname creates it when it claims the job).  A new random id
+    #    for every XADD: the id is what makes this job the domain's pipeline.
     now = int(time.time() * 1000)
     job = {"v": 1, "id": secrets.token_hex(16), "domain": opt.domain}
     if opt.tenant is not None:
         job["tenant"] = opt.tenant
     job["created_at"] = now
-    # Exactly the fields job.md lists.  Not `job`: the worker that claims the
-    # job gives the domain its generation and records the job id, and treats
-    # a domain already recording another job as a running pipeline.
-    state = {"state": "queued", "stage": "verify-cname"}
-    if opt.tenant is not None:
-        state["tenant"] = opt.tenant
-    pipe = r.pipeline(transaction=True)  # MULTI ... EXEC
-    pipe.xadd(f"{prefix}:stream:verify-cname",
-              {"domain": opt.domain, "job": msgpack.packb(job, use_bin_type=True)})
-    pipe.hset(f"{prefix}:domain:{opt.domain}", mapping=state)
-    entry, _ = pipe.execute()
+    entry = r.xadd(f"{prefix}:stream:verify-cname",
+                   {"domain": opt.domain, "job": msgpack.packb(job, use_bin_type=True)})
     print(f"queued {opt.domain} job {job['id']} as {text(entry)}; "
           f"reading {events} as group {opt.group}", file=sys.stderr, flush=True)
 
