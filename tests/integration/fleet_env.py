@@ -45,6 +45,22 @@ NS1 = "192.0.2.1"   # P
 NS2 = "192.0.2.2"   # S
 NS_ZONE = "dns.test"
 POINTING_RANGE = "203.0.113.0/24"   # the provider's ranges ("pointing at us")
+US = "203.0.113.10"                 # an address in them
+
+# Short timers for the stages: a customer who takes seconds instead of days.
+# The end-to-end tests and the demo (deploy/demo.py) add them to the config.
+FAST_TIMERS = {
+    "acme.caa_identities": ["pebble.test"],
+    "stages.verify-cname.backoff_base_ms": 300,
+    "stages.verify-cname.backoff_cap_ms": 1500,
+    "stages.create-order.backoff_base_ms": 200,
+    "stages.provision-txt.backoff_base_ms": 200,
+    "stages.finalize.backoff_base_ms": 200,
+    "stages.offboard-check.backoff_base_ms": 200,
+    "lifecycle.propagation_poll_ms": 200,
+    "lifecycle.authz_poll_ms": 200,
+    "lifecycle.offboard_interval_ms": 3600000,
+}
 ELSEWHERE = "198.51.100.7"          # an address outside them
 
 

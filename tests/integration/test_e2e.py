@@ -11,24 +11,7 @@ import msgpack
 import pytest
 
 import harness
-from fleet_env import ELSEWHERE, FleetEnv
-
-US = "203.0.113.10"       # an address in the provider's range
-
-# Short timers: a customer who takes seconds instead of days.
-FAST = {
-    "acme.caa_identities": ["pebble.test"],
-    "stages.verify-cname.backoff_base_ms": 300,
-    "stages.verify-cname.backoff_cap_ms": 1500,
-    "stages.create-order.backoff_base_ms": 200,
-    "stages.provision-txt.backoff_base_ms": 200,
-    "stages.finalize.backoff_base_ms": 200,
-    "stages.offboard-check.backoff_base_ms": 200,
-    "lifecycle.propagation_poll_ms": 200,
-    "lifecycle.authz_poll_ms": 200,
-    "lifecycle.offboard_interval_ms": 3600000,
-}
-
+from fleet_env import ELSEWHERE, FAST_TIMERS, US, FleetEnv
 
 @pytest.fixture
 def tmp():
@@ -41,7 +24,7 @@ def tmp():
 def fleet(tmp, config=None, **kw):
     env = FleetEnv(tmp, zones=8, **kw)
     try:
-        env.base_config.update(FAST)
+        env.base_config.update(FAST_TIMERS)
         env.base_config.update(config or {})
         env.write_config()
         env.ctl("account", "register", "--email", "ops@example.com")
