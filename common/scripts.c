@@ -225,7 +225,7 @@ static const char replay_lua[] =
 "  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen', 'txt',\n" \
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
 "    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
-"    'nudge_pending', 'claim_entry')\n" \
+"    'nudge_pending', 'claim_entry', 'authz', 'challenges')\n" \
 "end\n"
 
 /*

@@ -39,6 +39,20 @@ static bool order_usable(struct stage_env *env, struct acme_client *c,
 	return false;
 }
 
+/* The N strings of V, space-separated, into OUT (cut at LEN). */
+static void join(char *const *v, size_t n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + o, len - o, "%s%s", i ? " " : "", v[i]);
+		if (w < 0 || (size_t)w >= len - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
 /* The rate limiter: how long this order must wait (0: go). */
 static long long budget(struct stage_env *env, char (*names)[DNAME_MAX + 2], int n,
                         const char **which)
@@ -65,7 +79,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 {
 	struct pipeline *p = env->deps;
 	struct domain_rec rec = { 0 };
-	char names[NAMES_MAX][DNAME_MAX + 2], gen[24];
+	char names[NAMES_MAX][DNAME_MAX + 2], gen[24], authz[4096];
 	const char *ids[NAMES_MAX], *which;
 	struct acme_order order = { 0 };
 	struct acme_client *c;
@@ -105,8 +119,9 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
+	join(order.authorizations, order.n_authz, authz, sizeof(authz));
 	if (domain_set(env, job->domain, "order_url", order.url, "order_gen", gen,
-	               (const char *)NULL) != 0) {
+	               "authz", authz, (const char *)NULL) != 0) {
 		/* the order is lost to us; the CA lets it expire */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";

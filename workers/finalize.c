@@ -35,7 +35,8 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	long long k = domain_incr(env, job->domain, "invalid_count");
 	domain_set(env, job->domain, "order_url", (const char *)NULL, "order_gen",
 	           (const char *)NULL, "verified_gen", (const char *)NULL,
-	           "pending_key", (const char *)NULL, (const char *)NULL);
+	           "pending_key", (const char *)NULL, "authz", (const char *)NULL,
+	           "challenges", (const char *)NULL, (const char *)NULL);
 	if (k >= p->lc.max_invalid) {
 		outcome_done(out);
 		snprintf(out->reason, sizeof(out->reason), "authorization of %s invalid "
@@ -133,6 +134,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	domain_set(env, job->domain, "order_url", (const char *)NULL,
 	           "order_gen", (const char *)NULL, "verified_gen", (const char *)NULL,
 	           "pending_key", (const char *)NULL, "invalid_count", (const char *)NULL,
+	           "authz", (const char *)NULL, "challenges", (const char *)NULL,
 	           "serial", s.serial, "not_after", na, "renew_at", renew,
 	           "ari_id", s.ari_id, "issued_at", now, "issued_gen", gen, (const char *)NULL);
 	if (!rec_str(rec, "first_issued_at", NULL))

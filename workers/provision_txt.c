@@ -135,6 +135,26 @@ static bool propagated(struct stage_env *env, struct chal *ch, int n, struct out
 	return true;
 }
 
+/* Records the challenges being answered ("challenges", for operators). */
+static void record_challenges(struct stage_env *env, const struct job *job,
+                              const struct chal *ch, int n)
+{
+	char list[4096];
+	size_t o = 0;
+
+	list[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (!ch[i].url)
+			continue;
+		int w = snprintf(list + o, sizeof(list) - o, "%s%s", o ? " " : "", ch[i].url);
+		if (w < 0 || (size_t)w >= sizeof(list) - o)
+			break;
+		o += (size_t)w;
+	}
+	if (o)
+		domain_set(env, job->domain, "challenges", list, (const char *)NULL);
+}
+
 void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
@@ -172,6 +192,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 		goto out;
 	if (!propagated(env, ch, n, out))
 		goto out;
+	record_challenges(env, job, ch, n);
 	for (int i = 0; i < n; i++) {
 		if (!ch[i].url)
 			continue;
