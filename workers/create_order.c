@@ -33,7 +33,7 @@ static bool order_usable(struct stage_env *env, struct acme_client *c,
 	if (st == ACME_OK || st == ACME_PENDING)
 		return true;
 	if (st != ACME_E_INVALID) {
-		pipeline_acme_failed(env, st, "fetching the recorded order", out);
+		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
 		*failed = true;
 	}
 	return false;
@@ -115,7 +115,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	enum acme_status st = acme_order_new(c, ids, (size_t)n, p->acme.profile,
 	                                     job_ctx_str(job, "replaces"), &order);
 	if (st != ACME_OK) {
-		pipeline_acme_failed(env, st, "new order", out);
+		pipeline_acme_failed(env, job, st, "new order", out);
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);

@@ -76,7 +76,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
 			        a.error.detail[0] ? a.error.detail : acme_strerror(st), out);
 		} else if (!ok) {
-			pipeline_acme_failed(env, st, "authorization", out);
+			pipeline_acme_failed(env, job, st, "authorization", out);
 		}
 		acme_authz_free(&a);
 		if (!ok)
@@ -172,11 +172,13 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	order.url = strdup(url);
 	enum acme_status st = acme_order_poll(c, &order, &ra);
 	if (st != ACME_OK && st != ACME_PENDING && st != ACME_E_INVALID) {
-		pipeline_acme_failed(env, st, "order", out);
+		pipeline_acme_failed(env, job, st, "order", out);
 		goto out;
 	}
-	if (!authorized(env, c, job, &rec, &order, out))
-		goto out;
+	/* "ready" and after: every authorization is valid already */
+	if (strcmp(order.status, "pending") == 0 || st == ACME_E_INVALID)
+		if (!authorized(env, c, job, &rec, &order, out))
+			goto out;
 	if (st == ACME_E_INVALID) {
 		invalid(env, job, &rec, job->domain, order.error.detail[0] ?
 		        order.error.detail : "the order is invalid", out);
@@ -186,13 +188,20 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	if (strcmp(order.status, "ready") == 0) {
 		st = acme_finalize(c, &order, &key_pem, &ra);
 		if (st != ACME_OK && st != ACME_PENDING) {
-			pipeline_acme_failed(env, st, "finalize", out);
+			pipeline_acme_failed(env, job, st, "finalize", out);
 			goto out;
 		}
 		if (certstore_seal(&p->kek, key_pem, aad, &sealed) != 0 ||
 		    domain_set(env, job->domain, "pending_key", sealed, (const char *)NULL) != 0) {
 			outcome_retry(out, 1000, "cannot record the new key: %s", queue_errstr(env->q));
 			out->state = "";
+			goto out;
+		}
+		/* a CA that issues at once has the certificate now: one look
+		 * before waiting a poll interval */
+		if (st == ACME_PENDING && acme_order_poll(c, &order, &ra) != ACME_OK &&
+		    strcmp(order.status, "processing") != 0) {
+			pipeline_acme_failed(env, job, ACME_E_PROTOCOL, "order after finalize", out);
 			goto out;
 		}
 	} else if (strcmp(order.status, "valid") == 0) {
@@ -215,7 +224,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	}
 	st = acme_cert_download(c, order.certificate, &chain);
 	if (st != ACME_OK) {
-		pipeline_acme_failed(env, st, "certificate download", out);
+		pipeline_acme_failed(env, job, st, "certificate download", out);
 		goto out;
 	}
 	issued(env, c, job, &rec, chain, key_pem, out);

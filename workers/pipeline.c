@@ -12,6 +12,16 @@
 
 #define DAY_MS (24LL * 3600 * 1000)
 
+/* How long a thread signs with the account it loaded before it looks
+ * whether another process rotated the key (a request refused meanwhile
+ * makes it look at once). */
+#define ACCOUNT_CHECK_MS 1000
+
+/* Retries of a request the CA refused for its key before the job fails:
+ * between keyChange and the new key's promotion in Redis (account.h) the
+ * CA already refuses the old key. */
+#define KEY_REFUSED_RETRIES 5
+
 void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -309,14 +319,19 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {
 			t->have_account = true;
+			t->account_checked_ms = env->now_ms;
 			acme_set_account(t->acme, t->account.key, t->account.url);
 			return t->acme;
 		}
+	} else if (env->now_ms - t->account_checked_ms < ACCOUNT_CHECK_MS) {
+		return t->acme;
 	} else {
 		as = account_refresh(rc, queue_prefix(env->q), &p->kek, &t->account,
 		                     t->acme, &changed);
-		if (as == ACCOUNT_OK)
+		if (as == ACCOUNT_OK) {
+			t->account_checked_ms = env->now_ms;
 			return t->acme;
+		}
 	}
 	if (as == ACCOUNT_NOTFOUND)
 		outcome_retry(out, 30000, "no ACME account in Redis: run "
@@ -333,8 +348,8 @@ const char *pipeline_account_url(struct stage_env *env)
 	return c ? acme_account_url(c) : NULL;
 }
 
-void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
-                          const char *what, struct outcome *out)
+void pipeline_acme_failed(struct stage_env *env, const struct job *job,
+                          enum acme_status st, const char *what, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	const struct acme_problem *pr = acme_last_problem(thread_of(env)->acme);
@@ -367,8 +382,16 @@ void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
 		if (t->have_account &&
 		    account_version(queue_redis(env->q), queue_prefix(env->q), &v) == ACCOUNT_OK &&
 		    v != t->account.key_version) {
+			t->account_checked_ms = 0;   /* reload at the next job */
 			outcome_retry(out, 0, "%s: the account key was rotated; again with the new key",
 			              what);
+			out->state = "";
+			return;
+		}
+		if (job->attempt < KEY_REFUSED_RETRIES) {
+			t->account_checked_ms = 0;
+			outcome_retry(out, 1000, "%s: the CA refused the account key (%s); "
+			              "again in case a rotation is half-way", what, detail);
 			out->state = "";
 			return;
 		}

@@ -62,6 +62,7 @@ struct stage_thread {
 	struct txt_provider *txt;
 	struct account account;
 	bool have_account;
+	uint64_t account_checked_ms;  /* last look at the stored key_version */
 };
 
 /* dcv-worker's dependencies (struct stage_env.deps). */
@@ -123,9 +124,11 @@ const char *pipeline_account_url(struct stage_env *env);
 /* Turns a failed ACME call (WHAT: "new order") into OUT: retryable ones are
  * retried after the CA's Retry-After or the backoff (rateLimited also blocks
  * the fleet's order bucket); a request refused for a rotated key is retried
- * at once with the new key; the rest fail with the CA's detail. */
-void pipeline_acme_failed(struct stage_env *env, enum acme_status st,
-                          const char *what, struct outcome *out);
+ * at once with the new key, and a few times more while a rotation may be
+ * half-way (the CA knows the new key before Redis does); the rest fail
+ * with the CA's detail. */
+void pipeline_acme_failed(struct stage_env *env, const struct job *job,
+                          enum acme_status st, const char *what, struct outcome *out);
 
 /* The thread's DNS context and TXT provider. */
 struct dns_ctx *pipeline_dns(struct stage_env *env);

@@ -61,7 +61,13 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 		cfg_fail(c, "redis.prefix", "must be 1-64 characters without spaces");
 
 	w->concurrency = (int)cfg_int(c, "worker.concurrency", 4, 1, 1024);
-	w->batch = (int)cfg_int(c, "worker.batch", 32, 1, 1000);
+	w->handlers = cfg_str(c, "worker.handlers", "stages");
+	if (strcmp(w->handlers, "stages") && strcmp(w->handlers, "noop"))
+		cfg_fail(c, "worker.handlers", "must be 'stages' or 'noop'");
+	/* A stage handler waits on DNS and the CA: a thread takes one job at a
+	 * time so that the others are not stuck behind it.  The no-op handlers
+	 * take many per round trip. */
+	w->batch = (int)cfg_int(c, "worker.batch", strcmp(w->handlers, "noop") ? 1 : 32, 1, 1000);
 	w->block_ms = (int)cfg_int(c, "worker.block_ms", 1000, 10, 30000);
 	w->visibility_ms = cfg_int(c, "worker.visibility_timeout_ms", 300000, 100, 86400000LL);
 	w->reclaim_interval_ms = cfg_int(c, "worker.reclaim_interval_ms", 5000, 10, 3600000);
@@ -71,9 +77,6 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 	w->q.max_deliveries = (int)cfg_int(c, "worker.max_deliveries", 5, 1, 1000);
 	w->drain_ms = cfg_int(c, "worker.drain_ms", 25000, 0, 3600000);
 	w->job_max_bytes = cfg_int(c, "worker.job_max_bytes", JOB_DEFAULT_MAX_BYTES, 256, 1 << 24);
-	w->handlers = cfg_str(c, "worker.handlers", "stages");
-	if (strcmp(w->handlers, "stages") && strcmp(w->handlers, "noop"))
-		cfg_fail(c, "worker.handlers", "must be 'stages' or 'noop'");
 	/* the socket timeout must outlast the longest BLOCK */
 	w->q.io_timeout_ms = w->block_ms + 10000;
 

@@ -306,13 +306,14 @@ def test_rate_limiter_delays_orders_and_metrics_count(tmp):
 def test_account_key_rotation_mid_run(tmp):
     # a challenge the CA validates just as the key changes fails: that job
     # goes back to verify-cname after invalid_backoff_ms (short here)
-    env = fleet(tmp, {"lifecycle.invalid_backoff_ms": 500})
+    # Two threads only: Pebble 2.4 can deadlock when keyChange meets many
+    # concurrent newOrders (its in-memory store's locks; bench/ISSUANCE.md)
+    env = fleet(tmp, {"lifecycle.invalid_backoff_ms": 500, "worker.concurrency": 2})
     try:
         doms = [f"r{i}.{env.zones[i % 4]}" for i in range(24)]
         for d in doms:
             customer_ready(env, d)
-        for w in range(2):
-            env.start_worker()
+        env.start_worker()
         targets = {}
         for d in doms:
             env.ctl("onboard", d)
