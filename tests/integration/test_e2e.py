@@ -255,6 +255,37 @@ def test_offboarding_parking_and_renewal(tmp):
         env.close()
 
 
+# ------------------------------------------- invalid authorizations
+
+def test_invalid_authorizations_back_to_verify_then_failed(tmp):
+    env = fleet(tmp, {"lifecycle.invalid_backoff_ms": 300,
+                      "lifecycle.max_invalid_authz": 2})
+    try:
+        d = f"bad.{env.zones[0]}"
+        customer_ready(env, d)
+        env.ca_r.stop()       # the CA's resolver is gone: its validation fails
+        env.start_worker()
+        env.ctl("onboard", d)
+        harness.wait_until(lambda: env.domain(d).get("state") == "failed", 60,
+                           what="failed after two invalid authorizations")
+        types = [e["type"] for e in env.events(d)]
+        assert types == ["authz-invalid", "failed"], types
+        ev = env.events(d)
+        assert "the CA found" in ev[0]["detail"] and "invalid" in ev[1]["detail"]
+        st = env.domain(d)
+        assert orders(env, d) == 2 and st["invalid_count"] == "2"
+        assert "order_url" not in st and "verified_gen" not in st
+        assert env.txt(env.target(d), "p") == []          # TXT removed
+        assert dead(env) == []
+        # the backend onboards it again once the trouble is over
+        env.ca_r.start()
+        assert "queued" in env.ctl("onboard", d).stdout
+        wait_issued(env, [d], 60)
+        chain_ok(env, d, [d])
+    finally:
+        env.close()
+
+
 # ----------------------------------------------------- the rate limiter
 
 def metrics(port):
