@@ -145,16 +145,6 @@ static void alias_note(struct caa_result *out, const char *name,
 	     name, end);
 }
 
-static void parent_of(char *name)
-{
-	char *dot = strchr(name, '.');
-
-	if (dot)
-		memmove(name, dot + 1, strlen(dot + 1) + 1);
-	else
-		name[0] = '\0';
-}
-
 int dns_caa_check(struct dns_ctx *ctx, const char *domain, bool wildcard,
                   const struct caa_policy *p, struct caa_result *out)
 {
@@ -196,7 +186,7 @@ int dns_caa_check(struct dns_ctx *ctx, const char *domain, bool wildcard,
 		}
 		switch (lk->step) {
 		case STEP_EMPTY:
-			parent_of(name);
+			dns_parent_of(name);
 			continue;
 		case STEP_FOUND:
 			caa_evaluate(&lk->set, wildcard, p, out);

@@ -553,7 +553,7 @@ static bool has_data(const struct dns_msg *m, const char *owner, int type)
 
 /* ---- phase handlers ---- */
 
-static void parent_of(char *name)
+void dns_parent_of(char *name)
 {
 	char *dot = strchr(name, '.');
 	if (dot)
@@ -599,7 +599,7 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 		          t->domain);
 		return;
 	}
-	parent_of(t->walk); /* an alias, or no SOA at all: one label up */
+	dns_parent_of(t->walk); /* an alias, or no SOA at all: one label up */
 }
 
 static void on_ns(struct task *t, const struct dns_msg *m, int status)

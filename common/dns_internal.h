@@ -35,6 +35,9 @@ int dns_raw_start(struct dns_ctx *ctx, const char *name, int type,
  * Returns 0 or -1 (malformed, forward pointer, too long). */
 int dns_wire_name(const uint8_t *buf, size_t len, size_t *off, char *out);
 
+/* Cuts NAME to its parent in place ("a.b.c" -> "b.c", "c" -> ""). */
+void dns_parent_of(char *name);
+
 /* snprintf that cuts silently: names and messages here are bounded on
  * purpose. */
 void dns_putf(char *buf, size_t len, const char *fmt, ...)

@@ -161,16 +161,10 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	char *key_pem = NULL, *chain = NULL, *sealed = NULL, aad[400];
 	long long ra = -1;
 
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
+	enum acme_status st;
+	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	    !pipeline_order(c, job, &rec, &order, &st, &ra, out))
 		goto out;
-	const char *url = rec_str(&rec, "order_url", NULL);
-	if (!url || (uint64_t)rec_int(&rec, "order_gen", 0) != job->gen) {
-		outcome_advance(out, STAGE_CREATE_ORDER);
-		out->state = "ordering";
-		goto out;
-	}
-	order.url = strdup(url);
-	enum acme_status st = acme_order_poll(c, &order, &ra);
 	if (st != ACME_OK && st != ACME_PENDING && st != ACME_E_INVALID) {
 		pipeline_acme_failed(env, job, st, "order", out);
 		goto out;

@@ -405,6 +405,22 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 	out->state = "failed";
 }
 
+bool pipeline_order(struct acme_client *c, const struct job *job,
+                    const struct domain_rec *rec, struct acme_order *order,
+                    enum acme_status *st, long long *ra, struct outcome *out)
+{
+	const char *url = rec_str(rec, "order_url", NULL);
+
+	if (!url || (uint64_t)rec_int(rec, "order_gen", 0) != job->gen) {
+		outcome_advance(out, STAGE_CREATE_ORDER);
+		out->state = "ordering";
+		return false;
+	}
+	order->url = strdup(url);
+	*st = order->url ? acme_order_poll(c, order, ra) : ACME_E_NOMEM;
+	return true;
+}
+
 /* ---- DNS ---- */
 
 void pipeline_dns_count(const char *check, const struct dns_check_result *r)

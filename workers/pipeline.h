@@ -130,6 +130,14 @@ const char *pipeline_account_url(struct stage_env *env);
 void pipeline_acme_failed(struct stage_env *env, const struct job *job,
                           enum acme_status st, const char *what, struct outcome *out);
 
+/* Fetches the order create-order recorded for JOB's generation into ORDER
+ * (free it either way), its status into *ST and a Retry-After into *RA.
+ * Without one, OUT sends the job back to create-order and false is
+ * returned. */
+bool pipeline_order(struct acme_client *c, const struct job *job,
+                    const struct domain_rec *rec, struct acme_order *order,
+                    enum acme_status *st, long long *ra, struct outcome *out);
+
 /* The thread's DNS context and TXT provider. */
 struct dns_ctx *pipeline_dns(struct stage_env *env);
 struct txt_provider *pipeline_txt(struct stage_env *env);

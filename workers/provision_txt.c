@@ -166,16 +166,10 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 	int n = 0;
 
 	memset(ch, 0, sizeof(ch));
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
+	enum acme_status st;
+	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	    !pipeline_order(c, job, &rec, &order, &st, &ra, out))
 		goto out;
-	const char *url = rec_str(&rec, "order_url", NULL);
-	if (!url || (uint64_t)rec_int(&rec, "order_gen", 0) != job->gen) {
-		outcome_advance(out, STAGE_CREATE_ORDER);
-		out->state = "ordering";
-		goto out;
-	}
-	order.url = strdup(url);
-	enum acme_status st = acme_order_poll(c, &order, &ra);
 	if (st == ACME_OK || st == ACME_E_INVALID) {
 		/* nothing left to publish: finalize takes it from here */
 		outcome_advance(out, STAGE_FINALIZE);
