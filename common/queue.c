@@ -459,6 +459,7 @@ static enum queue_status append_commit(struct queue *q, const struct queue_commi
 		STR(x->event);
 		STR(x->detail);
 		NUM(x->gen);
+		STR(x->clear ? x->clear : "");
 	}
 #undef NUM
 #undef STR

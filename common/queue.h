@@ -97,6 +97,8 @@ struct queue_commit {
 	const char *detail;
 	uint64_t gen;           /* the job's generation (0: none); an older one
 	                           than the domain's is acknowledged, not routed */
+	const char *clear;      /* domain hash fields to delete with the state,
+	                           space-separated; "" none */
 };
 
 struct queue;

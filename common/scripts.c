@@ -9,7 +9,7 @@
  *   src stage, entry id, kind (f forward | l later | d done | x dead),
  *   dst stage, due ms, job bytes, domain, job id, state, attempts,
  *   last_error (also the dead letter's reason), event type, event detail,
- *   generation.
+ *   generation, fields of the domain hash to delete (space-separated).
  * An item is applied only if its XACK acknowledged something: when a slow
  * worker and the one that reclaimed its entry both finish, the first commit
  * wins and the second is dropped, so a job is never forwarded twice.
@@ -26,11 +26,11 @@ static const char commit_lua[] =
 "local evmax, deadmax, n = ARGV[4], ARGV[5], tonumber(ARGV[6])\n"
 "local applied, counts = 0, {}\n"
 "for i = 0, n - 1 do\n"
-"  local b = 7 + i * 14\n"
+"  local b = 7 + i * 15\n"
 "  local src, id, kind, dst = ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3]\n"
 "  local due, job, dom, jid = ARGV[b+4], ARGV[b+5], ARGV[b+6], ARGV[b+7]\n"
 "  local state, att, err = ARGV[b+8], ARGV[b+9], ARGV[b+10]\n"
-"  local ev, detail, gen = ARGV[b+11], ARGV[b+12], tonumber(ARGV[b+13])\n"
+"  local ev, detail, gen, clear = ARGV[b+11], ARGV[b+12], tonumber(ARGV[b+13]), ARGV[b+14]\n"
 "  if redis.call('XACK', p..':stream:'..src, group, id) == 1 then\n"
 "    if gen > 0 and dom ~= '' and\n"
 "       tonumber(redis.call('HGET', p..':domain:'..dom, 'gen') or '0') > gen then\n"
@@ -57,6 +57,7 @@ static const char commit_lua[] =
 "        'updated_at', now, 'job', jid)\n"
 "      if err ~= '' then redis.call('HSET', k, 'last_error', err)\n"
 "      else redis.call('HDEL', k, 'last_error') end\n"
+"      for f in clear:gmatch('%S+') do redis.call('HDEL', k, f) end\n"
 "    end\n"
 "    if ev ~= '' then\n"
 "      redis.call('XADD', p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,\n"
@@ -130,9 +131,14 @@ static const char reclaim_lua[] =
 "    redis.call('XACK', s, group, id)\n"
 "    redis.call('XADD', p..':events', 'MAXLEN', '~', evmax, '*', 'type', 'dead-letter',\n"
 "      'domain', dom, 'detail', why, 'time', now)\n"
-"    if dom ~= '' and redis.call('EXISTS', p..':domain:'..dom) == 1 then\n"
-"      redis.call('HSET', p..':domain:'..dom, 'state', 'failed', 'last_error', why,\n"
-"        'updated_at', now)\n"
+"    -- the domain fails only when this was its pipeline's job\n"
+"    local ok, j = pcall(cmsgpack.unpack, job)\n"
+"    local k = p..':domain:'..dom\n"
+"    if dom ~= '' and ok and type(j) == 'table' and j.id and\n"
+"       redis.call('HGET', k, 'job') == j.id and\n"
+"       ((tonumber(j.gen) or 0) == 0 or\n"
+"        tonumber(redis.call('HGET', k, 'gen') or '0') == tonumber(j.gen)) then\n"
+"      redis.call('HSET', k, 'state', 'failed', 'last_error', why, 'updated_at', now)\n"
 "    end\n"
 "    redis.call('HINCRBY', p..':stats', 'dead', 1)\n"
 "    redis.call('HINCRBY', p..':stats', stage..'.poison', 1)\n"
@@ -222,7 +228,7 @@ static const char replay_lua[] =
 "  return 1\n" \
 "end\n" \
 "local function fresh(k)\n" \
-"  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen', 'txt',\n" \
+"  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen',\n" \
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
 "    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
 "    'nudge_pending', 'claim_entry', 'authz', 'challenges')\n" \
@@ -290,14 +296,16 @@ static const char claim_lua[] = LIFECYCLE_LUA_COMMON
 
 /*
  * NUDGE
- * ARGV: prefix, now_ms, domain.  Returns -1 when the domain is unknown, 1
- * when its waiting job was made due now, 0 when the job is in a stream or
- * in a handler: then "nudge_pending" makes its next delay zero (COMMIT).
+ * ARGV: prefix, now_ms, domain.  Returns -1 when the domain is unknown, -2
+ * when no pipeline runs (it ended: onboard it again), 1 when its waiting job
+ * was made due now, 0 when the job is in a stream or in a handler: then "nudge_pending" makes its next delay zero (COMMIT).
  */
 static const char nudge_lua[] = LIFECYCLE_LUA_COMMON
 "local p, now, dom = ARGV[1], ARGV[2], ARGV[3]\n"
 "local k = p..':domain:'..dom\n"
-"if redis.call('EXISTS', k) == 0 then return -1 end\n"
+"local st = redis.call('HGET', k, 'state')\n"
+"if not st then return -1 end\n"
+"if not ACTIVE[st] then return -2 end\n"
 "return nudge(p, k, dom, now)\n";
 
 /*
@@ -339,7 +347,8 @@ static const char bucket_lua[] =
 "local tokens = tonumber(h[1] or limit)\n"
 "local ts = tonumber(h[2] or now)\n"
 "local blocked = tonumber(h[3] or '0')\n"
-"if now > ts then tokens = math.min(limit, tokens + (now - ts) * limit / period) end\n"
+"if now > ts then tokens = math.min(limit, tokens + (now - ts) * limit / period)\n"
+"else now = ts end  -- a clock behind the last taker's: no refill counted twice\n"
 "local wait = 0\n"
 "if mode == 'block' then\n"
 "  if untl > blocked then blocked = untl end\n"

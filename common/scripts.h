@@ -29,6 +29,6 @@ const char *script_source(enum script_id id);
 
 /* Fields per job in SCRIPT_COMMIT's argument list, after the header. */
 #define COMMIT_HEADER_ARGS 6
-#define COMMIT_ITEM_ARGS 14
+#define COMMIT_ITEM_ARGS 15
 
 #endif

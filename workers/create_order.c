@@ -29,9 +29,15 @@ static bool order_usable(struct stage_env *env, struct acme_client *c,
 		return false;
 	o.url = strdup(url);
 	enum acme_status st = o.url ? acme_order_poll(c, &o, &ra) : ACME_E_NOMEM;
+	/* pending, ready or processing: carry on with it; a valid one was
+	 * issued already and is not this run's */
+	bool usable = (st == ACME_OK || st == ACME_PENDING) && o.status &&
+	              strcmp(o.status, "valid") != 0;
 	acme_order_free(&o);
-	if (st == ACME_OK || st == ACME_PENDING)
+	if (usable)
 		return true;
+	if (st == ACME_OK || st == ACME_PENDING)
+		return false;
 	if (st != ACME_E_INVALID) {
 		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
 		*failed = true;

@@ -336,9 +336,14 @@ static int cmd_nudge(struct ctl *c, int argc, char **argv)
 	long long v = lifecycle(c, SCRIPT_NUDGE, 3, av, NULL);
 	if (v == INT_MIN)
 		return EXIT_FAIL;
-	if (v < 0) {
+	if (v == -1) {
 		fprintf(stderr, "dcvctl nudge: %s is not known\n", name);
 		return EXIT_NOTFOUND;
+	}
+	if (v == -2) {
+		fprintf(stderr, "dcvctl nudge: no pipeline runs for %s (see dcvctl status); "
+		        "onboard it again\n", name);
+		return EXIT_FAIL;
 	}
 	printf(v ? "%s: checking again now\n"
 	         : "%s: running now; it checks again as soon as this run ends\n", name);
@@ -411,6 +416,13 @@ static int cmd_offboard(struct ctl *c, int argc, char **argv)
 	return rc == EXIT_OK ? EXIT_FAIL : rc;
 }
 
+/* A field of the domain record never printed: the key of an order being
+ * finalized (plain PEM when no key-encryption key is configured). */
+static int secret_field(const char *name)
+{
+	return strcmp(name, "pending_key") == 0;
+}
+
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	const char *domain = NULL;
@@ -444,13 +456,16 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		json_t *j = json_object();
 		json_object_set_new(j, "domain", json_string(name));
 		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			json_object_set_new(j, r->element[i]->str,
-			                    json_stringn(r->element[i + 1]->str, r->element[i + 1]->len));
+			if (!secret_field(r->element[i]->str))
+				json_object_set_new(j, r->element[i]->str,
+				                    json_stringn(r->element[i + 1]->str,
+				                                 r->element[i + 1]->len));
 		print_json(j);
 	} else {
 		printf("%-12s %s\n", "domain", name);
 		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
+			if (!secret_field(r->element[i]->str))
+				printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
 	}
 	queue_reply_free(r);
 	return rc;

@@ -4,9 +4,11 @@
  * (certstore.h), removes the TXT values, emits "issued" and hands the domain
  * to offboard-check, which also schedules the renewal.
  *
- * The new key is recorded (sealed under the KEK when there is one) before
- * the order is finalized further, so a reclaimed job downloads the chain for
- * the key it has.  An invalid authorization removes the TXT, records the
+ * The new key is recorded (sealed under the KEK when there is one) as soon
+ * as the finalize request returns, so a job reclaimed after that downloads
+ * the chain for the key it has; a crash between the request and the record
+ * costs a new order.  The order's fields leave the domain record with the
+ * commit that moves the job on, never before it.  An invalid authorization removes the TXT, records the
  * CA's detail and goes back to verify-cname with a longer backoff each time;
  * after lifecycle.max_invalid_authz in a row the domain is "failed" (CAs
  * pause accounts that keep failing).
@@ -21,6 +23,9 @@
 #include "log.h"
 #include "pipeline.h"
 
+/* The fields of the order in hand, deleted when it is done with. */
+#define ORDER_FIELDS "order_url order_gen pending_key authz challenges"
+
 /* An authorization the CA found invalid. */
 static void invalid(struct stage_env *env, struct job *job, const struct domain_rec *rec,
                     const char *identifier, const char *detail, struct outcome *out)
@@ -30,19 +35,20 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 
 	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
-	snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, identifier);
+	/* the bucket create-order looks at: a wildcard's is its base name's */
+	const char *id = strncmp(identifier, "*.", 2) == 0 ? identifier + 2 : identifier;
+	snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, id);
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job->domain, "invalid_count");
-	domain_set(env, job->domain, "order_url", (const char *)NULL, "order_gen",
-	           (const char *)NULL, "verified_gen", (const char *)NULL,
-	           "pending_key", (const char *)NULL, "authz", (const char *)NULL,
-	           "challenges", (const char *)NULL, (const char *)NULL);
+	/* with the commit: a job reclaimed before it still finds its order */
+	out->clear = ORDER_FIELDS " verified_gen";
 	if (k >= p->lc.max_invalid) {
 		outcome_done(out);
 		snprintf(out->reason, sizeof(out->reason), "authorization of %s invalid "
 		         "%lld times in a row: %s", identifier, k, detail);
 		out->state = "failed";
 		out->event = "failed";
+		out->clear = ORDER_FIELDS " verified_gen";
 		return;
 	}
 	long long delay = p->lc.invalid_backoff_ms;
@@ -54,6 +60,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	         identifier, detail);
 	out->state = "waiting-cname";
 	out->event = "authz-invalid";
+	out->clear = ORDER_FIELDS " verified_gen";
 }
 
 /* Every authorization valid?  False with OUT set otherwise. */
@@ -69,6 +76,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		enum acme_status st = acme_authz_poll(c, order->authorizations[i], &a, &ra);
 		bool ok = st == ACME_OK;
 		if (st == ACME_PENDING) {
+			job->attempt = 0;  /* waiting is not failing: the CA ends it */
 			outcome_retry(out, ra > 0 ? ra : p->lc.authz_poll_ms,
 			              "the CA is validating %s", a.identifier ? a.identifier : "?");
 			out->state = "validating";
@@ -131,14 +139,14 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	snprintf(renew, sizeof(renew), "%llu", (unsigned long long)at);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	domain_set(env, job->domain, "order_url", (const char *)NULL,
-	           "order_gen", (const char *)NULL, "verified_gen", (const char *)NULL,
-	           "pending_key", (const char *)NULL, "invalid_count", (const char *)NULL,
-	           "authz", (const char *)NULL, "challenges", (const char *)NULL,
-	           "serial", s.serial, "not_after", na, "renew_at", renew,
-	           "ari_id", s.ari_id, "issued_at", now, "issued_gen", gen, (const char *)NULL);
-	if (!rec_str(rec, "first_issued_at", NULL))
-		domain_set(env, job->domain, "first_issued_at", now, (const char *)NULL);
+	const char *first = rec_str(rec, "first_issued_at", now);
+	if (domain_set(env, job->domain, "serial", s.serial, "not_after", na,
+	               "renew_at", renew, "ari_id", s.ari_id, "issued_at", now,
+	               "issued_gen", gen, "first_issued_at", first, (const char *)NULL) != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		return;
+	}
 	domain_incr(env, job->domain, "certificates");
 	job_ctx_del(job, "replaces");
 	struct tm tm;
@@ -148,6 +156,9 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	outcome_advance(out, STAGE_OFFBOARD_CHECK);
 	out->delay_ms = 1;     /* its first check sets the real schedule */
 	snprintf(out->reason, sizeof(out->reason), "serial %s, not after %s", s.serial, when);
+	/* with the commit: a job reclaimed before it downloads again instead of
+	 * finding neither order nor verification */
+	out->clear = ORDER_FIELDS " verified_gen invalid_count";
 	out->state = "issued";
 	out->event = "issued";
 }
@@ -185,17 +196,22 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 			pipeline_acme_failed(env, job, st, "finalize", out);
 			goto out;
 		}
-		if (certstore_seal(&p->kek, key_pem, aad, &sealed) != 0 ||
-		    domain_set(env, job->domain, "pending_key", sealed, (const char *)NULL) != 0) {
+		if (certstore_seal(&p->kek, key_pem, aad, &sealed) != 0) {
+			outcome_retry(out, 1000, "cannot seal the new key");
+			out->state = "";
+			goto out;
+		}
+		if (domain_set(env, job->domain, "pending_key", sealed, (const char *)NULL) != 0) {
 			outcome_retry(out, 1000, "cannot record the new key: %s", queue_errstr(env->q));
 			out->state = "";
 			goto out;
 		}
 		/* a CA that issues at once has the certificate now: one look
 		 * before waiting a poll interval */
-		if (st == ACME_PENDING && acme_order_poll(c, &order, &ra) != ACME_OK &&
-		    strcmp(order.status, "processing") != 0) {
-			pipeline_acme_failed(env, job, ACME_E_PROTOCOL, "order after finalize", out);
+		if (st == ACME_PENDING &&
+		    acme_order_poll(c, &order, &ra) == ACME_E_INVALID) {
+			invalid(env, job, &rec, job->domain, order.error.detail[0] ?
+			        order.error.detail : "the order became invalid", out);
 			goto out;
 		}
 	} else if (strcmp(order.status, "valid") == 0) {
@@ -212,6 +228,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		}
 	}
 	if (strcmp(order.status, "valid") != 0 || !order.certificate) {
+		job->attempt = 0;          /* waiting is not failing */
 		outcome_retry(out, ra > 0 ? ra : p->lc.authz_poll_ms, "the CA is issuing");
 		out->state = "finalizing";
 		goto out;

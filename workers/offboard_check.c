@@ -124,7 +124,8 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 	const char *ari = rec_str(rec, "ari_id", "");
 
 	if (domain_set(env, job->domain, "verified_gen", (const char *)NULL,
-	               (const char *)NULL) != 0) {
+	               "order_url", (const char *)NULL, "order_gen", (const char *)NULL,
+	               "pending_key", (const char *)NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return;

@@ -27,6 +27,8 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->verify_max_wait_ms = cfg_int(c, "lifecycle.verify_max_wait_ms", 30 * DAY_MS, 1000, 365 * DAY_MS);
 	o->propagation_poll_ms = cfg_int(c, "lifecycle.propagation_poll_ms", 2000, 1, 3600000);
+	o->propagation_timeout_ms = cfg_int(c, "lifecycle.propagation_timeout_ms", 3600000, 1000,
+	                                    7 * DAY_MS);
 	o->authz_poll_ms = cfg_int(c, "lifecycle.authz_poll_ms", 1000, 1, 3600000);
 	o->renew_fraction = cfg_double(c, "lifecycle.renew_fraction", 1.0 / 3, 0.0, 1.0);
 	o->offboard_interval_ms = cfg_int(c, "lifecycle.offboard_interval_ms", DAY_MS, 100, 365 * DAY_MS);
@@ -456,7 +458,7 @@ int pipeline_target(struct stage_env *env, const struct job *job,
 int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
                          const struct domain_rec *rec, char *why, size_t whylen)
 {
-	char list[2048], msg[TXT_MSG_MAX];
+	char list[TXT_LIST_MAX], msg[TXT_MSG_MAX];
 	struct txt_provider *txt = pipeline_txt(env);
 
 	snprintf(list, sizeof(list), "%s", rec_str(rec, "txt", ""));

@@ -29,10 +29,12 @@
 #include "worker.h"
 
 #define CAA_IDENTITIES_MAX 8
+#define TXT_LIST_MAX 8192   /* the domain's "txt": 16 names' targets and values */
 
 struct lifecycle_opts {
 	long long verify_max_wait_ms;   /* then "abandoned" (30 days) */
 	long long propagation_poll_ms;  /* TXT not everywhere yet: look again */
+	long long propagation_timeout_ms; /* then the job fails */
 	long long authz_poll_ms;        /* authorization pending, no Retry-After */
 	double renew_fraction;          /* renew when this much of the lifetime
 	                                   is left (no ARI) */

@@ -48,7 +48,8 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 				outcome_fail(out, "no TXT value for %s", a.identifier);
 				out->state = "failed";
 			} else {
-				ch[n].url = strcmp(a.dns01_status, "pending") == 0 ? strdup(a.dns01_url) : NULL;
+				ch[n].url = a.dns01_status && strcmp(a.dns01_status, "pending") == 0 ?
+				            strdup(a.dns01_url) : NULL;
 				n++;
 			}
 		}
@@ -59,36 +60,48 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 	return n;
 }
 
-/* The "name value;..." list of CH, as recorded in the domain's "txt". */
-static void txt_list(const struct chal *ch, int n, char *list, size_t len)
+/* The "name value;..." list of CH, as recorded in the domain's "txt", into
+ * LIST (TXT_LIST_MAX bytes).  -1 if it does not fit. */
+static int txt_list(const struct chal *ch, int n, char *list)
 {
 	size_t o = 0;
 
 	list[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		int w = snprintf(list + o, len - o, "%s%s %s", o ? ";" : "",
+		int w = snprintf(list + o, TXT_LIST_MAX - o, "%s%s %s", o ? ";" : "",
 		                 ch[i].target, ch[i].value);
-		if (w > 0 && (size_t)w < len - o)
-			o += (size_t)w;
+		if (w < 0 || (size_t)w >= TXT_LIST_MAX - o)
+			return -1;
+		o += (size_t)w;
 	}
+	return 0;
 }
 
 /* Publishes every value and records them, unless exactly these are
- * published already.  Values recorded before and not wanted now (the
- * account key was rotated: the key authorizations changed) are removed
- * first.  0, or -1 with OUT set. */
+ * published already.  The record always covers what may be published:
+ * first the old and the new values together, then, once the new ones are
+ * in and the old ones not wanted any more (the account key was rotated:
+ * the key authorizations changed) are out, the new ones alone.  0, or -1
+ * with OUT set. */
 static int publish(struct stage_env *env, const struct job *job,
                    const struct domain_rec *rec, struct chal *ch, int n,
                    struct outcome *out)
 {
-	char list[2048], msg[TXT_MSG_MAX];
+	char list[TXT_LIST_MAX], both[2 * TXT_LIST_MAX + 1], old[TXT_LIST_MAX];
+	char msg[TXT_MSG_MAX];
+	const char *was = rec_str(rec, "txt", "");
 
-	txt_list(ch, n, list, sizeof(list));
-	if (strcmp(list, rec_str(rec, "txt", "")) == 0)
+	if (txt_list(ch, n, list) != 0) {
+		outcome_fail(out, "too many TXT values for one domain record");
+		out->state = "failed";
+		return -1;
+	}
+	if (strcmp(list, was) == 0)
 		return 0;
-	if (pipeline_txt_cleanup(env, job, rec, msg, sizeof(msg)) != 0) {
-		outcome_retry(out, -1, "%s", msg);
-		out->state = "provisioning";
+	snprintf(both, sizeof(both), "%s%s%s", was, *was && *list ? ";" : "", list);
+	if (domain_set(env, job->domain, "txt", both, (const char *)NULL) != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -105,6 +118,19 @@ static int publish(struct stage_env *env, const struct job *job,
 			return -1;
 		}
 	}
+	snprintf(old, sizeof(old), "%s", was);
+	for (char *save = NULL, *t = strtok_r(old, ";", &save); t;
+	     t = strtok_r(NULL, ";", &save)) {
+		char *sp = strchr(t, ' ');
+		if (!sp || strstr(list, t))
+			continue;
+		*sp = '\0';
+		if (txt_remove(pipeline_txt(env), t, sp + 1, msg, sizeof(msg)) == TXT_TRANSIENT) {
+			outcome_retry(out, -1, "removing the TXT at %s: %s", t, msg);
+			out->state = "provisioning";
+			return -1;
+		}
+	}
 	if (domain_set(env, job->domain, "txt", list, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
@@ -114,7 +140,8 @@ static int publish(struct stage_env *env, const struct job *job,
 }
 
 /* Whether every authoritative server serves every value. */
-static bool propagated(struct stage_env *env, struct chal *ch, int n, struct outcome *out)
+static bool propagated(struct stage_env *env, struct job *job, struct chal *ch, int n,
+                       struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	struct dns_check_result res;
@@ -126,6 +153,14 @@ static bool propagated(struct stage_env *env, struct chal *ch, int n, struct out
 		}
 		pipeline_dns_count("propagation", &res);
 		if (res.status != DNS_CHECK_OK) {
+			if (env->now_ms - job->since > (uint64_t)p->lc.propagation_timeout_ms) {
+				outcome_fail(out, "TXT at %s not everywhere after %lld s: %s",
+				             ch[i].target, p->lc.propagation_timeout_ms / 1000,
+				             res.detail);
+				out->state = "failed";
+				return false;
+			}
+			job->attempt = 0;    /* waiting is not failing */
 			outcome_retry(out, p->lc.propagation_poll_ms, "TXT at %s not everywhere yet: %s",
 			              ch[i].target, res.detail);
 			out->state = "provisioning";
@@ -184,7 +219,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 		goto out;
 	if (publish(env, job, &rec, ch, n, out) != 0)
 		goto out;
-	if (!propagated(env, ch, n, out))
+	if (!propagated(env, job, ch, n, out))
 		goto out;
 	record_challenges(env, job, ch, n);
 	for (int i = 0; i < n; i++) {
@@ -202,7 +237,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 	out->delay_ms = p->lc.authz_poll_ms;
 	out->state = "validating";
 out:
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < ACME_MAX_AUTHZ; i++)
 		free(ch[i].url);
 	acme_order_free(&order);
 	domain_rec_free(&rec);

@@ -371,6 +371,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 	}
 	c->attempts = job.attempt;
 	c->gen = job.gen;
+	c->clear = out.clear;
 	if (job_encode(&job, &s->enc, &s->enclen) != JOB_OK) {
 		/* keep the original bytes: the entry is settled as it came */
 		s->enc = NULL;

@@ -43,6 +43,8 @@ struct outcome {
 	const char *event;        /* event type for <p>:events; NULL: none */
 	char reason[OUTCOME_REASON_MAX]; /* RETRY/FAIL: the domain's last_error
 	                             and the event's detail */
+	const char *clear;        /* domain fields deleted atomically with the
+	                             commit (space-separated); NULL: none */
 };
 
 /* Backoff and give-up policy of one stage. */
