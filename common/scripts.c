@@ -10,6 +10,8 @@
  *   dst stage, due ms, job bytes, domain, job id, state, attempts,
  *   last_error (also the dead letter's reason), event type, event detail,
  *   generation, fields of the domain hash to delete (space-separated).
+ * With the state it records the event type as "notified": what the backend
+ * was last told about the domain (offboard-check tells each condition once).
  * An item is applied only if its XACK acknowledged something: when a slow
  * worker and the one that reclaimed its entry both finish, the first commit
  * wins and the second is dropped, so a job is never forwarded twice.
@@ -58,6 +60,7 @@ static const char commit_lua[] =
 "      if err ~= '' then redis.call('HSET', k, 'last_error', err)\n"
 "      else redis.call('HDEL', k, 'last_error') end\n"
 "      for f in clear:gmatch('%S+') do redis.call('HDEL', k, f) end\n"
+"      if ev ~= '' then redis.call('HSET', k, 'notified', ev) end\n"
 "    end\n"
 "    if ev ~= '' then\n"
 "      redis.call('XADD', p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,\n"

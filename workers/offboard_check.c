@@ -66,14 +66,12 @@ static int delegation_seen(struct stage_env *env, const struct job *job,
 	return n;
 }
 
-/* Sets the event once per condition ("notified" remembers the last one). */
-static void notify(struct stage_env *env, const struct job *job,
-                   const struct domain_rec *rec, const char *event, struct outcome *out)
+/* Sets the event once per condition: COMMIT records each event it adds as
+ * the domain's "notified", with the state. */
+static void notify(const struct domain_rec *rec, const char *event, struct outcome *out)
 {
-	if (strcmp(rec_str(rec, "notified", ""), event) == 0)
-		return;
-	out->event = event;
-	domain_set(env, job->domain, "notified", event, (const char *)NULL);
+	if (strcmp(rec_str(rec, "notified", ""), event) != 0)
+		out->event = event;
 }
 
 /* The domain is no longer ours: TXT away, then watch the delegation go. */
@@ -101,7 +99,6 @@ static void offboarded(struct stage_env *env, struct job *job,
 		         "points at us", why, base_of(job));
 		out->state = "offboarded";
 		out->event = "delegation-removed";
-		domain_set(env, job->domain, "notified", "delegation-removed", (const char *)NULL);
 		return;
 	}
 	outcome_advance(out, STAGE_OFFBOARD_CHECK);
@@ -110,11 +107,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	         "at us on %d of %d servers: ask the customer to delete it", why,
 	         base_of(job), seen, res.n_vantage);
 	out->state = "offboarded";
-	if (strcmp(rec_str(rec, "notified", ""), "stale-delegation") != 0) {
-		/* "offboarded" first is implied: the event says what to do */
-		out->event = "stale-delegation";
-		domain_set(env, job->domain, "notified", "stale-delegation", (const char *)NULL);
-	}
+	notify(rec, "stale-delegation", out);
 }
 
 /* Starts the renewal: back through verify-cname, which must pass again. */
@@ -174,14 +167,13 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 		int seen = delegation_seen(env, job, &res);
 		if (seen >= 0 && res.status == DNS_CHECK_OK) {
 			if (strcmp(rec_str(&rec, "notified", ""), "delegation-missing") == 0)
-				domain_set(env, job->domain, "notified", (const char *)NULL,
-				           (const char *)NULL);
+				out->clear = "notified";   /* restored: tell again next time */
 			if (due) {
 				renew(env, job, &rec, out);
 				goto out;
 			}
 		} else if (seen >= 0 && rec_int(&rec, "not_after", 0) * 1000 > (long long)env->now_ms) {
-			notify(env, job, &rec, "delegation-missing", out);
+			notify(&rec, "delegation-missing", out);
 			snprintf(out->reason, sizeof(out->reason), "pointing at us but the "
 			         "delegation is gone: %s", res.detail);
 		}

@@ -370,8 +370,14 @@ class FleetEnv:
         script = (f"server 127.0.0.1 {self.server(which).port}\nzone {zone}\n"
                   + "".join(c + "\n" for c in commands) + "send\n")
         try:
-            p = subprocess.run(["nsupdate", "-k", keyfile, "-t", "5"], input=script,
-                               capture_output=True, text=True, timeout=30)
+            # over TCP, and again after a timeout: a single-threaded named
+            # busy with the workers' checks may drop a packet
+            for _ in range(3):
+                p = subprocess.run(["nsupdate", "-v", "-k", keyfile, "-t", "5"],
+                                   input=script, capture_output=True, text=True,
+                                   timeout=30)
+                if p.returncode == 0 or "timed out" not in p.stdout + p.stderr:
+                    break
         finally:
             if own:
                 os.unlink(keyfile)
