@@ -751,11 +751,11 @@ out:
 void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
                    const char **argv, const size_t *argvlen)
 {
-	const char *av[24];
-	size_t al[24];
+	const char *av[72];
+	size_t al[72];
 	char nk[16];
 
-	if (argc + 3 > 24)
+	if (argc + 3 > 72)
 		return NULL;
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";

@@ -369,6 +369,25 @@ static const char bucket_lua[] =
 "redis.call('PEXPIRE', k, math.floor(ttl))\n"
 "return math.floor(wait)\n";
 
+/*
+ * DOMAIN_SET
+ * ARGV: prefix, domain, gen, job id, field to HINCRBY ('' none), n, then n
+ * field/value pairs to set, then fields to delete.  A stage's own writes to
+ * the domain hash, applied only while the domain is still at this job's
+ * generation and job: a job that was overtaken (the domain was onboarded
+ * again while it ran) writes nothing.  Returns -1 when overtaken, else the
+ * incremented value, else 1.
+ */
+static const char domain_set_lua[] =
+"local k = ARGV[1]..':domain:'..ARGV[2]\n"
+"local h = redis.call('HMGET', k, 'gen', 'job')\n"
+"if h[1] ~= ARGV[3] or h[2] ~= ARGV[4] then return -1 end\n"
+"local n = tonumber(ARGV[6])\n"
+"for i = 0, n - 1 do redis.call('HSET', k, ARGV[7 + 2 * i], ARGV[8 + 2 * i]) end\n"
+"for i = 7 + 2 * n, #ARGV do redis.call('HDEL', k, ARGV[i]) end\n"
+"if ARGV[5] ~= '' then return redis.call('HINCRBY', k, ARGV[5], 1) end\n"
+"return 1\n";
+
 const char *script_source(enum script_id id)
 {
 	switch (id) {
@@ -382,6 +401,7 @@ const char *script_source(enum script_id id)
 	case SCRIPT_NUDGE: return nudge_lua;
 	case SCRIPT_OFFBOARD: return offboard_lua;
 	case SCRIPT_BUCKET: return bucket_lua;
+	case SCRIPT_DOMAIN_SET: return domain_set_lua;
 	case SCRIPT_COUNT: break;
 	}
 	return NULL;

@@ -21,6 +21,7 @@ enum script_id {
 	SCRIPT_NUDGE,    /* make a domain's waiting job due now */
 	SCRIPT_OFFBOARD, /* flag a running pipeline, or start the offboarding */
 	SCRIPT_BUCKET,   /* a token bucket of the rate limiter */
+	SCRIPT_DOMAIN_SET, /* a stage's writes to the domain, if still its job */
 	SCRIPT_COUNT
 };
 

@@ -126,14 +126,14 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	join(order.authorizations, order.n_authz, authz, sizeof(authz));
-	if (domain_set(env, job->domain, "order_url", order.url, "order_gen", gen,
+	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "authz", authz, (const char *)NULL) != 0) {
 		/* the order is lost to us; the CA lets it expire */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		goto out;
 	}
-	domain_incr(env, job->domain, "orders");
+	domain_incr(env, job, "orders");
 	outcome_advance(out, STAGE_PROVISION_TXT);
 	out->state = "provisioning";
 out:

@@ -39,7 +39,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	const char *id = strncmp(identifier, "*.", 2) == 0 ? identifier + 2 : identifier;
 	snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, id);
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
-	long long k = domain_incr(env, job->domain, "invalid_count");
+	long long k = domain_incr(env, job, "invalid_count");
 	/* with the commit: a job reclaimed before it still finds its order */
 	out->clear = ORDER_FIELDS " verified_gen";
 	if (k >= p->lc.max_invalid) {
@@ -140,14 +140,14 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	const char *first = rec_str(rec, "first_issued_at", now);
-	if (domain_set(env, job->domain, "serial", s.serial, "not_after", na,
+	if (domain_set(env, job, "serial", s.serial, "not_after", na,
 	               "renew_at", renew, "ari_id", s.ari_id, "issued_at", now,
 	               "issued_gen", gen, "first_issued_at", first, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return;
 	}
-	domain_incr(env, job->domain, "certificates");
+	domain_incr(env, job, "certificates");
 	job_ctx_del(job, "replaces");
 	struct tm tm;
 	time_t t = s.not_after;
@@ -201,7 +201,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 			out->state = "";
 			goto out;
 		}
-		if (domain_set(env, job->domain, "pending_key", sealed, (const char *)NULL) != 0) {
+		if (domain_set(env, job, "pending_key", sealed, (const char *)NULL) != 0) {
 			outcome_retry(out, 1000, "cannot record the new key: %s", queue_errstr(env->q));
 			out->state = "";
 			goto out;
@@ -218,7 +218,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		const char *stored = rec_str(&rec, "pending_key", NULL);
 		if (!stored || certstore_open(&p->kek, stored, aad, &key_pem) != 0) {
 			/* finalized by a process that died before recording its key */
-			domain_set(env, job->domain, "order_url", (const char *)NULL,
+			domain_set(env, job, "order_url", (const char *)NULL,
 			           "order_gen", (const char *)NULL, (const char *)NULL);
 			outcome_advance(out, STAGE_CREATE_ORDER);
 			snprintf(out->reason, sizeof(out->reason),

@@ -116,7 +116,7 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 {
 	const char *ari = rec_str(rec, "ari_id", "");
 
-	if (domain_set(env, job->domain, "verified_gen", (const char *)NULL,
+	if (domain_set(env, job, "verified_gen", (const char *)NULL,
 	               "order_url", (const char *)NULL, "order_gen", (const char *)NULL,
 	               "pending_key", (const char *)NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
@@ -163,7 +163,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	bool due = rec_int(&rec, "renew_at", 0) <= (long long)env->now_ms;
 	if (res.status == DNS_CHECK_OK && res.pointing) {
 		if (!rec_int(&rec, "ever_pointed", 0))
-			domain_set(env, job->domain, "ever_pointed", "1", (const char *)NULL);
+			domain_set(env, job, "ever_pointed", "1", (const char *)NULL);
 		int seen = delegation_seen(env, job, &res);
 		if (seen >= 0 && res.status == DNS_CHECK_OK) {
 			if (strcmp(rec_str(&rec, "notified", ""), "delegation-missing") == 0)

@@ -198,49 +198,58 @@ long long rec_int(const struct domain_rec *r, const char *field, long long def)
 	return v && *v ? strtoll(v, NULL, 10) : def;
 }
 
-long long domain_incr(struct stage_env *env, const char *domain, const char *field)
+/* Runs DOMAIN_SET for JOB: NS strings of SET (field, value, ...), ND
+ * fields of DEL, and HINCRBY of INCR ('' none).  Returns the script's
+ * answer, -1 when the job was overtaken or Redis failed. */
+static long long domain_write(struct stage_env *env, const struct job *job,
+                              const char *incr, const char **set, int ns,
+                              const char **del, int nd)
 {
-	char key[400];
-	domain_key(env, domain, key, sizeof(key));
-	const char *argv[] = { "HINCRBY", key, field, "1" };
-	redisReply *r = queue_command(env->q, 4, argv, NULL);
+	const char *argv[64];
+	int argc = 0;
+	char gen[24], n[16];
+
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
+	snprintf(n, sizeof(n), "%d", ns / 2);
+	argv[argc++] = queue_prefix(env->q);
+	argv[argc++] = job->domain;
+	argv[argc++] = gen;
+	argv[argc++] = job->id;
+	argv[argc++] = incr;
+	argv[argc++] = n;
+	for (int i = 0; i < ns; i++)
+		argv[argc++] = set[i];
+	for (int i = 0; i < nd; i++)
+		argv[argc++] = del[i];
+	redisReply *r = queue_script(env->q, SCRIPT_DOMAIN_SET, 0, argc, argv, NULL);
 	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
 	queue_reply_free(r);
 	return v;
 }
 
-int domain_set(struct stage_env *env, const char *domain, ...)
+long long domain_incr(struct stage_env *env, const struct job *job, const char *field)
 {
-	const char *set[34], *del[18];
-	int ns = 2, nd = 2, rc = 0;
-	char key[400];
+	return domain_write(env, job, field, NULL, 0, NULL, 0);
+}
+
+int domain_set(struct stage_env *env, const struct job *job, ...)
+{
+	const char *set[40], *del[16];
+	int ns = 0, nd = 0;
 	va_list ap;
 
-	domain_key(env, domain, key, sizeof(key));
-	set[0] = "HSET";
-	del[0] = "HDEL";
-	set[1] = del[1] = key;
-	va_start(ap, domain);
+	va_start(ap, job);
 	for (const char *f; (f = va_arg(ap, const char *));) {
 		const char *v = va_arg(ap, const char *);
-		if (v && ns < 33) {
+		if (v && ns < 40) {
 			set[ns++] = f;
 			set[ns++] = v;
-		} else if (!v && nd < 18) {
+		} else if (!v && nd < 16) {
 			del[nd++] = f;
 		}
 	}
 	va_end(ap);
-	for (int k = 0; k < 2; k++) {
-		int n = k ? nd : ns;
-		if (n == 2)
-			continue;
-		redisReply *r = queue_command(env->q, n, k ? del : set, NULL);
-		if (!r || r->type == REDIS_REPLY_ERROR)
-			rc = -1;
-		queue_reply_free(r);
-	}
-	return rc;
+	return domain_write(env, job, "", set, ns, del, nd) < 0 ? -1 : 0;
 }
 
 /* ---- the gate ---- */
@@ -479,5 +488,5 @@ int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
 			return -1;
 		}
 	}
-	return domain_set(env, job->domain, "txt", (const char *)NULL, (const char *)NULL);
+	return domain_set(env, job, "txt", (const char *)NULL, (const char *)NULL);
 }

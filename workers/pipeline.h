@@ -96,13 +96,15 @@ void domain_rec_free(struct domain_rec *r);
 const char *rec_str(const struct domain_rec *r, const char *field, const char *def);
 long long rec_int(const struct domain_rec *r, const char *field, long long def);
 
-/* HSET of NULL-terminated field/value pairs on the domain record (values
- * NULL are HDEL'd).  Returns 0 or -1. */
-int domain_set(struct stage_env *env, const char *domain, ...)
+/* A stage's writes to its domain: HSET of the NULL-terminated field/value
+ * pairs (a NULL value deletes the field), applied only while the domain is
+ * at JOB's generation and job (SCRIPT_DOMAIN_SET).  Returns 0, or -1 when
+ * Redis failed or the job was overtaken (the next run's gate drops it). */
+int domain_set(struct stage_env *env, const struct job *job, ...)
 	__attribute__((sentinel));
 
-/* HINCRBY of FIELD; the new value or -1. */
-long long domain_incr(struct stage_env *env, const char *domain, const char *field);
+/* HINCRBY of FIELD under the same condition; the new value or -1. */
+long long domain_incr(struct stage_env *env, const struct job *job, const char *field);
 
 /* Lets JOB run in env->stage, or sets OUT and returns false: an unknown
  * domain, a job without a generation or of a newer one, or another job of

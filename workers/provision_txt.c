@@ -99,7 +99,7 @@ static int publish(struct stage_env *env, const struct job *job,
 	if (strcmp(list, was) == 0)
 		return 0;
 	snprintf(both, sizeof(both), "%s%s%s", was, *was && *list ? ";" : "", list);
-	if (domain_set(env, job->domain, "txt", both, (const char *)NULL) != 0) {
+	if (domain_set(env, job, "txt", both, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return -1;
@@ -131,7 +131,7 @@ static int publish(struct stage_env *env, const struct job *job,
 			return -1;
 		}
 	}
-	if (domain_set(env, job->domain, "txt", list, (const char *)NULL) != 0) {
+	if (domain_set(env, job, "txt", list, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return -1;
@@ -187,7 +187,7 @@ static void record_challenges(struct stage_env *env, const struct job *job,
 		o += (size_t)w;
 	}
 	if (o)
-		domain_set(env, job->domain, "challenges", list, (const char *)NULL);
+		domain_set(env, job, "challenges", list, (const char *)NULL);
 }
 
 void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out)

@@ -201,7 +201,7 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	if (domain_set(env, job->domain, "verified_gen", gen, (const char *)NULL) != 0) {
+	if (domain_set(env, job, "verified_gen", gen, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		goto out;
