@@ -183,6 +183,11 @@ def test_nudge_duplicate_onboard_and_abandon(tmp):
         ev = [e for e in env.events(b) if e["type"] == "abandoned"]
         assert len(ev) == 1 and f"_acme-challenge.{b}" in ev[0]["detail"]
         assert env.ctl("nudge", "unknown.example", check=False).returncode == 3
+        # nothing runs for an abandoned domain: a nudge says to onboard it
+        p = env.ctl("nudge", b, check=False)
+        assert p.returncode == 1 and "onboard it again" in p.stderr
+        assert "queued" in env.ctl("onboard", b).stdout
+        assert int(env.domain(b)["gen"]) == 2
     finally:
         env.close()
 
