@@ -70,8 +70,7 @@ const char *dname_normalize(const char *in, char *out, size_t outlen)
 	return NULL;
 }
 
-/* Returns DOMAIN without a wildcard's "*.". */
-static const char *base_name(const char *domain)
+const char *dname_base(const char *domain)
 {
 	return strncmp(domain, "*.", 2) == 0 ? domain + 2 : domain;
 }
@@ -109,7 +108,7 @@ const char *dname_target(const char *tmpl, const char *domain,
 {
 	char buf[1024], token[17], hashed[33];
 	size_t len = 0;
-	const char *base = base_name(domain);
+	const char *base = dname_base(domain);
 
 	if (zone == NULL || *zone == '\0')
 		return "validation zone is not configured";
@@ -163,7 +162,7 @@ const char *dname_target(const char *tmpl, const char *domain,
 
 const char *dname_challenge(const char *domain, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "_acme-challenge.%s", base_name(domain));
+	int n = snprintf(out, outlen, "_acme-challenge.%s", dname_base(domain));
 	if (n < 0 || (size_t)n >= outlen || (size_t)n > DNAME_MAX)
 		return "challenge name longer than 253 octets";
 	return NULL;

@@ -41,6 +41,10 @@ const char *dname_target(const char *tmpl, const char *domain,
  * DNAME_NAMES_MAX, DOMAIN itself among them.  Returns NULL or the reason. */
 const char *dname_names(const char *domain, const char *in, char *out, size_t len);
 
+/* DOMAIN without a wildcard's "*." (the name its delegation, pointing and
+ * failed authorizations are about). */
+const char *dname_base(const char *domain);
+
 /* "_acme-challenge.<domain>" without a wildcard's "*." into OUT. */
 const char *dname_challenge(const char *domain, char *out, size_t outlen);
 

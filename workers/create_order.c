@@ -45,20 +45,6 @@ static bool order_usable(struct stage_env *env, struct acme_client *c,
 	return false;
 }
 
-/* The N strings of V, space-separated, into OUT (cut at LEN). */
-static void join(char *const *v, size_t n, char *out, size_t len)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(out + o, len - o, "%s%s", i ? " " : "", v[i]);
-		if (w < 0 || (size_t)w >= len - o)
-			break;
-		o += (size_t)w;
-	}
-}
-
 /* The rate limiter: how long this order must wait (0: go). */
 static long long budget(struct stage_env *env, char (*names)[DNAME_MAX + 2], int n,
                         const char **which)
@@ -67,16 +53,14 @@ static long long budget(struct stage_env *env, char (*names)[DNAME_MAX + 2], int
 	char bucket[1024];
 
 	for (int i = 0; i < n; i++) {
-		/* the CA reports a wildcard's failure under its base name */
-		const char *id = strncmp(names[i], "*.", 2) == 0 ? names[i] + 2 : names[i];
-		snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, id);
+		pipeline_bucket(env, "failed-authz", names[i], bucket, sizeof(bucket));
 		long long w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
 		if (w) {
 			*which = "failed authorizations";
 			return w;
 		}
 	}
-	snprintf(bucket, sizeof(bucket), "%s:new-orders", p->ca);
+	pipeline_bucket(env, "new-orders", NULL, bucket, sizeof(bucket));
 	*which = "new orders";
 	return ratelimit(env->q, bucket, &p->lc.new_orders, RL_TAKE, env->now_ms, 0);
 }
@@ -125,7 +109,8 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	join(order.authorizations, order.n_authz, authz, sizeof(authz));
+	pipeline_join((const char *const *)order.authorizations, order.n_authz, authz,
+	              sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "authz", authz, (const char *)NULL) != 0) {
 		/* the order is lost to us; the CA lets it expire */

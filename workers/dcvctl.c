@@ -114,7 +114,7 @@ static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
 	}
 	for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nb < 16;
 	     t = strtok_r(NULL, ",", &save)) {
-		const char *base = strncmp(t, "*.", 2) == 0 ? t + 2 : t;
+		const char *base = dname_base(t);
 		size_t k = 0;
 		while (k < nb && strcmp(bases[k], base) != 0)
 			k++;

@@ -35,9 +35,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 
 	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
-	/* the bucket create-order looks at: a wildcard's is its base name's */
-	const char *id = strncmp(identifier, "*.", 2) == 0 ? identifier + 2 : identifier;
-	snprintf(bucket, sizeof(bucket), "%.255s:failed-authz:%.255s", p->ca, id);
+	pipeline_bucket(env, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	/* with the commit: a job reclaimed before it still finds its order */

@@ -37,13 +37,6 @@ static int64_t next_check(struct stage_env *env, const struct job *job,
 	return d < 1 ? 1 : d;
 }
 
-/* The name the checks look at: a wildcard's traffic and delegation are
- * those of its base name. */
-static const char *base_of(const struct job *job)
-{
-	return strncmp(job->domain, "*.", 2) == 0 ? job->domain + 2 : job->domain;
-}
-
 /* How many servers still show _acme-challenge pointing at our target;
  * -1 when the check could not tell. */
 static int delegation_seen(struct stage_env *env, const struct job *job,
@@ -54,8 +47,8 @@ static int delegation_seen(struct stage_env *env, const struct job *job,
 	int n = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (pipeline_target(env, job, base_of(job), target, sizeof(target)) != 0 ||
-	    dns_delegation_check(pipeline_dns(env), base_of(job), target,
+	if (pipeline_target(env, job, dname_base(job->domain), target, sizeof(target)) != 0 ||
+	    dns_delegation_check(pipeline_dns(env), dname_base(job->domain), target,
 	                         p->dns.confirmations - 1, res) != 0)
 		return -1;
 	pipeline_dns_count("delegation", res);
@@ -96,7 +89,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	if (seen == 0) {
 		outcome_done(out);
 		snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s no longer "
-		         "points at us", why, base_of(job));
+		         "points at us", why, dname_base(job->domain));
 		out->state = "offboarded";
 		out->event = "delegation-removed";
 		return;
@@ -105,7 +98,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	out->delay_ms = p->lc.stale_interval_ms;
 	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
 	         "at us on %d of %d servers: ask the customer to delete it", why,
-	         base_of(job), seen, res.n_vantage);
+	         dname_base(job->domain), seen, res.n_vantage);
 	out->state = "offboarded";
 	notify(rec, "stale-delegation", out);
 }
@@ -150,7 +143,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 		out->event = "dead-letter";
 		goto out;
 	}
-	if (dns_pointing_check(pipeline_dns(env), base_of(job), &res) != 0) {
+	if (dns_pointing_check(pipeline_dns(env), dname_base(job->domain), &res) != 0) {
 		outcome_fail(out, "%s: not a name to check", job->domain);
 		goto out;
 	}

@@ -316,6 +316,16 @@ bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *re
 	return true;
 }
 
+const char *pipeline_bucket(struct stage_env *env, const char *kind, const char *name,
+                            char *buf, size_t len)
+{
+	struct pipeline *p = env->deps;
+
+	snprintf(buf, len, "%.255s:%s%s%.255s", p->ca, kind, name ? ":" : "",
+	         name ? dname_base(name) : "");
+	return buf;
+}
+
 /* ---- ACME ---- */
 
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
@@ -375,10 +385,9 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 	if (st == ACME_E_RATELIMITED) {
 		if (after < 0)
 			after = 60000;
-		char name[300];
-		snprintf(name, sizeof(name), "%s:new-orders", p->ca);
-		ratelimit(env->q, name, &p->lc.new_orders, RL_BLOCK, env->now_ms,
-		          env->now_ms + (uint64_t)after);
+		char name[600];
+		ratelimit(env->q, pipeline_bucket(env, "new-orders", NULL, name, sizeof(name)),
+		          &p->lc.new_orders, RL_BLOCK, env->now_ms, env->now_ms + (uint64_t)after);
 		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 		                    "bucket=\"ca\"", 1);
 		outcome_retry(out, after, "%s: rate limited by the CA: %s", what, detail);
@@ -430,6 +439,23 @@ bool pipeline_order(struct acme_client *c, const struct job *job,
 	order->url = strdup(url);
 	*st = order->url ? acme_order_poll(c, order, ra) : ACME_E_NOMEM;
 	return true;
+}
+
+void pipeline_join(const char *const *v, size_t n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i])
+			continue;
+		int w = snprintf(out + o, len - o, "%s%s", o ? " " : "", v[i]);
+		if (w < 0 || (size_t)w >= len - o) {
+			out[o] = '\0';
+			break;
+		}
+		o += (size_t)w;
+	}
 }
 
 /* ---- DNS ---- */

@@ -116,6 +116,12 @@ long long domain_incr(struct stage_env *env, const struct job *job, const char *
 bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *rec,
                    struct outcome *out);
 
+/* The rate-limit bucket of this CA: "new-orders" (NAME NULL) or
+ * "failed-authz" of NAME (a wildcard counts under its base name, as the CA
+ * reports it), into BUF. */
+const char *pipeline_bucket(struct stage_env *env, const char *kind, const char *name,
+                            char *buf, size_t len);
+
 /* The thread's ACME client, signing with the fleet's account (loaded from
  * Redis, reloaded when another process rotated the key).  NULL with OUT set
  * to a retry when there is no account or Redis failed. */
@@ -141,6 +147,10 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 bool pipeline_order(struct acme_client *c, const struct job *job,
                     const struct domain_rec *rec, struct acme_order *order,
                     enum acme_status *st, long long *ra, struct outcome *out);
+
+/* The N strings of V that are not NULL, space-separated, into OUT (the
+ * list stops at the last one that fits in LEN). */
+void pipeline_join(const char *const *v, size_t n, char *out, size_t len);
 
 /* The thread's DNS context and TXT provider. */
 struct dns_ctx *pipeline_dns(struct stage_env *env);

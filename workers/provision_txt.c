@@ -174,19 +174,13 @@ static bool propagated(struct stage_env *env, struct job *job, struct chal *ch, 
 static void record_challenges(struct stage_env *env, const struct job *job,
                               const struct chal *ch, int n)
 {
+	const char *urls[ACME_MAX_AUTHZ];
 	char list[4096];
-	size_t o = 0;
 
-	list[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (!ch[i].url)
-			continue;
-		int w = snprintf(list + o, sizeof(list) - o, "%s%s", o ? " " : "", ch[i].url);
-		if (w < 0 || (size_t)w >= sizeof(list) - o)
-			break;
-		o += (size_t)w;
-	}
-	if (o)
+	for (int i = 0; i < n; i++)
+		urls[i] = ch[i].url;
+	pipeline_join(urls, (size_t)n, list, sizeof(list));
+	if (list[0])
 		domain_set(env, job, "challenges", list, (const char *)NULL);
 }
 

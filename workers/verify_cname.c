@@ -81,8 +81,8 @@ static bool delegation(struct stage_env *env, struct job *job,
 	char target[DNAME_MAX + 1];
 
 	for (int i = 0; i < n; i++) {
-		const char *base = strncmp(names[i], "*.", 2) == 0 ? names[i] + 2 : names[i];
-		if (i && strcmp(base, names[i - 1] + (strncmp(names[i - 1], "*.", 2) ? 0 : 2)) == 0)
+		const char *base = dname_base(names[i]);
+		if (i && strcmp(base, dname_base(names[i - 1])) == 0)
 			continue;
 		if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
 		    dns_delegation_check(dns, base, target, prev, &res) != 0) {
@@ -134,9 +134,7 @@ static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
 		.method = "dns-01",
 	};
 	for (int i = 0; i < n; i++) {
-		bool wild = strncmp(names[i], "*.", 2) == 0;
-		const char *base = wild ? names[i] + 2 : names[i];
-		if (dns_caa_check(pipeline_dns(env), base, wild, &pol, &res) != 0) {
+		if (dns_caa_check(pipeline_dns(env), names[i], false, &pol, &res) != 0) {
 			outcome_fail(out, "%s: not a name CAA can be checked for", names[i]);
 			return false;
 		}
