@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "caa.h"
+#include "dns_wire.h"
 
 static const char *const LE[] = { "letsencrypt.org", "pebble.test" };
 static const char ACCT[] = "https://acme.example/acct/42";
@@ -147,27 +148,6 @@ static void test_format(void **state)
 }
 
 /* ---- answers ---- */
-
-struct wire {
-	uint8_t b[2048];
-	size_t n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (uint8_t)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-
-static void putname(struct wire *w, const char *name)
-{
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t l = dot ? (size_t)(dot - name) : strlen(name);
-		put8(w, (unsigned)l);
-		memcpy(w->b + w->n, name, l);
-		w->n += l;
-		name += l + (dot ? 1 : 0);
-	}
-	put8(w, 0);
-}
 
 /* Owner as a compression pointer to offset 12 (the question name) when
  * OWNER is NULL. */

@@ -12,34 +12,9 @@
 #include <sys/socket.h>
 
 #include "dns.h"
+#include "dns_wire.h"
 
 /* A tiny answer builder for the tests. */
-struct wire {
-	uint8_t b[DNS_MAX_ANSWER + 64];
-	size_t n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (uint8_t)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void put32(struct wire *w, unsigned long v)
-{
-	put16(w, (unsigned)(v >> 16));
-	put16(w, (unsigned)(v & 0xffff));
-}
-
-static void putname(struct wire *w, const char *name)
-{
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t l = dot ? (size_t)(dot - name) : strlen(name);
-		put8(w, (unsigned)l);
-		memcpy(w->b + w->n, name, l);
-		w->n += l;
-		name += l + (dot ? 1 : 0);
-	}
-	put8(w, 0);
-}
-
 static void header(struct wire *w, int rcode, int aa, int qd, int an, int ns)
 {
 	w->n = 0;
