@@ -141,15 +141,44 @@ static int valid_id(const char *id)
 	return 1;
 }
 
+/* Whether the str keys of map M repeat one another; *WHICH gets the
+ * index of the second occurrence.  A decoder that lets a repeated key
+ * overwrite (or, for ctx, append to) what an earlier one stored is how a
+ * per-piece bound becomes an unchecked total: refuse them all. */
+static int has_duplicate_key(const msgpack_object_map *m, uint32_t *which)
+{
+	for (uint32_t i = 1; i < m->size; i++) {
+		const msgpack_object *k = &m->ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR)
+			continue;
+		for (uint32_t j = 0; j < i; j++) {
+			const msgpack_object *o = &m->ptr[j].key;
+			if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == k->via.str.size &&
+			    memcmp(o->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
+				*which = i;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 static enum job_status decode_ctx(const msgpack_object *m, struct job *j,
                                   char *why, size_t whylen)
 {
+	uint32_t dup;
+
 	if (m->type != MSGPACK_OBJECT_MAP) {
 		snprintf(why, whylen, "ctx is not a map");
 		return JOB_E_FIELD;
 	}
-	if (m->via.map.size > JOB_CTX_MAX) {
+	/* The bound is on what ctx will hold in all, not on this map alone. */
+	if (m->via.map.size > JOB_CTX_MAX - j->nctx) {
 		snprintf(why, whylen, "ctx has more than %d entries", JOB_CTX_MAX);
+		return JOB_E_FIELD;
+	}
+	if (has_duplicate_key(&m->via.map, &dup)) {
+		snprintf(why, whylen, "ctx key %u repeats an earlier key", dup);
 		return JOB_E_FIELD;
 	}
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
@@ -157,6 +186,7 @@ static enum job_status decode_ctx(const msgpack_object *m, struct job *j,
 		const msgpack_object *v = &m->via.map.ptr[i].val;
 		struct job_kv *kv = &j->ctx[j->nctx];
 
+		memset(kv, 0, sizeof(*kv));
 		if (copy_str(k, kv->key, sizeof(kv->key)) < 0) {
 			snprintf(why, whylen, "ctx key %u is not a string of at most %d octets",
 			         i, JOB_CTX_KEY_MAX);
@@ -186,6 +216,26 @@ static enum job_status decode_ctx(const msgpack_object *m, struct job *j,
 		j->nctx++;
 	}
 	return JOB_OK;
+}
+
+const char *job_tenant_check(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0)
+		return "tenant is empty";
+	if (n > JOB_TENANT_MAX)
+		return "tenant is longer than 63 characters";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)t[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return "tenant may hold only A-Z a-z 0-9 - _ (no dots, spaces or "
+			       "control characters)";
+	}
+	if (t[0] == '-' || t[n - 1] == '-')
+		return "tenant starts or ends with a hyphen";
+	return NULL;
 }
 
 enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
@@ -228,6 +278,12 @@ enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
 	}
 
 	const msgpack_object_map *m = &u.data.via.map;
+	uint32_t dup;
+	if (has_duplicate_key(m, &dup)) {
+		snprintf(why, whylen, "key %u of the job map repeats an earlier key", dup);
+		st = JOB_E_FIELD;
+		goto out;
+	}
 	for (uint32_t i = 0; i < m->size && st == JOB_OK; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
 		const char *bad = NULL;
@@ -246,7 +302,9 @@ enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
 				bad = "id must be 1-64 characters of A-Z a-z 0-9 - _";
 		} else if (key_is(k, "tenant")) {
 			if (copy_str(v, j->tenant, sizeof(j->tenant)) < 0)
-				bad = "tenant must be a string of at most 64 octets";
+				bad = "tenant must be a string of at most 63 characters";
+			else
+				bad = job_tenant_check(j->tenant);
 		} else if (key_is(k, "attempt")) {
 			if (get_uint(v, UINT32_MAX, &x) < 0)
 				bad = "attempt must be a non-negative integer";

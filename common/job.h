@@ -4,14 +4,17 @@
  *   v          uint   schema version, 1
  *   id         str    job id, 1-64 chars [A-Za-z0-9_-] (dcvctl: 32 hex digits)
  *   domain     str    the certificate identifier, normalised (dname.h)
- *   tenant     str    optional: the provider's customer, <= 64 chars
+ *   tenant     str    optional: the provider's customer, a token of 1-63
+ *                     characters A-Z a-z 0-9 - _ (it goes into delegation
+ *                     targets: no dots, no control bytes)
  *   attempt    uint   attempts made in the current stage (0 on entry)
  *   created_at uint   unix ms when the job was first enqueued
  *   since      uint   unix ms when it entered the current stage (optional)
  *   gen        uint   the domain's pipeline generation (optional, 0)
  *   ctx        map    optional stage context: str keys -> str or int values
  *
- * Unknown top-level keys are ignored (and not carried forward).  Decoding is
+ * Unknown top-level keys are ignored (and not carried forward).  A key that
+ * appears twice in the job map or in ctx makes the job malformed.  Decoding is
  * pure (bytes in, struct out) and never trusts the input: every size is
  * capped before anything is allocated.
  */
@@ -25,7 +28,7 @@
 
 #define JOB_VERSION 1
 #define JOB_ID_MAX 64
-#define JOB_TENANT_MAX 64
+#define JOB_TENANT_MAX 63      /* a DNS label: {tenant} is part of targets */
 #define JOB_CTX_MAX 32          /* entries in ctx */
 #define JOB_CTX_KEY_MAX 64      /* octets of a ctx key */
 #define JOB_CTX_VAL_MAX 8192    /* octets of a ctx string value */
@@ -91,6 +94,9 @@ int job_ctx_set_int(struct job *j, const char *key, int64_t val);
 void job_ctx_del(struct job *j, const char *key);
 
 const char *job_strerror(enum job_status s);
+
+/* Whether T is a valid tenant (see above): NULL, or the reason it is not. */
+const char *job_tenant_check(const char *t);
 
 /* Fills ID (at least 33 bytes) with 32 random hex digits. */
 void job_new_id(char *id);

@@ -228,9 +228,9 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dcvctl onboard: --names goes with one DOMAIN\n");
 		return EXIT_USAGE;
 	}
-	if (tenant && (strlen(tenant) > JOB_TENANT_MAX || strpbrk(tenant, " \t\n"))) {
-		fprintf(stderr, "dcvctl onboard: --tenant must be at most %d characters without spaces\n",
-		        JOB_TENANT_MAX);
+	const char *bad_tenant = tenant ? job_tenant_check(tenant) : NULL;
+	if (bad_tenant) {
+		fprintf(stderr, "dcvctl onboard: --tenant: %s\n", bad_tenant);
 		return EXIT_USAGE;
 	}
 	/* the groups start at 0: entries added before any worker ran count */

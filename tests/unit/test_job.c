@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <msgpack.h>
+
 #include "cfg.h"
 #include "job.h"
 
@@ -168,6 +170,126 @@ static void test_mutations(void **state)
 	free(buf);
 }
 
+
+static void pack_s(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* A job map {v, domain, ctx x NCTX maps of PER entries each, extra}. */
+static void build(msgpack_sbuffer *sb, int nctx, int per, const char *dup_key)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2 + (size_t)nctx + (dup_key != NULL));
+	pack_s(&pk, "v");
+	msgpack_pack_uint8(&pk, 1);
+	pack_s(&pk, "domain");
+	pack_s(&pk, "www.example.com");
+	for (int c = 0; c < nctx; c++) {
+		pack_s(&pk, "ctx");
+		msgpack_pack_map(&pk, (size_t)per);
+		for (int i = 0; i < per; i++) {
+			char k[24];
+			snprintf(k, sizeof(k), "%c%d", 'a' + c, i);
+			pack_s(&pk, k);
+			msgpack_pack_uint8(&pk, 1);
+		}
+	}
+	if (dup_key) {
+		pack_s(&pk, dup_key);
+		if (strcmp(dup_key, "v") == 0)
+			msgpack_pack_uint8(&pk, 1);
+		else
+			pack_s(&pk, "other.example.com");
+	}
+}
+
+/* The stack overflow of issue 10: ctx twice with 32 entries each wrote 64
+ * entries into the 32 of struct job (which the worker keeps on its stack).
+ * A repeated key is refused in the job map and in ctx. */
+static void test_duplicate_keys(void **state)
+{
+	(void)state;
+	msgpack_sbuffer sb;
+	struct job j;
+	char why[256];
+
+	build(&sb, 2, JOB_CTX_MAX, NULL);
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "repeats"));
+	assert_int_equal(j.nctx, 0);
+	msgpack_sbuffer_destroy(&sb);
+
+	build(&sb, 2, 1, NULL);   /* even small ones */
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	msgpack_sbuffer_destroy(&sb);
+
+	build(&sb, 1, JOB_CTX_MAX, NULL);   /* one full ctx is fine */
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_OK);
+	assert_int_equal(j.nctx, JOB_CTX_MAX);
+	job_clear(&j);
+	msgpack_sbuffer_destroy(&sb);
+
+	build(&sb, 1, JOB_CTX_MAX + 1, NULL);
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* a second domain (which one would the stages use?) or v */
+	build(&sb, 0, 0, "domain");
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "repeats"));
+	msgpack_sbuffer_destroy(&sb);
+	build(&sb, 0, 0, "v");
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* a repeated key inside one ctx map */
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	pack_s(&pk, "v");
+	msgpack_pack_uint8(&pk, 1);
+	pack_s(&pk, "domain");
+	pack_s(&pk, "www.example.com");
+	pack_s(&pk, "ctx");
+	msgpack_pack_map(&pk, 2);
+	pack_s(&pk, "names");
+	pack_s(&pk, "www.example.com");
+	pack_s(&pk, "names");
+	pack_s(&pk, "www.example.com,evil.example.org");
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "ctx key 1 repeats"));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_tenant(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "t1", "cust-1", "Tenant_9", "a" };
+	static const char *const bad[] = { "", "a.b", "a b", "a\nb", "-a", "a-", "t\x01",
+	                                   "caf\xc3\xa9",
+	                                   "0123456789012345678901234567890123456789012345678901234567890123" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		assert_null(job_tenant_check(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (job_tenant_check(bad[i]) == NULL)
+			fail_msg("tenant '%s' accepted", bad[i]);
+
+	struct job j, k;
+	char *buf, why[256];
+	size_t len;
+	job_init(&j, "www.example.com", "x.y", 1);   /* a dot: into a target */
+	assert_int_equal(job_encode(&j, &buf, &len), JOB_OK);
+	assert_int_equal(job_decode(buf, len, 65536, &k, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "tenant"));
+	free(buf);
+	job_clear(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +298,8 @@ int main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_ctx_limits),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_tenant),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,8 +66,9 @@ function parse() {
   if (!domain || domain.length > 253 || !domain.includes(".") || /[^a-z0-9._*-]/.test(domain))
     usage(`not a domain name: ${a.positionals[0]}`);
   const tenant = a.values.tenant;
-  if (tenant !== undefined && (tenant.length === 0 || tenant.length > 64))
-    usage("--tenant must be 1-64 characters");
+  // schemas/job.md: a token, because it can go into delegation targets
+  if (tenant !== undefined && !/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(tenant))
+    usage("--tenant must be 1-63 of A-Z a-z 0-9 - _, not starting or ending with -");
   const timeout = Number(a.values.timeout);
   if (!Number.isFinite(timeout) || timeout < 0) usage("--timeout takes seconds (0: wait forever)");
   return {

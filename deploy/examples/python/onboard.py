@@ -57,8 +57,10 @@ def parse():
     if (not a.domain or len(a.domain) > 253 or "." not in a.domain
             or re.search(r"[^a-z0-9._*-]", a.domain)):
         p.error(f"not a domain name: {a.domain}")
-    if a.tenant is not None and not 1 <= len(a.tenant) <= 64:
-        p.error("--tenant must be 1-64 characters")
+    # schemas/job.md: a token, because it can go into delegation targets
+    if a.tenant is not None and not re.fullmatch(
+            r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", a.tenant):
+        p.error("--tenant must be 1-63 of A-Z a-z 0-9 - _, not starting or ending with -")
     if not math.isfinite(a.timeout) or a.timeout < 0:
         p.error("--timeout takes seconds (0: wait forever)")
     a.ephemeral = a.group is None
