@@ -30,6 +30,7 @@ static const char *const outcome_names[] = {
 	[DNS_REFUSED] = "refused",
 	[DNS_TIMEOUT] = "timeout",
 	[DNS_NETERR] = "neterr",
+	[DNS_DEADLINE] = "deadline",
 };
 
 const char *dns_outcome_str(enum dns_outcome o)
@@ -42,7 +43,7 @@ const char *dns_outcome_str(enum dns_outcome o)
 bool dns_outcome_transient(enum dns_outcome o)
 {
 	return o == DNS_SERVFAIL || o == DNS_REFUSED || o == DNS_TIMEOUT ||
-	       o == DNS_NETERR;
+	       o == DNS_NETERR || o == DNS_DEADLINE;
 }
 
 const char *dns_check_strerror(enum dns_check_status s)

@@ -69,13 +69,14 @@ enum dns_outcome {
 	DNS_REFUSED,
 	DNS_TIMEOUT,
 	DNS_NETERR,        /* connection refused, malformed answer, ... */
+	DNS_DEADLINE,      /* no answer by the deadline (dns_set_deadline) */
 };
 
 /* Short name of an outcome ("match", "nxdomain", ...). */
 const char *dns_outcome_str(enum dns_outcome o);
 
 /* Whether retrying later may change the outcome by itself (SERVFAIL,
- * REFUSED, timeout, network errors). */
+ * REFUSED, timeout, network errors, the deadline). */
 bool dns_outcome_transient(enum dns_outcome o);
 
 /* An address range of the provider, for the pointing check. */
@@ -212,8 +213,28 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen);
 void dns_free(struct dns_ctx *ctx);
 
 /* Runs the checks started on CTX until none is left or MAX_MS has passed
- * (-1: no limit).  Returns the number still running. */
+ * (-1: no limit), and never past the deadline (dns_set_deadline).  Returns
+ * the number still running (0 once the deadline has been reached). */
 int dns_run(struct dns_ctx *ctx, long max_ms);
+
+/* Gives every lookup on CTX one deadline: DEADLINE_MONO_MS is a time of
+ * CLOCK_MONOTONIC in milliseconds (tv_sec * 1000 + tv_nsec / 1000000), 0
+ * for none (the default).  It is meant to be set once per job, before its
+ * first check, and replaces any earlier deadline.
+ *
+ * When dns_run() reaches the deadline, every query still in flight is
+ * cancelled and every check still running ends at once: status
+ * DNS_CHECK_TRANSIENT, the servers that had not answered with outcome
+ * DNS_DEADLINE, "bad" the first of them, and a detail that says the
+ * deadline was reached and names that server (or the resolvers, for the
+ * zone, NS and address lookups).  A check started once the deadline has
+ * passed ends the same way inside dns_*_start(), which then calls its
+ * callback before returning.  So the synchronous checks (and
+ * dns_caa_check) never block past the deadline, give or take one poll
+ * round of scheduling.  Queries a check would send are not capped by what
+ * is left: c-ares's own per-try timeout (dns.timeout_ms) still applies
+ * within it. */
+void dns_set_deadline(struct dns_ctx *ctx, long long deadline_mono_ms);
 
 /* Queries sent since dns_new() (for benchmarks). */
 unsigned long dns_queries_sent(const struct dns_ctx *ctx);

@@ -106,6 +106,11 @@ static void on_caa(void *arg, enum dns_outcome st, const uint8_t *buf,
 		       "(SERVFAIL, REFUSED or unreachable)");
 		return;
 	}
+	if (st == DNS_DEADLINE) {
+		lk_end(lk, STEP_TRANSIENT, "deadline reached: the resolvers did "
+		       "not answer");
+		return;
+	}
 	if (st != DNS_MATCH) {
 		lk_end(lk, dns_outcome_transient(st) ? STEP_TRANSIENT :
 		       STEP_ERROR, "resolvers: %s", dns_outcome_str(st));

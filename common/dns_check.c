@@ -85,6 +85,7 @@ struct task {
 	bool parked;                /* waiting for another task to find the
 	                               zone's servers (one NS lookup per zone) */
 	bool failed;                /* a task-level failure decided the result */
+	int fail_bad;               /* vantage that failed it (-1: none) */
 	bool pointing;
 	bool point_transient;
 	struct dns_check_result r;
@@ -114,6 +115,7 @@ struct dns_ctx {
 	int n_tasks;
 	unsigned long sent;
 	struct dns_msg msg;         /* scratch for the answer being handled */
+	long long deadline;         /* CLOCK_MONOTONIC ms, 0: none */
 	bool closing;
 };
 
@@ -122,6 +124,11 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool past_deadline(const struct dns_ctx *ctx)
+{
+	return ctx->deadline > 0 && now_ms() >= ctx->deadline;
 }
 
 /* Appends printf text to BUF (of DNS_SEEN_MAX), cutting silently. */
@@ -316,6 +323,11 @@ unsigned long dns_queries_sent(const struct dns_ctx *ctx)
 	return ctx->sent;
 }
 
+void dns_set_deadline(struct dns_ctx *ctx, long long deadline_mono_ms)
+{
+	ctx->deadline = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
+}
+
 /* ---- zone cache ---- */
 
 static struct zone_entry *zone_get(struct dns_ctx *ctx, const char *zone)
@@ -402,6 +414,7 @@ static void task_conclude(struct task *t)
 	r->bad = -1;
 	if (t->failed) {
 		/* status and detail were set where it failed */
+		r->bad = t->fail_bad;
 		r->confirmations = t->kind == T_DELEG ? t->prev : 0;
 		r->retry_after_ms = o->confirmation_interval_ms;
 		return;
@@ -906,6 +919,40 @@ static void point_answer(struct task *t, const struct query *q,
 		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
 }
 
+/* Q was cancelled at the deadline: its vantage (if any) did not answer,
+ * and the task ends saying who did not. */
+static void deadline_missed(struct task *t, const struct query *q)
+{
+	char who[DNS_ADDR_MAX + DNAME_MAX + 64];
+
+	if (t->phase == P_ASK && q->vantage >= 0) {
+		struct dns_vantage *dv = &t->r.vantage[q->vantage];
+		bool hop = t->kind != T_POINT && q->aux;
+		dv->outcome = DNS_DEADLINE;
+		seen_add(dv->seen, "%sno answer by the deadline",
+		         dv->seen[0] ? "; " : "");
+		if (hop)
+			dns_putf(who, sizeof who, "the resolvers (CNAME of %s, on "
+			         "the chain from %s)", q->name, dv->server);
+		else
+			dns_putf(who, sizeof who, "%s%s%s%s", dv->server,
+			         dv->ns_name[0] ? " (" : "", dv->ns_name,
+			         dv->ns_name[0] ? ")" : "");
+		if (!t->failed)
+			t->fail_bad = q->vantage;
+	} else if (t->phase == P_ZONE) {
+		dns_putf(who, sizeof who, "the resolvers (SOA of %s, finding the "
+		         "zone of %s)", q->name, t->domain);
+	} else if (t->phase == P_NS) {
+		dns_putf(who, sizeof who, "the resolvers (NS of %s)", q->name);
+	} else {
+		dns_putf(who, sizeof who, "the resolvers (address of NS %s)",
+		         q->name);
+	}
+	task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached: %s did not answer",
+	          who);
+}
+
 static void on_answer(void *arg, int status, int timeouts,
                       unsigned char *abuf, int alen)
 {
@@ -920,6 +967,11 @@ static void on_answer(void *arg, int status, int timeouts,
 	if (ctx->closing) {
 		free(q);
 		return;
+	}
+	if (status == ARES_ECANCELLED) {
+		/* only deadline_expire() cancels */
+		deadline_missed(t, q);
+		goto done;
 	}
 	if (abuf && alen > 0 && status != ARES_ETIMEOUT) {
 		enum dns_parse_status ps = dns_msg_parse(abuf, (size_t)alen,
@@ -977,6 +1029,7 @@ static void on_answer(void *arg, int status, int timeouts,
 			break;
 		}
 	}
+done:
 	free(q);
 	if (--t->outstanding == 0)
 		task_step(t);
@@ -1116,6 +1169,17 @@ static void task_issue(struct task *t)
 static void task_step(struct task *t)
 {
 	t->outstanding++; /* hold: answers may arrive inside ares_query() */
+	/* Past the deadline nothing more is sent; a check whose last phase
+	 * has all its answers (ASK) still concludes from them. */
+	if (!t->failed && t->phase != P_ASK && t->phase != P_DONE &&
+	    past_deadline(t->ctx)) {
+		if (t->phase == P_START || (t->phase == P_ZONE && !t->zone_known))
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
+			          "the zone of %s was found", t->domain);
+		else
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
+			          "the servers of %s were asked", t->r.zone);
+	}
 	while (!t->failed && t->phase != P_DONE) {
 		task_issue(t);
 		if (t->outstanding > 1)
@@ -1141,6 +1205,7 @@ static struct task *task_new(struct dns_ctx *ctx, enum task_kind kind,
 	t->cb = cb;
 	t->arg = arg;
 	t->r.bad = -1;
+	t->fail_bad = -1;
 	t->next_t = ctx->tasks;
 	if (ctx->tasks)
 		ctx->tasks->prev_t = t;
@@ -1243,15 +1308,21 @@ static void on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
 	if (answer)
 		rq->cb(rq->arg, DNS_MATCH, abuf, (size_t)alen);
 	else
-		rq->cb(rq->arg, status_outcome(status), NULL, 0);
+		rq->cb(rq->arg, status == ARES_ECANCELLED ? DNS_DEADLINE :
+		       status_outcome(status), NULL, 0);
 	free(rq);
 }
 
 int dns_raw_start(struct dns_ctx *ctx, const char *name, int type,
                   dns_raw_cb cb, void *arg)
 {
-	struct raw_query *rq = calloc(1, sizeof *rq);
+	struct raw_query *rq;
 
+	if (past_deadline(ctx)) {
+		cb(arg, DNS_DEADLINE, NULL, 0);
+		return 0;
+	}
+	rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return -1;
 	rq->ctx = ctx;
@@ -1267,6 +1338,33 @@ int dns_raw_start(struct dns_ctx *ctx, const char *name, int type,
 
 /* ---- the loop ---- */
 
+/* The deadline has passed: cancels every query in flight (their callbacks
+ * end the checks, see deadline_missed), servers first so that a check
+ * names the server it waited for.  Parked checks are woken by the tasks
+ * they waited for, or here. */
+static void deadline_expire(struct dns_ctx *ctx)
+{
+	for (struct chan *c = ctx->chans; c; c = c->next)
+		if (c->pending)
+			ares_cancel(c->ch);
+	for (int i = 0; i < ctx->o.n_resolvers; i++)
+		if (ctx->res[i]->pending)
+			ares_cancel(ctx->res[i]->ch);
+	if (ctx->disc->pending)
+		ares_cancel(ctx->disc->ch);
+	for (;;) {
+		struct task *w = NULL;
+		for (struct task *t = ctx->tasks; t && !w; t = t->next_t)
+			if (t->parked)
+				w = t;
+		if (!w)
+			break;
+		w->parked = false;
+		if (--w->outstanding == 0)
+			task_step(w);
+	}
+}
+
 int dns_run(struct dns_ctx *ctx, long max_ms)
 {
 	long long start = now_ms();
@@ -1281,6 +1379,10 @@ int dns_run(struct dns_ctx *ctx, long max_ms)
 		struct chan *c;
 
 		chans_trim(ctx);
+		if (past_deadline(ctx)) {
+			deadline_expire(ctx);
+			break;
+		}
 		if (max_ms >= 0 && now_ms() - start >= max_ms)
 			break;
 		all[n_all++] = ctx->disc;
@@ -1332,6 +1434,11 @@ int dns_run(struct dns_ctx *ctx, long max_ms)
 		}
 		if (max_ms >= 0) {
 			long left = max_ms - (long)(now_ms() - start);
+			if (left < wait)
+				wait = left < 0 ? 0 : (int)left;
+		}
+		if (ctx->deadline > 0) {
+			long long left = ctx->deadline - now_ms();
 			if (left < wait)
 				wait = left < 0 ? 0 : (int)left;
 		}

@@ -2,7 +2,7 @@
  * dns_driver: a command line over the DNS layer for the integration tests.
  * Prints one JSON object per result on stdout.
  *
- *   dns_driver CONFIG delegation DOMAIN TARGET [PREV]
+ *   dns_driver CONFIG [--deadline-ms MS] delegation DOMAIN TARGET [PREV]
  *   dns_driver CONFIG delegations PREV DOMAIN TARGET [DOMAIN TARGET ...]
  *             (all started at once on one context: one line per check,
  *              in the order given)
@@ -11,12 +11,16 @@
  *   dns_driver CONFIG txt-add NAME VALUE
  *   dns_driver CONFIG txt-remove NAME VALUE
  *
+ * --deadline-ms MS gives the DNS context a deadline MS milliseconds from
+ * the start (dns_set_deadline), for the checks commands.
+ *
  * Exit status 0 when the command ran (whatever the result), 2 on usage or
  * configuration errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "dns.h"
@@ -41,7 +45,14 @@ static int usage(void)
 	return 2;
 }
 
-static int run_dns(struct cfg *c, int argc, char **argv)
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_dns(struct cfg *c, long deadline_ms, int argc, char **argv)
 {
 	struct dns_opts o;
 	struct dns_ctx *ctx = NULL;
@@ -59,6 +70,8 @@ static int run_dns(struct cfg *c, int argc, char **argv)
 		fprintf(stderr, "dns_new: %s\n", err);
 		goto out;
 	}
+	if (deadline_ms > 0)
+		dns_set_deadline(ctx, mono_ms() + deadline_ms);
 	memset(&r, 0, sizeof r);
 	if (strcmp(cmd, "delegation") == 0 && (argc == 3 || argc == 4)) {
 		if (dns_delegation_check(ctx, argv[1], argv[2],
@@ -142,9 +155,14 @@ int main(int argc, char **argv)
 {
 	struct cfg *c;
 	char err[512];
-	int rc;
+	long deadline_ms = 0;
+	int rc, cmd = 2;
 
-	if (argc < 3)
+	if (argc > 4 && strcmp(argv[2], "--deadline-ms") == 0) {
+		deadline_ms = atol(argv[3]);
+		cmd = 4;
+	}
+	if (argc < cmd + 1)
 		return usage();
 	c = cfg_load_file(argv[1], err, sizeof err);
 	if (!c) {
@@ -153,10 +171,10 @@ int main(int argc, char **argv)
 	}
 	/* One file per kind: a dns: section for the checks, a provider:
 	 * section for txt-add/txt-remove (unknown keys are errors). */
-	if (strncmp(argv[2], "txt-", 4) == 0)
-		rc = run_txt(c, argc - 2, argv + 2);
+	if (strncmp(argv[cmd], "txt-", 4) == 0)
+		rc = run_txt(c, argc - cmd, argv + cmd);
 	else
-		rc = run_dns(c, argc - 2, argv + 2);
+		rc = run_dns(c, deadline_ms, argc - cmd, argv + cmd);
 	cfg_free(c);
 	return rc;
 }

@@ -186,6 +186,14 @@ ns A 192.0.2.99
 _acme-challenge.d CNAME d.slow.test.validation.test.
 """
 
+# Served by P (for the resolver) and by Q alone as its nameserver: with Q
+# stopped (SIGSTOP) the zone's only server answers late or never.
+LAZY_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
+@ NS ns.lazy.test.
+ns A 192.0.2.98
+_acme-challenge.d CNAME d.lazy.test.validation.test.
+"""
+
 VALIDATION_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
 @ NS ns1.customer.test.
 @ NS ns6.customer.test.
@@ -195,8 +203,9 @@ VALIDATION_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
 class BindEnv:
     """Primary P (all zones; validation.test dynamic), second server S
     (customer.test from its own, older file; validation.test as a secondary
-    of P), resolver R (recursion, forwarding *.test to P) and a server that
-    never answers (for slow.test)."""
+    of P), resolver R (recursion, forwarding *.test to P), a server that
+    never answers (for slow.test) and Q, the only nameserver of lazy.test,
+    which a test stops and continues to make it answer late."""
 
     def __init__(self, tmpdir):
         self.tmpdir = tmpdir
@@ -219,8 +228,12 @@ class BindEnv:
                 "other.test": ("type primary;", OTHER_ZONE),
                 "cdn.test": ("type primary;", CDN_ZONE),
                 "slow.test": ("type primary;", SLOW_ZONE),
+                "lazy.test": ("type primary;", LAZY_ZONE),
             }, extra_options="recursion no;", keys=keys)
             self.servers.append(self.p)
+            self.q = Named(tmpdir, "q", {"lazy.test": ("type primary;", LAZY_ZONE)},
+                           extra_options="recursion no;")
+            self.servers.append(self.q)
             self.s = self._start_s()
             self.servers.append(self.s)
             self.r = Named(tmpdir, "r", {
@@ -261,7 +274,8 @@ class BindEnv:
         return [f"192.0.2.1=127.0.0.1:{self.p.port}",
                 f"192.0.2.2=127.0.0.1:{self.s.port}",
                 f"2001:db8::2=127.0.0.1:{self.s.port}",
-                f"192.0.2.99=127.0.0.1:{self.hole.port}"]
+                f"192.0.2.99=127.0.0.1:{self.hole.port}",
+                f"192.0.2.98=127.0.0.1:{self.q.port}"]
 
     def dns_config(self, path, **over):
         """Writes a dns: config for dns_driver and returns PATH."""

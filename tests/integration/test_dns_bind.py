@@ -2,6 +2,8 @@
 delegation, propagation and pointing checks through dns_driver, and TXT
 provisioning by RFC 2136 with TSIG."""
 import os
+import signal
+import threading
 import time
 
 import pytest
@@ -115,6 +117,73 @@ def test_resolver_that_does_not_answer(env):
                          resolvers=[f"127.0.0.1:{env.hole.port}"])
     r = deleg(env, "good.customer.test", cfg=cfg)
     assert r["status"] == "transient" and "zone" in r["detail"], r
+
+
+def timed(cfg, *args):
+    """One dns_driver result and the wall time it took, in seconds."""
+    t0 = time.monotonic()
+    r = driver1(cfg, *args)
+    return r, time.monotonic() - t0
+
+
+def test_deadline_ends_the_wait_for_a_server_that_never_answers(env):
+    # c-ares alone would wait 3 tries of 3 s on the black hole
+    cfg = env.dns_config(os.path.join(env.tmpdir, "patient.yaml"), timeout_ms=3000, tries=3)
+    d = "d.slow.test"
+    r, took = timed(cfg, "--deadline-ms", 1000, "delegation", d, TARGET.format(d=d), 1)
+    assert 0.95 <= took < 2.0, took
+    assert r["status"] == "transient", r
+    assert "deadline reached" in r["detail"], r
+    assert f"auth 127.0.0.1:{env.hole.port} (ns.slow.test) did not answer" in r["detail"], r
+    assert bad(r)["outcome"] == "deadline" and bad(r)["ns"] == "ns.slow.test"
+    # the servers that did answer keep their outcome
+    assert sorted(v["outcome"] for v in r["vantage"]) == ["deadline", "match", "match"], r
+    assert r["confirmations"] == 1  # neither confirms nor resets
+
+
+def test_deadline_on_resolvers_that_never_answer(env):
+    cfg = env.dns_config(os.path.join(env.tmpdir, "patientres.yaml"), timeout_ms=3000, tries=3,
+                         resolvers=[f"127.0.0.1:{env.hole.port}"])
+    r, took = timed(cfg, "--deadline-ms", 800, "delegation", "good.customer.test",
+                    TARGET.format(d="good.customer.test"))
+    assert took < 1.8, took
+    assert r["status"] == "transient", r
+    assert r["detail"] == ("deadline reached: the resolvers (SOA of good.customer.test, "
+                           "finding the zone of good.customer.test) did not answer"), r
+    r, took = timed(cfg, "--deadline-ms", 800, "pointing", "www.customer.test")
+    assert took < 1.8 and r["status"] == "transient", (took, r)
+    assert "deadline reached: resolvers A did not answer" in r["detail"], r
+    r, took = timed(cfg, "--deadline-ms", 800, "propagation", "x.customer.test", "v")
+    assert took < 1.8 and r["status"] == "transient" and "deadline" in r["detail"], (took, r)
+
+
+def test_slow_server_counts_in_time_and_not_past_the_deadline(env):
+    """Q, lazy.test's only nameserver, is stopped and continued 2 s later: it
+    answers late.  Within c-ares's timeout the late answer counts; with a
+    1 s deadline the check ends at 1 s, naming Q."""
+    cfg = env.dns_config(os.path.join(env.tmpdir, "lazy.yaml"), timeout_ms=5000, tries=1)
+    d = "d.lazy.test"
+    timer = None
+    try:
+        env.q.proc.signal(signal.SIGSTOP)
+        timer = threading.Timer(2.0, env.q.proc.signal, (signal.SIGCONT,))
+        timer.start()
+        r, took = timed(cfg, "delegation", d, TARGET.format(d=d))
+        assert r["status"] == "confirming", r
+        assert took >= 1.8, took  # it did wait for the late answer
+        timer.join()
+        env.q.proc.signal(signal.SIGSTOP)
+        timer = threading.Timer(3.0, env.q.proc.signal, (signal.SIGCONT,))
+        timer.start()
+        r, took = timed(cfg, "--deadline-ms", 1000, "delegation", d, TARGET.format(d=d))
+        assert 0.95 <= took < 2.0, took
+        assert r["status"] == "transient", r
+        assert f"deadline reached: auth 127.0.0.1:{env.q.port} (ns.lazy.test) did not answer" \
+            == r["detail"], r
+    finally:
+        if timer:
+            timer.cancel()
+        env.q.proc.signal(signal.SIGCONT)
 
 
 def test_many_checks_in_flight_on_one_context(env):
