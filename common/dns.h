@@ -41,8 +41,10 @@ struct cfg;
 #define DNS_MAX_ANSWER 16384  /* octets of one DNS answer we accept */
 #define DNS_MAX_RR 32         /* records kept per section of an answer */
 #define DNS_MAX_TXT 255       /* octets kept of one TXT record's text */
-#define DNS_MAX_SERVERS 32    /* vantage points (servers) per check */
-#define DNS_MAX_RESOLVERS 8
+#define DNS_MAX_SERVERS 32    /* authoritative server addresses per check */
+#define DNS_MAX_RESOLVERS 8   /* dns.resolvers */
+/* Vantage points of one check: the zone's servers and the resolvers. */
+#define DNS_MAX_VANTAGE (DNS_MAX_SERVERS + DNS_MAX_RESOLVERS)
 #define DNS_MAX_PORTMAP 32
 #define DNS_MAX_RANGES 64
 #define DNS_MAX_SUFFIXES 32
@@ -270,7 +272,7 @@ struct dns_check_result {
 	long retry_after_ms;      /* check again after this long (0 when done) */
 	char zone[DNAME_MAX + 1]; /* zone whose servers were asked */
 	char detail[DNS_SEEN_MAX];/* one-line explanation */
-	struct dns_vantage vantage[DNS_MAX_SERVERS];
+	struct dns_vantage vantage[DNS_MAX_VANTAGE];
 	int n_vantage;
 	int bad;
 	bool pointing;            /* pointing check: does it point at us */

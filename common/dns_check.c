@@ -79,8 +79,8 @@ struct task {
 	int n_servers;
 	int n_res_vantage;          /* resolvers asked in ASK */
 	bool addr_seen[DNS_MAX_SERVERS]; /* NS name got any address */
-	int hops[DNS_MAX_SERVERS];  /* deleg: hops seen so far per vantage */
-	uint64_t hop_hash[DNS_MAX_SERVERS][16]; /* deleg: names of those hops */
+	int hops[DNS_MAX_VANTAGE];  /* deleg: hops seen so far per vantage */
+	uint64_t hop_hash[DNS_MAX_VANTAGE][16]; /* deleg: names of those hops */
 	bool zone_known;            /* r.zone is the zone cut */
 	bool parked;                /* waiting for another task to find the
 	                               zone's servers (one NS lookup per zone) */
@@ -436,12 +436,16 @@ static void task_conclude(struct task *t)
 	}
 	for (int i = 0; i < r->n_vantage; i++) {
 		enum dns_outcome oc = r->vantage[i].outcome;
-		if (oc == DNS_NS_DELEGATED && deleg < 0)
-			deleg = i;
-		else if (dns_outcome_transient(oc) && trans < 0)
-			trans = i;
-		else if (oc != DNS_MATCH && mism < 0)
+		/* a second transient outcome is not a mismatch */
+		if (oc == DNS_NS_DELEGATED) {
+			if (deleg < 0)
+				deleg = i;
+		} else if (dns_outcome_transient(oc)) {
+			if (trans < 0)
+				trans = i;
+		} else if (oc != DNS_MATCH && mism < 0) {
 			mism = i;
+		}
 	}
 	if (deleg >= 0) {
 		r->status = DNS_CHECK_NS_DELEGATED;
@@ -1054,6 +1058,14 @@ static void send_asks(struct task *t)
 	}
 	if (t->kind == T_DELEG || ctx->o.propagation_resolvers)
 		nres = ctx->o.n_resolvers;
+	/* Both bounds are kept where the pieces are filled (add_server,
+	 * dns_cfg_load); the total is checked here, where the array is. */
+	if (t->n_servers > DNS_MAX_SERVERS || nres > DNS_MAX_RESOLVERS ||
+	    t->n_servers + nres > DNS_MAX_VANTAGE) {
+		task_fail(t, DNS_CHECK_ERROR, "%d servers and %d resolvers: over "
+		          "%d vantage points", t->n_servers, nres, DNS_MAX_VANTAGE);
+		return;
+	}
 	t->n_res_vantage = nres;
 	t->r.n_vantage = t->n_servers + nres;
 	for (int i = 0; i < t->r.n_vantage; i++) {

@@ -194,6 +194,20 @@ ns A 192.0.2.98
 _acme-challenge.d CNAME d.lazy.test.validation.test.
 """
 
+# A zone whose one NS name has 32 addresses (the 32-slot arrays of issue
+# 10), and one whose four NS names have 40 between them.  127.0.0.1 is P;
+# with dns.ns_port set to P's port the other loopback addresses refuse at
+# once (ICMP port unreachable), so a check that does ask them ends quickly.
+BIG_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
+@ NS ns.big.test.
+_acme-challenge.d CNAME d.big.test.validation.test.
+""" + "".join(f"ns A 127.0.0.{i}\n" for i in range(1, 33))
+
+WIDE_ZONE = "$TTL 1\n" + SOA.format(serial=1) + \
+    "".join(f"@ NS n{k}.wide.test.\n" for k in range(4)) + \
+    "_acme-challenge.d CNAME d.wide.test.validation.test.\n" + \
+    "".join(f"n{k} A 127.0.1.{10 * k + i + 1}\n" for k in range(4) for i in range(10))
+
 VALIDATION_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
 @ NS ns1.customer.test.
 @ NS ns6.customer.test.
@@ -229,6 +243,8 @@ class BindEnv:
                 "cdn.test": ("type primary;", CDN_ZONE),
                 "slow.test": ("type primary;", SLOW_ZONE),
                 "lazy.test": ("type primary;", LAZY_ZONE),
+                "big.test": ("type primary;", BIG_ZONE),
+                "wide.test": ("type primary;", WIDE_ZONE),
             }, extra_options="recursion no;", keys=keys)
             self.servers.append(self.p)
             self.q = Named(tmpdir, "q", {"lazy.test": ("type primary;", LAZY_ZONE)},

@@ -186,6 +186,19 @@ def test_slow_server_counts_in_time_and_not_past_the_deadline(env):
         env.q.proc.signal(signal.SIGCONT)
 
 
+def test_ns_name_with_32_addresses_does_not_overflow(env):
+    """Issue 10: 32 addresses of one NS name plus a resolver are 33 vantage
+    points, one more than the arrays had (a heap overflow under ASan).  P
+    answers at 127.0.0.1; the other 31 refuse at once."""
+    cfg = env.dns_config(os.path.join(env.tmpdir, "big.yaml"), ns_port=env.p.port)
+    r = deleg(env, "d.big.test", cfg=cfg)
+    assert r["zone"] == "big.test", r
+    assert len(r["vantage"]) == 33, r
+    assert r["vantage"][-1]["server"].startswith("resolver"), r
+    assert r["status"] == "transient", r  # refused connections: not a mismatch
+    assert sorted({v["outcome"] for v in r["vantage"]}) == ["match", "neterr"], r
+
+
 def test_many_checks_in_flight_on_one_context(env):
     # at most 5 identical questions at once: BIND drops identical queries
     # beyond clients-per-query (10); real sweeps ask about distinct names
