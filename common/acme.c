@@ -745,22 +745,22 @@ void acme_opts_free(struct acme_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Reads a small secret file (at most 4 KiB), trimmed of whitespace. */
-static char *read_secret_file(const char *path)
+char *acme_read_secret_file(const char *path)
 {
 	char buf[4097];
+	char *s = NULL;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return NULL;
 	size_t n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (n == sizeof(buf))
-		return NULL;
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	char *s = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	if (n < sizeof(buf)) {
+		while (n > 0 && isspace((unsigned char)buf[n - 1]))
+			n--;
+		buf[n] = '\0';
+		s = strdup(buf);
+	}
+	explicit_bzero(buf, sizeof(buf));
 	return s;
 }
 
@@ -796,11 +796,12 @@ int acme_cfg_load(struct cfg *c, struct acme_opts *o)
 	if (s) {
 		o->eab_hmac = strdup(s);
 	} else if (hf) {
-		o->eab_hmac = read_secret_file(hf);
+		o->eab_hmac = acme_read_secret_file(hf);
 		if (!o->eab_hmac)
 			cfg_fail(c, "acme.eab_hmac_file", "cannot read %s", hf);
 	}
 	o->kek_file = xstrdup(cfg_str(c, "acme.kek_file", NULL));
+	o->allow_plaintext_keys = cfg_bool(c, "acme.allow_plaintext_keys", false);
 	o->preferred_chain = xstrdup(cfg_str(c, "acme.preferred_chain", NULL));
 	o->profile = xstrdup(cfg_str(c, "acme.profile", NULL));
 	o->connect_timeout_ms = (long)cfg_int(c, "acme.connect_timeout_ms", 5000,
@@ -1132,7 +1133,8 @@ enum acme_status acme_account_register(struct acme_client *c,
 		} else if (d->eab_required) {
 			st = fail(c, ACME_E_EAB,
 			          "this CA requires external account binding "
-			          "(--eab-kid and --eab-hmac)");
+			          "(an EAB key id and HMAC key: dcvctl account register "
+			          "--eab-kid K --eab-hmac-file F)");
 			goto out;
 		}
 	}

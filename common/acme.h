@@ -208,6 +208,7 @@ struct acme_opts {
 	char *eab_kid;
 	char *eab_hmac;            /* base64url HMAC key: a secret, never logged */
 	char *kek_file;            /* key-encryption key for the account store */
+	bool allow_plaintext_keys; /* no KEK: store keys in the clear anyway */
 	char *preferred_chain;     /* issuer CN of the preferred chain */
 	char *profile;             /* certificate profile to ask for */
 	long connect_timeout_ms;   /* default 5000 */
@@ -226,11 +227,18 @@ int acme_opts_defaults(struct acme_opts *o);
  * directory, ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
  * (better from the environment DCV_ACME_EAB_HMAC) or eab_hmac_file,
  * kek_file (or the environment DCV_ACME_KEK, read by account.h),
+ * allow_plaintext_keys (false: the worker and dcvctl refuse to store keys
+ * without a KEK; see account_kek_policy()),
  * preferred_chain, profile, connect_timeout_ms, timeout_ms,
  * max_response_bytes, bad_nonce_retries, poll_default_ms.  Returns 0, or -1
  * after recording the error in C (cfg_error()). */
 int acme_cfg_load(struct cfg *c, struct acme_opts *o);
 void acme_opts_free(struct acme_opts *o);
+
+/* Reads a small secret file (at most 4 KiB; trailing whitespace trimmed),
+ * such as an EAB HMAC key.  Returns a copy the caller frees with
+ * crypto_free_secret(), or NULL when it cannot be read or is too big. */
+char *acme_read_secret_file(const char *path);
 
 struct acme_client;
 

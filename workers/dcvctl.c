@@ -58,7 +58,7 @@ static void usage(FILE *f)
 	      "  dead list [--count N] [--json]   dead letters, newest first\n"
 	      "  dead replay ID|--all             send dead letters back to their stage\n"
 	      "  dead purge ID|--all              delete dead letters\n"
-	      "  account register --email E [--eab-kid K --eab-hmac H]\n"
+	      "  account register --email E [--eab-kid K --eab-hmac-file F]\n"
 	      "  account show | rotate-key | deactivate --yes\n"
 	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found.\n", f);
 }
