@@ -16,10 +16,10 @@ DRIVER = harness.program("acme_driver")
 KEK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 
-@pytest.fixture(scope="module")
-def env():
-    tmp = harness.tmpdir("dcv-acct-")
-    p = pebble_env.Pebble(tmp)
+def servers(prefix, eab=False):
+    """(tmp, Pebble, Redis) for a module fixture; stopped by PID after it."""
+    tmp = harness.tmpdir(prefix)
+    p = pebble_env.Pebble(tmp, eab=eab)
     r = None
     try:
         r = harness.Redis(tmp)
@@ -29,6 +29,11 @@ def env():
             r.stop()
         p.stop()
         harness.rmtree(tmp)
+
+
+@pytest.fixture(scope="module")
+def env():
+    yield from servers("dcv-acct-")
 
 
 def ctl(env, *args, prefix="dcv", kek=KEK, stdin=None, extra=None):
@@ -183,17 +188,7 @@ def test_plain_account_and_deactivate(env):
 
 @pytest.fixture(scope="module")
 def eab_env():
-    tmp = harness.tmpdir("dcv-acct-eab-")
-    p = pebble_env.Pebble(tmp, eab=True)
-    r = None
-    try:
-        r = harness.Redis(tmp)
-        yield tmp, p, r
-    finally:
-        if r:
-            r.stop()
-        p.stop()
-        harness.rmtree(tmp)
+    yield from servers("dcv-acct-eab-", eab=True)
 
 
 def test_eab_hmac_from_a_file_or_the_environment(eab_env):
