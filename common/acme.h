@@ -60,6 +60,9 @@ enum acme_status {
 	ACME_E_USERACTION,       /* userActionRequired (new terms) */
 	ACME_E_CA,               /* another problem document from the CA */
 	ACME_E_PROTOCOL,         /* the CA's answer is not what RFC 8555 says */
+	ACME_E_INSECURE,         /* a URL (configured or from the CA) is not https:// */
+	ACME_E_BADCERT,          /* the certificate is not the one ordered
+	                            (crypto_chain_check) */
 	ACME_E_TOOBIG,           /* a response over max_response_bytes */
 	ACME_E_TLS,              /* TLS verification failed: configuration */
 	ACME_E_UNSUPPORTED,      /* the directory lacks this feature */
@@ -127,7 +130,11 @@ struct acme_directory {
 };
 
 /* Parses a directory (at most 64 KiB).  ACME_E_PROTOCOL when a required
- * URL (newNonce, newAccount, newOrder) is missing or not https/http. */
+ * URL (newNonce, newAccount, newOrder) is missing or not a URL,
+ * ACME_E_INSECURE when any URL (those, revokeCert, keyChange, renewalInfo)
+ * is not https://.  The order and authorization parsers refuse the same
+ * way: every URL the client follows is https://, so no one on the path
+ * can read or change what the CA says. */
 enum acme_status acme_directory_parse(const char *body, size_t len,
                                       struct acme_directory *out);
 void acme_directory_free(struct acme_directory *d);
@@ -324,11 +331,17 @@ enum acme_status acme_challenge_respond(struct acme_client *c, const char *url);
 enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
                                char **key_pem, long long *retry_after_ms);
 
-/* Downloads the chain at CERT_URL (PEM).  With a preferred issuer set in the
- * options, the Link rel="alternate" chains are fetched too and the first
- * whose chain names that issuer wins; otherwise the default chain.
- * *PEM is malloc'd. */
+/* Downloads the chain at CERT_URL (PEM) and checks it before anyone uses
+ * it (crypto_chain_check): the leaf holds the public key of KEY_PEM (our
+ * CSR's private key, borrowed), its names are exactly NAMES (N, borrowed),
+ * and each certificate is issued by the next.  A chain that fails gives
+ * ACME_E_BADCERT with the reason in the last problem.  With a preferred
+ * issuer set in the options, the Link rel="alternate" chains (https://
+ * only) are fetched too and the first that names that issuer and passes
+ * the same check wins; otherwise the default chain.  *PEM is malloc'd. */
 enum acme_status acme_cert_download(struct acme_client *c, const char *cert_url,
+                                    const char *key_pem,
+                                    const char *const *names, size_t n,
                                     char **pem);
 
 /* revokeCert for the first certificate of CERT_PEM with REASON (RFC 5280

@@ -244,7 +244,14 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		out->state = "finalizing";
 		goto out;
 	}
-	st = acme_cert_download(c, order.certificate, &chain);
+	/* the chain is checked against what we asked for (the record's names,
+	 * not the CA's order object) and the key we hold, before it is stored */
+	char names[DNAME_NAMES_MAX][DNAME_MAX + 2];
+	const char *namev[DNAME_NAMES_MAX];
+	int nn = pipeline_names(&rec, job, names, DNAME_NAMES_MAX);
+	for (int i = 0; i < nn; i++)
+		namev[i] = names[i];
+	st = acme_cert_download(c, order.certificate, key_pem, namev, (size_t)nn, &chain);
 	if (st != ACME_OK) {
 		pipeline_acme_failed(env, job, st, "certificate download", out);
 		goto out;
