@@ -371,7 +371,7 @@ static const char stage_lua[] =
 	"local v = redis.call('HGET', KEYS[1], 'key_version') "
 	"if not v then return -1 end "
 	"if v ~= ARGV[1] then return 0 end "
-	"if redis.call('HEXISTS', KEYS[1], 'pending_key') == 1 then return 0 end "
+	"if redis.call('HGET', KEYS[1], 'pending_key') then return 0 end "
 	"redis.call('HSET', KEYS[1], 'pending_key', ARGV[2], 'pending_alg', ARGV[3],"
 	" 'pending_version', tostring(tonumber(v) + 1)) "
 	"return 1";

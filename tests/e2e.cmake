@@ -3,3 +3,5 @@
 # (tests/integration/fleet_env.py).
 dcv_py_test(fleet_env test_fleet_env.py TIMEOUT 300)
 dcv_py_test(e2e test_e2e.py TIMEOUT 1500)
+# The fleet and every dcvctl command as the ACL user of deploy/redis/users.acl.
+dcv_py_test(acl test_acl.py TIMEOUT 600)
