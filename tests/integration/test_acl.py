@@ -15,7 +15,6 @@ And a command outside the ACL is refused by Redis, a refusal dcvctl turns
 into a failure (stats without ZCOUNT exits 1, it does not print -1)."""
 import json
 import os
-import time
 
 import pytest
 
