@@ -105,10 +105,17 @@ int certstore_put(struct queue *q, const char *domain, const char *chain,
 	r[1] = r[0] ? queue_command(q, 2, del, NULL) : NULL;
 	r[2] = r[1] ? queue_command(q, (int)(sizeof(hset) / sizeof(*hset)), hset, NULL) : NULL;
 	r[3] = r[2] ? queue_command(q, 1, exec, NULL) : NULL;
-	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY)
+	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY) {
 		rc = 0;
-	else
-		snprintf(err, errlen, "cannot store the certificate: %s", queue_errstr(q));
+	} else {
+		/* the first refusal (NOPERM of one command, then EXECABORT) says
+		 * why; no reply at all: the connection's error */
+		const char *why = queue_errstr(q);
+		for (int i = 3; i >= 0; i--)
+			if (r[i] && r[i]->type == REDIS_REPLY_ERROR)
+				why = r[i]->str;
+		snprintf(err, errlen, "cannot store the certificate: %s", why);
+	}
 	for (int i = 0; i < 4; i++)
 		queue_reply_free(r[i]);
 	crypto_free_secret(sealed);

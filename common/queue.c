@@ -187,6 +187,10 @@ int queue_url_parse(const char *url, struct queue_url *out, char *err, size_t er
 		}
 		out->port = (int)v;
 	}
+	if (out->pass[0])
+		snprintf(out->where, sizeof(out->where), "the server of redis.url");
+	else
+		snprintf(out->where, sizeof(out->where), "%s:%d", out->host, out->port);
 	if (*end == '/' && end[1]) {
 		if ((v = url_number(end + 1, strlen(end + 1), 0, 1000)) < 0) {
 			snprintf(err, errlen, "redis url: the database must be a number "
@@ -231,7 +235,7 @@ static enum queue_status connect_(struct queue *q)
 		redisFree(q->rc);
 	q->rc = redisConnectWithTimeout(q->u.host, q->u.port, tv_ms(q->connect_timeout_ms));
 	if (!q->rc || q->rc->err) {
-		set_errstr(q, "cannot connect to redis at %s:%d: %s", q->u.host, q->u.port,
+		set_errstr(q, "cannot connect to redis at %s: %s", q->u.where,
 		           q->rc ? q->rc->errstr : "out of memory");
 		return Q_E_IO;
 	}
@@ -330,7 +334,7 @@ enum queue_status queue_reconnect(struct queue *q, const atomic_int *stop)
 	while (!*stop) {
 		if (connect_(q) == Q_OK) {
 			q->reconnects++;
-			log_msg(LOG_INFO, "reconnected to redis at %s:%d", q->u.host, q->u.port);
+			log_msg(LOG_INFO, "reconnected to redis at %s", q->u.where);
 			return Q_OK;
 		}
 		log_msg(LOG_WARN, "%s; retrying in about %d ms", q->errstr, delay);

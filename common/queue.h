@@ -112,6 +112,11 @@ struct queue_url {
 	int db;                   /* default 0 */
 	char user[128];           /* "" for none (AUTH password) */
 	char pass[256];           /* "" for no AUTH */
+	char where[270];          /* how messages name the server: "host:port",
+	                             or "the server of redis.url" when the URL
+	                             holds a password: in a URL whose "@host"
+	                             was forgotten, host and port are the
+	                             password's own tail */
 };
 
 /* Parses URL into OUT (pure).  Returns 0, or -1 with a reason in ERR that

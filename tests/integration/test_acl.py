@@ -21,15 +21,7 @@ import pytest
 import harness
 import redis_commands
 from fleet_env import FAST_TIMERS, FleetEnv
-from test_e2e import customer_ready, wait_issued
-
-
-@pytest.fixture
-def tmp():
-    d = harness.tmpdir("dcv-acl-")
-    yield d
-    if not os.environ.get("DCV_KEEP_TMP"):
-        harness.rmtree(d)
+from test_e2e import tmp, customer_ready, wait_issued  # noqa: F401 (tmp: the fixture)
 
 
 def test_the_fleet_runs_as_the_acl_user(tmp):

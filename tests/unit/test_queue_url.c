@@ -24,6 +24,14 @@ static void ok(const char *url, const char *host, int port, int db,
 	assert_int_equal(u.db, db);
 	assert_string_equal(u.user, user);
 	assert_string_equal(u.pass, pass);
+	/* messages name the server only when no password could hide in it */
+	if (pass[0])
+		assert_string_equal(u.where, "the server of redis.url");
+	else {
+		char where[300];
+		snprintf(where, sizeof(where), "%s:%d", host, port);
+		assert_string_equal(u.where, where);
+	}
 }
 
 /* URL is refused with a reason containing WANT and none of the secret. */
