@@ -231,7 +231,7 @@ struct acme_opts {
 int acme_opts_defaults(struct acme_opts *o);
 
 /* Reads the "acme:" section of C into O (defaults first).  Keys:
- * directory, ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
+ * directory (https:// only), ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
  * (better from the environment DCV_ACME_EAB_HMAC) or eab_hmac_file,
  * kek_file (or the environment DCV_ACME_KEK, read by account.h),
  * allow_plaintext_keys (false: the worker and dcvctl refuse to store keys
@@ -249,7 +249,8 @@ char *acme_read_secret_file(const char *path);
 
 struct acme_client;
 
-/* Creates a client (no network yet).  OPTS is copied. */
+/* Creates a client (no network yet).  OPTS is copied.  ACME_E_INSECURE
+ * when the directory URL is not https://. */
 enum acme_status acme_client_new(const struct acme_opts *opts,
                                  struct acme_client **out);
 void acme_client_free(struct acme_client *c);
