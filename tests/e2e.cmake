@@ -3,3 +3,8 @@
 # (tests/integration/fleet_env.py).
 dcv_py_test(fleet_env test_fleet_env.py TIMEOUT 300)
 dcv_py_test(e2e test_e2e.py TIMEOUT 1500)
+# The fleet and every dcvctl command as the ACL user of deploy/redis/users.acl.
+dcv_py_test(acl test_acl.py TIMEOUT 600)
+# Secrets: the Redis password in no message, the KEK required, keys in the
+# clear under a KEK refused (redis-server, BIND, Pebble, dcv-worker).
+dcv_py_test(secrets test_secrets.py TIMEOUT 600)
