@@ -456,6 +456,7 @@ static int read_rr(const uint8_t *buf, size_t len, size_t *off,
 			q += sl;
 		}
 		rr->u.txt.text[o] = '\0';
+		rr->u.txt.len = (uint16_t)o;
 		*keep = true;
 		break;
 	}
@@ -552,4 +553,24 @@ void dns_putf(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
+}
+
+void dns_seen_add(char *buf, const char *fmt, ...)
+{
+	size_t l = strlen(buf);
+	va_list ap;
+
+	if (l + 1 >= DNS_SEEN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + l, DNS_SEEN_MAX - l, fmt, ap);
+	va_end(ap);
+}
+
+bool dns_msg_has(const struct dns_msg *m, const char *owner, int type)
+{
+	for (int i = 0; i < m->n_an; i++)
+		if (m->an[i].type == type && strcmp(m->an[i].owner, owner) == 0)
+			return true;
+	return false;
 }

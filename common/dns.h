@@ -165,7 +165,10 @@ struct dns_rr {
 		char name[DNAME_MAX + 1]; /* CNAME/NS target; SOA mname */
 		uint8_t addr[16];         /* A (4 octets) / AAAA */
 		struct {
-			char text[DNS_MAX_TXT + 1]; /* character-strings joined */
+			char text[DNS_MAX_TXT + 1]; /* character-strings joined,
+			                               raw octets, NUL-terminated */
+			uint16_t len;               /* octets in text (a NUL
+			                               octet may be among them) */
 			bool cut;                   /* longer than DNS_MAX_TXT */
 		} txt;
 	} u;
@@ -315,10 +318,5 @@ int dns_propagation_check(struct dns_ctx *ctx, const char *name,
                           const char *value, struct dns_check_result *out);
 int dns_pointing_check(struct dns_ctx *ctx, const char *domain,
                        struct dns_check_result *out);
-
-/* Writes R as one JSON object into BUF (for logs, events and the driver).
- * Returns the length, truncated at LEN-1. */
-size_t dns_check_result_json(const struct dns_check_result *r, char *buf,
-                             size_t len);
 
 #endif

@@ -290,27 +290,6 @@ static void test_outcomes(void **state)
 	                    "confirming");
 }
 
-static void test_result_json(void **state)
-{
-	struct dns_check_result r;
-	char buf[512], tiny[16];
-	(void)state;
-
-	memset(&r, 0, sizeof r);
-	r.status = DNS_CHECK_MISMATCH;
-	r.n_vantage = 1;
-	strcpy(r.vantage[0].server, "auth 127.0.0.1:53");
-	strcpy(r.vantage[0].seen, "TXT \"a\\b\"");
-	r.vantage[0].outcome = DNS_DIFFERENT;
-	dns_check_result_json(&r, buf, sizeof buf);
-	assert_non_null(strstr(buf, "\"status\":\"mismatch\""));
-	assert_non_null(strstr(buf, "\"seen\":\"TXT \\\"a\\\\b\\\"\""));
-	/* truncation never overflows and stays terminated */
-	assert_true(dns_check_result_json(&r, tiny, sizeof tiny) < sizeof tiny);
-	assert_int_equal(tiny[sizeof tiny - 1] == '\0' ||
-	                 strlen(tiny) < sizeof tiny, 1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,7 +303,6 @@ int main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_suffix),
 		cmocka_unit_test(test_outcomes),
-		cmocka_unit_test(test_result_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
