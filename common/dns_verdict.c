@@ -23,16 +23,24 @@ enum dns_outcome dns_rcode_outcome(int rcode)
 	}
 }
 
+#define TXT_SHOWN 64 /* octets of presentation text shown per TXT value */
+
 /* Appends SEP and RR's TXT text to SEEN in presentation form: quoted,
  * '"' and '\\' escaped, octets outside printable ASCII as \DDD, so that
  * what a server sends never puts control bytes into a detail, a log line
- * or an event; " (cut)" when the record was longer than we keep. */
+ * or an event.  At most TXT_SHOWN octets of it ("..." after), so that a
+ * few values fit; " (cut)" when the record was longer than we keep. */
 static void seen_txt(char *seen, const char *sep, const struct dns_rr *rr)
 {
-	char text[DNS_MAX_TXT * 4 + 1];
+	char text[TXT_SHOWN + 8];
 	size_t o = 0;
 
 	for (size_t i = 0; i < rr->u.txt.len && i < DNS_MAX_TXT; i++) {
+		if (o + 4 > TXT_SHOWN) {
+			memcpy(text + o, "...", 3);
+			o += 3;
+			break;
+		}
 		unsigned char ch = (unsigned char)rr->u.txt.text[i];
 		if (ch == '"' || ch == '\\') {
 			text[o++] = '\\';
@@ -332,6 +340,15 @@ void dns_verdict_conclude(const struct dns_verdict_check *c, bool failed,
 		return;
 	}
 	r->bad = -1;
+	if (r->n_vantage <= 0 || r->n_vantage > DNS_MAX_VANTAGE) {
+		/* the engine asks at least one server, never more than fit */
+		r->status = DNS_CHECK_ERROR;
+		r->confirmations = 0;
+		r->retry_after_ms = o->confirmation_interval_ms;
+		dns_putf(r->detail, sizeof r->detail, "%d vantage points: nothing "
+		         "to conclude from", r->n_vantage);
+		return;
+	}
 	if (c->kind == DNS_KIND_POINTING) {
 		conclude_pointing(c, r);
 		return;

@@ -14,47 +14,6 @@
 #include "dns.h"
 #include "dns_wire.h"
 
-/* A tiny answer builder for the tests. */
-static void header(struct wire *w, int rcode, int aa, int qd, int an, int ns)
-{
-	w->n = 0;
-	put16(w, 0x1234);
-	put8(w, 0x80 | (aa ? 0x04 : 0));
-	put8(w, (unsigned)rcode);
-	put16(w, (unsigned)qd);
-	put16(w, (unsigned)an);
-	put16(w, (unsigned)ns);
-	put16(w, 0);
-}
-
-static void rr_name(struct wire *w, const char *owner, int type,
-                    const char *target)
-{
-	size_t lenpos;
-	putname(w, owner);
-	put16(w, (unsigned)type);
-	put16(w, 1);
-	put32(w, 300);
-	lenpos = w->n;
-	put16(w, 0);
-	putname(w, target);
-	w->b[lenpos] = (uint8_t)((w->n - lenpos - 2) >> 8);
-	w->b[lenpos + 1] = (uint8_t)((w->n - lenpos - 2) & 0xff);
-}
-
-static void rr_txt(struct wire *w, const char *owner, const char *text)
-{
-	size_t l = strlen(text);
-	putname(w, owner);
-	put16(w, DNS_T_TXT);
-	put16(w, 1);
-	put32(w, 60);
-	put16(w, (unsigned)(l + 1));
-	put8(w, (unsigned)l);
-	memcpy(w->b + w->n, text, l);
-	w->n += l;
-}
-
 static struct dns_msg msg;
 
 static void test_parse_chain(void **state)
@@ -63,12 +22,12 @@ static void test_parse_chain(void **state)
 	char chain[8][DNAME_MAX + 1];
 	(void)state;
 
-	header(&w, 3, 1, 1, 2, 0);
+	wire_header(&w, 3, 1, 1, 2, 0);
 	putname(&w, "_ACME-challenge.Example.com");
 	put16(&w, DNS_T_TXT);
 	put16(&w, 1);
-	rr_name(&w, "_acme-challenge.example.com", DNS_T_CNAME, "a.other.net");
-	rr_name(&w, "a.other.net", DNS_T_CNAME, "t.val.net");
+	wire_rr_name(&w, "_acme-challenge.example.com", DNS_T_CNAME, "a.other.net");
+	wire_rr_name(&w, "a.other.net", DNS_T_CNAME, "t.val.net");
 	assert_int_equal(dns_msg_parse(w.b, w.n, &msg), DNS_PARSE_OK);
 	assert_int_equal(msg.rcode, 3);
 	assert_true(msg.aa);
@@ -89,10 +48,10 @@ static void test_parse_loop(void **state)
 	char chain[8][DNAME_MAX + 1];
 	(void)state;
 
-	header(&w, 0, 1, 0, 3, 0);
-	rr_name(&w, "a.x", DNS_T_CNAME, "b.x");
-	rr_name(&w, "b.x", DNS_T_CNAME, "c.x");
-	rr_name(&w, "c.x", DNS_T_CNAME, "b.x");
+	wire_header(&w, 0, 1, 0, 3, 0);
+	wire_rr_name(&w, "a.x", DNS_T_CNAME, "b.x");
+	wire_rr_name(&w, "b.x", DNS_T_CNAME, "c.x");
+	wire_rr_name(&w, "c.x", DNS_T_CNAME, "b.x");
 	assert_int_equal(dns_msg_parse(w.b, w.n, &msg), DNS_PARSE_OK);
 	assert_int_equal(dns_msg_chain(&msg, "a.x", chain, 8), -1);
 }
@@ -102,7 +61,7 @@ static void test_parse_compression(void **state)
 	static struct wire w;
 	(void)state;
 
-	header(&w, 0, 1, 1, 1, 0);
+	wire_header(&w, 0, 1, 1, 1, 0);
 	putname(&w, "v.example.com");      /* at offset 12 */
 	put16(&w, DNS_T_TXT);
 	put16(&w, 1);
@@ -119,7 +78,7 @@ static void test_parse_compression(void **state)
 	assert_string_equal(msg.an[0].u.txt.text, "abcdef");
 
 	/* a pointer to itself (or forward) is refused, not followed */
-	header(&w, 0, 1, 0, 1, 0);
+	wire_header(&w, 0, 1, 0, 1, 0);
 	put16(&w, 0xc000 | 12);
 	put16(&w, DNS_T_A);
 	assert_int_equal(dns_msg_parse(w.b, w.n, &msg), DNS_PARSE_MALFORMED);
@@ -131,9 +90,9 @@ static void test_parse_caps(void **state)
 	(void)state;
 
 	/* more records than DNS_MAX_RR: kept up to the cap, flagged */
-	header(&w, 0, 1, 0, DNS_MAX_RR + 5, 0);
+	wire_header(&w, 0, 1, 0, DNS_MAX_RR + 5, 0);
 	for (int i = 0; i < DNS_MAX_RR + 5; i++)
-		rr_txt(&w, "v.example.com", "value");
+		wire_rr_txt(&w, "v.example.com", "value");
 	assert_int_equal(dns_msg_parse(w.b, w.n, &msg), DNS_PARSE_OK);
 	assert_int_equal(msg.n_an, DNS_MAX_RR);
 	assert_true(msg.too_many);
@@ -143,8 +102,8 @@ static void test_parse_caps(void **state)
 	                 DNS_PARSE_TOOBIG);
 
 	/* a record running past the end */
-	header(&w, 0, 1, 0, 1, 0);
-	rr_txt(&w, "v.example.com", "value");
+	wire_header(&w, 0, 1, 0, 1, 0);
+	wire_rr_txt(&w, "v.example.com", "value");
 	assert_int_equal(dns_msg_parse(w.b, w.n - 2, &msg), DNS_PARSE_MALFORMED);
 	assert_int_equal(dns_msg_parse(w.b, 5, &msg), DNS_PARSE_MALFORMED);
 
@@ -153,7 +112,7 @@ static void test_parse_caps(void **state)
 		char big[300];
 		memset(big, 'x', 250);
 		big[250] = '\0';
-		header(&w, 0, 1, 0, 1, 0);
+		wire_header(&w, 0, 1, 0, 1, 0);
 		putname(&w, "v.x");
 		put16(&w, DNS_T_TXT);
 		put16(&w, 1);
@@ -172,8 +131,8 @@ static void test_authority_soa(void **state)
 	static struct wire w;
 	(void)state;
 
-	header(&w, 3, 1, 0, 0, 1);
-	rr_name(&w, "example.com", DNS_T_SOA, "ns1.example.com");
+	wire_header(&w, 3, 1, 0, 0, 1);
+	wire_rr_name(&w, "example.com", DNS_T_SOA, "ns1.example.com");
 	/* SOA rdata continues with rname and five numbers: append them */
 	assert_int_equal(dns_msg_parse(w.b, w.n, &msg), DNS_PARSE_OK);
 	assert_int_equal(msg.n_ns, 1);
