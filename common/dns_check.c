@@ -40,6 +40,7 @@
 #define ZONE_CACHE_MAX 256    /* zones whose servers are remembered */
 #define CHAN_MAX 1024         /* idle channels are dropped beyond this */
 #define EDNS_SIZE 1232
+#define PUB_KEPT 64           /* published NS addresses told apart */
 
 /* One c-ares channel: the resolvers, one resolver, or one server. */
 struct chan {
@@ -72,12 +73,19 @@ struct task {
 	int outstanding;            /* queries (plus holds) not yet finished */
 	struct dns_verdict_check chk; /* what is asked and expected */
 	char walk[DNAME_MAX + 1];   /* ZONE: name being tried */
-	char ns_names[DNS_MAX_SERVERS][DNAME_MAX + 1];
-	int n_ns;
+	char ns_names[DNS_MAX_NS_NAMES][DNAME_MAX + 1];
+	int n_ns;                   /* NS names kept */
+	int ns_count;               /* distinct NS names the zone has */
+	bool ns_cut;                /* the NS answer held more than we keep */
+	struct { int family; uint8_t a[16]; } pub[PUB_KEPT];
+	int n_pub;                  /* distinct NS addresses as published */
+	int n_mapped;               /* NS names port_map sends elsewhere */
+	bool pub_cut;               /* an address answer held more than kept */
+	char refused[DNS_SEEN_MAX]; /* NS addresses not queried, and why */
 	struct server servers[DNS_MAX_SERVERS];
 	int n_servers;
 	int n_res_vantage;          /* resolvers asked in ASK */
-	bool addr_seen[DNS_MAX_SERVERS]; /* NS name got any address */
+	bool addr_seen[DNS_MAX_NS_NAMES]; /* NS name got any address */
 	struct dns_hops hops[DNS_MAX_VANTAGE]; /* deleg: chain per vantage */
 	bool zone_known;            /* r.zone is the zone cut */
 	bool parked;                /* waiting for another task to find the
@@ -498,19 +506,48 @@ static void on_ns(struct task *t, const struct dns_msg *m, int status)
 		                                     status_outcome(status)));
 		return;
 	}
-	for (int i = 0; i < m->n_an && t->n_ns < DNS_MAX_SERVERS; i++) {
+	/* Every distinct name is counted, and the count checked against the
+	 * cap once the whole set is read: names past the array are not
+	 * dropped silently. */
+	for (int i = 0; i < m->n_an; i++) {
 		bool dup = false;
 		if (m->an[i].type != DNS_T_NS || strcmp(m->an[i].owner, t->r.zone))
 			continue;
 		for (int j = 0; j < t->n_ns; j++)
 			dup = dup || strcmp(t->ns_names[j], m->an[i].u.name) == 0;
-		if (!dup)
+		if (dup)
+			continue;
+		if (t->n_ns < DNS_MAX_NS_NAMES)
 			dns_putf(t->ns_names[t->n_ns++], DNAME_MAX + 1, "%s",
 			         m->an[i].u.name);
+		t->ns_count++;
 	}
-	if (t->n_ns == 0)
+	t->ns_cut = m->too_many;
+	if (t->ns_cut || t->ns_count > t->ctx->o.max_ns_names)
+		task_fail(t, DNS_CHECK_ERROR, "zone %s has %s%d NS names, over the "
+		          "limit of %d (dns.max_ns_names)", t->r.zone,
+		          t->ns_cut ? "more than " : "", t->ns_count,
+		          t->ctx->o.max_ns_names);
+	else if (t->n_ns == 0)
 		task_fail(t, DNS_CHECK_TRANSIENT, "zone %s has no NS records",
 		          t->r.zone);
+}
+
+/* Counts the published address A (FAMILY) of the zone once. */
+static void pub_count(struct task *t, int family, const uint8_t *a)
+{
+	size_t l = family == AF_INET ? 4 : 16;
+	int kept = t->n_pub < PUB_KEPT ? t->n_pub : PUB_KEPT;
+
+	for (int i = 0; i < kept; i++)
+		if (t->pub[i].family == family && memcmp(t->pub[i].a, a, l) == 0)
+			return;
+	if (t->n_pub < PUB_KEPT) {
+		t->pub[t->n_pub].family = family;
+		memcpy(t->pub[t->n_pub].a, a, l);
+	}
+	if (t->n_pub < 1 << 20)
+		t->n_pub++;
 }
 
 /* Adds a server (after the port map) unless it is already there. */
@@ -558,18 +595,29 @@ static void on_addr(struct task *t, const struct query *q,
 	n = dns_msg_chain(m, ns, chain, 16);
 	if (n > 0)
 		last = chain[n - 1];
+	if (m->too_many)
+		t->pub_cut = true;
 	for (int i = 0; i < m->n_an; i++) {
 		const struct dns_rr *rr = &m->an[i];
 		char text[INET6_ADDRSTRLEN];
-		if (strcmp(rr->owner, last) != 0)
+		const char *why;
+		int fam;
+		if (strcmp(rr->owner, last) != 0 ||
+		    (rr->type != DNS_T_A && rr->type != DNS_T_AAAA))
 			continue;
-		if (rr->type == DNS_T_A)
-			inet_ntop(AF_INET, rr->u.addr, text, sizeof text);
-		else if (rr->type == DNS_T_AAAA)
-			inet_ntop(AF_INET6, rr->u.addr, text, sizeof text);
-		else
-			continue;
+		fam = rr->type == DNS_T_A ? AF_INET : AF_INET6;
+		inet_ntop(fam, rr->u.addr, text, sizeof text);
 		t->addr_seen[q->aux] = true;
+		pub_count(t, fam, rr->u.addr);
+		/* the address as published, before port_map (see dns.h) */
+		why = dns_ns_addr_refused(&t->ctx->o, fam, rr->u.addr);
+		if (why) {
+			log_msg(LOG_INFO, "dns: zone %s: NS %s address %s not "
+			        "queried: %s", t->r.zone, ns, text, why);
+			dns_seen_add(t->refused, "%s%s %s is %s", t->refused[0] ?
+			             "; " : "", ns, text, why);
+			continue;
+		}
 		add_server(t, text, ns);
 	}
 }
@@ -810,6 +858,7 @@ static void task_issue(struct task *t)
 				         o->port_map[j].to[0];
 			if (mapped) {
 				t->addr_seen[i] = true;
+				t->n_mapped++;
 				add_server(t, "", t->ns_names[i]);
 				continue;
 			}
@@ -818,6 +867,21 @@ static void task_issue(struct task *t)
 		}
 		return;
 	case P_ADDR:
+		/* The total of both sources, against the cap, before any is
+		 * asked (add_server keeps at most DNS_MAX_SERVERS, the cap's
+		 * own bound, so nothing past it is dropped unseen). */
+		if (t->pub_cut || t->n_pub + t->n_mapped > o->max_ns_addrs) {
+			task_fail(t, DNS_CHECK_ERROR, "zone %s has %s%d nameserver "
+			          "addresses, over the limit of %d (dns.max_ns_addrs)",
+			          t->r.zone, t->pub_cut ? "more than " : "",
+			          t->n_pub + t->n_mapped, o->max_ns_addrs);
+			return;
+		}
+		if (t->n_servers == 0 && t->refused[0]) {
+			task_fail(t, DNS_CHECK_ERROR, "no nameserver address of %s "
+			          "may be queried: %s", t->r.zone, t->refused);
+			return;
+		}
 		if (t->n_servers == 0) {
 			task_fail(t, DNS_CHECK_TRANSIENT,
 			          "no address found for any NS of %s", t->r.zone);

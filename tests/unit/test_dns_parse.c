@@ -222,6 +222,79 @@ static void test_cidr(void **state)
 	assert_int_equal(dns_parse_cidr("10.0.0.0/", &r), -1);
 }
 
+/* Whether the NS address TEXT is refused, and why. */
+static const char *refused(const struct dns_opts *o, const char *text)
+{
+	uint8_t a[16];
+	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(fam, text, a), 1);
+	return dns_ns_addr_refused(o, fam, a);
+}
+
+static void test_ns_addr_refused(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "0.0.0.0", "\"this network\" (0.0.0.0/8)" },
+		{ "10.1.2.3", "private (RFC 1918)" },
+		{ "172.31.255.255", "private (RFC 1918)" },
+		{ "192.168.0.1", "private (RFC 1918)" },
+		{ "100.127.0.1", "shared address space (RFC 6598)" },
+		{ "127.0.0.53", "loopback" },
+		{ "169.254.169.254", "link-local" },
+		{ "192.0.0.8", "IETF protocol assignments" },
+		{ "192.0.2.1", "documentation (TEST-NET-1)" },
+		{ "198.18.0.1", "benchmarking (RFC 2544)" },
+		{ "198.51.100.7", "documentation (TEST-NET-2)" },
+		{ "203.0.113.7", "documentation (TEST-NET-3)" },
+		{ "224.0.0.251", "multicast" },
+		{ "255.255.255.255", "reserved or broadcast (240.0.0.0/4)" },
+		{ "::", "unspecified" },
+		{ "::1", "loopback" },
+		{ "::10.0.0.1", "IPv4-compatible (deprecated)" },
+		{ "::ffff:127.0.0.1", "loopback" },
+		{ "::ffff:10.0.0.1", "private (RFC 1918)" },
+		{ "64:ff9b::a9fe:a9fe", "link-local" },
+		{ "64:ff9b:1::1", "NAT64 local use" },
+		{ "2002:c0a8:101::1", "private (RFC 1918)" },
+		{ "100::1", "discard only (RFC 6666)" },
+		{ "2001:db8::53", "documentation" },
+		{ "3fff::1", "documentation" },
+		{ "fd12:3456::1", "unique local (fc00::/7)" },
+		{ "fe80::1", "link-local" },
+		{ "fec0::1", "site-local (deprecated)" },
+		{ "ff02::1", "multicast" },
+	};
+	static const char *const good[] = {
+		"8.8.8.8", "172.32.0.1", "100.128.0.1", "192.0.3.1", "198.20.0.1",
+		"223.255.255.255", "2001:4860:4860::8888", "::ffff:8.8.8.8",
+		"64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111",
+	};
+	struct dns_opts o;
+	(void)state;
+
+	dns_opts_default(&o);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *why = refused(&o, bad[i][0]);
+		if (!why || strcmp(why, bad[i][1]) != 0)
+			fail_msg("%s: %s, want %s", bad[i][0], why ? why : "allowed",
+			         bad[i][1]);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		if (refused(&o, good[i]))
+			fail_msg("%s refused: %s", good[i], refused(&o, good[i]));
+	/* the allow-list admits, also through an IPv4-mapped form */
+	assert_int_equal(dns_parse_cidr("127.0.0.0/8", &o.allowed_ns[0]), 0);
+	assert_int_equal(dns_parse_cidr("fd00::/8", &o.allowed_ns[1]), 0);
+	o.n_allowed_ns = 2;
+	assert_null(refused(&o, "127.0.0.1"));
+	assert_null(refused(&o, "::ffff:127.0.0.1"));
+	assert_null(refused(&o, "fd00::53"));
+	assert_non_null(refused(&o, "fc00::53"));
+	assert_non_null(refused(&o, "::1"));
+	assert_string_equal(dns_ns_addr_refused(&o, AF_UNIX, (const uint8_t *)""),
+	                    "not an IP address");
+}
+
 static void test_suffix(void **state)
 {
 	(void)state;
@@ -260,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_portmap),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_ns_addr_refused),
 		cmocka_unit_test(test_suffix),
 		cmocka_unit_test(test_outcomes),
 	};
