@@ -247,7 +247,8 @@ int dns_msg_chain(const struct dns_msg *msg, const char *qname,
 struct dns_ctx;
 
 /* Makes a context for O (copied).  NULL with a message in ERR on failure
- * (c-ares init, a bad resolver address).  Free with dns_free(). */
+ * (c-ares init, a bad resolver address, a count or cap of O outside the
+ * bounds dns_cfg_load keeps).  Free with dns_free(). */
 struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen);
 
 /* Cancels every check still running (their callbacks are not called) and
@@ -335,7 +336,9 @@ int dns_delegation_start(struct dns_ctx *ctx, const char *domain,
 
 /* Propagation check: is the TXT VALUE at NAME served by every authoritative
  * server of NAME's zone (and the resolvers when dns.propagation_resolvers)?
- * OK or MISMATCH/TRANSIENT with the first server lacking it. */
+ * OK or MISMATCH/TRANSIENT with the first server lacking it.  Returns -1
+ * (CB not called) unless NAME is a valid name and VALUE 1 to DNS_MAX_TXT
+ * octets of printable ASCII (an ACME value is base64url). */
 int dns_propagation_start(struct dns_ctx *ctx, const char *name,
                           const char *value, dns_check_cb cb, void *arg);
 

@@ -236,7 +236,8 @@ static void chans_trim(struct dns_ctx *ctx)
 struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 {
 	struct dns_ctx *ctx = NULL;
-	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 1)] = "";
+	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 8)] = "";
+	size_t used = 0;
 	static int inited;
 
 	if (!inited) {
@@ -249,6 +250,18 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 	}
 	if (o->n_resolvers < 1) {
 		dns_putf(err, errlen, "no resolvers configured");
+		return NULL;
+	}
+	/* dns_cfg_load keeps these bounds; a struct filled by hand might not,
+	 * and every loop below reads up to the counts */
+	if (o->n_resolvers > DNS_MAX_RESOLVERS || o->n_port_map < 0 ||
+	    o->n_port_map > DNS_MAX_PORTMAP || o->n_ranges < 0 ||
+	    o->n_ranges > DNS_MAX_RANGES || o->n_suffixes < 0 ||
+	    o->n_suffixes > DNS_MAX_SUFFIXES || o->n_allowed_ns < 0 ||
+	    o->n_allowed_ns > DNS_MAX_ALLOWED || o->max_ns_names < 1 ||
+	    o->max_ns_names > DNS_MAX_NS_NAMES || o->max_ns_addrs < 1 ||
+	    o->max_ns_addrs > DNS_MAX_SERVERS || o->max_cname_depth < 1) {
+		dns_putf(err, errlen, "dns options out of their bounds");
 		return NULL;
 	}
 	ctx = calloc(1, sizeof *ctx);
@@ -269,9 +282,13 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 		ctx->res[i] = chan_new(o, one, ARES_FLAG_NOCHECKRESP, err, errlen);
 		if (!ctx->res[i])
 			goto fail;
-		if (i)
-			strcat(csv, ",");
-		strcat(csv, one);
+		/* the total is checked, not each piece */
+		if (used + strlen(one) + 2 > sizeof csv) {
+			dns_putf(err, errlen, "resolver list too long");
+			goto fail;
+		}
+		used += (size_t)snprintf(csv + used, sizeof csv - used, "%s%s",
+		                         i ? "," : "", one);
 	}
 	ctx->disc = chan_new(o, csv, 0, err, errlen);
 	if (!ctx->disc)
@@ -912,7 +929,11 @@ static void task_step(struct task *t)
 	 * has all its answers (ASK) still concludes from them. */
 	if (!t->failed && t->phase != P_ASK && t->phase != P_DONE &&
 	    past_deadline(t->ctx)) {
-		if (t->phase == P_START || (t->phase == P_ZONE && !t->zone_known))
+		if (t->kind == DNS_KIND_POINTING)
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
+			          "the resolvers were asked for %s", t->chk.domain);
+		else if (t->phase == P_START ||
+		         (t->phase == P_ZONE && !t->zone_known))
 			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
 			          "the zone of %s was found", t->chk.domain);
 		else
@@ -983,9 +1004,12 @@ int dns_propagation_start(struct dns_ctx *ctx, const char *name,
 	char n[DNAME_MAX + 1];
 	struct task *t;
 
-	if (!value || strlen(value) > DNS_MAX_TXT ||
+	if (!value || !value[0] || strlen(value) > DNS_MAX_TXT ||
 	    dname_normalize(name, n, sizeof n) || n[0] == '*')
 		return -1;
+	for (const char *v = value; *v; v++)
+		if (*v < 0x20 || *v >= 0x7f)
+			return -1; /* it is shown in details and logs as it is */
 	t = task_new(ctx, DNS_KIND_PROPAGATION, cb, arg);
 	if (!t)
 		return -1;

@@ -90,6 +90,19 @@ static bool hop_add(struct dns_hops *h, const char *name)
 	return true;
 }
 
+/* A "no" read from a message the parser cut (more than DNS_MAX_RR records
+ * in a section) is not a "no": what we did not keep may hold the rest of
+ * the chain or the address.  Such an outcome becomes DNS_TOOBIG. */
+static void cut_short(const struct dns_msg *m, struct dns_vantage *dv)
+{
+	if (!m->too_many || (dv->outcome != DNS_DIFFERENT &&
+	                     dv->outcome != DNS_NODATA))
+		return;
+	dv->outcome = DNS_TOOBIG;
+	dns_seen_add(dv->seen, "%s(more than %d records: not all read)",
+	             dv->seen[0] ? " " : "", DNS_MAX_RR);
+}
+
 /* The outcome of an answer to the question itself with no CNAME at it. */
 static void deleg_no_cname(const struct dns_verdict_check *c, bool auth,
                            const struct dns_msg *m, struct dns_vantage *dv)
@@ -157,7 +170,13 @@ bool dns_verdict_delegation(const struct dns_verdict_check *c,
 			return false;
 		}
 		dns_seen_add(dv->seen, "%s%s", dv->seen[0] ? " -> " : "",
-		             chain[i]);
+		             chain[i][0] ? chain[i] : ". (the root)");
+		if (!chain[i][0]) {
+			/* an alias of the root ends the chain (nothing to
+			 * follow: the root is no one's target) */
+			dv->outcome = DNS_DIFFERENT;
+			return false;
+		}
 		if (strcmp(chain[i], c->want) == 0) {
 			dv->outcome = DNS_MATCH;
 			return false;
@@ -177,6 +196,7 @@ bool dns_verdict_delegation(const struct dns_verdict_check *c,
 		last = chain[n - 1];
 	if (n == 0 && first) {
 		deleg_no_cname(c, auth, m, dv);
+		cut_short(m, dv);
 		return false;
 	}
 	/* A chain from an authoritative server that leaves its zone without
@@ -194,6 +214,7 @@ bool dns_verdict_delegation(const struct dns_verdict_check *c,
 		dns_seen_add(dv->seen, " (nxdomain)");
 	else if (!first && n == 0 && dv->seen[0])
 		dns_seen_add(dv->seen, " (end)");
+	cut_short(m, dv);
 	return false;
 }
 
@@ -293,25 +314,33 @@ bool dns_verdict_pointing(const struct dns_verdict_check *c, int type,
 		dv->outcome = DNS_DIFFERENT;
 	else
 		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
+	cut_short(m, dv);
 	return pointing;
 }
 
 /* The pointing check: pointing when any answer points at us; else
- * transient when a resolver failed, else not pointing. */
+ * transient when a resolver failed or an answer was too big to read whole
+ * (a domain is never taken for gone on records we did not read), else not
+ * pointing. */
 static void conclude_pointing(const struct dns_verdict_check *c,
                               struct dns_check_result *r)
 {
-	int trans = -1;
+	int trans = -1, match = -1;
 
-	r->pointing = false;
 	for (int i = 0; i < r->n_vantage; i++) {
-		if (r->vantage[i].outcome == DNS_MATCH)
-			r->pointing = true;
-		else if (dns_outcome_transient(r->vantage[i].outcome) && trans < 0)
+		enum dns_outcome oc = r->vantage[i].outcome;
+		if (oc == DNS_MATCH && match < 0)
+			match = i;
+		else if ((dns_outcome_transient(oc) || oc == DNS_TOOBIG) &&
+		         trans < 0)
 			trans = i;
 	}
+	r->pointing = match >= 0;
 	if (r->pointing) {
 		r->status = DNS_CHECK_OK;
+		dns_putf(r->detail, sizeof r->detail, "%s points at the provider "
+		         "(%s: %s)", c->qname, r->vantage[match].server,
+		         r->vantage[match].seen);
 	} else if (trans >= 0) {
 		r->status = DNS_CHECK_TRANSIENT;
 		r->bad = trans;

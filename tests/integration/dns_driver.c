@@ -12,7 +12,8 @@
  *   dns_driver CONFIG txt-remove NAME VALUE
  *
  * --deadline-ms MS gives the DNS context a deadline MS milliseconds from
- * the start (dns_set_deadline), for the checks commands.
+ * the start (dns_set_deadline), for the checks commands; a negative MS one
+ * long past.
  *
  * Exit status 0 when the command ran (whatever the result), 2 on usage or
  * configuration errors.
@@ -92,6 +93,8 @@ static int run_dns(struct cfg *c, long deadline_ms, int argc, char **argv)
 	}
 	if (deadline_ms > 0)
 		dns_set_deadline(ctx, mono_ms() + deadline_ms);
+	else if (deadline_ms < 0)
+		dns_set_deadline(ctx, 1); /* 1 ms after boot */
 	memset(&r, 0, sizeof r);
 	if (strcmp(cmd, "delegation") == 0 && (argc == 3 || argc == 4)) {
 		if (dns_delegation_check(ctx, argv[1], argv[2],

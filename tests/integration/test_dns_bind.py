@@ -157,6 +157,18 @@ def test_deadline_on_resolvers_that_never_answer(env):
     assert took < 1.8 and r["status"] == "transient" and "deadline" in r["detail"], (took, r)
 
 
+def test_checks_started_past_the_deadline_end_at_once(env):
+    d = "good.customer.test"
+    res = driver(env.cfg, "--deadline-ms", -1, "delegations", 0, d, TARGET.format(d=d),
+                 "multi.customer.test", TARGET.format(d="multi.customer.test"))
+    assert [r["status"] for r in res[:2]] == ["transient", "transient"], res
+    assert res[0]["detail"] == f"deadline reached before the zone of {d} was found", res
+    assert res[2]["queries"] == 0, res
+    r = driver1(env.cfg, "--deadline-ms", -1, "pointing", "www.customer.test")
+    assert r["status"] == "transient", r
+    assert r["detail"] == "deadline reached before the resolvers were asked for www.customer.test"
+
+
 def test_slow_server_counts_in_time_and_not_past_the_deadline(env):
     """Q, lazy.test's only nameserver, is stopped and continued 2 s later: it
     answers late.  Within c-ares's timeout the late answer counts; with a

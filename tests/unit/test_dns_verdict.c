@@ -28,6 +28,7 @@ static struct dns_verdict_check chk;
 static struct dns_vantage dv;
 static struct dns_hops hops;
 static char next[DNAME_MAX + 1];
+static struct dns_check_result res;
 
 static int setup(void **state)
 {
@@ -245,6 +246,19 @@ static void test_deleg_chain_ends_elsewhere(void **state)
 	assert_non_null(strstr(dv.seen, "(nxdomain)"));
 }
 
+static void test_deleg_alias_of_the_root_ends(void **state)
+{
+	(void)state;
+	/* found by fuzz_dns_verdict_delegation: a CNAME to "." was followed,
+	 * with "" as the next name to ask */
+	wire_header(&w, 0, 1, 1, 1, 0);
+	wire_question(&w, Q, DNS_T_TXT);
+	wire_rr_name(&w, Q, DNS_T_CNAME, "");
+	assert_false(deleg(Q, true));
+	assert_int_equal(dv.outcome, DNS_DIFFERENT);
+	assert_string_equal(dv.seen, ". (the root)");
+}
+
 static void test_deleg_loop_across_hops(void **state)
 {
 	(void)state;
@@ -321,6 +335,23 @@ static void test_deleg_more_hops_than_read_from_one_answer(void **state)
 	}
 	assert_false(deleg(Q, true));
 	assert_int_equal(dv.outcome, DNS_CHAIN_TOO_LONG);
+}
+
+static void test_deleg_cut_answer_is_too_big(void **state)
+{
+	uint8_t a[4] = { 192, 0, 2, 1 };
+	(void)state;
+	/* 32 records the parser keeps, then the CNAME it does not: no
+	 * "nodata" from what was not read */
+	wire_header(&w, 0, 1, 1, DNS_MAX_RR + 1, 0);
+	wire_question(&w, Q, DNS_T_TXT);
+	for (int i = 0; i < DNS_MAX_RR; i++)
+		wire_rr_addr(&w, "junk.example.com", DNS_T_A, a);
+	wire_rr_name(&w, Q, DNS_T_CNAME, WANT);
+	assert_false(deleg(Q, true));
+	assert_true(msg.too_many);
+	assert_int_equal(dv.outcome, DNS_TOOBIG);
+	assert_non_null(strstr(dv.seen, "not all read"));
 }
 
 /* ---- propagation ---- */
@@ -555,6 +586,30 @@ static void test_point_other_type_and_owner_ignored(void **state)
 	assert_false(dns_verdict_pointing(&chk, DNS_T_TXT, parsed(), &dv));
 }
 
+static void test_point_cut_answer_is_undecided(void **state)
+{
+	uint8_t a[4] = { 198, 51, 100, 1 }, ours[4] = { 203, 0, 113, 7 };
+	(void)state;
+	point_setup();
+	wire_header(&w, 0, 0, 1, DNS_MAX_RR + 1, 0);
+	wire_question(&w, "www.example.com", DNS_T_A);
+	for (int i = 0; i < DNS_MAX_RR; i++) {
+		a[3] = (uint8_t)i;
+		wire_rr_addr(&w, "www.example.com", DNS_T_A, a);
+	}
+	wire_rr_addr(&w, "www.example.com", DNS_T_A, ours); /* not kept */
+	assert_false(point(DNS_T_A));
+	assert_int_equal(dv.outcome, DNS_TOOBIG);
+	/* never taken for "not pointing": that would offboard the domain */
+	memset(&res, 0, sizeof res);
+	res.n_vantage = 2;
+	res.vantage[0] = dv;
+	res.vantage[1].outcome = DNS_NODATA;
+	dns_verdict_conclude(&chk, false, &res);
+	assert_int_equal(res.status, DNS_CHECK_TRANSIENT);
+	assert_false(res.pointing);
+}
+
 static void test_point_nxdomain_servfail(void **state)
 {
 	(void)state;
@@ -570,8 +625,6 @@ static void test_point_nxdomain_servfail(void **state)
 }
 
 /* ---- conclusion ---- */
-
-static struct dns_check_result res;
 
 static void outcomes(int n, ...)
 {
@@ -718,10 +771,12 @@ int main(void)
 		T(test_deleg_loop_in_one_answer),
 		T(test_deleg_follows_a_chain_out_of_the_zone),
 		T(test_deleg_chain_ends_elsewhere),
+		T(test_deleg_alias_of_the_root_ends),
 		T(test_deleg_loop_across_hops),
 		T(test_deleg_too_long_in_one_answer),
 		T(test_deleg_too_long_across_hops),
 		T(test_deleg_more_hops_than_read_from_one_answer),
+		T(test_deleg_cut_answer_is_too_big),
 		T(test_prop_match),
 		T(test_prop_different),
 		T(test_prop_truncated_txt_never_matches),
@@ -735,6 +790,7 @@ int main(void)
 		T(test_point_by_suffix),
 		T(test_point_elsewhere),
 		T(test_point_other_type_and_owner_ignored),
+		T(test_point_cut_answer_is_undecided),
 		T(test_point_nxdomain_servfail),
 		T(test_conclude_confirming_then_ok),
 		T(test_conclude_mismatch_resets),
