@@ -675,3 +675,12 @@ bool dns_msg_has(const struct dns_msg *m, const char *owner, int type)
 			return true;
 	return false;
 }
+
+void dns_parent_of(char *name)
+{
+	char *dot = strchr(name, '.');
+	if (dot)
+		memmove(name, dot + 1, strlen(dot + 1) + 1);
+	else
+		name[0] = '\0';
+}

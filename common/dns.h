@@ -40,11 +40,17 @@
  * channel per authoritative server address it has talked to.  Checks are
  * started with dns_*_start() and run together by dns_run(); thousands can be
  * in flight on one ctx.  The synchronous wrappers start one check and run it.
- * A ctx is single-threaded: one per worker thread.
+ * A ctx is single-threaded: one per worker thread.  What the answers mean
+ * (the verdicts) is decided by the pure functions of dns_verdict.h.
  *
  * Every answer is bounded: at most DNS_MAX_ANSWER octets (else DNS_TOOBIG),
- * at most DNS_MAX_RR records kept per section, TXT strings cut at
- * DNS_MAX_TXT octets, CNAME chains at dns.max_cname_depth hops.
+ * at most DNS_MAX_RR records kept per section (a "no" read from a cut
+ * answer is DNS_TOOBIG, never a "no"), TXT strings cut at DNS_MAX_TXT
+ * octets, CNAME chains at dns.max_cname_depth hops, the zone walk by the
+ * name's labels (at most 127), a zone's servers by the caps above.  The
+ * time all lookups of one job may take is bounded by dns_set_deadline().
+ * Text a server sent reaches "seen" and "detail" in presentation form
+ * (names and TXT with \DDD escapes): printable ASCII only.
  */
 #ifndef DCV_DNS_H
 #define DCV_DNS_H
@@ -288,10 +294,14 @@ enum dns_check_status {
 	DNS_CHECK_CONFIRMING,  /* all agree: confirmation k of N, check again */
 	DNS_CHECK_MISMATCH,    /* a server disagrees (see vantage); or for the
 	                          pointing check: not pointing at us */
-	DNS_CHECK_TRANSIENT,   /* SERVFAIL/REFUSED/timeout somewhere: retry */
+	DNS_CHECK_TRANSIENT,   /* SERVFAIL/REFUSED/timeout somewhere, or the
+	                          deadline: retry */
 	DNS_CHECK_NS_DELEGATED,/* _acme-challenge is NS-delegated: the customer
 	                          must replace the delegation by a CNAME */
-	DNS_CHECK_ERROR,       /* bad input, loop, chain too long, too big */
+	DNS_CHECK_ERROR,       /* the zone cannot be checked as it is: more NS
+	                          names or addresses than the caps, none of
+	                          its NS addresses may be queried (no server
+	                          was asked: n_vantage is 0) */
 };
 
 const char *dns_check_strerror(enum dns_check_status s);

@@ -466,15 +466,6 @@ static enum dns_outcome status_outcome(int status)
 
 /* ---- phase handlers ---- */
 
-void dns_parent_of(char *name)
-{
-	char *dot = strchr(name, '.');
-	if (dot)
-		memmove(name, dot + 1, strlen(dot + 1) + 1);
-	else
-		name[0] = '\0';
-}
-
 static void on_zone(struct task *t, const struct dns_msg *m, int status)
 {
 	char chain[1][DNAME_MAX + 1];
@@ -663,11 +654,21 @@ static void on_ask(struct task *t, const struct query *q,
 	case DNS_KIND_DELEGATION:
 		/* A hop question (q->aux) goes to the resolvers for type
 		 * CNAME; its answer is read like an authoritative one outside
-		 * any zone, so the walk goes on hop by hop. */
-		if (dns_verdict_delegation(&t->chk, q->name, auth || q->aux, m,
-		                           &t->hops[q->vantage], dv, next))
-			send_query(t, t->ctx->disc, next, DNS_T_CNAME, q->vantage,
-			           1);
+		 * any zone, so the walk goes on hop by hop (not past the
+		 * deadline: the check would end with the hop unanswered). */
+		if (!dns_verdict_delegation(&t->chk, q->name, auth || q->aux, m,
+		                            &t->hops[q->vantage], dv, next))
+			break;
+		if (past_deadline(t->ctx)) {
+			dv->outcome = DNS_DEADLINE;
+			if (!t->failed)
+				t->r.bad = q->vantage;
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached "
+			          "following the chain of %s at %s", dv->server,
+			          next);
+			break;
+		}
+		send_query(t, t->ctx->disc, next, DNS_T_CNAME, q->vantage, 1);
 		break;
 	}
 }
