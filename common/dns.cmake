@@ -18,6 +18,7 @@ add_library(dcv_dns STATIC
   ${CMAKE_CURRENT_LIST_DIR}/txt_powerdns.c
 )
 target_include_directories(dcv_dns PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(dcv_dns PUBLIC dcv_core PkgConfig::DCV_DNS_CARES
+# dcv_metrics: the TXT updates are counted (dcv_dns_provider_requests_total).
+target_link_libraries(dcv_dns PUBLIC dcv_core dcv_metrics PkgConfig::DCV_DNS_CARES
                       PkgConfig::DCV_DNS_LDNS PkgConfig::DCV_DNS_CURL
                       PkgConfig::DCV_DNS_JANSSON)

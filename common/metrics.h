@@ -60,6 +60,34 @@ struct cfg;
 #define METRICS_REDIS_RECONNECTS_HELP "Reconnections to Redis after a lost connection."
 #define METRICS_RATELIMIT_WAITS "dcv_ratelimit_waits_total" /* {bucket} */
 #define METRICS_RATELIMIT_WAITS_HELP "Jobs deferred by the rate limiter, by bucket."
+#define METRICS_WORKER_READY "dcv_worker_ready" /* gauge */
+#define METRICS_WORKER_READY_HELP "1 while this worker is ready (/readyz: Redis reachable, not draining), else 0."
+#define METRICS_DNS_PROVIDER "dcv_dns_provider_requests_total" /* {provider,op,result} */
+#define METRICS_DNS_PROVIDER_HELP "TXT updates sent to the DNS provider, by operation (add, remove) and result (ok, transient, permanent, invalid)."
+
+/* Fleet-wide gauges, read from Redis by every worker's maintenance thread
+ * (workers/fleet_gauges.h): every worker reports the same values, so take
+ * max() over the instances. */
+#define METRICS_STREAM_LAG "dcv_stream_lag" /* {stage} gauge */
+#define METRICS_STREAM_LAG_HELP "Entries of the stage stream not yet delivered to the consumer group (XINFO GROUPS lag); -1 when Redis cannot tell."
+#define METRICS_STREAM_PENDING "dcv_stream_pending" /* {stage} gauge */
+#define METRICS_STREAM_PENDING_HELP "Entries of the stage stream delivered and not yet acknowledged."
+#define METRICS_OLDEST_PENDING "dcv_stream_oldest_pending_seconds" /* {stage} gauge */
+#define METRICS_OLDEST_PENDING_HELP "Time since the oldest pending entry of the stage was last delivered (0 when none is pending)."
+#define METRICS_DELAYED "dcv_delayed_jobs" /* gauge */
+#define METRICS_DELAYED_HELP "Jobs waiting in the delayed set for their due time."
+#define METRICS_REDIS_NOEVICTION "dcv_redis_noeviction" /* gauge */
+#define METRICS_REDIS_NOEVICTION_HELP "1 when Redis's maxmemory-policy is noeviction, 0 when Redis may evict keys (and lose jobs)."
+#define METRICS_REDIS_USED_MEMORY "dcv_redis_used_memory_bytes" /* gauge */
+#define METRICS_REDIS_USED_MEMORY_HELP "Redis used_memory (INFO memory)."
+#define METRICS_REDIS_MAXMEMORY "dcv_redis_maxmemory_bytes" /* gauge */
+#define METRICS_REDIS_MAXMEMORY_HELP "Redis maxmemory (INFO memory); 0 means no limit."
+#define METRICS_CERTS_EXPIRING "dcv_certificates_expiring" /* {within,renewal} gauge */
+#define METRICS_CERTS_EXPIRING_HELP "Certificates of domains still ours (not offboarded or parked) whose not_after is before now + within (expired ones included), by whether a renewal is under way."
+#define METRICS_VISIBILITY "dcv_worker_visibility_timeout_seconds" /* gauge */
+#define METRICS_VISIBILITY_HELP "worker.visibility_timeout_ms of this worker, in seconds: a pending entry idle longer is reclaimed."
+#define METRICS_GAUGES_UPDATED "dcv_fleet_gauges_updated_timestamp_seconds" /* gauge */
+#define METRICS_GAUGES_UPDATED_HELP "When this worker last read the fleet gauges from Redis (unix seconds)."
 
 /* Bucket upper bounds (seconds) for METRICS_HANDLER_SECONDS: handlers do not
  * sleep, so most finish in milliseconds; the top buckets catch slow peers. */

@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "dns.h"
+#include "metrics.h"
 
 const char *txt_strerror(enum txt_status s)
 {
@@ -224,16 +225,29 @@ static enum txt_status apply(struct txt_provider *p,
 	return op(p, norm, value, msg, msglen);
 }
 
+/* Counts one update in dcv_dns_provider_requests_total and returns ST: the
+ * one place every TXT update of every provider goes through. */
+static enum txt_status counted(const struct txt_provider *p, const char *op,
+                               enum txt_status st)
+{
+	char labels[128];
+
+	if (metrics_labels(labels, sizeof(labels), "provider", p->ops->name, "op", op,
+	                   "result", txt_strerror(st), NULL) == METRICS_OK)
+		metrics_counter_add(METRICS_DNS_PROVIDER, METRICS_DNS_PROVIDER_HELP, labels, 1);
+	return st;
+}
+
 enum txt_status txt_add(struct txt_provider *p, const char *name,
                         const char *value, char *msg, size_t msglen)
 {
-	return apply(p, p->ops->add, name, value, msg, msglen);
+	return counted(p, "add", apply(p, p->ops->add, name, value, msg, msglen));
 }
 
 enum txt_status txt_remove(struct txt_provider *p, const char *name,
                            const char *value, char *msg, size_t msglen)
 {
-	return apply(p, p->ops->remove, name, value, msg, msglen);
+	return counted(p, "remove", apply(p, p->ops->remove, name, value, msg, msglen));
 }
 
 void txt_provider_free(struct txt_provider *p)

@@ -14,10 +14,17 @@ packages=(
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
 	python3-cryptography openssl sqlite3 ca-certificates curl
+	# the manifests against their JSON schemas (tests/integration/k8s_schemas.py);
+	# promtool and a real Prometheus for deploy/monitoring
+	python3-jsonschema prometheus
 	# the issuance benchmark's peers (bench/issuance.sh)
 	lego uacme
 )
-# The node example (deploy/examples/node) needs node and npm: Debian's, unless
+# kubectl (for `kubectl kustomize` with components, 1.21 or newer) is not
+# installed here: Debian 12's kubernetes-client is 1.20, too old; the
+# machines this project runs on carry a current one.
+# The node example (deploy/examples/node) and the schema check
+# (tests/integration/k8s_schemas) need node and npm: Debian's, unless
 # the machine has its own (NodeSource's nodejs carries npm, and Debian's npm
 # package cannot be installed beside it).
 command -v node >/dev/null || packages+=(nodejs)

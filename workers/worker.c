@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_gauges.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -32,6 +33,7 @@ static struct {
 	struct metrics_counter *dead_bad_job[STAGE_COUNT];
 	struct metrics_counter *dead_failed[STAGE_COUNT];
 	struct metrics_counter *reconnects;
+	struct metrics_gauge *ready;
 } mx;
 
 /* Default policies: verify-cname waits for people (minutes to weeks), the
@@ -526,14 +528,27 @@ struct maint {
 	atomic_int stop;
 };
 
+static int worker_ready(void *arg, char *why, size_t whylen);
+
+/* dcv_worker_ready follows /readyz.  The maintenance thread sets it on every
+ * round and clears it before it waits for Redis; it talks to Redis every
+ * promote interval, so it sees an outage as soon as the workers do. */
+static void ready_update(void)
+{
+	char why[64];
+	metrics_gauge_set(mx.ready, worker_ready(NULL, why, sizeof(why)) ? 1 : 0);
+}
+
 static void *maint_thread(void *arg)
 {
 	struct maint *m = arg;
-	uint64_t next_trim = 0;
+	uint64_t next_trim = 0, next_gauges = 0;
+	char gerr[256];
 
 	while (!atomic_load(&m->stop)) {
 		long long moved = 0;
 		enum queue_status st;
+		ready_update();
 		do {
 			st = queue_promote(m->q, queue_now_ms(), 1000, &moved);
 		} while (st == Q_OK && moved == 1000 && !atomic_load(&m->stop));
@@ -544,9 +559,20 @@ static void *maint_thread(void *arg)
 			}
 			next_trim = mono_ms() + (uint64_t)m->cfg->trim_interval_ms;
 		}
+		if (st == Q_OK && mono_ms() >= next_gauges) {
+			/* the fleet's gauges for the alerts (fleet_gauges.h);
+			 * a failure costs the gauges, not the maintenance */
+			st = fleet_gauges_update(m->q, m->cfg->q.group, gerr, sizeof(gerr));
+			if (st == Q_E_REPLY) {
+				log_msg(LOG_WARN, "maintenance: %s", gerr);
+				st = Q_OK;
+			}
+			next_gauges = mono_ms() + FLEET_GAUGES_INTERVAL_MS;
+		}
 		if (st == Q_E_IO) {
 			log_msg(LOG_WARN, "maintenance: %s", queue_errstr(m->q));
 			atomic_fetch_add(&redis_down, 1);
+			metrics_gauge_set(mx.ready, 0);
 			st = queue_reconnect(m->q, &m->stop);
 			atomic_fetch_sub(&redis_down, 1);
 			if (st != Q_OK)
@@ -591,6 +617,7 @@ static void metrics_setup(void)
 	}
 	mx.reconnects = metrics_counter(METRICS_REDIS_RECONNECTS,
 	                                METRICS_REDIS_RECONNECTS_HELP, "");
+	mx.ready = metrics_gauge(METRICS_WORKER_READY, METRICS_WORKER_READY_HELP, "");
 }
 
 /* /readyz: ready while every connection is up and we are not draining. */
@@ -754,6 +781,7 @@ int worker_main(int argc, char **argv, const struct worker_app *app)
 	}
 
 	metrics_setup();
+	fleet_gauges_setup(cfg.visibility_ms);
 	if (mo.port > 0) {
 		enum metrics_status ms = metrics_serve(mo.address, mo.port, worker_ready, NULL);
 		if (ms != METRICS_OK) {

@@ -8,6 +8,27 @@ against a real redis-server (tests/integration/test_acl.py runs the whole
 fleet as that user); the Dockerfile runs dcv-worker as a non-root user; and, once
 dcv-worker is built, the shipped dcv.yaml passes --check-config with each
 Deployment's arguments and environment.
+
+And what an SRE finds before a rollout (issue 16, "a deployment that works
+the first time"), each with its own test below:
+  - the KEDA versions README.md claims accept every trigger
+    (test_keda_versions_accept_the_triggers);
+  - KEDA has its own read-only user, which may run what KEDA sends
+    (test_keda_uses_its_own_user, test_keda_user_may_run_what_keda_sends);
+  - with TLS, KEDA is given the CA (test_tls_component_gives_keda_the_ca);
+  - a stage with entries pending keeps a pod (test_pending_entries_keep_a_pod);
+  - the TLS sidecar's startup probe reaches a listener
+    (test_sidecar_startup_probe_reaches_a_listener);
+  - Service links cannot override the configuration
+    (test_service_links_cannot_override_the_config);
+  - the timeouts nest: job < drain < grace, visibility >= several jobs
+    (test_timeouts_nest);
+  - node drains do not hang while Redis is down
+    (test_pdbs_evict_unready_pods);
+  - Redis has a memory limit, so noeviction can refuse writes
+    (test_redis_has_a_memory_limit);
+  - the rendered manifests are valid for the Kubernetes and KEDA releases
+    supported (test_rendered_manifests_match_the_schemas).
 """
 import hashlib
 import os
@@ -28,6 +49,10 @@ K8S = os.path.join(DEPLOY, "k8s")
 COMPONENT = os.path.join(K8S, "components", "redis-tls-sidecar")
 
 STAGES = ["verify-cname", "create-order", "provision-txt", "finalize", "offboard-check"]
+
+# A finalize polls the order, finalizes it, polls again and downloads the
+# certificate: four requests to the CA, each bounded by acme.timeout_ms.
+ACME_CALLS_PER_JOB = 4
 
 
 # ---- loading ----------------------------------------------------------------
@@ -99,12 +124,20 @@ def settings(dcv_cfg):
     redis = dcv_cfg.get("redis") or {}
     worker = dcv_cfg.get("worker") or {}
     metrics = dcv_cfg.get("metrics") or {}
+    acme = dcv_cfg.get("acme") or {}
+    acme_ms = duration_ms(acme.get("timeout_ms"), 30000)
     return {
         "prefix": redis.get("prefix", "dcv"),
         "group": redis.get("group", "workers"),
         "drain_ms": duration_ms(worker.get("drain_ms"), 25000),
-        "visibility_ms": duration_ms(worker.get("visibility_timeout_ms"), 60000),
+        "visibility_ms": duration_ms(worker.get("visibility_timeout_ms"), 300000),
+        "concurrency": int(worker.get("concurrency", 4)),
         "metrics_port": int(metrics.get("port", 9464)),
+        "acme_timeout_ms": acme_ms,
+        # One job's deadline: worker.job_timeout_ms where the worker has it,
+        # else the longest a job can take, a finalize of ACME_CALLS_PER_JOB
+        # requests that each run into acme.timeout_ms.
+        "job_ms": duration_ms(worker.get("job_timeout_ms"), ACME_CALLS_PER_JOB * acme_ms),
     }
 
 
@@ -324,8 +357,15 @@ def test_scaled_objects(docs, settings):
             assert m.group(1) in STAGES, f"{name}: {m.group(1)} is not a stage"
             assert m.group(1) in stages, f"{name}: {m.group(1)} not served by {target}"
             assert md.get("consumerGroup") == settings["group"], f"{name}: consumer group"
-            assert int(md["lagCount"]) > 0 and "activationLagCount" in md, f"{name}: lagCount"
-            assert "pendingEntriesCount" not in md and "streamLength" not in md
+            # KEDA reads one number per trigger: the lag when lagCount is
+            # set, else the pending entries; never the stream length (XLEN
+            # counts acknowledged entries until the trim).
+            assert "streamLength" not in md
+            if "lagCount" in md:
+                assert int(md["lagCount"]) > 0 and "activationLagCount" in md, f"{name}: lagCount"
+                assert "pendingEntriesCount" not in md, f"{name}: lag and pending in one trigger"
+            else:
+                assert int(md["pendingEntriesCount"]) > 0, f"{name}: pendingEntriesCount"
             for k in ("addressFromEnv", "usernameFromEnv", "passwordFromEnv"):
                 if k in md:
                     assert md[k] in env, f"{name}: {k} {md[k]} not in {target}'s env"
@@ -333,8 +373,6 @@ def test_scaled_objects(docs, settings):
         assert covered == stages, f"{name}: every served stage has a trigger"
         lo, hi = so["spec"].get("minReplicaCount", 0), so["spec"]["maxReplicaCount"]
         assert 0 <= lo <= hi
-        if lo == 0:  # waking from zero must not wait for pending work
-            assert so["spec"].get("cooldownPeriod", 300) * 1000 > settings["visibility_ms"]
     assert targets == set(deps), "one ScaledObject per Deployment"
     # dcv:delayed is invisible to stream lag: the group holding verify-cname
     # retries keeps a replica to promote due jobs.
@@ -352,8 +390,11 @@ def test_tls_component_static(docs):
     assert comp["kind"] == "Component"
     so_names = {s["metadata"]["name"] for s in kind(docs, "ScaledObject")}
     triggers = {s["metadata"]["name"]: len(s["spec"]["triggers"]) for s in kind(docs, "ScaledObject")}
+    ta_names = {t["metadata"]["name"] for t in kind(docs, "TriggerAuthentication")}
     for p in comp["patches"]:
         assert os.path.exists(os.path.join(COMPONENT, p["path"])), p["path"]
+        if p["target"]["kind"] == "TriggerAuthentication":
+            assert p["target"]["name"] in ta_names
         if p["target"]["kind"] == "ScaledObject":
             assert p["target"]["name"] in so_names
             ops = load_all(os.path.join(COMPONENT, p["path"]))[0]
@@ -373,31 +414,42 @@ def kubectl_kustomize(path):
     return [d for d in yaml.safe_load_all(r.stdout) if d]
 
 
-def test_kustomize_renders_base_and_component(tmp_path, settings):
-    if not shutil.which("kubectl"):
-        # kubectl is no Debian package: check what kustomize would read instead
-        for root in (K8S, os.path.join(K8S, "components", "redis-tls-sidecar")):
-            kz = yaml.safe_load(open(os.path.join(root, "kustomization.yaml")))
-            for key in ("resources", "components", "patches"):
-                for item in kz.get(key) or []:
-                    ref = item if isinstance(item, str) else item.get("path")
-                    if ref:
-                        assert os.path.exists(os.path.join(root, ref)), (root, ref)
-        print("kubectl not installed: checked kustomization references statically")
-        return
+# kustomize components need kubectl >= 1.21 (kustomize v4); Debian 12's
+# kubernetes-client is 1.20 (kustomize v2): too old.  The machines this
+# project runs on carry a current kubectl.
+KUBECTL_MIN = (1, 21)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """{"base": [docs], "tls": [docs]}: `kubectl kustomize` of the base and
+    of an overlay that adds the redis-tls-sidecar component."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "rendering the manifests needs kubectl >= 1.21 (kustomize components)"
+    r = subprocess.run([kubectl, "version", "--client", "-o", "json"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    import json
+    cv = json.loads(r.stdout)["clientVersion"]
+    have = (int(cv["major"]), int(re.match(r"\d+", cv["minor"]).group(0)))
+    assert have >= KUBECTL_MIN, f"kubectl {have} is older than {KUBECTL_MIN}: no kustomize components"
     base = kubectl_kustomize(K8S)
-    for d in kind(base, "Deployment"):
-        check_deployment(d, settings)
     # the component needs an overlay with the base inside its root
-    shutil.copytree(K8S, tmp_path / "base")
-    (tmp_path / "kustomization.yaml").write_text(
+    tmp = tmp_path_factory.mktemp("overlay")
+    shutil.copytree(K8S, tmp / "base")
+    (tmp / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
         "resources: [base]\ncomponents: [base/components/redis-tls-sidecar]\n")
-    tls = kubectl_kustomize(str(tmp_path))
-    for d in kind(tls, "Deployment"):
+    return {"base": base, "tls": kubectl_kustomize(str(tmp))}
+
+
+def test_kustomize_renders_base_and_component(rendered, settings):
+    for d in kind(rendered["base"], "Deployment"):
+        check_deployment(d, settings)
+    for d in kind(rendered["tls"], "Deployment"):
         check_deployment(d, settings)
         assert d["spec"]["template"]["spec"]["initContainers"][0]["name"] == "redis-tls"
-    for so in kind(tls, "ScaledObject"):
+    for so in kind(rendered["tls"], "ScaledObject"):
         assert all(t["metadata"].get("enableTLS") == "true" for t in so["spec"]["triggers"])
 
 
@@ -617,3 +669,359 @@ def test_check_config_with_each_deployment(docs, kustomization, dcv_yaml_path):
         r = subprocess.run([worker, "--check-config"] + args, env=env,
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"{dep['metadata']['name']}: {r.stdout}{r.stderr}"
+
+
+# ---- a deployment that works the first time (issue 16) ---------------------------------
+#
+# Each test below failed on the manifests before issue 16 and names the
+# defect it guards against.
+
+# KEDA releases whose redis-streams scaler is modelled in keda_trigger_errors.
+KEDA_RELEASES = [(2, 12), (2, 13), (2, 14), (2, 15), (2, 16), (2, 17), (2, 18), (2, 19), (2, 20)]
+
+
+def keda_trigger_errors(release, md, auth):
+    """What KEDA's redis-streams scaler of RELEASE (major, minor) refuses in
+    a trigger's metadata MD, given the names of the parameters its
+    TriggerAuthentication supplies (AUTH).  Written from the scaler's parser
+    (pkg/scalers/redis_streams_scaler.go and redis_scaler.go) of each
+    release: the CRD's schema cannot see these, trigger metadata is a map
+    of strings there."""
+    errs = []
+
+    def num(k):
+        try:
+            return int(md[k])
+        except (KeyError, ValueError):
+            errs.append(f"{k}: not an integer ({md.get(k)!r})")
+            return 0
+
+    if not md.get("stream"):
+        errs.append("missing redis stream name")
+    if not ({"address", "addressFromEnv", "host", "hostFromEnv"} & set(md) or
+            {"address", "host"} & set(auth)):
+        errs.append("no address or host given")
+    lag = "consumerGroup" in md and "lagCount" in md and num("lagCount") != 0
+    for k in ("lagCount", "pendingEntriesCount", "activationLagCount", "databaseIndex"):
+        if k in md:
+            num(k)
+    if lag:
+        if release <= (2, 15) and "activationLagCount" not in md:
+            # 2.12-2.15: "activationLagCount required for Redis lag"
+            errs.append("activationLagCount required for Redis lag (absent)")
+        if release == (2, 16) and int(md.get("activationLagCount", "0") or 0) == 0:
+            # 2.16.0, 2.16.1 refuse 0, the documented default (kedacore/keda
+            # issue 6478; 2.17 allows it again)
+            errs.append("activationLagCount required for Redis lag (0 is refused)")
+    tls_md = md.get("enableTLS")
+    if tls_md is not None and tls_md.lower() not in ("true", "false", "1", "0", "t", "f"):
+        errs.append(f"enableTLS: not a boolean ({tls_md!r})")
+    if tls_md is not None and "tls" in auth and (release >= (2, 16) or tls_md.lower() in ("true", "1", "t")):
+        errs.append("unable to set `tls` in both ScaledObject and TriggerAuthentication together")
+    if ("cert" in auth) != ("key" in auth):
+        errs.append("cert and key go together")
+    return errs
+
+
+def keda_releases_claimed():
+    """The KEDA releases deploy/README.md supports: 'KEDA X.Y or newer'."""
+    text = open(os.path.join(DEPLOY, "README.md")).read()
+    m = re.search(r"KEDA (\d+)\.(\d+) or newer", text)
+    assert m, "deploy/README.md states no 'KEDA X.Y or newer'"
+    low = (int(m.group(1)), int(m.group(2)))
+    return [r for r in KEDA_RELEASES if r >= low]
+
+
+def trigger_auth_params(docs, trigger):
+    ref = (trigger.get("authenticationRef") or {}).get("name")
+    if not ref:
+        return set()
+    tas = [t for t in kind(docs, "TriggerAuthentication") if t["metadata"]["name"] == ref]
+    assert len(tas) == 1, f"TriggerAuthentication {ref} is not in the manifests"
+    return {p["parameter"] for p in tas[0]["spec"].get("secretTargetRef", [])}
+
+
+def test_keda_versions_accept_the_triggers(rendered):
+    """Defect: README.md said KEDA 2.12 or newer, and KEDA 2.16 refuses
+    activationLagCount "0": no ScaledObject scaled there."""
+    releases = keda_releases_claimed()
+    assert (2, 16) not in releases, "KEDA 2.16 refuses activationLagCount 0"
+    assert releases, "no supported KEDA release is modelled"
+    for variant, docs in rendered.items():
+        for so in kind(docs, "ScaledObject"):
+            for i, t in enumerate(so["spec"]["triggers"]):
+                auth = trigger_auth_params(docs, t)
+                for rel in releases:
+                    errs = keda_trigger_errors(rel, t["metadata"], auth)
+                    assert not errs, (variant, so["metadata"]["name"], i, rel, errs)
+    # the model does tell the releases apart
+    lag0 = {"stream": "s", "addressFromEnv": "A", "consumerGroup": "g", "lagCount": "5",
+            "activationLagCount": "0"}
+    assert keda_trigger_errors((2, 16), lag0, set()) and not keda_trigger_errors((2, 17), lag0, set())
+
+
+def test_keda_uses_its_own_user(docs):
+    """Defect: KEDA read the workers' read-write credentials
+    (usernameFromEnv/passwordFromEnv of the Deployment)."""
+    tas = {t["metadata"]["name"]: t for t in kind(docs, "TriggerAuthentication")}
+    secrets = {s["metadata"]["name"]: s for s in load_all(os.path.join(K8S, "secret.example.yaml"))}
+    for so in kind(docs, "ScaledObject"):
+        for t in so["spec"]["triggers"]:
+            md = t["metadata"]
+            assert not {"username", "password", "usernameFromEnv", "passwordFromEnv"} & set(md), \
+                f"{so['metadata']['name']}: credentials in the trigger (KEDA would prefer them)"
+            ref = t.get("authenticationRef", {}).get("name")
+            assert ref in tas, f"{so['metadata']['name']}: no TriggerAuthentication"
+            params = {p["parameter"]: p for p in tas[ref]["spec"]["secretTargetRef"]}
+            assert {"username", "password"} <= set(params)
+            for p in ("username", "password"):
+                sec = params[p]["name"]
+                assert sec != "dcv-redis", "KEDA must not read the workers' Secret"
+                assert params[p]["key"] in secrets[sec]["stringData"], (sec, params[p]["key"])
+            assert secrets[params["username"]["name"]]["stringData"]["username"] == "dcv-keda"
+    assert "dcv-keda" in acl_users()
+
+
+def test_keda_user_may_run_what_keda_sends(acl_redis):
+    """Defect: the dcv-keda user lacked INFO, which KEDA's lag scaler sends
+    before every XINFO GROUPS (it checks redis_version >= 7).  The calls
+    below are the scaler's (go-redis: HELLO 3 with AUTH, then PING; the lag
+    trigger INFO, XINFO GROUPS, XLEN when the group is missing; the pending
+    trigger XPENDING), run as dcv-keda on the shipped ACL."""
+    import redis
+    admin = client(acl_redis, "dcv-admin")
+    for prefix in ("dcv", "{dcv}"):
+        s = f"{prefix}:stream:finalize"
+        admin.execute_command("XGROUP", "CREATE", s, "workers", "$", "MKSTREAM")
+        admin.xadd(s, {"domain": "a.example", "job": "x"})
+        # the RESP3 handshake go-redis starts with (redis-cli -3 sends HELLO 3 AUTH)
+        r = subprocess.run(["redis-cli", "-3", "-p", str(acl_redis), "--user", "dcv-keda",
+                            "--pass", "test-password", "--no-auth-warning", "PING"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0 and "PONG" in r.stdout, r.stdout + r.stderr
+        k = client(acl_redis, "dcv-keda")
+        assert k.ping()
+        info = k.info()   # INFO without a section, as go-redis sends it
+        assert str(info["redis_version"]).startswith("7")
+        lag = [g for g in k.xinfo_groups(s) if g["name"] == b"workers"][0]["lag"]
+        assert lag == 1
+        assert k.xlen(s) == 1
+        assert k.xpending(s, "workers")["pending"] == 0
+        for denied in (("XADD", s, "*", "k", "v"), ("XACK", s, "workers", "0-1"), ("DEL", s),
+                       ("HGETALL", f"{prefix}:account"), ("CONFIG", "GET", "*"),
+                       ("XINFO", "GROUPS", f"{prefix}:dead")):
+            with pytest.raises(redis.exceptions.ResponseError) as e:
+                k.execute_command(*denied)
+            assert "NOPERM" in str(e.value) or "permission" in str(e.value).lower(), denied
+
+
+def test_tls_component_gives_keda_the_ca(rendered):
+    """Defect: with the TLS component, KEDA connected to Redis's TLS port
+    with no CA, so a private CA's certificate failed verification."""
+    docs = rendered["tls"]
+    ta = {t["metadata"]["name"]: t for t in kind(docs, "TriggerAuthentication")}
+    side = kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    vol = [v for v in side["volumes"] if v["name"] == "redis-tls"][0]
+    ca_secret = vol["secret"]["secretName"]
+    for so in kind(docs, "ScaledObject"):
+        for t in so["spec"]["triggers"]:
+            assert t["metadata"].get("enableTLS") == "true"
+            params = {p["parameter"]: p for p in ta[t["authenticationRef"]["name"]]["spec"]["secretTargetRef"]}
+            assert "ca" in params, "KEDA gets no CA"
+            assert (params["ca"]["name"], params["ca"]["key"]) == (ca_secret, "ca.crt"), \
+                "KEDA's CA is the sidecar's"
+            assert "tls" not in params, "tls in both places: KEDA refuses the trigger"
+    # and the base has no TLS at all
+    for so in kind(rendered["base"], "ScaledObject"):
+        assert not any("enableTLS" in t["metadata"] for t in so["spec"]["triggers"])
+
+
+def test_pending_entries_keep_a_pod(docs, settings):
+    """Defect: only lag triggers, so a group scaled to zero with entries
+    left pending by a stopped pod stayed at zero until new work arrived.
+    Each served stream has a lag trigger and a pendingEntriesCount trigger;
+    the pending one activates on one pending entry (no activation
+    threshold)."""
+    deps = {d["metadata"]["name"]: d for d in kind(docs, "Deployment")}
+    for so in kind(docs, "ScaledObject"):
+        by_stream = {}
+        for t in so["spec"]["triggers"]:
+            md = t["metadata"]
+            by_stream.setdefault(md["stream"], set()).add("lag" if "lagCount" in md else "pending")
+            if "lagCount" not in md:
+                assert md.get("consumerGroup") == settings["group"], "pending needs the group"
+                assert int(md.get("activationLagCount", "0")) == 0
+                # target per pod: the jobs one pod holds (one per thread)
+                assert int(md["pendingEntriesCount"]) == settings["concurrency"]
+        stages = stages_of(deps[so["spec"]["scaleTargetRef"]["name"]])
+        want = {f"{settings['prefix']}:stream:{s}": {"lag", "pending"} for s in stages}
+        assert by_stream == want, (so["metadata"]["name"], by_stream)
+
+
+def ghostunnel_listeners(args):
+    """{port: host} of what ghostunnel's arguments make it listen on."""
+    out = {}
+    for a in args:
+        m = re.fullmatch(r"--(?:listen|status)=(?:https?://)?(.*):(\d+)", a)
+        if m:
+            out[int(m.group(2))] = m.group(1)
+    return out
+
+
+def test_sidecar_startup_probe_reaches_a_listener(rendered):
+    """Defect: the sidecar's startup probe connected to port 6379 of the pod
+    IP (the kubelet probes from outside the pod), where nothing listens:
+    ghostunnel listens on 127.0.0.1 only.  The probe never succeeded, the
+    sidecar was restarted forever and the worker never started."""
+    for d in kind(rendered["tls"], "Deployment"):
+        ic = [c for c in d["spec"]["template"]["spec"]["initContainers"] if c["name"] == "redis-tls"][0]
+        ports = {p["name"]: p["containerPort"] for p in ic.get("ports", [])}
+        listen = ghostunnel_listeners(ic["args"])
+        for probe_name in ("startupProbe", "livenessProbe", "readinessProbe"):
+            probe = ic.get(probe_name)
+            if not probe:
+                continue
+            action = probe.get("httpGet") or probe.get("tcpSocket")
+            assert action, f"{probe_name}: exec probes need a shell the image may lack"
+            assert "host" not in action, "a probe host is dialled from the node, not the pod"
+            port = ports.get(action["port"], action["port"])
+            assert port in listen, f"{probe_name} on {port}: nothing listens there ({listen})"
+            assert listen[port] in ("0.0.0.0", "", "[::]"), \
+                f"{probe_name} on {port}: ghostunnel listens on {listen[port]} only, the kubelet dials the pod IP"
+            if probe.get("httpGet"):
+                assert probe["httpGet"]["path"] == "/_status"
+        assert "startupProbe" in ic, "the worker must wait for the tunnel"
+        assert listen.get(6379) == "127.0.0.1", "plaintext RESP stays on loopback"
+
+
+def service_link_env(service, port=9464, ip="10.96.0.12"):
+    """The variables the kubelet injects into every container of a pod for a
+    Service in its namespace, unless enableServiceLinks is false."""
+    n = re.sub(r"[^A-Z0-9]", "_", service.upper())
+    return {f"{n}_SERVICE_HOST": ip, f"{n}_SERVICE_PORT": str(port),
+            f"{n}_PORT": f"tcp://{ip}:{port}", f"{n}_PORT_{port}_TCP": f"tcp://{ip}:{port}",
+            f"{n}_PORT_{port}_TCP_PROTO": "tcp", f"{n}_PORT_{port}_TCP_PORT": str(port),
+            f"{n}_PORT_{port}_TCP_ADDR": ip}
+
+
+def test_service_links_cannot_override_the_config(docs, kustomization, dcv_yaml_path):
+    """Defect: without enableServiceLinks: false, a Service named
+    dcv-metrics (a natural name for a metrics Service) injects
+    DCV_METRICS_PORT=tcp://..., which the worker reads as metrics.port and
+    refuses: every worker crash-loops.  Run the real dcv-worker with the
+    environment the kubelet would give it next to such Services."""
+    worker = os.path.join(harness.BUILD, "workers", "dcv-worker")
+    assert os.path.exists(worker), f"{worker} is not built"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DCV_")}
+    services = ("dcv-metrics", "dcv-redis", "dcv-acme", "dcv-worker")
+    for dep in kind(docs, "Deployment"):
+        spec = dep["spec"]["template"]["spec"]
+        env = dict(base_env)
+        if spec.get("enableServiceLinks", True):
+            for svc in services:
+                env.update(service_link_env(svc))
+        # the container's own variables win over the injected ones
+        env.update(deployment_env(dep, kustomization))
+        args = list(worker_container(dep)["args"])
+        args[args.index("-c") + 1] = dcv_yaml_path
+        r = subprocess.run([worker, "--check-config"] + args, env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"{dep['metadata']['name']}: {r.stdout}{r.stderr}"
+    # the injected variables do break the worker: this is what the flag prevents
+    env = dict(base_env, **deployment_env(kind(docs, "Deployment")[0], kustomization),
+               **service_link_env("dcv-metrics"))
+    r = subprocess.run([worker, "--check-config", "-c", dcv_yaml_path], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "DCV_METRICS_PORT" in r.stderr, r.stdout + r.stderr
+
+
+def test_timeouts_nest(docs, settings):
+    """Defect: a 60 s visibility timeout, shorter than a finalize of several
+    30 s ACME requests (a job still running was handed to a second worker),
+    and a 25 s drain, shorter than one ACME request (a stopped pod killed
+    its jobs half-way).  One job's deadline < drain < grace period, and the
+    visibility timeout is several job deadlines."""
+    job, drain, vis = settings["job_ms"], settings["drain_ms"], settings["visibility_ms"]
+    assert drain >= job, f"drain {drain} ms is shorter than one job ({job} ms)"
+    assert vis >= 3 * job, f"visibility {vis} ms is not a few job deadlines ({job} ms)"
+    for d in kind(docs, "Deployment"):
+        grace = d["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+        assert grace * 1000 >= drain + 5000, f"{d['metadata']['name']}: grace {grace}s, drain {drain} ms"
+    # the README's numbers are the shipped ones
+    text = open(os.path.join(DEPLOY, "README.md")).read()
+    assert f"`worker.drain_ms` ({drain // 1000} s)" in text
+    assert f"`worker.visibility_timeout_ms` ({vis // 1000} s)" in text
+
+
+def test_pdbs_evict_unready_pods(docs):
+    """Defect: with the default unhealthyPodEvictionPolicy (IfHealthyBudget),
+    no worker counts as healthy while Redis is down (they all report not
+    ready), the budget allows no eviction, and node drains hang until Redis
+    is back."""
+    for p in kind(docs, "PodDisruptionBudget"):
+        assert p["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow", p["metadata"]["name"]
+
+
+def test_redis_has_a_memory_limit(acl_redis):
+    """Defect: maxmemory was unset, so noeviction never refused a write and
+    Redis grew until it was OOM-killed.  The shipped redis.conf sets a limit,
+    and at the limit a write is refused (OOM error), nothing evicted."""
+    admin = client(acl_redis, "dcv-admin")
+    shipped = int(admin.config_get("maxmemory")["maxmemory"])
+    assert shipped > 0, "redis.conf sets no maxmemory"
+    assert admin.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+    import redis
+    w = client(acl_redis, "dcv-worker")
+    w.hset("dcv:domain:keep.example", "state", "issued")
+    used = int(admin.info("memory")["used_memory"])
+    admin.config_set("maxmemory", str(used + 512 * 1024))
+    try:
+        with pytest.raises(redis.exceptions.ResponseError) as e:
+            for i in range(10000):
+                w.xadd("dcv:stream:verify-cname", {"domain": f"d{i}.example", "job": "x" * 1024})
+        assert "OOM" in str(e.value)
+        assert w.hget("dcv:domain:keep.example", "state") == b"issued", "nothing is evicted"
+    finally:
+        admin.config_set("maxmemory", str(shipped))
+        admin.delete("dcv:stream:verify-cname")
+
+
+def test_rendered_manifests_match_the_schemas(rendered):
+    """Every object of the rendered base and TLS overlay is valid for each
+    Kubernetes release the README supports and for KEDA's API: schemas
+    generated from the types of npm packages (tests/integration/k8s_schemas),
+    strict (an unknown or misspelt field is an error, as kubectl's strict
+    validation makes it)."""
+    import k8s_schemas
+    schemas = k8s_schemas.load()
+    text = open(os.path.join(DEPLOY, "README.md")).read()
+    m = re.search(r"Kubernetes (\d+)\.(\d+) or newer", text)
+    assert m, "deploy/README.md states no 'Kubernetes X.Y or newer'"
+    low = (int(m.group(1)), int(m.group(2)))
+    versions = [v for v in k8s_schemas.KUBERNETES if tuple(map(int, v.split("-")[1].split("."))) >= low]
+    assert versions, f"no schema for a Kubernetes release >= {low}"
+    seen = set()
+    for variant, docs in rendered.items():
+        for d in docs:
+            api, k = d["apiVersion"], d["kind"]
+            releases = [k8s_schemas.KEDA] if api.startswith("keda.sh/") else versions
+            for rel in releases:
+                schema = schemas.get((rel, api, k))
+                assert schema, f"no schema for {api} {k} ({rel})"
+                errs = k8s_schemas.errors(schema, d)
+                assert not errs, (variant, rel, k, d["metadata"]["name"], errs)
+            seen.add(k)
+    assert {"Deployment", "PodDisruptionBudget", "ScaledObject", "TriggerAuthentication",
+            "ConfigMap", "ServiceAccount"} <= seen
+    # the schemas do catch what they should: a misspelt field, a bad type
+    dep = [d for d in rendered["base"] if d["kind"] == "Deployment"][0]
+    import copy
+    bad = copy.deepcopy(dep)
+    bad["spec"]["template"]["spec"]["enableServiceLink"] = False
+    assert k8s_schemas.errors(schemas[(versions[0], "apps/v1", "Deployment")], bad)
+    so = [d for d in rendered["base"] if d["kind"] == "ScaledObject"][0]
+    bad = copy.deepcopy(so)
+    bad["spec"]["triggers"][0]["metadata"]["lagCount"] = 20
+    assert k8s_schemas.errors(schemas[(k8s_schemas.KEDA, "keda.sh/v1alpha1", "ScaledObject")], bad)
+    for secret in load_all(os.path.join(K8S, "secret.example.yaml")):
+        assert not k8s_schemas.errors(schemas[(versions[0], "v1", "Secret")], secret)
