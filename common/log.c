@@ -36,17 +36,31 @@ int log_format_parse(const char *s)
 	return -1;
 }
 
-/* A bounded line under construction; overflow truncates silently. */
+/* A bounded line under construction.  Pieces are written whole or not at
+ * all, and LINE_TAIL bytes stay free for what closes the line (a JSON
+ * string's quote, "}", "\n"), so a line cut short is still one valid line. */
+#define LINE_TAIL 4
+
 struct line {
 	char buf[LOG_LINE_MAX];
 	size_t len;
+	int full;          /* a piece did not fit: nothing more but the tail */
 };
 
 static void put(struct line *l, const char *s, size_t n)
 {
-	size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for "\n\0" */
-	if (n > room)
-		n = room;
+	if (l->full || n > sizeof(l->buf) - LINE_TAIL - l->len) {
+		l->full = 1;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* The closing bytes, which always fit (LINE_TAIL). */
+static void put_tail(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 }
@@ -56,16 +70,20 @@ static void puts_(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-/* Appends a value quoted for the format: JSON string, or logfmt quoting
- * when the value has spaces, quotes or '='.  Control bytes become '?' in
- * logfmt and \u00XX in JSON, so one event is always one line. */
-static void put_value(struct line *l, const char *v)
+/* Whether V needs quotes in the format: always in JSON; in logfmt when
+ * empty or holding spaces, quotes or '='. */
+static int needs_quotes(const char *v)
 {
-	int quote = log_fmt == LOG_FMT_JSON || *v == '\0' ||
-	            strpbrk(v, " \"=\t") != NULL;
-	if (quote)
-		put(l, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+	return log_fmt == LOG_FMT_JSON || *v == '\0' || strpbrk(v, " \"=\t") != NULL;
+}
+
+/* Appends the characters of a value, escaped for the format: control bytes
+ * become '?' in logfmt and \u00XX in JSON, so one event is always one line;
+ * bytes that are not ASCII (names and answers from outside are not always
+ * UTF-8) become the text \xNN in both, so a JSON line is always valid. */
+static void put_escaped(struct line *l, const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p && !l->full; p++) {
 		char esc[8];
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
@@ -78,33 +96,46 @@ static void put_value(struct line *l, const char *v)
 			} else {
 				put(l, "?", 1);
 			}
+		} else if (*p >= 0x80) {
+			snprintf(esc, sizeof(esc), log_fmt == LOG_FMT_JSON ? "\\\\x%02x" : "\\x%02x", *p);
+			puts_(l, esc);
 		} else {
 			put(l, (const char *)p, 1);
 		}
 	}
-	if (quote)
-		put(l, "\"", 1);
 }
 
-/* A field; NUMBER nonzero writes V bare in JSON (it is a number). */
+/* A field; NUMBER nonzero writes V bare in JSON (it is a number).  The key
+ * and the value's opening quote go in as one piece, so a line that fills up
+ * is cut inside a value, which the tail then closes. */
 static void put_field_as(struct line *l, const char *key, const char *v, int number)
 {
-	if (log_fmt == LOG_FMT_JSON) {
-		if (l->len > 1)
-			put(l, ",", 1);
-		put(l, "\"", 1);
-		puts_(l, key);
-		put(l, "\":", 2);
-	} else {
-		if (l->len > 0)
-			put(l, " ", 1);
-		puts_(l, key);
-		put(l, "=", 1);
-	}
-	if (number)
-		puts_(l, v);
+	char head[96];
+	int quote = !number && needs_quotes(v);
+
+	if (log_fmt == LOG_FMT_JSON)
+		snprintf(head, sizeof(head), "%s\"%s\":%s", l->len > 1 ? "," : "", key,
+		         quote ? "\"" : "");
 	else
-		put_value(l, v);
+		snprintf(head, sizeof(head), "%s%s=%s", l->len > 0 ? " " : "", key,
+		         quote ? "\"" : "");
+	if (number) {
+		char both[128];
+		snprintf(both, sizeof(both), "%s%s", head, v);
+		puts_(l, both);
+		return;
+	}
+	size_t before = l->len;
+	puts_(l, head);
+	if (l->len == before)
+		return;           /* not even the key fitted: the field is left out */
+	put_escaped(l, v);
+	if (quote) {
+		if (l->full)
+			put_tail(l, "\"");
+		else
+			put(l, "\"", 1);
+	}
 }
 
 static void put_field(struct line *l, const char *key, const char *v)
@@ -115,7 +146,7 @@ static void put_field(struct line *l, const char *key, const char *v)
 static void emit(enum log_level lvl, const struct log_job *ctx,
                  const char *fmt, va_list ap)
 {
-	struct line l = { .len = 0 };
+	struct line l = { .len = 0, .full = 0 };
 	char ts[40], msg[LOG_LINE_MAX], num[32];
 	struct timespec now;
 	struct tm tm;
@@ -145,12 +176,9 @@ static void emit(enum log_level lvl, const struct log_job *ctx,
 		}
 	}
 	put_field(&l, "msg", msg);
-	if (log_fmt == LOG_FMT_JSON) {
-		if (l.len > sizeof(l.buf) - 3)
-			l.len = sizeof(l.buf) - 3; /* truncated: still close it */
-		put(&l, "}", 1);
-	}
-	l.buf[l.len++] = '\n';
+	if (log_fmt == LOG_FMT_JSON)
+		put_tail(&l, "}");
+	put_tail(&l, "\n");
 	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
 	(void)w;
 }
