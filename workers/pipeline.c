@@ -301,6 +301,20 @@ bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *re
 		refuse(out, "refused: job %s is not the pipeline of this domain", job->id);
 		return false;
 	}
+	if (strcmp(rec_str(rec, "tenant", ""), job->tenant) != 0) {
+		refuse(out, "refused: job %s of tenant \"%s\" is not the pipeline of this "
+		       "domain (another tenant's)", job->id, job->tenant);
+		return false;
+	}
+	if (rec_str(rec, "released_at", NULL)) {
+		/* its names may be another tenant's now: nothing of the ended
+		 * pipeline runs again */
+		log_msg(LOG_INFO, "stage=%s domain=%s dropped a job of a released domain",
+		        stage, job->domain);
+		outcome_done(out);
+		out->state = "";
+		return false;
+	}
 	if (rec_int(rec, "offboard_requested", 0) && env->stage != STAGE_OFFBOARD_CHECK) {
 		outcome_advance(out, STAGE_OFFBOARD_CHECK);
 		out->state = "offboarded";

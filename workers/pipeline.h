@@ -107,9 +107,10 @@ int domain_set(struct stage_env *env, const struct job *job, ...)
 long long domain_incr(struct stage_env *env, const struct job *job, const char *field);
 
 /* Lets JOB run in env->stage, or sets OUT and returns false: an unknown
- * domain, a job without a generation or of a newer one, or another job of
- * the current generation is refused (dead letter, the domain left alone); a
- * job of an older generation is dropped; a later stage for a domain whose
+ * domain, a job without a generation or of a newer one, another job of
+ * the current generation, or one of another tenant is refused (dead
+ * letter, the domain left alone); a job of an older generation, or of a
+ * released domain, is dropped; a later stage for a domain whose
  * delegation was not verified in this generation is refused; an offboard
  * request turns the pipeline to offboard-check.  REC is read here (free it
  * either way).  verify-cname has its own entrance (verify_cname.c). */
