@@ -140,14 +140,22 @@ static struct stage_thread *thread_of(struct stage_env *env)
 	return &p->threads[env->thread % p->nthreads];
 }
 
+/* The thread's clients are handed out here only, each with the job's
+ * deadline set: whatever a stage asks of DNS, the TXT provider or the CA
+ * ends by env->deadline_ms. */
 struct dns_ctx *pipeline_dns(struct stage_env *env)
 {
-	return thread_of(env)->dns;
+	struct dns_ctx *d = thread_of(env)->dns;
+	dns_set_deadline(d, env->deadline_ms);
+	return d;
 }
 
 struct txt_provider *pipeline_txt(struct stage_env *env)
 {
-	return thread_of(env)->txt;
+	struct txt_provider *t = thread_of(env)->txt;
+	if (t)
+		txt_set_deadline(t, env->deadline_ms);
+	return t;
 }
 
 /* ---- the domain record ---- */
@@ -350,6 +358,7 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 	enum account_status as;
 	bool changed;
 
+	acme_set_deadline(t->acme, env->deadline_ms);
 	if (!t->have_account) {
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {

@@ -124,8 +124,9 @@ const char *pipeline_bucket(struct stage_env *env, const char *kind, const char 
                             char *buf, size_t len);
 
 /* The thread's ACME client, signing with the fleet's account (loaded from
- * Redis, reloaded when another process rotated the key).  NULL with OUT set
- * to a retry when there is no account or Redis failed. */
+ * Redis, reloaded when another process rotated the key), its requests
+ * bounded by the job's deadline (env->deadline_ms).  NULL with OUT set to
+ * a retry when there is no account or Redis failed. */
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
 
 /* The fleet's account URL (for CAA's accounturi), or NULL when there is
@@ -153,7 +154,9 @@ bool pipeline_order(struct acme_client *c, const struct job *job,
  * list stops at the last one that fits in LEN). */
 void pipeline_join(const char *const *v, size_t n, char *out, size_t len);
 
-/* The thread's DNS context and TXT provider. */
+/* The thread's DNS context and TXT provider (NULL in a worker without
+ * provision-txt, finalize and offboard-check), given env->deadline_ms as
+ * pipeline_acme() gives it to the ACME client. */
 struct dns_ctx *pipeline_dns(struct stage_env *env);
 struct txt_provider *pipeline_txt(struct stage_env *env);
 
