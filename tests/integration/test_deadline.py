@@ -5,16 +5,19 @@ with two workers and a visibility timeout the stuck calls would outlast:
 the job retries with a reason naming the call and the server, the
 handler returns by its deadline (measured from the workers' own
 duration_ms), and no delivery is run twice (the attempt numbers the
-workers log are each seen once, and nothing is reclaimed)."""
+workers log are each seen once, and nothing is reclaimed).  The TXT
+providers, through dns_driver, end by the deadline too."""
 import json
 import os
-import socket
-import threading
+import subprocess
+import time
 
 import pytest
 
 import harness
-from fleet_env import FAST_TIMERS, US, FleetEnv
+from dns_env import BlackHole, driver1
+from fleet_env import FAST_TIMERS, US, FleetEnv, yaml_text
+from queue_env import Fleet, job_bytes
 
 JOB_TIMEOUT = 1500
 # the stuck calls would take 15 s (DNS: 3 tries of 5 s) or 20 s (ACME);
@@ -29,54 +32,6 @@ LIMITS = {
 SLACK_MS = 700       # scheduling on a loaded machine, the commit
 
 
-class BlackHole:
-    """A loopback server that reads and never answers: UDP datagrams are
-    read and dropped, TCP connections accepted and held open in silence.
-    Counts what it was sent."""
-
-    def __init__(self):
-        self.port = harness.free_port()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.2)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(64)
-        self.tcp.settimeout(0.2)
-        self.datagrams = self.connections = 0
-        self.held = []
-        self.stop = False
-        self.threads = [threading.Thread(target=f, daemon=True)
-                        for f in (self._read_udp, self._accept)]
-        for t in self.threads:
-            t.start()
-
-    def _read_udp(self):
-        while not self.stop:
-            try:
-                self.udp.recvfrom(4096)
-                self.datagrams += 1
-            except OSError:
-                pass
-
-    def _accept(self):
-        while not self.stop:
-            try:
-                conn, _ = self.tcp.accept()
-                self.held.append(conn)
-                self.connections += 1
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop = True
-        for t in self.threads:
-            t.join(2)
-        for s in self.held + [self.udp, self.tcp]:
-            s.close()
-
-
 @pytest.fixture
 def tmp():
     d = harness.tmpdir("dcv-deadline-")
@@ -89,7 +44,7 @@ def tmp():
 def hole():
     h = BlackHole()
     yield h
-    h.close()
+    h.stop()
 
 
 def environment(tmp, config):
@@ -164,7 +119,6 @@ def test_a_customer_nameserver_that_never_answers(tmp, hole, capsys):
         st = env.domain(slow)
         assert st["state"] == "waiting-cname", st
         assert "deadline reached" in st["last_error"] and "(ns3.c2.test) did not answer" in st["last_error"], st
-        assert hole.datagrams > 0, "the black hole was never asked"
         # the threads were free for the other domain meanwhile
         harness.wait_until(lambda: any(e["type"] == "issued" for e in env.events(fine)), 60,
                            what=f"{fine} issued")
@@ -195,7 +149,6 @@ def test_an_acme_directory_that_never_answers(tmp, hole, capsys):
         env.ctl("onboard", d)
         harness.wait_until(lambda: len(runs(env, workers, d, "create-order")) >= 4, 60,
                            what="four runs of the stuck order")
-        assert hole.connections > 0, "the black hole was never asked"
         retries = check_bounded_and_once(env, workers, d, "create-order", capsys,
                                          "a CA that never answers")
         want = f"new order: GET https://127.0.0.1:{hole.port}/dir: no answer by the job's deadline"
@@ -203,3 +156,83 @@ def test_an_acme_directory_that_never_answers(tmp, hole, capsys):
         assert env.domain(d)["state"] == "ordering" and "orders" not in env.domain(d)
     finally:
         env.close()
+
+
+# ------------------------------------------------------- the TXT providers
+
+@pytest.mark.parametrize("kind", ["rfc2136", "powerdns"])
+def test_a_txt_provider_that_never_answers(tmp, hole, kind):
+    # 3 tries of 5 s (DNS UPDATE) or one request of 5 s (HTTP) without it
+    prov = {"provider.type": kind, "provider.zone": "validation.test",
+            "provider.timeout_ms": 5000, "provider.tries": 3}
+    if kind == "rfc2136":
+        prov.update({"provider.server": f"127.0.0.1:{hole.port}",
+                     "provider.tsig.name": "k", "provider.tsig.secret": "c2VjcmV0"})
+        want = f"rfc2136: 127.0.0.1:{hole.port}: no answer by the job's deadline"
+    else:
+        prov.update({"provider.api_url": f"http://127.0.0.1:{hole.port}",
+                     "provider.api_key": "key"})
+        want = (f"powerdns: GET http://127.0.0.1:{hole.port}/api/v1/servers/localhost/"
+                "zones/validation.test.?rrset_name=")
+    cfg = os.path.join(tmp, "prov.yaml")
+    with open(cfg, "w") as f:
+        f.write(yaml_text(prov))
+    for deadline in (800, 1600):
+        t0 = time.monotonic()
+        r = driver1(cfg, "--deadline-ms", deadline, "txt-add", "a.validation.test", "v")
+        took = (time.monotonic() - t0) * 1000
+        assert r["status"] == "transient" and want in r["message"], r
+        assert "no answer by the job's deadline" in r["message"], r
+        # the driver's own start-up is in it too
+        assert deadline - 50 <= took <= deadline + SLACK_MS, (deadline, took)
+
+
+# ------------------------------------------------------------ the runtime
+
+def test_job_timeout_is_checked_against_the_visibility_timeout(tmp):
+    path = os.path.join(tmp, "dcv.yaml")
+    worker = harness.program("dcv-test-worker")
+    over = "is more than three quarters of worker.visibility_timeout_ms"
+    for text, want in [
+        ("worker:\n  visibility_timeout_ms: 1000\n  job_timeout_ms: 751\n",
+         f"dcv.yaml:3: worker.job_timeout_ms: 751 ms {over} (1000 ms)"),
+        ("worker:\n  visibility_timeout_ms: 1000\n  job_timeout_ms: 750\n", None),
+        ("worker:\n  visibility_timeout_ms: 100\n", None),     # the default: 50 ms
+        ("worker:\n  job_timeout_ms: 3m\n", None),             # of 5 min
+        ("worker:\n  job_timeout_ms: 4m\n",
+         f"dcv.yaml:2: worker.job_timeout_ms: 240000 ms {over} (300000 ms)"),
+    ]:
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([worker, "-c", path, "--check-config"], capture_output=True,
+                           text=True)
+        assert p.returncode == (2 if want else 0), (text, p.stderr)
+        assert want is None or want in p.stderr, p.stderr
+
+
+def test_a_batch_never_outlasts_the_visibility_timeout(tmp):
+    # One thread reads six entries at once; each handler takes 800 ms (the
+    # test handlers sleep, whatever the deadline).  Three quarters of the
+    # 2 s visibility timeout fit two of them: the others go back unrun and
+    # come again, so the batch settles before anything could be reclaimed
+    # and every job runs once.
+    fleet = Fleet(tmp, **{"worker.concurrency": 1, "worker.batch": 6,
+                          "worker.stages": ["verify-cname"],
+                          "worker.visibility_timeout_ms": 2000,
+                          "worker.job_timeout_ms": 1000,
+                          "worker.reclaim_interval_ms": 100})
+    try:
+        names = [f"sleep800-b{i}.example.com" for i in range(6)]
+        for n in names:
+            fleet.xadd("verify-cname", job_bytes(n), n)
+        w = fleet.start_worker()
+        fleet.start_worker()       # the one that would reclaim
+        harness.wait_until(lambda: fleet.r.xlen("dcv:stream:create-order") == 6, 60,
+                           what="six jobs through verify-cname")
+        runs = [h for h in fleet.handled() if h[1] == "verify-cname"]
+        assert sorted(h[2] for h in runs) == sorted(names), runs
+        logs = "".join(x.output() for x in fleet.workers)
+        assert "not run: the entries read before it in its batch left it" in w.output()
+        assert "reclaimed" not in logs
+    finally:
+        fleet.close()
