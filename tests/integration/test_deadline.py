@@ -16,8 +16,9 @@ import pytest
 
 import harness
 from dns_env import BlackHole, driver1
-from fleet_env import FAST_TIMERS, US, FleetEnv, yaml_text
+from fleet_env import US, yaml_text
 from queue_env import Fleet, job_bytes
+from test_e2e import fleet     # FleetEnv with the fast timers and an account
 
 JOB_TIMEOUT = 1500
 # the stuck calls would take 15 s (DNS: 3 tries of 5 s) or 20 s (ACME);
@@ -45,19 +46,6 @@ def hole():
     h = BlackHole()
     yield h
     h.stop()
-
-
-def environment(tmp, config):
-    env = FleetEnv(tmp, zones=3)
-    try:
-        env.base_config.update(FAST_TIMERS)
-        env.base_config.update(config)
-        env.write_config()
-        env.ctl("account", "register", "--email", "ops@example.com")
-    except BaseException:
-        env.close()
-        raise
-    return env
 
 
 def runs(env, workers, domain, stage):
@@ -101,7 +89,7 @@ def check_bounded_and_once(env, workers, domain, stage, capsys, what):
 def test_a_customer_nameserver_that_never_answers(tmp, hole, capsys):
     # c2.test gets a third nameserver, ns3.c2.test (192.0.2.3), which is the
     # black hole: each query to it would wait 3 tries of 5 s
-    env = environment(tmp, dict(LIMITS, **{"dns.timeout_ms": 5000, "dns.tries": 3}))
+    env = fleet(tmp, dict(LIMITS, **{"dns.timeout_ms": 5000, "dns.tries": 3}))
     try:
         env.base_config["dns.port_map"] = env.port_map() + [f"192.0.2.3=127.0.0.1:{hole.port}"]
         env.write_config()
@@ -131,7 +119,7 @@ def test_a_customer_nameserver_that_never_answers(tmp, hole, capsys):
 
 
 def test_an_acme_directory_that_never_answers(tmp, hole, capsys):
-    env = environment(tmp, LIMITS)
+    env = fleet(tmp, LIMITS)
     try:
         d = "order.c1.test"
         env.add_cname(d)
@@ -216,7 +204,7 @@ def test_a_batch_never_outlasts_the_visibility_timeout(tmp):
     # 2 s visibility timeout fit two of them: the others go back unrun and
     # come again, so the batch settles before anything could be reclaimed
     # and every job runs once.
-    fleet = Fleet(tmp, **{"worker.concurrency": 1, "worker.batch": 6,
+    q = Fleet(tmp, **{"worker.concurrency": 1, "worker.batch": 6,
                           "worker.stages": ["verify-cname"],
                           "worker.visibility_timeout_ms": 2000,
                           "worker.job_timeout_ms": 1000,
@@ -224,15 +212,15 @@ def test_a_batch_never_outlasts_the_visibility_timeout(tmp):
     try:
         names = [f"sleep800-b{i}.example.com" for i in range(6)]
         for n in names:
-            fleet.xadd("verify-cname", job_bytes(n), n)
-        w = fleet.start_worker()
-        fleet.start_worker()       # the one that would reclaim
-        harness.wait_until(lambda: fleet.r.xlen("dcv:stream:create-order") == 6, 60,
+            q.xadd("verify-cname", job_bytes(n), n)
+        w = q.start_worker()
+        q.start_worker()       # the one that would reclaim
+        harness.wait_until(lambda: q.r.xlen("dcv:stream:create-order") == 6, 60,
                            what="six jobs through verify-cname")
-        runs = [h for h in fleet.handled() if h[1] == "verify-cname"]
+        runs = [h for h in q.handled() if h[1] == "verify-cname"]
         assert sorted(h[2] for h in runs) == sorted(names), runs
-        logs = "".join(x.output() for x in fleet.workers)
+        logs = "".join(x.output() for x in q.workers)
         assert "not run: the entries read before it in its batch left it" in w.output()
         assert "reclaimed" not in logs
     finally:
-        fleet.close()
+        q.close()
