@@ -17,6 +17,9 @@ const char *account_strerror(enum account_status st)
 	case ACCOUNT_CONFLICT: return "the account changed meanwhile or a key rotation is in progress";
 	case ACCOUNT_EREDIS: return "Redis error";
 	case ACCOUNT_EKEK: return "the account key is encrypted and the key-encryption key is missing or wrong";
+	case ACCOUNT_EPLAINTEXT: return "refused the stored account key: it is not encrypted, "
+	                                "yet a key-encryption key is configured (a key in the "
+	                                "clear may have been planted by anyone who can write to Redis)";
 	case ACCOUNT_ECORRUPT: return "stored account does not parse";
 	case ACCOUNT_EACME: return "the CA refused";
 	case ACCOUNT_ENOMEM: return "out of memory";
@@ -106,6 +109,15 @@ out:
 	return st;
 }
 
+const char *account_kek_policy(const struct account_kek *kek, bool allow_plaintext)
+{
+	if ((kek && kek->set) || allow_plaintext)
+		return NULL;
+	return "no key-encryption key: set acme.kek_file or DCV_ACME_KEK (32 bytes, "
+	       "64 hex digits), or acme.allow_plaintext_keys: true to store the "
+	       "account and certificate keys in Redis in the clear";
+}
+
 void account_kek_wipe(struct account_kek *k)
 {
 	if (k) {
@@ -149,6 +161,13 @@ static enum account_status key_encode(const struct crypto_key *key,
 	return cs == CRYPTO_OK ? ACCOUNT_OK : ACCOUNT_ENOMEM;
 }
 
+/* Whether STORED is sealed (crypto_seal's output): the value decides, not
+ * the "enc" field beside it, which whoever wrote the value also wrote. */
+static bool is_sealed(const char *stored)
+{
+	return strncmp(stored, CRYPTO_SEAL_PREFIX, strlen(CRYPTO_SEAL_PREFIX)) == 0;
+}
+
 static enum account_status key_decode(const char *stored, bool encrypted,
                                       const struct account_kek *kek,
                                       const char *aad, struct crypto_key **out)
@@ -156,6 +175,8 @@ static enum account_status key_decode(const char *stored, bool encrypted,
 	char *pem = NULL;
 	size_t pl = 0;
 	*out = NULL;
+	if (!encrypted && kek && kek->set)
+		return ACCOUNT_EPLAINTEXT;
 	if (encrypted) {
 		if (!kek || !kek->set)
 			return ACCOUNT_EKEK;
@@ -235,8 +256,8 @@ enum account_status account_load(redisContext *rc, const char *prefix,
 	}
 	if (created)
 		parse_ll(created, &out->created_at);
-	out->encrypted = enc && strcmp(enc, "aes-256-gcm") == 0;
-	if (enc && !out->encrypted && strcmp(enc, "none") != 0) {
+	out->encrypted = is_sealed(key);
+	if (enc && strcmp(enc, out->encrypted ? "aes-256-gcm" : "none") != 0) {
 		st = ACCOUNT_ECORRUPT;
 		goto out;
 	}
@@ -252,8 +273,9 @@ enum account_status account_load(redisContext *rc, const char *prefix,
 		goto out;
 	if (pkey && pver && parse_ll(pver, &out->pending_version)) {
 		key_aad(hash, out->pending_version, aad, sizeof(aad));
-		/* An unreadable pending key is not fatal for normal work. */
-		if (key_decode(pkey, out->encrypted, kek, aad,
+		/* An unreadable (or, under a KEK, unsealed) pending key is not
+		 * fatal for normal work: it is left unused. */
+		if (key_decode(pkey, is_sealed(pkey), kek, aad,
 		               &out->pending_key) != ACCOUNT_OK)
 			out->pending_version = 0;
 	}
@@ -349,7 +371,7 @@ static const char stage_lua[] =
 	"local v = redis.call('HGET', KEYS[1], 'key_version') "
 	"if not v then return -1 end "
 	"if v ~= ARGV[1] then return 0 end "
-	"if redis.call('HEXISTS', KEYS[1], 'pending_key') == 1 then return 0 end "
+	"if redis.call('HGET', KEYS[1], 'pending_key') then return 0 end "
 	"redis.call('HSET', KEYS[1], 'pending_key', ARGV[2], 'pending_alg', ARGV[3],"
 	" 'pending_version', tostring(tonumber(v) + 1)) "
 	"return 1";

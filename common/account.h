@@ -5,9 +5,10 @@
  * "<prefix>:account" (prefix default "dcv"):
  *
  *   url          the account URL (the JWS kid)
- *   key          the private key as PKCS#8 PEM, or when a key-encryption
- *                key (KEK) is configured "aesgcm1:..." (AES-256-GCM, the
- *                AAD binds it to the hash name and key_version)
+ *   key          the private key sealed under the key-encryption key (KEK):
+ *                "aesgcm1:..." (AES-256-GCM, the AAD binds it to the hash
+ *                name and key_version); PKCS#8 PEM only where the operator
+ *                chose acme.allow_plaintext_keys and configured no KEK
  *   enc          "aes-256-gcm" or "none"
  *   alg          ES256 / ES384 / RS256
  *   created_at   unix seconds
@@ -27,6 +28,11 @@
  * reload when it moved; account_retry_rotated() wraps one ACME call so that
  * a request refused because the key rotated under it is retried once with
  * the reloaded key.
+ *
+ * With a KEK configured, a key read back in the clear is refused
+ * (ACCOUNT_EPLAINTEXT), never used: anyone who can write to Redis could
+ * have planted it, and the fleet would then sign, or hold certificate keys,
+ * with a key someone else knows.
  *
  * Nothing here logs the key.  All functions take a connected redisContext
  * (borrowed; not thread-safe, like hiredis itself).
@@ -49,6 +55,7 @@ enum account_status {
 	ACCOUNT_CONFLICT,   /* key_version moved, or a rotation is in progress */
 	ACCOUNT_EREDIS,     /* Redis error or unexpected reply */
 	ACCOUNT_EKEK,       /* key is encrypted and no/wrong KEK, or KEK unreadable */
+	ACCOUNT_EPLAINTEXT, /* a KEK is configured and the stored key is not sealed */
 	ACCOUNT_ECORRUPT,   /* stored fields do not parse */
 	ACCOUNT_EACME,      /* the CA refused (see the client's last problem) */
 	ACCOUNT_ENOMEM,
@@ -70,6 +77,11 @@ struct account_kek {
 enum account_status account_kek_load(const char *file, struct account_kek *out);
 void account_kek_wipe(struct account_kek *k);
 
+/* Whether keys may be stored with KEK (loaded): NULL when KEK is set or
+ * ALLOW_PLAINTEXT (acme.allow_plaintext_keys), else the reason to refuse,
+ * for the worker's start and dcvctl's commands that store a key.  Static. */
+const char *account_kek_policy(const struct account_kek *kek, bool allow_plaintext);
+
 /* The account as loaded. */
 struct account {
 	char *url;
@@ -85,7 +97,9 @@ struct account {
 void account_free(struct account *a);
 
 /* Reads the account under PREFIX.  KEK may be NULL (or unset): an
- * encrypted key then gives ACCOUNT_EKEK.  OUT is filled on ACCOUNT_OK. */
+ * encrypted key then gives ACCOUNT_EKEK.  With KEK set, a key stored in the
+ * clear gives ACCOUNT_EPLAINTEXT (a pending key in the clear is dropped
+ * the same way, as an unreadable one is).  OUT is filled on ACCOUNT_OK. */
 enum account_status account_load(redisContext *rc, const char *prefix,
                                  const struct account_kek *kek,
                                  struct account *out);

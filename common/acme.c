@@ -57,6 +57,8 @@ const char *acme_strerror(enum acme_status st)
 	case ACME_E_USERACTION: return "user action required";
 	case ACME_E_CA: return "CA refused the request";
 	case ACME_E_PROTOCOL: return "unexpected answer from the CA";
+	case ACME_E_INSECURE: return "a URL that is not https:// (refused)";
+	case ACME_E_BADCERT: return "the CA's certificate is not the one ordered";
 	case ACME_E_TOOBIG: return "response too large";
 	case ACME_E_TLS: return "TLS failure";
 	case ACME_E_UNSUPPORTED: return "not supported by this CA";
@@ -341,11 +343,34 @@ static char *dup_member(const json_t *obj, const char *name, bool *oom)
 	return d;
 }
 
-/* Whether U looks like an absolute http(s) URL of sane length. */
+/* ACME_OK for an https:// URL of sane length, ACME_E_INSECURE for any
+ * other scheme (http:// above all: anyone on the path could read and
+ * change the CA's answers), ACME_E_PROTOCOL for no URL at all. */
+static enum acme_status url_check(const char *u)
+{
+	if (!u || !*u || strlen(u) > ACME_URL_MAX)
+		return ACME_E_PROTOCOL;
+	if (strncmp(u, "https://", 8) != 0)
+		return strstr(u, "://") ? ACME_E_INSECURE : ACME_E_PROTOCOL;
+	return u[8] ? ACME_OK : ACME_E_PROTOCOL;
+}
+
 static bool url_ok(const char *u)
 {
-	return u && strlen(u) <= ACME_URL_MAX &&
-	       (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0);
+	return url_check(u) == ACME_OK;
+}
+
+/* The worst verdict of url_check() over the N URLs of V that are set
+ * (NULL ones are skipped: optional members). */
+static enum acme_status urls_check(const char *const *v, size_t n)
+{
+	enum acme_status st = ACME_OK;
+	for (size_t i = 0; i < n; i++) {
+		enum acme_status u = v[i] ? url_check(v[i]) : ACME_OK;
+		if (u == ACME_E_INSECURE || (u != ACME_OK && st == ACME_OK))
+			st = u;
+	}
+	return st;
 }
 
 enum acme_status acme_directory_parse(const char *body, size_t len,
@@ -394,12 +419,13 @@ enum acme_status acme_directory_parse(const char *body, size_t len,
 		st = ACME_E_NOMEM;
 		goto out;
 	}
-	if (!url_ok(out->new_nonce) || !url_ok(out->new_account) ||
-	    !url_ok(out->new_order) ||
-	    (out->renewal_info && !url_ok(out->renewal_info))) {
+	if (!out->new_nonce || !out->new_account || !out->new_order) {
 		st = ACME_E_PROTOCOL;
 		goto out;
 	}
+	const char *urls[] = { out->new_nonce, out->new_account, out->new_order,
+	                       out->revoke_cert, out->key_change, out->renewal_info };
+	st = urls_check(urls, sizeof(urls) / sizeof(*urls));
 out:
 	json_decref(j);
 	if (st != ACME_OK)
@@ -481,20 +507,20 @@ enum acme_status acme_order_parse(const char *body, size_t len,
 		st = ACME_E_NOMEM;
 		goto out;
 	}
-	if (!out->status || !url_ok(out->finalize) ||
-	    (out->certificate && !url_ok(out->certificate))) {
+	if (!out->status || !out->finalize) {
 		st = ACME_E_PROTOCOL;
 		goto out;
 	}
+	const char *urls[] = { out->finalize, out->certificate };
+	if ((st = urls_check(urls, 2)) != ACME_OK)
+		goto out;
 	st = dup_str_array(json_object_get(j, "authorizations"), ACME_MAX_AUTHZ,
 	                   NULL, &out->authorizations, &out->n_authz);
 	if (st != ACME_OK)
 		goto out;
-	for (size_t i = 0; i < out->n_authz; i++)
-		if (!url_ok(out->authorizations[i])) {
-			st = ACME_E_PROTOCOL;
-			goto out;
-		}
+	st = urls_check((const char *const *)out->authorizations, out->n_authz);
+	if (st != ACME_OK)
+		goto out;
 	st = dup_str_array(json_object_get(j, "identifiers"), ACME_MAX_AUTHZ,
 	                   "value", &out->identifiers, &out->n_identifiers);
 	if (st != ACME_OK)
@@ -569,11 +595,12 @@ enum acme_status acme_authz_parse(const char *body, size_t len,
 		st = ACME_E_NOMEM;
 		goto out;
 	}
-	if (!out->status || !out->identifier ||
-	    (out->dns01_url && (!url_ok(out->dns01_url) || !out->dns01_token))) {
+	if (!out->status || !out->identifier || (out->dns01_url && !out->dns01_token)) {
 		st = ACME_E_PROTOCOL;
 		goto out;
 	}
+	if (out->dns01_url && (st = url_check(out->dns01_url)) != ACME_OK)
+		goto out;
 	/* A token is base64url (RFC 8555 section 8.1): refuse anything else
 	 * before it reaches a TXT record. */
 	if (out->dns01_token) {
@@ -745,22 +772,22 @@ void acme_opts_free(struct acme_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Reads a small secret file (at most 4 KiB), trimmed of whitespace. */
-static char *read_secret_file(const char *path)
+char *acme_read_secret_file(const char *path)
 {
 	char buf[4097];
+	char *s = NULL;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return NULL;
 	size_t n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (n == sizeof(buf))
-		return NULL;
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	char *s = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	if (n < sizeof(buf)) {
+		while (n > 0 && isspace((unsigned char)buf[n - 1]))
+			n--;
+		buf[n] = '\0';
+		s = strdup(buf);
+	}
+	explicit_bzero(buf, sizeof(buf));
 	return s;
 }
 
@@ -770,7 +797,8 @@ int acme_cfg_load(struct cfg *c, struct acme_opts *o)
 		return -1;
 	const char *s = cfg_str(c, "acme.directory", ACME_DEFAULT_DIRECTORY);
 	if (!url_ok(s))
-		cfg_fail(c, "acme.directory", "not an http(s) URL");
+		cfg_fail(c, "acme.directory", "must be an https:// URL (over plain http "
+		         "anyone on the path could read and change the CA's answers)");
 	else {
 		free(o->directory_url);
 		o->directory_url = strdup(s);
@@ -796,11 +824,12 @@ int acme_cfg_load(struct cfg *c, struct acme_opts *o)
 	if (s) {
 		o->eab_hmac = strdup(s);
 	} else if (hf) {
-		o->eab_hmac = read_secret_file(hf);
+		o->eab_hmac = acme_read_secret_file(hf);
 		if (!o->eab_hmac)
 			cfg_fail(c, "acme.eab_hmac_file", "cannot read %s", hf);
 	}
 	o->kek_file = xstrdup(cfg_str(c, "acme.kek_file", NULL));
+	o->allow_plaintext_keys = cfg_bool(c, "acme.allow_plaintext_keys", false);
 	o->preferred_chain = xstrdup(cfg_str(c, "acme.preferred_chain", NULL));
 	o->profile = xstrdup(cfg_str(c, "acme.profile", NULL));
 	o->connect_timeout_ms = (long)cfg_int(c, "acme.connect_timeout_ms", 5000,
@@ -821,8 +850,11 @@ enum acme_status acme_client_new(const struct acme_opts *opts,
                                  struct acme_client **out)
 {
 	*out = NULL;
-	if (!opts || !url_ok(opts->directory_url))
+	if (!opts || !opts->directory_url)
 		return ACME_E_INVAL;
+	if (!url_ok(opts->directory_url))
+		return url_check(opts->directory_url) == ACME_E_INSECURE ? ACME_E_INSECURE
+		                                                         : ACME_E_INVAL;
 	struct acme_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return ACME_E_NOMEM;
@@ -899,6 +931,15 @@ static enum acme_status fail_problem(struct acme_client *c, enum acme_status st,
 	return st;
 }
 
+/* Records why the CA's WHAT ("an order") was refused by its parser. */
+static enum acme_status parse_failed(struct acme_client *c, enum acme_status st,
+                                     const char *what)
+{
+	if (st == ACME_E_INSECURE)
+		return fail(c, st, "the CA sent %s naming a URL that is not https://", what);
+	return fail(c, st, "the CA sent %s that does not parse", what);
+}
+
 static void ok(struct acme_client *c)
 {
 	memset(&c->prob, 0, sizeof(c->prob));
@@ -951,6 +992,12 @@ static enum acme_status exchange(struct acme_client *c, const char *method,
                                  const char *accept, struct acme_http_resp *r)
 {
 	char err[256];
+	memset(r, 0, sizeof(*r));
+	/* the one door every request passes: nothing leaves but over TLS */
+	enum acme_status us = url_check(url);
+	if (us != ACME_OK)
+		return fail(c, us, "refused to %s %.200s: not an https:// URL", method,
+		            url ? url : "(none)");
 	enum acme_http_status hs = acme_http_do(c->http, method, url, body, accept,
 	                                        r, err, sizeof(err));
 	if (hs != ACME_HTTP_OK)
@@ -987,6 +1034,11 @@ enum acme_status acme_directory(struct acme_client *c,
 		goto out;
 	}
 	st = acme_directory_parse(r.body, r.body_len, &c->dir);
+	if (st == ACME_E_INSECURE) {
+		fail(c, st, "the directory at %s names a URL that is not https://",
+		     c->opts.directory_url);
+		goto out;
+	}
 	if (st != ACME_OK) {
 		fail(c, st, "directory at %s is not a valid ACME directory",
 		     c->opts.directory_url);
@@ -1029,8 +1081,9 @@ static enum acme_status signed_post(struct acme_client *c, const char *url,
 	memset(r, 0, sizeof(*r));
 	if (!c->key || (!use_jwk && !c->kid))
 		return fail(c, ACME_E_INVAL, "no account set");
-	if (!url_ok(url))
-		return fail(c, ACME_E_INVAL, "bad URL");
+	if (url_check(url) != ACME_OK)
+		return fail(c, url_check(url), "refused to POST to %.200s: not an "
+		            "https:// URL", url ? url : "(none)");
 	for (int attempt = 0;; attempt++) {
 		json_t *prot = NULL, *jws = NULL;
 		char *body = NULL;
@@ -1138,7 +1191,8 @@ enum acme_status acme_account_register(struct acme_client *c,
 		} else if (d->eab_required) {
 			st = fail(c, ACME_E_EAB,
 			          "this CA requires external account binding "
-			          "(--eab-kid and --eab-hmac)");
+			          "(an EAB key id and HMAC key: dcvctl account register "
+			          "--eab-kid K --eab-hmac-file F)");
 			goto out;
 		}
 	}
@@ -1155,9 +1209,13 @@ enum acme_status acme_account_register(struct acme_client *c,
 		st = c->prob.status = ACME_E_EAB;
 	if (st != ACME_OK)
 		goto out;
-	if ((r.code != 200 && r.code != 201) || !url_ok(r.location)) {
+	if ((r.code != 200 && r.code != 201) || !r.location) {
 		st = fail(c, ACME_E_PROTOCOL, "newAccount: HTTP %ld without Location",
 		          r.code);
+		goto out;
+	}
+	if ((st = url_check(r.location)) != ACME_OK) {
+		fail(c, st, "newAccount: the account URL (Location) is not https://");
 		goto out;
 	}
 	st = acme_set_account(c, c->key, r.location);
@@ -1250,7 +1308,7 @@ static enum acme_status order_update(struct acme_client *c,
 	struct acme_order fresh;
 	enum acme_status st = acme_order_parse(r->body, r->body_len, &fresh);
 	if (st != ACME_OK)
-		return fail(c, st, "the CA sent an order that does not parse");
+		return parse_failed(c, st, "an order");
 	fresh.url = order->url;
 	order->url = NULL;
 	acme_order_free(order);
@@ -1332,14 +1390,18 @@ enum acme_status acme_order_new(struct acme_client *c,
 	st = signed_post(c, d->new_order, payload, false, NULL, &r);
 	if (st != ACME_OK)
 		goto out;
-	if (r.code != 201 || !url_ok(r.location)) {
+	if (r.code != 201 || !r.location) {
 		st = fail(c, ACME_E_PROTOCOL, "newOrder: HTTP %ld without Location",
 		          r.code);
 		goto out;
 	}
+	if ((st = url_check(r.location)) != ACME_OK) {
+		fail(c, st, "newOrder: the order URL (Location) is not https://");
+		goto out;
+	}
 	st = acme_order_parse(r.body, r.body_len, out);
 	if (st != ACME_OK) {
-		fail(c, st, "the CA sent an order that does not parse");
+		parse_failed(c, st, "an order");
 		goto out;
 	}
 	out->url = strdup(r.location);
@@ -1379,7 +1441,7 @@ enum acme_status acme_authz_get(struct acme_client *c, const char *url,
 	if (st == ACME_OK) {
 		st = acme_authz_parse(r.body, r.body_len, out);
 		if (st != ACME_OK)
-			fail(c, st, "the CA sent an authorization that does not parse");
+			parse_failed(c, st, "an authorization");
 	}
 	acme_http_resp_free(&r);
 	return st;
@@ -1397,7 +1459,7 @@ enum acme_status acme_authz_poll(struct acme_client *c, const char *url,
 		goto out;
 	st = acme_authz_parse(r.body, r.body_len, out);
 	if (st != ACME_OK) {
-		fail(c, st, "the CA sent an authorization that does not parse");
+		parse_failed(c, st, "an authorization");
 		goto out;
 	}
 	if (strcmp(out->status, "valid") == 0) {
@@ -1498,6 +1560,7 @@ static enum acme_status fetch_chain(struct acme_client *c, const char *url,
 		          r.code);
 		goto out;
 	}
+	/* only https:// alternates are followed (exchange() refuses the others) */
 	for (size_t i = 0; alts && i < r.n_links; i++)
 		if (strcmp(r.link_rel[i], "alternate") == 0 && url_ok(r.link_url[i]))
 			alts[(*n_alts)++] = strdup(r.link_url[i]);
@@ -1508,7 +1571,26 @@ out:
 	return st;
 }
 
+/* crypto_chain_check() of PEM, as the last problem when it fails. */
+static enum acme_status chain_check(struct acme_client *c, const char *pem,
+                                    const char *key_pem, const char *const *names,
+                                    size_t n)
+{
+	char why[256];
+	enum crypto_status cs = crypto_chain_check(pem, strlen(pem), key_pem, names, n,
+	                                           why, sizeof(why));
+	if (cs == CRYPTO_OK)
+		return ACME_OK;
+	if (cs == CRYPTO_ENOMEM)
+		return fail(c, ACME_E_NOMEM, "out of memory");
+	if (cs == CRYPTO_EINVAL)
+		return fail(c, ACME_E_INVAL, "certificate check: %s", why);
+	return fail(c, ACME_E_BADCERT, "refused the CA's certificate: %s", why);
+}
+
 enum acme_status acme_cert_download(struct acme_client *c, const char *cert_url,
+                                    const char *key_pem,
+                                    const char *const *names, size_t n,
                                     char **pem)
 {
 	char *alts[ACME_HTTP_MAX_LINKS] = { 0 };
@@ -1516,14 +1598,21 @@ enum acme_status acme_cert_download(struct acme_client *c, const char *cert_url,
 	const char *pref = c->opts.preferred_chain;
 	enum acme_status st = fetch_chain(c, cert_url, pem, pref ? alts : NULL,
 	                                  &n_alts);
-	if (st != ACME_OK || !pref || !*pref ||
-	    crypto_chain_has_issuer(*pem, strlen(*pem), pref))
+	if (st == ACME_OK)
+		st = chain_check(c, *pem, key_pem, names, n);
+	if (st != ACME_OK) {
+		free(*pem);
+		*pem = NULL;
+		goto out;
+	}
+	if (!pref || !*pref || crypto_chain_has_issuer(*pem, strlen(*pem), pref))
 		goto out;
 	for (size_t i = 0; i < n_alts; i++) {
 		char *alt = NULL;
 		if (!alts[i] || fetch_chain(c, alts[i], &alt, NULL, NULL) != ACME_OK)
 			continue;
-		if (crypto_chain_has_issuer(alt, strlen(alt), pref)) {
+		if (crypto_chain_has_issuer(alt, strlen(alt), pref) &&
+		    chain_check(c, alt, key_pem, names, n) == ACME_OK) {
 			free(*pem);
 			*pem = alt;
 			break;

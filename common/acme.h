@@ -60,6 +60,9 @@ enum acme_status {
 	ACME_E_USERACTION,       /* userActionRequired (new terms) */
 	ACME_E_CA,               /* another problem document from the CA */
 	ACME_E_PROTOCOL,         /* the CA's answer is not what RFC 8555 says */
+	ACME_E_INSECURE,         /* a URL (configured or from the CA) is not https:// */
+	ACME_E_BADCERT,          /* the certificate is not the one ordered
+	                            (crypto_chain_check) */
 	ACME_E_TOOBIG,           /* a response over max_response_bytes */
 	ACME_E_TLS,              /* TLS verification failed: configuration */
 	ACME_E_UNSUPPORTED,      /* the directory lacks this feature */
@@ -127,7 +130,11 @@ struct acme_directory {
 };
 
 /* Parses a directory (at most 64 KiB).  ACME_E_PROTOCOL when a required
- * URL (newNonce, newAccount, newOrder) is missing or not https/http. */
+ * URL (newNonce, newAccount, newOrder) is missing or not a URL,
+ * ACME_E_INSECURE when any URL (those, revokeCert, keyChange, renewalInfo)
+ * is not https://.  The order and authorization parsers refuse the same
+ * way: every URL the client follows is https://, so no one on the path
+ * can read or change what the CA says. */
 enum acme_status acme_directory_parse(const char *body, size_t len,
                                       struct acme_directory *out);
 void acme_directory_free(struct acme_directory *d);
@@ -208,6 +215,7 @@ struct acme_opts {
 	char *eab_kid;
 	char *eab_hmac;            /* base64url HMAC key: a secret, never logged */
 	char *kek_file;            /* key-encryption key for the account store */
+	bool allow_plaintext_keys; /* no KEK: store keys in the clear anyway */
 	char *preferred_chain;     /* issuer CN of the preferred chain */
 	char *profile;             /* certificate profile to ask for */
 	long connect_timeout_ms;   /* default 5000 */
@@ -223,18 +231,26 @@ struct acme_opts {
 int acme_opts_defaults(struct acme_opts *o);
 
 /* Reads the "acme:" section of C into O (defaults first).  Keys:
- * directory, ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
+ * directory (https:// only), ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
  * (better from the environment DCV_ACME_EAB_HMAC) or eab_hmac_file,
  * kek_file (or the environment DCV_ACME_KEK, read by account.h),
+ * allow_plaintext_keys (false: the worker and dcvctl refuse to store keys
+ * without a KEK; see account_kek_policy()),
  * preferred_chain, profile, connect_timeout_ms, timeout_ms,
  * max_response_bytes, bad_nonce_retries, poll_default_ms.  Returns 0, or -1
  * after recording the error in C (cfg_error()). */
 int acme_cfg_load(struct cfg *c, struct acme_opts *o);
 void acme_opts_free(struct acme_opts *o);
 
+/* Reads a small secret file (at most 4 KiB; trailing whitespace trimmed),
+ * such as an EAB HMAC key.  Returns a copy the caller frees with
+ * crypto_free_secret(), or NULL when it cannot be read or is too big. */
+char *acme_read_secret_file(const char *path);
+
 struct acme_client;
 
-/* Creates a client (no network yet).  OPTS is copied. */
+/* Creates a client (no network yet).  OPTS is copied.  ACME_E_INSECURE
+ * when the directory URL is not https://. */
 enum acme_status acme_client_new(const struct acme_opts *opts,
                                  struct acme_client **out);
 void acme_client_free(struct acme_client *c);
@@ -322,11 +338,17 @@ enum acme_status acme_challenge_respond(struct acme_client *c, const char *url);
 enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
                                char **key_pem, long long *retry_after_ms);
 
-/* Downloads the chain at CERT_URL (PEM).  With a preferred issuer set in the
- * options, the Link rel="alternate" chains are fetched too and the first
- * whose chain names that issuer wins; otherwise the default chain.
- * *PEM is malloc'd. */
+/* Downloads the chain at CERT_URL (PEM) and checks it before anyone uses
+ * it (crypto_chain_check): the leaf holds the public key of KEY_PEM (our
+ * CSR's private key, borrowed), its names are exactly NAMES (N, borrowed),
+ * and each certificate is issued by the next.  A chain that fails gives
+ * ACME_E_BADCERT with the reason in the last problem.  With a preferred
+ * issuer set in the options, the Link rel="alternate" chains (https://
+ * only) are fetched too and the first that names that issuer and passes
+ * the same check wins; otherwise the default chain.  *PEM is malloc'd. */
 enum acme_status acme_cert_download(struct acme_client *c, const char *cert_url,
+                                    const char *key_pem,
+                                    const char *const *names, size_t n,
                                     char **pem);
 
 /* revokeCert for the first certificate of CERT_PEM with REASON (RFC 5280

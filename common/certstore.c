@@ -37,18 +37,41 @@ int certstore_seal(const struct account_kek *kek, const char *secret,
 	return *out ? 0 : -1;
 }
 
-int certstore_open(const struct account_kek *kek, const char *stored,
-                   const char *aad, char **out)
+const char *certstore_strerror(enum certstore_status st)
+{
+	switch (st) {
+	case CERTSTORE_OK: return "ok";
+	case CERTSTORE_ENOMEM: return "out of memory";
+	case CERTSTORE_EKEK: return "the key is sealed and the key-encryption key is "
+	                            "missing or wrong, or the value was altered";
+	case CERTSTORE_EPLAINTEXT: return "the key is stored in the clear, yet a "
+	                                  "key-encryption key is configured (refused: "
+	                                  "anyone who can write to Redis could have "
+	                                  "planted it)";
+	}
+	return "unknown certstore status";
+}
+
+enum certstore_status certstore_open(const struct account_kek *kek, const char *stored,
+                                     const char *aad, char **out)
 {
 	size_t len;
+	bool kek_set = kek && kek->set;
 
+	*out = NULL;
 	if (strncmp(stored, CRYPTO_SEAL_PREFIX, strlen(CRYPTO_SEAL_PREFIX)) != 0) {
+		if (kek_set)
+			return CERTSTORE_EPLAINTEXT;
 		*out = strdup(stored);
-		return *out ? 0 : -1;
+		return *out ? CERTSTORE_OK : CERTSTORE_ENOMEM;
 	}
-	if (!kek || !kek->set)
-		return -1;
-	return crypto_open(kek->key, stored, aad, out, &len) == CRYPTO_OK ? 0 : -1;
+	if (!kek_set)
+		return CERTSTORE_EKEK;
+	enum crypto_status cs = crypto_open(kek->key, stored, aad, out, &len);
+	if (cs == CRYPTO_OK)
+		return CERTSTORE_OK;
+	*out = NULL;
+	return cs == CRYPTO_ENOMEM ? CERTSTORE_ENOMEM : CERTSTORE_EKEK;
 }
 
 int certstore_put(struct queue *q, const char *domain, const char *chain,
@@ -82,10 +105,17 @@ int certstore_put(struct queue *q, const char *domain, const char *chain,
 	r[1] = r[0] ? queue_command(q, 2, del, NULL) : NULL;
 	r[2] = r[1] ? queue_command(q, (int)(sizeof(hset) / sizeof(*hset)), hset, NULL) : NULL;
 	r[3] = r[2] ? queue_command(q, 1, exec, NULL) : NULL;
-	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY)
+	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY) {
 		rc = 0;
-	else
-		snprintf(err, errlen, "cannot store the certificate: %s", queue_errstr(q));
+	} else {
+		/* the first refusal (NOPERM of one command, then EXECABORT) says
+		 * why; no reply at all: the connection's error */
+		const char *why = queue_errstr(q);
+		for (int i = 3; i >= 0; i--)
+			if (r[i] && r[i]->type == REDIS_REPLY_ERROR)
+				why = r[i]->str;
+		snprintf(err, errlen, "cannot store the certificate: %s", why);
+	}
 	for (int i = 0; i < 4; i++)
 		queue_reply_free(r[i]);
 	crypto_free_secret(sealed);

@@ -1,6 +1,8 @@
 #include "crypto.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +35,7 @@ const char *crypto_strerror(enum crypto_status st)
 	case CRYPTO_EAUTH: return "authentication failed (wrong key or tampered data)";
 	case CRYPTO_ETOOBIG: return "input too large";
 	case CRYPTO_ELIB: return "OpenSSL error";
+	case CRYPTO_EMISMATCH: return "the certificate does not match the request";
 	}
 	return "unknown crypto status";
 }
@@ -944,4 +947,162 @@ bool crypto_chain_has_issuer(const char *pem, size_t len, const char *issuer)
 	BIO_free(bio);
 	ERR_clear_error(); /* the end of the chain leaves "no start line" */
 	return found;
+}
+
+static enum crypto_status mismatch(char *why, size_t whylen, enum crypto_status st,
+                                   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static enum crypto_status mismatch(char *why, size_t whylen, enum crypto_status st,
+                                   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The leaf's names against NAMES: DNS SANs only, the same set, CN among
+ * them. */
+static enum crypto_status check_names(X509 *leaf, const char *const *names, size_t n,
+                                      char *why, size_t whylen)
+{
+	enum crypto_status st = CRYPTO_OK;
+	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	int ng = gens ? sk_GENERAL_NAME_num(gens) : 0;
+	char cn[256] = "";
+
+	if (ng <= 0) {
+		st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate has no "
+		              "subjectAltName");
+		goto out;
+	}
+	for (int i = 0; i < ng; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate names "
+			              "something other than a DNS name (subjectAltName %d)", i + 1);
+			goto out;
+		}
+		const char *v = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		int vl = ASN1_STRING_length(g->d.dNSName);
+		if (vl <= 0 || vl > 255 || strlen(v) != (size_t)vl) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "subjectAltName %d of "
+			              "the certificate is not a DNS name", i + 1);
+			goto out;
+		}
+		if (!name_in(v, names, n)) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate names "
+			              "%s, which the order does not", v);
+			goto out;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool found = !names[k];
+		for (int i = 0; i < ng && !found; i++) {
+			const ASN1_IA5STRING *d = sk_GENERAL_NAME_value(gens, i)->d.dNSName;
+			found = strcasecmp((const char *)ASN1_STRING_get0_data(d), names[k]) == 0;
+		}
+		if (!found) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate lacks "
+			              "%s, which the order names", names[k]);
+			goto out;
+		}
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName,
+	                              cn, sizeof(cn)) > 0 && !name_in(cn, names, n))
+		st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate's common "
+		              "name %s is not a name of the order", cn);
+out:
+	GENERAL_NAMES_free(gens);
+	return st;
+}
+
+enum crypto_status crypto_chain_check(const char *pem, size_t len, const char *key_pem,
+                                      const char *const *names, size_t n,
+                                      char *why, size_t whylen)
+{
+	X509 *certs[CRYPTO_CHAIN_CERTS_MAX + 1] = { 0 };
+	struct crypto_key *key = NULL;
+	BIO *bio = NULL;
+	size_t nc = 0, blocks = 0;
+	enum crypto_status st = CRYPTO_OK;
+
+	snprintf(why, whylen, "%s", "");
+	if (!pem || !key_pem || !names || n == 0)
+		return mismatch(why, whylen, CRYPTO_EINVAL, "nothing to check against");
+	if (len == 0 || len > CRYPTO_CHAIN_MAX)
+		return mismatch(why, whylen, CRYPTO_EPARSE, "the chain is empty or over "
+		                "%d bytes", CRYPTO_CHAIN_MAX);
+	/* every certificate block must parse: count them in the text */
+	for (const char *p = pem; (p = strstr(p, "-----BEGIN CERTIFICATE-----")); p++)
+		blocks++;
+	if (blocks == 0 || blocks > CRYPTO_CHAIN_CERTS_MAX) {
+		st = mismatch(why, whylen, CRYPTO_EPARSE, "the chain holds %zu certificates "
+		              "(1 to %d expected)", blocks, CRYPTO_CHAIN_CERTS_MAX);
+		goto out;
+	}
+	if (!(bio = BIO_new_mem_buf(pem, (int)len))) {
+		st = CRYPTO_ENOMEM;
+		goto out;
+	}
+	while (nc <= CRYPTO_CHAIN_CERTS_MAX &&
+	       (certs[nc] = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
+		nc++;
+	ERR_clear_error();
+	if (nc != blocks) {
+		st = mismatch(why, whylen, CRYPTO_EPARSE, "certificate %zu of the chain "
+		              "does not parse", nc + 1);
+		goto out;
+	}
+	st = crypto_key_from_pem(key_pem, strlen(key_pem), &key);
+	if (st != CRYPTO_OK) {
+		st = mismatch(why, whylen, st, "our certificate key does not parse");
+		goto out;
+	}
+	if (X509_check_ca(certs[0]) != 0) {
+		st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the first certificate of "
+		              "the chain is a CA certificate, not a leaf");
+		goto out;
+	}
+	EVP_PKEY *pub = X509_get0_pubkey(certs[0]);
+	if (!pub || EVP_PKEY_eq(pub, key->pkey) != 1) {
+		st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the certificate's public key "
+		              "is not the key of our CSR");
+		goto out;
+	}
+	if ((st = check_names(certs[0], names, n, why, whylen)) != CRYPTO_OK)
+		goto out;
+	for (size_t i = 0; i + 1 < nc; i++) {
+		int v = X509_check_issued(certs[i + 1], certs[i]);
+		if (v != X509_V_OK) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "certificate %zu of the "
+			              "chain is not issued by certificate %zu (%s)", i + 1, i + 2,
+			              X509_verify_cert_error_string(v));
+			goto out;
+		}
+		EVP_PKEY *ik = X509_get0_pubkey(certs[i + 1]);
+		if (!ik || X509_verify(certs[i], ik) != 1) {
+			st = mismatch(why, whylen, CRYPTO_EMISMATCH, "the signature of "
+			              "certificate %zu of the chain does not verify under the "
+			              "key of certificate %zu", i + 1, i + 2);
+			goto out;
+		}
+	}
+out:
+	ERR_clear_error();
+	for (size_t i = 0; i <= CRYPTO_CHAIN_CERTS_MAX; i++)
+		X509_free(certs[i]);
+	crypto_key_free(key);
+	BIO_free(bio);
+	return st;
 }

@@ -28,6 +28,7 @@ enum crypto_status {
 	CRYPTO_EAUTH,    /* AES-GCM tag mismatch: wrong key or tampered data */
 	CRYPTO_ETOOBIG,  /* input over a size cap */
 	CRYPTO_ELIB,     /* OpenSSL failed */
+	CRYPTO_EMISMATCH,/* a certificate is not what was asked for (crypto_chain_check) */
 };
 
 const char *crypto_strerror(enum crypto_status st);
@@ -166,5 +167,26 @@ enum crypto_status crypto_cert_der_b64(const char *pem, size_t len,
 /* Whether any certificate of the PEM chain has ISSUER as the common name of
  * its issuer (how "preferred chain" is matched, as certbot does). */
 bool crypto_chain_has_issuer(const char *pem, size_t len, const char *issuer);
+
+#define CRYPTO_CHAIN_CERTS_MAX 10  /* certificates in one chain */
+
+/* Checks a chain downloaded from a CA before anything trusts it:
+ *   - PEM (LEN bytes, at most CRYPTO_CHAIN_MAX) holds 1 to
+ *     CRYPTO_CHAIN_CERTS_MAX certificates, all of which parse;
+ *   - the first (the leaf) is no CA and its public key is that of KEY_PEM
+ *     (the private key of our CSR; borrowed, not kept);
+ *   - its subjectAltName holds DNS names only, and as a set exactly NAMES
+ *     (N of them, compared without case), and a subject CN, if any, is one
+ *     of them;
+ *   - each certificate is issued by the next: issuer and subject names
+ *     match (and the key identifiers, when present) and its signature
+ *     verifies under the next one's key.
+ * The last certificate is not checked against any trust anchor here (the
+ * CA is the one configured; clients verify to their roots).  Returns
+ * CRYPTO_OK, CRYPTO_EMISMATCH or CRYPTO_EPARSE with the reason in WHY (names
+ * and positions only, never key material), or CRYPTO_EINVAL / ENOMEM. */
+enum crypto_status crypto_chain_check(const char *pem, size_t len, const char *key_pem,
+                                      const char *const *names, size_t n,
+                                      char *why, size_t whylen);
 
 #endif

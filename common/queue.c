@@ -46,10 +46,8 @@ const char *queue_strerror(enum queue_status s)
 
 struct queue {
 	redisContext *rc;
-	char *url, *prefix, *group, *consumer;
-	char host[256];
-	int port, db;
-	char user[128], pass[256];
+	char *prefix, *group, *consumer;
+	struct queue_url u;            /* the password is wiped at close */
 	int connect_timeout_ms, io_timeout_ms;
 	long long events_maxlen, dead_maxlen;
 	int max_deliveries;
@@ -99,63 +97,113 @@ const char *queue_key(const struct queue *q, char *buf, size_t len,
 	return buf;
 }
 
-/* Parses redis://[[user]:password@]host[:port][/db]. */
-static int parse_url(struct queue *q, const char *url, char *err, size_t errlen)
+/* A decimal number of at most 5 digits in S[0..N) from LO to HI, or -1. */
+static long url_number(const char *s, size_t n, long lo, long hi)
 {
-	const char *p = url, *at, *slash, *colon;
-	size_t hl;
+	long v = 0;
 
-	if (strncmp(p, "redis://", 8) != 0) {
-		snprintf(err, errlen, "redis url '%s' must start with redis:// "
-		         "(TLS: see deploy/README.md)", url);
+	if (n == 0 || n > 5)
 		return -1;
-	}
-	p += 8;
-	q->port = 6379;
-	q->db = 0;
-	slash = strchr(p, '/');
-	at = strchr(p, '@');
-	if (at && (!slash || at < slash)) {
-		const char *c = memchr(p, ':', (size_t)(at - p));
-		if (!c || (size_t)(c - p) >= sizeof(q->user) ||
-		    (size_t)(at - c - 1) >= sizeof(q->pass)) {
-			snprintf(err, errlen, "redis url: credentials must be user:password@ or :password@");
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
+int queue_url_parse(const char *url, struct queue_url *out, char *err, size_t errlen)
+{
+	const char *p, *at, *end, *colon = NULL, *host;
+	size_t hl;
+	long v;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (!url || strncmp(url, "redis://", 8) != 0) {
+		snprintf(err, errlen, "redis url must start with redis:// "
+		         "(TLS: see deploy/README.md)");
+		goto out;
+	}
+	p = url + 8;
+	/* host, port and db never hold an '@': the last one ends the
+	 * credentials, whatever the password contains */
+	at = strrchr(p, '@');
+	if (at) {
+		const char *c = memchr(p, ':', (size_t)(at - p));
+		if (!c || c + 1 == at) {
+			snprintf(err, errlen, "redis url: the credentials before the last '@' "
+			         "must be user:password or :password");
+			goto out;
 		}
-		memcpy(q->user, p, (size_t)(c - p));
-		q->user[c - p] = '\0';
-		memcpy(q->pass, c + 1, (size_t)(at - c - 1));
-		q->pass[at - c - 1] = '\0';
+		if ((size_t)(c - p) >= sizeof(out->user) ||
+		    (size_t)(at - c - 1) >= sizeof(out->pass)) {
+			snprintf(err, errlen, "redis url: user or password too long "
+			         "(at most %zu and %zu bytes)", sizeof(out->user) - 1,
+			         sizeof(out->pass) - 1);
+			goto out;
+		}
+		memcpy(out->user, p, (size_t)(c - p));
+		memcpy(out->pass, c + 1, (size_t)(at - c - 1));
 		p = at + 1;
 	}
-	hl = slash ? (size_t)(slash - p) : strlen(p);
-	colon = memchr(p, ':', hl);
+	end = p + strcspn(p, "/");
+	host = p;
+	if (*p == '[') {               /* [IPv6 address] */
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (!rb) {
+			snprintf(err, errlen, "redis url: '[' without ']' in the host");
+			goto out;
+		}
+		host = p + 1;
+		hl = (size_t)(rb - host);
+		if (rb + 1 < end && rb[1] != ':') {
+			snprintf(err, errlen, "redis url: only :port may follow ']'");
+			goto out;
+		}
+		colon = rb + 1 < end ? rb + 1 : NULL;
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		hl = (size_t)((colon ? colon : end) - p);
+	}
+	if (hl == 0 || hl >= sizeof(out->host)) {
+		snprintf(err, errlen, "redis url: the host is missing or longer than "
+		         "%zu bytes", sizeof(out->host) - 1);
+		goto out;
+	}
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f) {
+			snprintf(err, errlen, "redis url: the host contains a space or "
+			         "control character");
+			goto out;
+		}
+	memcpy(out->host, host, hl);
 	if (colon) {
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-		if (end != p + hl || port <= 0 || port > 65535) {
-			snprintf(err, errlen, "redis url: bad port in '%s'", url);
-			return -1;
+		if ((v = url_number(colon + 1, (size_t)(end - colon - 1), 1, 65535)) < 0) {
+			snprintf(err, errlen, "redis url: the port must be a number from "
+			         "1 to 65535");
+			goto out;
 		}
-		q->port = (int)port;
-		hl = (size_t)(colon - p);
+		out->port = (int)v;
 	}
-	if (hl == 0 || hl >= sizeof(q->host)) {
-		snprintf(err, errlen, "redis url: bad host in '%s'", url);
-		return -1;
-	}
-	memcpy(q->host, p, hl);
-	q->host[hl] = '\0';
-	if (slash && slash[1]) {
-		char *end;
-		long db = strtol(slash + 1, &end, 10);
-		if (*end || db < 0 || db > 1000) {
-			snprintf(err, errlen, "redis url: bad database number in '%s'", url);
-			return -1;
+	if (out->pass[0])
+		snprintf(out->where, sizeof(out->where), "the server of redis.url");
+	else
+		snprintf(out->where, sizeof(out->where), "%s:%d", out->host, out->port);
+	if (*end == '/' && end[1]) {
+		if ((v = url_number(end + 1, strlen(end + 1), 0, 1000)) < 0) {
+			snprintf(err, errlen, "redis url: the database must be a number "
+			         "from 0 to 1000");
+			goto out;
 		}
-		q->db = (int)db;
+		out->db = (int)v;
 	}
-	return 0;
+	rc = 0;
+out:
+	if (rc != 0)
+		explicit_bzero(out, sizeof(*out));
+	return rc;
 }
 
 static struct timeval tv_ms(int ms)
@@ -185,17 +233,17 @@ static enum queue_status connect_(struct queue *q)
 
 	if (q->rc)
 		redisFree(q->rc);
-	q->rc = redisConnectWithTimeout(q->host, q->port, tv_ms(q->connect_timeout_ms));
+	q->rc = redisConnectWithTimeout(q->u.host, q->u.port, tv_ms(q->connect_timeout_ms));
 	if (!q->rc || q->rc->err) {
-		set_errstr(q, "cannot connect to redis at %s:%d: %s", q->host, q->port,
+		set_errstr(q, "cannot connect to redis at %s: %s", q->u.where,
 		           q->rc ? q->rc->errstr : "out of memory");
 		return Q_E_IO;
 	}
 	redisSetTimeout(q->rc, tv_ms(q->io_timeout_ms));
 	redisEnableKeepAlive(q->rc);
-	if (q->pass[0]) {
-		r = q->user[0] ? cmd(q, "AUTH %s %s", q->user, q->pass)
-		               : cmd(q, "AUTH %s", q->pass);
+	if (q->u.pass[0]) {
+		r = q->u.user[0] ? cmd(q, "AUTH %s %s", q->u.user, q->u.pass)
+		               : cmd(q, "AUTH %s", q->u.pass);
 		if (!r)
 			return Q_E_IO;
 		if (r->type == REDIS_REPLY_ERROR) {
@@ -205,9 +253,14 @@ static enum queue_status connect_(struct queue *q)
 		}
 		freeReplyObject(r);
 	}
-	if (q->db) {
-		if (!(r = cmd(q, "SELECT %d", q->db)))
+	if (q->u.db) {
+		if (!(r = cmd(q, "SELECT %d", q->u.db)))
 			return Q_E_IO;
+		if (r->type == REDIS_REPLY_ERROR) {
+			set_errstr(q, "redis SELECT %d failed: %s", q->u.db, r->str);
+			freeReplyObject(r);
+			return Q_E_REPLY;
+		}
 		freeReplyObject(r);
 	}
 	for (int i = 0; i < SCRIPT_COUNT; i++) {
@@ -234,11 +287,10 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	q->url = strdup(o->url);
 	q->prefix = strdup(o->prefix);
 	q->group = strdup(o->group);
 	q->consumer = strdup(o->consumer ? o->consumer : "dcvctl");
-	if (!q->url || !q->prefix || !q->group || !q->consumer) {
+	if (!q->prefix || !q->group || !q->consumer) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -250,7 +302,7 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 	for (int s = 0; s < STAGE_COUNT; s++)
 		snprintf(q->stream[s], sizeof(q->stream[s]), "%s:stream:%s",
 		         q->prefix, stage_names[s]);
-	if (parse_url(q, o->url, err, errlen) < 0)
+	if (queue_url_parse(o->url, &q->u, err, errlen) < 0)
 		goto fail;
 	if (connect_(q) != Q_OK) {
 		snprintf(err, errlen, "%s", q->errstr);
@@ -268,8 +320,7 @@ void queue_close(struct queue *q)
 		return;
 	if (q->rc)
 		redisFree(q->rc);
-	memset(q->pass, 0, sizeof(q->pass));
-	free(q->url);
+	explicit_bzero(&q->u, sizeof(q->u));
 	free(q->prefix);
 	free(q->group);
 	free(q->consumer);
@@ -283,7 +334,7 @@ enum queue_status queue_reconnect(struct queue *q, const atomic_int *stop)
 	while (!*stop) {
 		if (connect_(q) == Q_OK) {
 			q->reconnects++;
-			log_msg(LOG_INFO, "reconnected to redis at %s:%d", q->host, q->port);
+			log_msg(LOG_INFO, "reconnected to redis at %s", q->u.where);
 			return Q_OK;
 		}
 		log_msg(LOG_WARN, "%s; retrying in about %d ms", q->errstr, delay);

@@ -44,7 +44,7 @@ enum queue_status {
 const char *queue_strerror(enum queue_status s);
 
 struct queue_opts {
-	const char *url;          /* redis://[:password@]host[:port][/db] */
+	const char *url;          /* redis://[[user]:password@]host[:port][/db] */
 	const char *prefix;       /* key prefix, e.g. "dcv" or "{dcv}" */
 	const char *group;        /* consumer group of the stage streams */
 	const char *consumer;     /* this connection's consumer name */
@@ -100,6 +100,29 @@ struct queue_commit {
 	const char *clear;      /* domain hash fields to delete with the state,
 	                           space-separated; "" none */
 };
+
+/* A Redis URL taken apart: redis://[[user]:password@]host[:port][/db].
+ * The credentials end at the LAST '@' (host, port and db never hold one),
+ * so a password may contain '@', '/' and ':'; the user ends at the first
+ * ':' of them.  Nothing is percent-decoded.  PASS is a secret: wipe it
+ * with explicit_bzero() when done. */
+struct queue_url {
+	char host[256];
+	int port;                 /* default 6379 */
+	int db;                   /* default 0 */
+	char user[128];           /* "" for none (AUTH password) */
+	char pass[256];           /* "" for no AUTH */
+	char where[270];          /* how messages name the server: "host:port",
+	                             or "the server of redis.url" when the URL
+	                             holds a password: in a URL whose "@host"
+	                             was forgotten, host and port are the
+	                             password's own tail */
+};
+
+/* Parses URL into OUT (pure).  Returns 0, or -1 with a reason in ERR that
+ * never quotes any part of the URL: a malformed URL may hold its password
+ * anywhere (a missing '@' turns it into the host or the port). */
+int queue_url_parse(const char *url, struct queue_url *out, char *err, size_t errlen);
 
 struct queue;
 

@@ -3,6 +3,7 @@
 dcv_unit_test(test_dname SOURCES unit/test_dname.c)
 dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
+dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
 dcv_py_test(it_queue test_queue.py TIMEOUT 900)
 # Prints a Lua script's source, so that a test runs it directly.

@@ -13,15 +13,17 @@
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: dcvctl account register --email E [--eab-kid K --eab-hmac H] [--key-type es256|es384|rs256]\n"
+	        "usage: dcvctl account register --email E [--eab-kid K [--eab-hmac-file F]] [--key-type es256|es384|rs256]\n"
+	        "         (the EAB HMAC key: --eab-hmac-file, acme.eab_hmac_file or DCV_ACME_EAB_HMAC)\n"
 	        "       dcvctl account show\n"
 	        "       dcvctl account rotate-key [--key-type es256|es384|rs256]\n"
 	        "       dcvctl account deactivate --yes\n");
 }
 
-/* Options of the subcommands; values borrowed from argv. */
+/* Options of the subcommands; values borrowed from argv.  No secret is
+ * taken from argv: every user of the machine reads it in ps or /proc. */
 struct args {
-	const char *email, *eab_kid, *eab_hmac, *key_type;
+	const char *email, *eab_kid, *eab_hmac_file, *key_type;
 	bool yes;
 };
 
@@ -35,8 +37,14 @@ static bool parse_args(int argc, char **argv, struct args *a)
 			slot = &a->email;
 		else if (strcmp(argv[i], "--eab-kid") == 0)
 			slot = &a->eab_kid;
-		else if (strcmp(argv[i], "--eab-hmac") == 0)
-			slot = &a->eab_hmac;
+		else if (strcmp(argv[i], "--eab-hmac-file") == 0)
+			slot = &a->eab_hmac_file;
+		else if (strcmp(argv[i], "--eab-hmac") == 0) {
+			fprintf(stderr, "dcvctl account: --eab-hmac would put the HMAC key "
+			        "where every user sees it (ps, /proc); give "
+			        "--eab-hmac-file FILE or DCV_ACME_EAB_HMAC\n");
+			return false;
+		}
 		else if (strcmp(argv[i], "--key-type") == 0)
 			slot = &a->key_type;
 		else if (strcmp(argv[i], "--yes") == 0) {
@@ -92,9 +100,10 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	struct acme_client *c = NULL;
 	long long ver = 0;
 	enum crypto_key_type kt;
+	char *file_hmac = NULL;
 	const char *email = a->email ? a->email : o->contact_email;
 	const char *kid = a->eab_kid ? a->eab_kid : o->eab_kid;
-	const char *hmac = a->eab_hmac ? a->eab_hmac : o->eab_hmac;
+	const char *hmac = o->eab_hmac;
 	if (key_type_arg(a->key_type, o->key_type, &kt) != 0)
 		return 2;
 	if (!email) {
@@ -102,9 +111,19 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 		usage();
 		return 2;
 	}
+	if (a->eab_hmac_file) {
+		if (!(file_hmac = acme_read_secret_file(a->eab_hmac_file))) {
+			fprintf(stderr, "dcvctl account register: cannot read %s "
+			        "(at most 4 KiB)\n", a->eab_hmac_file);
+			goto out;
+		}
+		hmac = file_hmac;
+	}
 	if ((kid == NULL) != (hmac == NULL)) {
-		fprintf(stderr, "dcvctl account register: --eab-kid and --eab-hmac go together\n");
-		return 2;
+		fprintf(stderr, "dcvctl account register: an EAB key id goes with its HMAC "
+		        "key (--eab-kid with --eab-hmac-file or DCV_ACME_EAB_HMAC)\n");
+		rc_exit = 2;
+		goto out;
 	}
 	enum account_status as = account_version(rc, prefix, &ver);
 	if (as != ACCOUNT_OK) {
@@ -138,6 +157,7 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	       kek->set ? ", key encrypted" : "");
 	rc_exit = 0;
 out:
+	crypto_free_secret(file_hmac);
 	acme_client_free(c);
 	crypto_key_free(key);
 	return rc_exit;
@@ -151,7 +171,9 @@ static int load(redisContext *rc, const char *prefix,
 		return 0;
 	fprintf(stderr, "dcvctl account: %s%s\n", account_strerror(as),
 	        as == ACCOUNT_NOTFOUND ? " (run \"dcvctl account register\")"
-	        : as == ACCOUNT_EKEK ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
+	        : as == ACCOUNT_EKEK ? " (set acme.kek_file or DCV_ACME_KEK)"
+	        : as == ACCOUNT_EPLAINTEXT ? " (to move to a KEK: deactivate this "
+	                                     "account without it, then register anew)" : "");
 	return -1;
 }
 
@@ -274,6 +296,12 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 		        "64 hex digits or base64url of 32 bytes\n",
 		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
 		ret = 1;
+		goto out;
+	}
+	const char *why = account_kek_policy(&kek, o.allow_plaintext_keys);
+	if (why && (strcmp(sub, "register") == 0 || strcmp(sub, "rotate-key") == 0)) {
+		fprintf(stderr, "dcvctl account %s: %s\n", sub, why);
+		ret = 2;
 		goto out;
 	}
 	if (strcmp(sub, "register") == 0)

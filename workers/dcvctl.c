@@ -62,7 +62,7 @@ static void usage(FILE *f)
 	      "  dead list [--count N] [--json]   dead letters, newest first\n"
 	      "  dead replay ID|--all             send dead letters back to their stage\n"
 	      "  dead purge ID|--all              delete dead letters\n"
-	      "  account register --email E [--eab-kid K --eab-hmac H]\n"
+	      "  account register --email E [--eab-kid K --eab-hmac-file F]\n"
 	      "  account show | rotate-key | deactivate --yes\n"
 	      "A name belongs to the tenant that onboarded it until it is released:\n"
 	      "onboarding it for another tenant (as DOMAIN or in --names) is refused.\n"
@@ -70,6 +70,9 @@ static void usage(FILE *f)
 	      "4 refused (a name held by another tenant, a release of a running pipeline).\n", f);
 }
 
+/* Runs a fixed command.  NULL, after saying why, when Redis is unreachable
+ * or refused the command (an error reply: NOPERM from an ACL, a wrong
+ * type): a refusal is a failure of the command, never a value. */
 static redisReply *run(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -86,10 +89,13 @@ static redisReply *run(struct ctl *c, const char *fmt, ...)
 	     t = strtok_r(NULL, " ", &save))
 		argv[argc++] = t;
 	redisReply *r = queue_command(c->q, argc, argv, NULL);
-	if (!r)
+	if (!r) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	else if (r->type == REDIS_REPLY_ERROR)
+	} else if (r->type == REDIS_REPLY_ERROR) {
 		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
+		queue_reply_free(r);
+		r = NULL;
+	}
 	return r;
 }
 
@@ -589,10 +595,15 @@ static int cmd_stats(struct ctl *c, int argc, char **argv)
 			goto out;
 		len = as_int(r);
 		queue_reply_free(r);
-		r = run(c, "XINFO GROUPS %s:stream:%s", p, name);
-		if (!r)
+		/* XINFO of a stream not created yet is an error: no groups */
+		if (!(r = run(c, "EXISTS %s:stream:%s", p, name)))
 			goto out;
-		for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		long long exists = as_int(r);
+		queue_reply_free(r);
+		r = exists > 0 ? run(c, "XINFO GROUPS %s:stream:%s", p, name) : NULL;
+		if (exists > 0 && !r)
+			goto out;
+		for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 			const redisReply *g = r->element[i], *n = field(g, "name");
 			if (n && strcmp(n->str, group) == 0) {
 				lag = as_int(field(g, "lag"));
@@ -787,13 +798,13 @@ out_reply:
 		if (replay) {
 			const char *argv2[] = { "EVAL", script_source(SCRIPT_REPLAY), "0", p, target };
 			r = queue_command(c->q, 5, argv2, NULL);
-		} else {
-			r = run(c, "XDEL %s:dead %s", p, target);
-		}
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "dcvctl dead %s: %s\n", sub,
-			        r ? r->str : queue_errstr(c->q));
-			queue_reply_free(r);
+			if (!r || r->type == REDIS_REPLY_ERROR) {
+				fprintf(stderr, "dcvctl dead %s: %s\n", sub,
+				        r ? r->str : queue_errstr(c->q));
+				queue_reply_free(r);
+				return EXIT_FAIL;
+			}
+		} else if (!(r = run(c, "XDEL %s:dead %s", p, target))) {
 			return EXIT_FAIL;
 		}
 		int found = replay ? r->type == REDIS_REPLY_STRING : r->integer == 1;
@@ -808,7 +819,8 @@ out_reply:
 				return EXIT_NOTFOUND;
 			}
 			/* a malformed dead letter cannot be replayed: purge it */
-			r = run(c, "XDEL %s:dead %s", p, target);
+			if (!(r = run(c, "XDEL %s:dead %s", p, target)))
+				return EXIT_FAIL;
 			queue_reply_free(r);
 		}
 		done++;

@@ -214,13 +214,26 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		}
 	} else if (strcmp(order.status, "valid") == 0) {
 		const char *stored = rec_str(&rec, "pending_key", NULL);
-		if (!stored || certstore_open(&p->kek, stored, aad, &key_pem) != 0) {
-			/* finalized by a process that died before recording its key */
+		enum certstore_status cs = stored ? certstore_open(&p->kek, stored, aad, &key_pem)
+		                                  : CERTSTORE_OK;
+		if (!stored || cs != CERTSTORE_OK) {
+			/* finalized by a process that died before recording its
+			 * key, or the key recorded cannot be trusted: a new order
+			 * and a new key */
 			domain_set(env, job, "order_url", (const char *)NULL,
-			           "order_gen", (const char *)NULL, (const char *)NULL);
+			           "order_gen", (const char *)NULL,
+			           "pending_key", (const char *)NULL, (const char *)NULL);
 			outcome_advance(out, STAGE_CREATE_ORDER);
-			snprintf(out->reason, sizeof(out->reason),
-			         "the key of the finalized order was lost; ordering again");
+			if (!stored)
+				snprintf(out->reason, sizeof(out->reason),
+				         "the key of the finalized order was lost; ordering again");
+			else
+				snprintf(out->reason, sizeof(out->reason),
+				         "refused the recorded key of the finalized order: %s; "
+				         "ordering again", certstore_strerror(cs));
+			if (cs == CERTSTORE_EPLAINTEXT)
+				log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain,
+				        out->reason);
 			out->state = "ordering";
 			goto out;
 		}
@@ -231,7 +244,14 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		out->state = "finalizing";
 		goto out;
 	}
-	st = acme_cert_download(c, order.certificate, &chain);
+	/* the chain is checked against what we asked for (the record's names,
+	 * not the CA's order object) and the key we hold, before it is stored */
+	char names[DNAME_NAMES_MAX][DNAME_MAX + 2];
+	const char *namev[DNAME_NAMES_MAX];
+	int nn = pipeline_names(&rec, job, names, DNAME_NAMES_MAX);
+	for (int i = 0; i < nn; i++)
+		namev[i] = names[i];
+	st = acme_cert_download(c, order.certificate, key_pem, namev, (size_t)nn, &chain);
 	if (st != ACME_OK) {
 		pipeline_acme_failed(env, job, st, "certificate download", out);
 		goto out;

@@ -82,9 +82,18 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 	if (cfg_error(c))
 		return -1;
 	if (account_kek_load(p->acme.kek_file, &p->kek) != ACCOUNT_OK) {
-		cfg_fail(c, "acme.kek_file", "cannot read the key-encryption key");
+		cfg_fail(c, "acme.kek_file", "cannot read the key-encryption key "
+		         "(64 hex digits or base64url of 32 bytes)");
 		return -1;
 	}
+	const char *why = account_kek_policy(&p->kek, p->acme.allow_plaintext_keys);
+	if (why) {
+		cfg_fail(c, "acme.kek_file", "%s", why);
+		return -1;
+	}
+	if (!p->kek.set)
+		log_msg(LOG_WARN, "acme.allow_plaintext_keys: the account and certificate "
+		        "keys are stored in Redis in the clear");
 	const char *u = p->acme.directory_url, *h = strstr(u, "://");
 	h = h ? h + 3 : u;
 	snprintf(p->ca, sizeof(p->ca), "%.*s", (int)strcspn(h, "/"), h);

@@ -59,6 +59,11 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 
 	memset(w, 0, sizeof(*w));
 	w->q.url = cfg_str(c, "redis.url", "redis://127.0.0.1:6379/0");
+	struct queue_url u;
+	char why[160];
+	if (queue_url_parse(w->q.url, &u, why, sizeof(why)) != 0)
+		cfg_fail(c, "redis.url", "%s", why);   /* WHY never quotes the URL */
+	explicit_bzero(&u, sizeof(u));
 	w->q.prefix = cfg_str(c, "redis.prefix", "dcv");
 	w->q.group = cfg_str(c, "redis.group", "workers");
 	w->q.connect_timeout_ms = (int)cfg_int(c, "redis.connect_timeout_ms", 2000, 10, 60000);

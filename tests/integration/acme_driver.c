@@ -226,7 +226,8 @@ static int issue_one(struct acme_client *c, struct acme_http *ctl,
 	}
 	if (st != ACME_OK)
 		goto acme_err;
-	st = acme_cert_download(c, order.certificate, &pem);
+	st = acme_cert_download(c, order.certificate, key_pem,
+	                        (const char *const *)names, n, &pem);
 	if (st != ACME_OK)
 		goto acme_err;
 	if (o->out) {

@@ -220,17 +220,21 @@ class FleetEnv:
     """Redis + BIND (P, S, R) + Pebble + dcv-worker processes.
 
     FleetEnv(tmp, zones=3, pebble_env=None, nonce_reject=0, eab=False,
-             validation_zone="validation.test", config=None)
+             validation_zone="validation.test", config=None, acl=False)
 
     ZONES: a number N (customer zones c1.test .. cN.test) or a list of zone
     names.  PEBBLE_ENV: extra PEBBLE_* variables for Pebble (e.g.
     {"PEBBLE_WFE_NONCEREJECT": "50"}); NONCE_REJECT is a shortcut for that
     one.  CONFIG: dotted overrides for the first write_config().
+    ACL: Redis runs with deploy/redis/users.acl (test passwords filled in;
+    the default user off): the workers and dcvctl log in as dcv-worker, with
+    a password that holds '/', '@' and ':' (self.worker_password), the
+    test's own client() as dcv-admin (self.admin_password).
     Use as a context manager or call close(); a failure half-way through
     __init__ stops what was already started."""
 
     def __init__(self, tmp, zones=3, pebble_env=None, nonce_reject=0, eab=False,
-                 validation_zone="validation.test", config=None):
+                 validation_zone="validation.test", config=None, acl=False):
         self.tmp = tmp
         if isinstance(zones, int):
             zones = [f"c{i}.test" for i in range(1, zones + 1)]
@@ -247,8 +251,15 @@ class FleetEnv:
         self.config = os.path.join(tmp, "dcv.yaml")
         self.base_config = {}
         self.config_values = {}
+        self.acl = acl
+        self.worker_password = "w/rk@r:" + os.urandom(8).hex()
+        self.admin_password = os.urandom(16).hex()
         try:
-            self.redis = harness.Redis(tmp)
+            if acl:
+                self.redis = harness.Redis(tmp, extra=["--aclfile", self.acl_file()],
+                                           auth=("dcv-admin", self.admin_password))
+            else:
+                self.redis = harness.Redis(tmp)
             self._start_dns()
             penv = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0",
                     "PEBBLE_WFE_NONCEREJECT": str(nonce_reject)}
@@ -265,6 +276,29 @@ class FleetEnv:
 
     def __enter__(self):
         return self
+
+    def acl_file(self, users=None):
+        """deploy/redis/users.acl with this env's passwords (every other
+        user gets a random one) in TMP; returns its path."""
+        import hashlib
+        pw = {"DCV_WORKER": self.worker_password, "DCV_ADMIN": self.admin_password}
+        with open(os.path.join(harness.SOURCE, "deploy", "redis", "users.acl")) as f:
+            text = f.read()
+        text = re.sub(r"#(DCV_[A-Z]+)_PASSWORD_SHA256", lambda m: "#" + hashlib.sha256(
+            pw.get(m.group(1), os.urandom(16).hex()).encode()).hexdigest(), text)
+        assert "_SHA256" not in text
+        path = os.path.join(self.tmp, "users.acl")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    @property
+    def worker_url(self):
+        """The URL the workers and dcvctl use (with the dcv-worker
+        credentials in ACL mode)."""
+        if not self.acl:
+            return self.redis.url
+        return f"redis://dcv-worker:{self.worker_password}@127.0.0.1:{self.redis.port}/0"
 
     def __exit__(self, *exc):
         self.close()
@@ -556,7 +590,7 @@ class FleetEnv:
     # ----------------------------------------------------------- workers
 
     def env(self):
-        return {"DCV_REDIS_URL": self.redis.url, "DCV_ACME_KEK": self.kek}
+        return {"DCV_REDIS_URL": self.worker_url, "DCV_ACME_KEK": self.kek}
 
     def check_config(self, path=None):
         """dcv-worker -c PATH --check-config: the CompletedProcess."""
@@ -606,10 +640,11 @@ class FleetEnv:
         """SIGKILL (a crash): its jobs stay pending for reclaim."""
         w.kill()
 
-    def ctl(self, *args, check=True, config=None):
+    def ctl(self, *args, check=True, config=None, env=None, stdin=None):
+        """dcvctl -c CONFIG ARGS with self.env() and ENV; the CompletedProcess."""
         p = subprocess.run([harness.program("dcvctl"), "-c", config or self.config, *args],
-                           capture_output=True, text=True, env={**os.environ, **self.env()},
-                           timeout=60)
+                           capture_output=True, text=True, input=stdin,
+                           env={**os.environ, **self.env(), **(env or {})}, timeout=60)
         if check and p.returncode != 0:
             raise AssertionError(f"dcvctl {args} exited {p.returncode}: {p.stderr}")
         return p

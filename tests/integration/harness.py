@@ -108,13 +108,16 @@ class Proc:
 
 
 class Redis:
-    """A redis-server on a free loopback port, AOF optional."""
+    """A redis-server on a free loopback port, AOF optional.  AUTH: (user,
+    password) that client() logs in with (a server with an ACL file, whose
+    default user is off)."""
 
-    def __init__(self, tmpdir, aof=False, extra=()):
+    def __init__(self, tmpdir, aof=False, extra=(), auth=None):
         self.tmpdir = tmpdir
         self.port = free_port()
         self.aof = aof
         self.extra = list(extra)
+        self.auth = auth
         self.proc = None
         self.start()
 
@@ -141,8 +144,12 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self):
+        """A redis-py client; its connections name themselves "dcv-test"
+        (CLIENT SETNAME), so that a MONITOR can tell them from the fleet's."""
         import redis  # python3-redis from Debian
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        user, password = self.auth or (None, None)
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5,
+                           username=user, password=password, client_name="dcv-test")
 
     def stop(self):
         if self.proc:

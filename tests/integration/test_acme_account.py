@@ -16,10 +16,10 @@ DRIVER = harness.program("acme_driver")
 KEK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 
-@pytest.fixture(scope="module")
-def env():
-    tmp = harness.tmpdir("dcv-acct-")
-    p = pebble_env.Pebble(tmp)
+def servers(prefix, eab=False):
+    """(tmp, Pebble, Redis) for a module fixture; stopped by PID after it."""
+    tmp = harness.tmpdir(prefix)
+    p = pebble_env.Pebble(tmp, eab=eab)
     r = None
     try:
         r = harness.Redis(tmp)
@@ -31,13 +31,18 @@ def env():
         harness.rmtree(tmp)
 
 
-def ctl(env, *args, prefix="dcv", kek=KEK, stdin=None):
+@pytest.fixture(scope="module")
+def env():
+    yield from servers("dcv-acct-")
+
+
+def ctl(env, *args, prefix="dcv", kek=KEK, stdin=None, extra=None):
     tmp, p, r = env
-    e = dict(os.environ)
+    e = {k: v for k, v in os.environ.items() if not k.startswith("DCV_ACME_")}
     e.update({"DCV_ACME_DIRECTORY": p.directory, "DCV_ACME_CA_BUNDLE": p.ca})
-    e.pop("DCV_ACME_KEK", None)
     if kek:
         e["DCV_ACME_KEK"] = kek
+    e.update(extra or {})
     return subprocess.run([DRIVER, "--redis", f"127.0.0.1:{r.port}", "--prefix",
                            prefix, "account", *args], capture_output=True,
                           text=True, env=e, timeout=60)
@@ -124,15 +129,100 @@ def test_rotation_in_progress_is_refused(env):
     red.hdel("dcv:account", "pending_key", "pending_alg", "pending_version")
 
 
-def test_plain_account_and_deactivate(env):
+PLAIN = {"DCV_ACME_ALLOW_PLAINTEXT_KEYS": "true"}
+
+
+def test_plain_account_needs_consent_and_a_kek_refuses_it(env):
+    # without a KEK, storing a key in the clear needs acme.allow_plaintext_keys
+    for sub in (("register", "--email", "plain@example.com"), ("rotate-key",)):
+        r = ctl(env, *sub, prefix="plain", kek=None)
+        assert r.returncode == 2, r.stderr
+        assert "no key-encryption key" in r.stderr and "allow_plaintext_keys" in r.stderr
+    assert fields(env, "plain") == {}
     r = ctl(env, "register", "--email", "plain@example.com", prefix="plain",
-            kek=None)
+            kek=None, extra=PLAIN)
     assert r.returncode == 0, r.stderr
     f = fields(env, "plain")
     assert f["enc"] == "none" and "PRIVATE KEY" in f["key"]
+    assert ctl(env, "show", prefix="plain", kek=None).returncode == 0
+    # with a KEK the key in the clear is refused, not used: anyone who can
+    # write to Redis could have put it there
+    for sub in (("show",), ("rotate-key",), ("deactivate", "--yes")):
+        r = ctl(env, *sub, prefix="plain")
+        assert r.returncode == 1, (sub, r.stdout, r.stderr)
+        assert "not encrypted" in r.stderr and "key-encryption key is configured" in r.stderr
+    # the "enc" field is no way around it: the value decides
+    red = env[2].client()
+    red.hset("plain:account", "enc", "aes-256-gcm")
+    r = ctl(env, "show", prefix="plain")
+    assert r.returncode == 1 and "does not parse" in r.stderr, r.stderr
+    red.hset("plain:account", "enc", "none")
+    assert fields(env, "plain")["key_version"] == "1"
+
+
+def test_planted_pending_key_is_not_used(env):
+    # a rotation "in progress" whose pending key is in the clear: under a KEK
+    # it is dropped as unreadable, and the real key keeps signing
+    red = env[2].client()
+    pem = ctl(env, "show").stdout  # the account is there and readable
+    assert "key_encrypted: yes" in pem
+    planted = fields(env, "plain")["key"]
+    red.hset("dcv:account", mapping={"pending_key": planted, "pending_alg": "ES256",
+                                     "pending_version": "2"})
+    r = ctl(env, "show")
+    assert r.returncode == 0, r.stderr
+    assert "rotation_pending" not in r.stdout
+    red.hdel("dcv:account", "pending_key", "pending_alg", "pending_version")
+
+
+def test_plain_account_and_deactivate(env):
     r = ctl(env, "deactivate", "--yes", prefix="plain", kek=None)
     assert r.returncode == 0, r.stderr
     assert fields(env, "plain") == {}
     r = ctl(env, "deactivate", "--yes")
     assert r.returncode == 0, r.stderr
     assert fields(env) == {}
+
+
+# ---- External Account Binding: the HMAC key never on the command line --------
+
+@pytest.fixture(scope="module")
+def eab_env():
+    yield from servers("dcv-acct-eab-", eab=True)
+
+
+def test_eab_hmac_from_a_file_or_the_environment(eab_env):
+    tmp = eab_env[0]
+    hmac = pebble_env.EAB_HMAC
+    kid = ("--eab-kid", pebble_env.EAB_KID)
+    # the old option is refused before anything is sent, and says why
+    r = ctl(eab_env, "register", "--email", "a@example.com", *kid, "--eab-hmac", hmac)
+    assert r.returncode == 2 and "--eab-hmac-file" in r.stderr, r.stderr
+    assert hmac not in r.stdout + r.stderr
+    assert fields(eab_env) == {}
+    # the CA requires the binding: without the HMAC key it is refused
+    r = ctl(eab_env, "register", "--email", "a@example.com")
+    assert r.returncode == 1 and "external account binding" in r.stderr, r.stderr
+    r = ctl(eab_env, "register", "--email", "a@example.com", *kid)
+    assert r.returncode == 2 and "--eab-hmac-file" in r.stderr, r.stderr
+    r = ctl(eab_env, "register", "--email", "a@example.com", *kid,
+            "--eab-hmac-file", os.path.join(tmp, "missing"))
+    assert r.returncode == 1 and "cannot read" in r.stderr
+    # from a file (with a trailing newline, as editors write it)
+    path = os.path.join(tmp, "eab.hmac")
+    with open(path, "w") as f:
+        f.write(hmac + "\n")
+    r = ctl(eab_env, "register", "--email", "a@example.com", *kid, "--eab-hmac-file", path)
+    assert r.returncode == 0, r.stderr
+    assert fields(eab_env)["key"].startswith("aesgcm1:")
+    # from the environment (acme.eab_hmac), under another prefix
+    r = ctl(eab_env, "register", "--email", "b@example.com", *kid, prefix="envhmac",
+            extra={"DCV_ACME_EAB_HMAC": hmac})
+    assert r.returncode == 0, r.stderr
+    assert fields(eab_env, "envhmac")["url"] != fields(eab_env)["url"]
+    # a wrong key is the CA's refusal, and the key is not echoed
+    wrong = "A" * len(hmac)
+    r = ctl(eab_env, "register", "--email", "c@example.com", *kid, prefix="wrong",
+            extra={"DCV_ACME_EAB_HMAC": wrong})
+    assert r.returncode == 1 and fields(eab_env, "wrong") == {}
+    assert wrong not in r.stdout + r.stderr and hmac not in r.stdout + r.stderr

@@ -1,8 +1,10 @@
-/* acme: the client against a fake CA on loopback (libmicrohttpd), for what
- * Pebble 2.4 lacks: profiles, ARI (renewalInfo, replaces), Retry-After on
- * orders (HTTP-date) and rateLimited, alternate chains, and the transport
- * limits (bounded badNonce retry, response cap, timeout, refused
- * connection, 5xx, User-Agent). */
+/* acme: the client against a fake CA on loopback (libmicrohttpd over TLS),
+ * for what Pebble 2.4 lacks: profiles, ARI (renewalInfo, replaces),
+ * Retry-After on orders (HTTP-date) and rateLimited, alternate chains, the
+ * transport limits (bounded badNonce retry, response cap, timeout, refused
+ * connection, 5xx, User-Agent), and what a hostile CA may answer: a URL
+ * that is not https:// anywhere, and certificates that are not the ones
+ * ordered (another key, other names, a chain that does not link up). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,22 +23,9 @@
 #include "acme.h"
 #include "crypto.h"
 
+#include "acme_fake_certs.h"
 #include "ari_cert.h"
 
-
-/* Self-signed, CN "Alt Root X": the alternate chain. */
-static const char alt_cert[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBgDCCASWgAwIBAgIUJYNonqGCCeAXpsGP9p3jDUDFFyIwCgYIKoZIzj0EAwIw\n"
-	"FTETMBEGA1UEAwwKQWx0IFJvb3QgWDAeFw0yNjExMjgyMDE4MzNaFw0zNjExMjUy\n"
-	"MDE4MzNaMBUxEzARBgNVBAMMCkFsdCBSb290IFgwWTATBgcqhkjOPQIBBggqhkjO\n"
-	"PQMBBwNCAARRWWSeezUTJLwx+X5U7X7FTITZY2nhNKAHe9YMk59/wQe5FHJMfaly\n"
-	"rkwB/dls2CASZaLoUdb2LQv1duPNQ9NAo1MwUTAdBgNVHQ4EFgQU4OG/enpVUGu5\n"
-	"jNqgy/Bv+OqQUTAwHwYDVR0jBBgwFoAU4OG/enpVUGu5jNqgy/Bv+OqQUTAwDwYD\n"
-	"VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAm0Rs7xfjyWtgZw8Wo0cG\n"
-	"2wWa00nI4fXrI9TJvyHDsHQCIQCGiV8yCsmqoCJe2muTq9sR1KunkQTFl3rnvMw8\n"
-	"PfemJw==\n"
-	"-----END CERTIFICATE-----\n";
 
 /* What the fake CA saw; written by the server thread, read after the
  * client's call returned (the HTTP exchange orders the accesses). */
@@ -45,11 +34,26 @@ static struct {
 	int nonce;
 	int order_polls;
 	int badnonce_hits;
+	int requests;           /* every request served */
+	int alt_bad_hits, alt_http_hits;
 	char ua[128];
 	char ari_id[256];
 	json_t *last_payload;
 	bool last_had_jwk;
+	const char *insecure;   /* the one URL the CA hands out as http:// */
 } fake;
+
+/* The names of the fixture chains (acme_fake_certs.h). */
+static const char *const chk_names[] = { "chk.example.com", "www.chk.example.com" };
+
+/* A URL of the fake CA for PATH: https://, or http:// when it is the one
+ * named by fake.insecure (WHICH). */
+static const char *url_of(char *buf, size_t len, const char *which, const char *path)
+{
+	bool plain = fake.insecure && strcmp(fake.insecure, which) == 0;
+	snprintf(buf, len, "%s://127.0.0.1:%d%s", plain ? "http" : "https", fake.port, path);
+	return buf;
+}
 
 struct upload {
 	char *data;
@@ -119,7 +123,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	(void)cls;
 	(void)version;
 	struct upload *up = *con_cls;
-	char base[64], buf[1024], loc[128];
+	char buf[1024], loc[128];
 	if (!up) {
 		up = calloc(1, sizeof(*up));
 		*con_cls = up;
@@ -136,30 +140,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	const char *ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	                                             "User-Agent");
 	snprintf(fake.ua, sizeof(fake.ua), "%s", ua ? ua : "");
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", fake.port);
+	fake.requests++;
 	if (strcmp(method, "POST") == 0)
 		record_jws(up->data ? up->data : "", up->len);
+	char u[6][128];
 
 	if (strcmp(url, "/dir") == 0) {
 		snprintf(buf, sizeof(buf),
-		         "{\"newNonce\":\"%s/nonce\",\"newAccount\":\"%s/acct\","
-		         "\"newOrder\":\"%s/order-new\",\"renewalInfo\":\"%s/ari\","
+		         "{\"newNonce\":\"%s\",\"newAccount\":\"%s\","
+		         "\"newOrder\":\"%s\",\"renewalInfo\":\"%s\","
+		         "\"keyChange\":\"%s\",\"revokeCert\":\"%s\","
 		         "\"meta\":{\"profiles\":{\"classic\":\"90 days\","
-		         "\"shortlived\":\"6 days\"}}}", base, base, base, base);
+		         "\"shortlived\":\"6 days\"}}}",
+		         url_of(u[0], 128, "newNonce", "/nonce"),
+		         url_of(u[1], 128, "newAccount", "/acct"),
+		         url_of(u[2], 128, "newOrder", "/order-new"),
+		         url_of(u[3], 128, "renewalInfo", "/ari"),
+		         url_of(u[4], 128, "keyChange", "/key-change"),
+		         url_of(u[5], 128, "revokeCert", "/revoke"));
 		return reply(conn, 200, buf, "application/json", NULL, NULL, NULL, NULL);
 	}
 	if (strcmp(url, "/dir503") == 0)
 		return reply(conn, 503, "busy", "text/plain", NULL, NULL, NULL, NULL);
 	if (strcmp(url, "/nonce") == 0)
 		return reply(conn, 200, "", NULL, NULL, NULL, NULL, NULL);
-	if (strcmp(url, "/acct") == 0) {
-		snprintf(loc, sizeof(loc), "%s/acct/1", base);
+	if (strcmp(url, "/acct") == 0)
 		return reply(conn, 201, "{\"status\":\"valid\"}", "application/json",
-		             "Location", loc, NULL, NULL);
-	}
+		             "Location", url_of(loc, sizeof(loc), "account.location", "/acct/1"),
+		             NULL, NULL);
 	if (strcmp(url, "/order-new") == 0 || strcmp(url, "/order/1") == 0) {
 		const char *status = "pending";
-		char extra[128] = "";
+		char extra[160] = "";
 		char date[64];
 		const char *rh = NULL, *rv = NULL;
 		if (strcmp(url, "/order/1") == 0) {
@@ -176,27 +187,68 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 				return problem(conn, 429, "rateLimited", "7");
 			} else {
 				status = "valid";
-				snprintf(extra, sizeof(extra), ",\"certificate\":\"%s/cert/1\"",
-				         base);
 			}
 		}
+		if (strcmp(status, "valid") == 0 ||
+		    (fake.insecure && strcmp(fake.insecure, "order.certificate") == 0))
+			snprintf(extra, sizeof(extra), ",\"certificate\":\"%s\"",
+			         url_of(u[0], 128, "order.certificate", "/cert/1"));
 		snprintf(buf, sizeof(buf),
 		         "{\"status\":\"%s\",\"identifiers\":[{\"type\":\"dns\","
 		         "\"value\":\"ari.example.com\"}],\"authorizations\":"
-		         "[\"%s/authz/1\"],\"finalize\":\"%s/order/1/finalize\"%s}",
-		         status, base, base, extra);
-		snprintf(loc, sizeof(loc), "%s/order/1", base);
+		         "[\"%s\"],\"finalize\":\"%s\"%s}",
+		         status, url_of(u[1], 128, "order.authz", "/authz/1"),
+		         url_of(u[2], 128, "order.finalize", "/order/1/finalize"), extra);
 		return reply(conn, strcmp(url, "/order-new") == 0 ? 201 : 200, buf,
-		             "application/json", "Location", loc, rh, rv);
+		             "application/json", "Location",
+		             url_of(loc, sizeof(loc), "order.location", "/order/1"), rh, rv);
+	}
+	if (strcmp(url, "/authz/1") == 0) {
+		snprintf(buf, sizeof(buf),
+		         "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\","
+		         "\"value\":\"ari.example.com\"},\"challenges\":[{\"type\":"
+		         "\"dns-01\",\"url\":\"%s\",\"token\":\"tok-0123456789abcdef\","
+		         "\"status\":\"pending\"}]}",
+		         url_of(u[0], 128, "authz.challenge", "/chall/1"));
+		return reply(conn, 200, buf, "application/json", NULL, NULL, NULL, NULL);
 	}
 	if (strcmp(url, "/cert/1") == 0) {
-		snprintf(loc, sizeof(loc), "<%s/cert/1/alt>;rel=\"alternate\"", base);
-		return reply(conn, 200, ari_cert, "application/pem-certificate-chain",
-		             "Link", loc, NULL, NULL);
+		/* three alternates: another key's chain under the preferred
+		 * issuer, one over http://, then the right one */
+		char links[512];
+		snprintf(links, sizeof(links),
+		         "<https://127.0.0.1:%d/cert/1/alt-bad>;rel=\"alternate\", "
+		         "<http://127.0.0.1:%d/cert/1/alt-http>;rel=\"alternate\", "
+		         "<https://127.0.0.1:%d/cert/1/alt>;rel=\"alternate\"",
+		         fake.port, fake.port, fake.port);
+		return reply(conn, 200, chain_good, "application/pem-certificate-chain",
+		             "Link", links, NULL, NULL);
 	}
 	if (strcmp(url, "/cert/1/alt") == 0)
-		return reply(conn, 200, alt_cert, "application/pem-certificate-chain",
+		return reply(conn, 200, chain_alt, "application/pem-certificate-chain",
 		             NULL, NULL, NULL, NULL);
+	if (strcmp(url, "/cert/1/alt-bad") == 0) {
+		fake.alt_bad_hits++;
+		return reply(conn, 200, chain_alt_wrongkey, "application/pem-certificate-chain",
+		             NULL, NULL, NULL, NULL);
+	}
+	if (strcmp(url, "/cert/1/alt-http") == 0) {
+		fake.alt_http_hits++;
+		return reply(conn, 200, chain_alt, "application/pem-certificate-chain",
+		             NULL, NULL, NULL, NULL);
+	}
+	static const struct { const char *path, *pem; } chains[] = {
+		{ "/cert/good", chain_good }, { "/cert/wrongkey", chain_wrongkey },
+		{ "/cert/extra", chain_extra }, { "/cert/missing", chain_missing },
+		{ "/cert/ipsan", chain_ipsan }, { "/cert/ca-leaf", chain_ca_leaf },
+		{ "/cert/broken", chain_broken }, { "/cert/badsig", chain_badsig },
+		{ "/cert/corrupt", "-----BEGIN CERTIFICATE-----\nMIIB\n"
+		                   "-----END CERTIFICATE-----\n" },
+	};
+	for (size_t i = 0; i < sizeof(chains) / sizeof(*chains); i++)
+		if (strcmp(url, chains[i].path) == 0)
+			return reply(conn, 200, chains[i].pem,
+			             "application/pem-certificate-chain", NULL, NULL, NULL, NULL);
 	if (strncmp(url, "/ari/", 5) == 0) {
 		snprintf(fake.ari_id, sizeof(fake.ari_id), "%s", url + 5);
 		return reply(conn, 200,
@@ -241,13 +293,24 @@ static void done(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static struct MHD_Daemon *daemon_;
 static struct crypto_key *key;
+static char ca_path[64];   /* the fake CA's TLS root, for libcurl */
 
 static int setup(void **state)
 {
 	(void)state;
+	snprintf(ca_path, sizeof(ca_path), "/tmp/dcv-fake-ca-XXXXXX");
+	int fd = mkstemp(ca_path);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, tls_root, strlen(tls_root));
+	close(fd);
+	if (w != (ssize_t)strlen(tls_root))
+		return -1;
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	                           MHD_USE_THREAD_PER_CONNECTION,
+	                           MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS,
 	                           0, NULL, NULL, handle, NULL,
+	                           MHD_OPTION_HTTPS_MEM_KEY, tls_key,
+	                           MHD_OPTION_HTTPS_MEM_CERT, tls_cert,
 	                           MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
 	                           MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
 	if (!daemon_)
@@ -264,27 +327,37 @@ static int teardown(void **state)
 	MHD_stop_daemon(daemon_);
 	crypto_key_free(key);
 	json_decref(fake.last_payload);
+	unlink(ca_path);
 	return 0;
 }
 
-static struct acme_client *client(const char *path, long timeout_ms)
+/* A client of the fake CA's directory at PATH; PREFERRED: the issuer of the
+ * preferred chain, or NULL. */
+static struct acme_client *client_pref(const char *path, long timeout_ms,
+                                       const char *preferred)
 {
 	struct acme_opts o;
 	struct acme_client *c = NULL;
 	char url[128];
 	acme_opts_defaults(&o);
 	free(o.directory_url);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake.port, path);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", fake.port, path);
 	o.directory_url = strdup(url);
+	o.ca_bundle = strdup(ca_path);
 	o.bad_nonce_retries = 3;
 	o.max_response_bytes = 64 * 1024;
 	o.timeout_ms = timeout_ms;
 	o.connect_timeout_ms = 1000;
-	o.preferred_chain = strdup("Alt Root X");
+	o.preferred_chain = preferred ? strdup(preferred) : NULL;
 	assert_int_equal(acme_client_new(&o, &c), ACME_OK);
 	acme_opts_free(&o);
 	acme_set_account(c, key, NULL);
 	return c;
+}
+
+static struct acme_client *client(const char *path, long timeout_ms)
+{
+	return client_pref(path, timeout_ms, "Alt Root X");
 }
 
 static void test_account_profile_replaces(void **state)
@@ -325,10 +398,16 @@ static void test_account_profile_replaces(void **state)
 	assert_int_equal(acme_order_poll(c, &o, &ms), ACME_OK);
 	assert_string_equal(o.status, "valid");
 
-	/* The preferred issuer's chain comes from Link rel="alternate". */
+	/* The preferred issuer's chain comes from Link rel="alternate": the
+	 * first one, for another key, is passed over, the http:// one is not
+	 * even fetched. */
 	char *pem = NULL;
-	assert_int_equal(acme_cert_download(c, o.certificate, &pem), ACME_OK);
-	assert_string_equal(pem, alt_cert);
+	fake.alt_bad_hits = fake.alt_http_hits = 0;
+	assert_int_equal(acme_cert_download(c, o.certificate, leaf_key, chk_names, 2,
+	                                    &pem), ACME_OK);
+	assert_string_equal(pem, chain_alt);
+	assert_int_equal(fake.alt_bad_hits, 1);
+	assert_int_equal(fake.alt_http_hits, 0);
 	free(pem);
 	acme_order_free(&o);
 
@@ -362,15 +441,15 @@ static void test_transport_limits(void **state)
 
 	/* badNonce forever: 1 try + 3 retries, then a retryable failure. */
 	fake.badnonce_hits = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/badnonce", fake.port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/badnonce", fake.port);
 	assert_int_equal(acme_challenge_respond(c, url), ACME_E_BADNONCE);
 	assert_int_equal(fake.badnonce_hits, 4);
 	assert_true(acme_status_retryable(ACME_E_BADNONCE));
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", fake.port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/big", fake.port);
 	assert_int_equal(acme_challenge_respond(c, url), ACME_E_TOOBIG);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", fake.port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/slow", fake.port);
 	assert_int_equal(acme_challenge_respond(c, url), ACME_E_TIMEOUT);
 	assert_true(acme_status_retryable(ACME_E_TIMEOUT));
 	acme_client_free(c);
@@ -385,7 +464,7 @@ static void test_transport_limits(void **state)
 	struct acme_opts o;
 	acme_opts_defaults(&o);
 	free(o.directory_url);
-	o.directory_url = strdup("http://127.0.0.1:1/dir");
+	o.directory_url = strdup("https://127.0.0.1:1/dir");
 	assert_int_equal(acme_client_new(&o, &c), ACME_OK);
 	assert_int_equal(acme_directory(c, &d), ACME_E_CONNECT);
 	assert_true(acme_status_retryable(ACME_E_CONNECT));
@@ -394,12 +473,155 @@ static void test_transport_limits(void **state)
 	acme_opts_free(&o);
 }
 
+/* Every URL the CA hands out must be https://: each one made http:// in
+ * turn is a permanent ACME_E_INSECURE with a clear reason, and a request to
+ * an http:// URL is never sent. */
+static void test_insecure_urls(void **state)
+{
+	(void)state;
+	struct acme_client *c;
+	const struct acme_directory *d;
+	struct acme_order o;
+	struct acme_authz a;
+	const char *names[] = { "ari.example.com" };
+	char url[128];
+
+	/* configured: refused before any request */
+	struct acme_opts opts;
+	acme_opts_defaults(&opts);
+	free(opts.directory_url);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/dir", fake.port);
+	opts.directory_url = strdup(url);
+	int before = fake.requests;
+	assert_int_equal(acme_client_new(&opts, &c), ACME_E_INSECURE);
+	assert_null(c);
+	assert_int_equal(fake.requests, before);
+	acme_opts_free(&opts);
+	assert_false(acme_status_retryable(ACME_E_INSECURE));
+
+	/* in the directory, any of them */
+	static const char *const dir_urls[] = { "newNonce", "newAccount", "newOrder",
+	                                        "keyChange", "revokeCert", "renewalInfo" };
+	for (size_t i = 0; i < sizeof(dir_urls) / sizeof(*dir_urls); i++) {
+		fake.insecure = dir_urls[i];
+		c = client("/dir", 5000);
+		assert_int_equal(acme_directory(c, &d), ACME_E_INSECURE);
+		assert_non_null(strstr(acme_last_problem(c)->detail, "not https://"));
+		assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false),
+		                 ACME_E_INSECURE);
+		acme_client_free(c);
+	}
+
+	/* Location of the new account, of the new order */
+	fake.insecure = "account.location";
+	c = client("/dir", 5000);
+	assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_E_INSECURE);
+	assert_non_null(strstr(acme_last_problem(c)->detail, "Location"));
+	assert_null(acme_account_url(c));
+	acme_client_free(c);
+	fake.insecure = "order.location";
+	c = client("/dir", 5000);
+	assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_OK);
+	assert_int_equal(acme_order_new(c, names, 1, NULL, NULL, &o), ACME_E_INSECURE);
+	assert_non_null(strstr(acme_last_problem(c)->detail, "Location"));
+	acme_client_free(c);
+
+	/* the order's authorization, finalize and certificate URLs */
+	static const char *const order_urls[] = { "order.authz", "order.finalize",
+	                                          "order.certificate" };
+	for (size_t i = 0; i < sizeof(order_urls) / sizeof(*order_urls); i++) {
+		fake.insecure = order_urls[i];
+		c = client("/dir", 5000);
+		assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_OK);
+		assert_int_equal(acme_order_new(c, names, 1, NULL, NULL, &o), ACME_E_INSECURE);
+		assert_non_null(strstr(acme_last_problem(c)->detail,
+		                       "an order naming a URL that is not https://"));
+		acme_client_free(c);
+	}
+
+	/* the challenge's URL in an authorization */
+	fake.insecure = "authz.challenge";
+	c = client("/dir", 5000);
+	assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_OK);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/authz/1", fake.port);
+	assert_int_equal(acme_authz_get(c, url, &a), ACME_E_INSECURE);
+	assert_non_null(strstr(acme_last_problem(c)->detail, "authorization naming"));
+	fake.insecure = NULL;
+	assert_int_equal(acme_authz_get(c, url, &a), ACME_OK);
+	assert_int_equal(strncmp(a.dns01_url, "https://", 8), 0);
+	acme_authz_free(&a);
+
+	/* at run time: an http:// URL from anywhere is not requested */
+	before = fake.requests;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/badnonce", fake.port);
+	assert_int_equal(acme_challenge_respond(c, url), ACME_E_INSECURE);
+	assert_non_null(strstr(acme_last_problem(c)->detail, "not an https:// URL"));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cert/good", fake.port);
+	char *pem = (char *)1;
+	assert_int_equal(acme_cert_download(c, url, leaf_key, chk_names, 2, &pem),
+	                 ACME_E_INSECURE);
+	assert_null(pem);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/acct/1", fake.port);
+	acme_set_account(c, key, url);   /* an account URL planted in Redis */
+	assert_int_equal(acme_account_deactivate(c), ACME_E_INSECURE);
+	assert_int_equal(fake.requests, before);
+	acme_client_free(c);
+}
+
+/* A downloaded chain is checked before it is returned: our key, exactly
+ * the order's names, each certificate issued by the next. */
+static void test_certificate_checked(void **state)
+{
+	(void)state;
+	static const struct { const char *path, *why; } bad[] = {
+		{ "/cert/wrongkey", "public key is not the key of our CSR" },
+		{ "/cert/extra", "names evil.example.net, which the order does not" },
+		{ "/cert/missing", "lacks www.chk.example.com, which the order names" },
+		{ "/cert/ipsan", "other than a DNS name" },
+		{ "/cert/ca-leaf", "is a CA certificate" },
+		{ "/cert/broken", "certificate 1 of the chain is not issued by certificate 2" },
+		{ "/cert/badsig", "signature of certificate 1 of the chain does not verify" },
+		{ "/cert/corrupt", "certificate 1 of the chain does not parse" },
+	};
+	struct acme_client *c = client_pref("/dir", 5000, NULL);
+	char url[128], *pem = NULL;
+
+	assert_int_equal(acme_account_register(c, NULL, NULL, NULL, false), ACME_OK);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/cert/good", fake.port);
+	assert_int_equal(acme_cert_download(c, url, leaf_key, chk_names, 2, &pem), ACME_OK);
+	assert_string_equal(pem, chain_good);
+	free(pem);
+	/* the names compare without case and in any order */
+	const char *upper[] = { "WWW.chk.example.com", "Chk.Example.Com" };
+	assert_int_equal(acme_cert_download(c, url, leaf_key, upper, 2, &pem), ACME_OK);
+	free(pem);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", fake.port, bad[i].path);
+		pem = (char *)1;
+		enum acme_status st = acme_cert_download(c, url, leaf_key, chk_names, 2, &pem);
+		if (st != ACME_E_BADCERT || !strstr(acme_last_problem(c)->detail, bad[i].why))
+			fail_msg("%s: %s: %s", bad[i].path, acme_strerror(st),
+			         acme_last_problem(c)->detail);
+		assert_null(pem);
+		assert_false(acme_status_retryable(st));
+		assert_null(strstr(acme_last_problem(c)->detail, "PRIVATE"));
+	}
+	/* the right chain for other names than the order's */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/cert/good", fake.port);
+	assert_int_equal(acme_cert_download(c, url, leaf_key, chk_names, 1, &pem),
+	                 ACME_E_BADCERT);
+	assert_non_null(strstr(acme_last_problem(c)->detail, "names www.chk.example.com"));
+	acme_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_profile_replaces),
 		cmocka_unit_test(test_renewal_info),
 		cmocka_unit_test(test_transport_limits),
+		cmocka_unit_test(test_insecure_urls),
+		cmocka_unit_test(test_certificate_checked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,7 +171,23 @@ static void test_directory(void **state)
 	const char *bad = "{\"newAccount\":\"https://ca/acct\",\"newOrder\":\"https://ca/o\"}";
 	assert_int_equal(acme_directory_parse(bad, strlen(bad), &d), ACME_E_PROTOCOL);
 	const char *ftp = "{\"newNonce\":\"ftp://x\",\"newAccount\":\"https://a\",\"newOrder\":\"https://o\"}";
-	assert_int_equal(acme_directory_parse(ftp, strlen(ftp), &d), ACME_E_PROTOCOL);
+	assert_int_equal(acme_directory_parse(ftp, strlen(ftp), &d), ACME_E_INSECURE);
+	const char *rel = "{\"newNonce\":\"/nonce\",\"newAccount\":\"https://a\",\"newOrder\":\"https://o\"}";
+	assert_int_equal(acme_directory_parse(rel, strlen(rel), &d), ACME_E_PROTOCOL);
+	/* any URL of the directory over plain http, even one never used */
+	static const char *const members[] = { "newNonce", "newAccount", "newOrder",
+	                                       "revokeCert", "keyChange", "renewalInfo" };
+	for (size_t i = 0; i < sizeof(members) / sizeof(*members); i++) {
+		char doc[1024], needle[64];
+		snprintf(doc, sizeof(doc), "%s", directory);
+		snprintf(needle, sizeof(needle), "\"%s\":\"https://", members[i]);
+		char *at = strstr(doc, needle);
+		assert_non_null(at);
+		at += strlen(needle) - 8;
+		memmove(at + 7, at + 8, strlen(at + 8) + 1);   /* https:// -> http:// */
+		memcpy(at, "http://", 7);
+		assert_int_equal(acme_directory_parse(doc, strlen(doc), &d), ACME_E_INSECURE);
+	}
 }
 
 static const char order[] =
@@ -199,6 +216,15 @@ static void test_order(void **state)
 	acme_order_free(&o);
 	const char *nofin = "{\"status\":\"pending\",\"authorizations\":[]}";
 	assert_int_equal(acme_order_parse(nofin, strlen(nofin), &o), ACME_E_PROTOCOL);
+	static const char *const plain[] = {
+		"{\"status\":\"pending\",\"authorizations\":[\"https://ca/a/1\",\"http://ca/a/2\"],"
+		"\"finalize\":\"https://ca/f\"}",
+		"{\"status\":\"pending\",\"authorizations\":[],\"finalize\":\"http://ca/f\"}",
+		"{\"status\":\"valid\",\"authorizations\":[],\"finalize\":\"https://ca/f\","
+		"\"certificate\":\"http://ca/cert\"}",
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
+		assert_int_equal(acme_order_parse(plain[i], strlen(plain[i]), &o), ACME_E_INSECURE);
 }
 
 static const char authz[] =
@@ -233,6 +259,10 @@ static void test_authz(void **state)
 	assert_int_equal(acme_authz_parse(http, strlen(http), &a), ACME_OK);
 	assert_null(a.dns01_url);
 	acme_authz_free(&a);
+	const char *plain = "{\"status\":\"pending\",\"identifier\":{\"value\":\"x\"},"
+		"\"challenges\":[{\"type\":\"dns-01\",\"url\":\"http://ca/c\","
+		"\"token\":\"AAAAAAAAAAAAAAAAAAAA\"}]}";
+	assert_int_equal(acme_authz_parse(plain, strlen(plain), &a), ACME_E_INSECURE);
 }
 
 static const char ari[] =

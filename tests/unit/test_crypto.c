@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "certstore.h"
 #include "crypto.h"
 
 #include "ari_cert.h"
@@ -249,6 +250,41 @@ static void test_seal_open(void **state)
 	free(sealed);
 }
 
+/* Every certificate key read back from Redis goes through certstore_open:
+ * with a KEK, one in the clear is refused, whatever its "key_enc" says. */
+static void test_certstore_open(void **state)
+{
+	(void)state;
+	struct account_kek kek = { .set = true }, none = { 0 }, other = { .set = true };
+	memset(kek.key, 7, sizeof(kek.key));
+	memset(other.key, 8, sizeof(other.key));
+	static const char *const aads[] = { "dcv:domain:a.example:pending_key",
+	                                    "dcv:cert:a.example" };
+	const char pem[] = "-----BEGIN PRIVATE KEY-----\nplanted\n-----END PRIVATE KEY-----\n";
+	for (size_t i = 0; i < 2; i++) {
+		char *sealed = NULL, *out = (char *)1;
+		assert_int_equal(certstore_seal(&kek, pem, aads[i], &sealed), 0);
+		assert_int_equal(certstore_open(&kek, sealed, aads[i], &out), CERTSTORE_OK);
+		assert_string_equal(out, pem);
+		crypto_free_secret(out);
+		/* the plaintext value under a KEK: refused, nothing handed out */
+		out = (char *)1;
+		assert_int_equal(certstore_open(&kek, pem, aads[i], &out), CERTSTORE_EPLAINTEXT);
+		assert_null(out);
+		assert_non_null(strstr(certstore_strerror(CERTSTORE_EPLAINTEXT), "in the clear"));
+		/* sealed: needs the right KEK and the right place */
+		assert_int_equal(certstore_open(&none, sealed, aads[i], &out), CERTSTORE_EKEK);
+		assert_int_equal(certstore_open(&other, sealed, aads[i], &out), CERTSTORE_EKEK);
+		assert_int_equal(certstore_open(&kek, sealed, aads[1 - i], &out), CERTSTORE_EKEK);
+		assert_null(out);
+		/* no KEK configured (acme.allow_plaintext_keys): plain PEM is read */
+		assert_int_equal(certstore_open(&none, pem, aads[i], &out), CERTSTORE_OK);
+		assert_string_equal(out, pem);
+		crypto_free_secret(out);
+		crypto_free_secret(sealed);
+	}
+}
+
 static void test_cert_info(void **state)
 {
 	(void)state;
@@ -282,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_hs256_jws),
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_certstore_open),
 		cmocka_unit_test(test_cert_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
