@@ -53,7 +53,8 @@ def main():
         with open(cfg, "w") as f:
             f.write(yaml_dump({"dns": {
                 "resolvers": [f"127.0.0.1:{named.port}"], "timeout_ms": 2000, "tries": 2,
-                "confirmations": 1, "port_map": [f"192.0.2.1=127.0.0.1:{named.port}"]}}))
+                "confirmations": 1, "port_map": [f"192.0.2.1=127.0.0.1:{named.port}"],
+                "allowed_ns_ranges": ["192.0.2.1"]}}))
 
         out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(named.port), "-d", qfile,
                               "-l", str(a.seconds), "-c", "1", "-T", "1", "-q", str(a.window)],

@@ -90,6 +90,7 @@ class IssuanceEnv:
       root_pem()         the root Pebble issues under (this start only)
       dns_port           the named's port on 127.0.0.1 (dns_server: "addr:port")
       port_map           ["192.0.2.1=127.0.0.1:PORT"]: NS address -> named
+                         (and dns.allowed_ns_ranges [192.0.2.1]: TEST-NET)
       tsig_name, tsig_algorithm, tsig_secret (never printed),
       tsig_secret_file   (the base64 secret alone, 0600),
       tsig_keyfile       (a BIND `key` clause, 0600, for nsupdate -k)
@@ -286,7 +287,8 @@ class IssuanceEnv:
             "validation": {"zone": self.validation_zone},
             "acme": {"directory": self.directory_url, "ca_bundle": self.pebble_ca,
                      "email": EMAIL},
-            "dns": {"resolvers": [self.dns_server], "port_map": self.port_map},
+            "dns": {"resolvers": [self.dns_server], "port_map": self.port_map,
+                    "allowed_ns_ranges": [NS_ADDR]},  # TEST-NET, mapped
             "provider": {"type": "rfc2136", "zone": self.validation_zone,
                          "server": self.dns_server,
                          "tsig": {"name": self.tsig_name,

@@ -189,6 +189,89 @@ bool dns_cidr_contains(const struct dns_cidr *r, int family,
 	return true;
 }
 
+/* Ranges of nameserver addresses never queried (see dns.h): not routable
+ * on the public Internet, so a customer naming one could only make us send
+ * packets into our own networks, or wait for a timeout. */
+static const struct special {
+	struct dns_cidr r;
+	const char *why;
+} specials[] = {
+	{ { AF_INET, { 0 }, 8 }, "\"this network\" (0.0.0.0/8)" },
+	{ { AF_INET, { 10 }, 8 }, "private (RFC 1918)" },
+	{ { AF_INET, { 100, 64 }, 10 }, "shared address space (RFC 6598)" },
+	{ { AF_INET, { 127 }, 8 }, "loopback" },
+	{ { AF_INET, { 169, 254 }, 16 }, "link-local" },
+	{ { AF_INET, { 172, 16 }, 12 }, "private (RFC 1918)" },
+	{ { AF_INET, { 192, 0, 0 }, 24 }, "IETF protocol assignments" },
+	{ { AF_INET, { 192, 0, 2 }, 24 }, "documentation (TEST-NET-1)" },
+	{ { AF_INET, { 192, 88, 99 }, 24 }, "6to4 relay anycast (deprecated)" },
+	{ { AF_INET, { 192, 168 }, 16 }, "private (RFC 1918)" },
+	{ { AF_INET, { 198, 18 }, 15 }, "benchmarking (RFC 2544)" },
+	{ { AF_INET, { 198, 51, 100 }, 24 }, "documentation (TEST-NET-2)" },
+	{ { AF_INET, { 203, 0, 113 }, 24 }, "documentation (TEST-NET-3)" },
+	{ { AF_INET, { 224 }, 4 }, "multicast" },
+	{ { AF_INET, { 240 }, 4 }, "reserved or broadcast (240.0.0.0/4)" },
+	{ { AF_INET6, { 0 }, 128 }, "unspecified" },
+	{ { AF_INET6, { [15] = 1 }, 128 }, "loopback" },
+	{ { AF_INET6, { 0 }, 96 }, "IPv4-compatible (deprecated)" },
+	{ { AF_INET6, { 0, 0x64, 0xff, 0x9b, 0, 1 }, 48 }, "NAT64 local use" },
+	{ { AF_INET6, { 1 }, 64 }, "discard only (RFC 6666)" },
+	{ { AF_INET6, { 0x20, 0x01, 0x0d, 0xb8 }, 32 }, "documentation" },
+	{ { AF_INET6, { 0x3f, 0xff }, 20 }, "documentation" },
+	{ { AF_INET6, { 0xfc }, 7 }, "unique local (fc00::/7)" },
+	{ { AF_INET6, { 0xfe, 0x80 }, 10 }, "link-local" },
+	{ { AF_INET6, { 0xfe, 0xc0 }, 10 }, "site-local (deprecated)" },
+	{ { AF_INET6, { 0xff }, 8 }, "multicast" },
+};
+
+/* IPv6 forms that carry an IPv4 address, and where it is. */
+static const struct { struct dns_cidr r; int at; } carriers[] = {
+	{ { AF_INET6, { [10] = 0xff, [11] = 0xff }, 96 }, 12 }, /* mapped */
+	{ { AF_INET6, { 0, 0x64, 0xff, 0x9b }, 96 }, 12 },       /* NAT64 */
+	{ { AF_INET6, { 0x20, 0x02 }, 16 }, 2 },                /* 6to4 */
+};
+
+static bool allowed(const struct dns_opts *o, int family, const uint8_t *a)
+{
+	for (int i = 0; i < o->n_allowed_ns; i++)
+		if (dns_cidr_contains(&o->allowed_ns[i], family, a))
+			return true;
+	return false;
+}
+
+static const char *special(int family, const uint8_t *a)
+{
+	for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+		if (dns_cidr_contains(&specials[i].r, family, a))
+			return specials[i].why;
+	return NULL;
+}
+
+const char *dns_ns_addr_refused(const struct dns_opts *o, int family,
+                                const uint8_t *addr)
+{
+	const char *why;
+
+	if (family != AF_INET && family != AF_INET6)
+		return "not an IP address";
+	if (allowed(o, family, addr))
+		return NULL;
+	why = special(family, addr);
+	if (why || family != AF_INET6)
+		return why;
+	for (size_t i = 0; i < sizeof carriers / sizeof carriers[0]; i++) {
+		const uint8_t *v4 = addr + carriers[i].at;
+		if (!dns_cidr_contains(&carriers[i].r, AF_INET6, addr))
+			continue;
+		if (allowed(o, AF_INET, v4))
+			return NULL;
+		why = special(AF_INET, v4);
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
 bool dns_name_under(const char *name, const char *zone)
 {
 	size_t ln = strlen(name), lz = strlen(zone);
@@ -223,6 +306,8 @@ void dns_opts_default(struct dns_opts *o)
 	o->confirmation_interval_ms = 30000;
 	o->ns_port = 53;
 	o->ns_cache_ms = 60000;
+	o->max_ns_names = 10;
+	o->max_ns_addrs = 16;
 }
 
 int dns_cfg_load(struct cfg *c, struct dns_opts *o)
@@ -271,6 +356,22 @@ int dns_cfg_load(struct cfg *c, struct dns_opts *o)
 	                              86400000);
 	o->propagation_resolvers = cfg_bool(c, "dns.propagation_resolvers",
 	                                    false);
+	o->max_ns_names = (int)cfg_int(c, "dns.max_ns_names", o->max_ns_names, 1,
+	                               DNS_MAX_NS_NAMES);
+	o->max_ns_addrs = (int)cfg_int(c, "dns.max_ns_addrs", o->max_ns_addrs, 1,
+	                               DNS_MAX_SERVERS);
+	n = cfg_list_len(c, "dns.allowed_ns_ranges");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = cfg_list_str(c, "dns.allowed_ns_ranges", i);
+		if (o->n_allowed_ns >= DNS_MAX_ALLOWED || !s ||
+		    dns_parse_cidr(s, &o->allowed_ns[o->n_allowed_ns]) != 0) {
+			cfg_fail(c, "dns.allowed_ns_ranges", "bad CIDR (at most %d): %s",
+			         DNS_MAX_ALLOWED, s ? s : "");
+			rc = -1;
+			continue;
+		}
+		o->n_allowed_ns++;
+	}
 
 	n = cfg_list_len(c, "dns.port_map");
 	for (size_t i = 0; i < n; i++) {
@@ -456,6 +557,7 @@ static int read_rr(const uint8_t *buf, size_t len, size_t *off,
 			q += sl;
 		}
 		rr->u.txt.text[o] = '\0';
+		rr->u.txt.len = (uint16_t)o;
 		*keep = true;
 		break;
 	}
@@ -552,4 +654,33 @@ void dns_putf(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
+}
+
+void dns_seen_add(char *buf, const char *fmt, ...)
+{
+	size_t l = strlen(buf);
+	va_list ap;
+
+	if (l + 1 >= DNS_SEEN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + l, DNS_SEEN_MAX - l, fmt, ap);
+	va_end(ap);
+}
+
+bool dns_msg_has(const struct dns_msg *m, const char *owner, int type)
+{
+	for (int i = 0; i < m->n_an; i++)
+		if (m->an[i].type == type && strcmp(m->an[i].owner, owner) == 0)
+			return true;
+	return false;
+}
+
+void dns_parent_of(char *name)
+{
+	char *dot = strchr(name, '.');
+	if (dot)
+		memmove(name, dot + 1, strlen(dot + 1) + 1);
+	else
+		name[0] = '\0';
 }

@@ -17,15 +17,40 @@
  * address (or NS host name) to a loopback address and port.  The NS set and
  * addresses of a zone are cached for dns.ns_cache_ms.
  *
+ * The NS set and its addresses are the customer's: a zone with more than
+ * dns.max_ns_names NS names, or more than dns.max_ns_addrs distinct
+ * addresses (counted as published, before anything is filtered), ends the
+ * check with DNS_CHECK_ERROR and a detail naming the zone and the count,
+ * before any of them is asked.  An NS address in a range that is not
+ * routable on the public Internet (loopback, RFC 1918 and other private,
+ * shared, link-local, multicast, unspecified, broadcast, reserved,
+ * documentation and benchmarking ranges, IPv6 unique-local, site-local,
+ * discard, NAT64 local-use, and IPv4-mapped/NAT64/6to4 forms of those; see
+ * dns_ns_addr_refused) is never queried, unless it lies in
+ * dns.allowed_ns_ranges; when no address of the zone is left the check
+ * ends with DNS_CHECK_ERROR saying why.  The filter reads the address as
+ * the customer's DNS published it, before dns.port_map: the published
+ * address is the customer's choice and what the filter is about, while
+ * port_map's destination is the operator's own configuration (tests send
+ * TEST-NET addresses to loopback ports with it, and allow the TEST-NET
+ * ranges they publish).  An NS host name mapped by port_map has no
+ * published address and is not filtered.
+ *
  * Concurrency: a dns_ctx owns one c-ares channel for the resolvers and one
  * channel per authoritative server address it has talked to.  Checks are
  * started with dns_*_start() and run together by dns_run(); thousands can be
  * in flight on one ctx.  The synchronous wrappers start one check and run it.
- * A ctx is single-threaded: one per worker thread.
+ * A ctx is single-threaded: one per worker thread.  What the answers mean
+ * (the verdicts) is decided by the pure functions of dns_verdict.h.
  *
  * Every answer is bounded: at most DNS_MAX_ANSWER octets (else DNS_TOOBIG),
- * at most DNS_MAX_RR records kept per section, TXT strings cut at
- * DNS_MAX_TXT octets, CNAME chains at dns.max_cname_depth hops.
+ * at most DNS_MAX_RR records kept per section (a "no" read from a cut
+ * answer is DNS_TOOBIG, never a "no"), TXT strings cut at DNS_MAX_TXT
+ * octets, CNAME chains at dns.max_cname_depth hops, the zone walk by the
+ * name's labels (at most 127), a zone's servers by the caps above.  The
+ * time all lookups of one job may take is bounded by dns_set_deadline().
+ * Text a server sent reaches "seen" and "detail" in presentation form
+ * (names and TXT with \DDD escapes): printable ASCII only.
  */
 #ifndef DCV_DNS_H
 #define DCV_DNS_H
@@ -43,6 +68,8 @@ struct cfg;
 #define DNS_MAX_TXT 255       /* octets kept of one TXT record's text */
 #define DNS_MAX_SERVERS 32    /* authoritative server addresses per check */
 #define DNS_MAX_RESOLVERS 8   /* dns.resolvers */
+#define DNS_MAX_NS_NAMES 16   /* NS names of a zone (dns.max_ns_names) */
+#define DNS_MAX_ALLOWED 16    /* dns.allowed_ns_ranges */
 /* Vantage points of one check: the zone's servers and the resolvers. */
 #define DNS_MAX_VANTAGE (DNS_MAX_SERVERS + DNS_MAX_RESOLVERS)
 #define DNS_MAX_PORTMAP 32
@@ -106,6 +133,10 @@ struct dns_opts {
 	int confirmation_interval_ms;/* spacing of those checks */
 	int ns_port;                 /* port of authoritative servers (53) */
 	int ns_cache_ms;             /* how long a zone's NS addresses are kept */
+	int max_ns_names;            /* NS names of a zone, at most */
+	int max_ns_addrs;            /* distinct NS addresses of a zone, at most */
+	struct dns_cidr allowed_ns[DNS_MAX_ALLOWED]; /* allowed_ns_ranges */
+	int n_allowed_ns;
 	bool propagation_resolvers;  /* propagation check asks resolvers too */
 	struct dns_portmap port_map[DNS_MAX_PORTMAP];
 	int n_port_map;
@@ -121,6 +152,9 @@ struct dns_opts {
  *   dns.timeout_ms (2000), dns.tries (2), dns.max_cname_depth (8),
  *   dns.confirmations (2), dns.confirmation_interval_ms (30s),
  *   dns.ns_port (53), dns.ns_cache_ms (60s), dns.propagation_resolvers (no),
+ *   dns.max_ns_names (10, at most DNS_MAX_NS_NAMES), dns.max_ns_addrs (16,
+ *   at most DNS_MAX_SERVERS), dns.allowed_ns_ranges (list of CIDR: NS
+ *   addresses queried although in a refused range; default none),
  *   dns.port_map (list "from=[to:]port"), dns.pointing.ip_ranges (list of
  *   CIDR), dns.pointing.host_suffixes (list "*.cdn.example.net").
  * Bad values are recorded in C (cfg_fail); returns 0, or -1 if any value of
@@ -148,6 +182,15 @@ int dns_parse_cidr(const char *s, struct dns_cidr *out);
 bool dns_cidr_contains(const struct dns_cidr *r, int family,
                        const uint8_t *addr);
 
+/* Why the nameserver address ADDR (AF_INET: 4 octets, AF_INET6: 16) must
+ * not be queried: a short name of the special range it lies in
+ * ("loopback", "private (RFC 1918)", ...; static text), or NULL when it may
+ * be, as every address in O->allowed_ns may.  An IPv4-mapped, NAT64
+ * (64:ff9b::/96) or 6to4 (2002::/16) address is judged by the IPv4 address
+ * it holds as well. */
+const char *dns_ns_addr_refused(const struct dns_opts *o, int family,
+                                const uint8_t *addr);
+
 /* Whether NAME equals SUFFIX or ends in "." SUFFIX (case-insensitive; a
  * leading "*." on SUFFIX is ignored; "*.cdn.example.net" matches
  * "a.cdn.example.net", not "cdn.example.net"). */
@@ -165,7 +208,10 @@ struct dns_rr {
 		char name[DNAME_MAX + 1]; /* CNAME/NS target; SOA mname */
 		uint8_t addr[16];         /* A (4 octets) / AAAA */
 		struct {
-			char text[DNS_MAX_TXT + 1]; /* character-strings joined */
+			char text[DNS_MAX_TXT + 1]; /* character-strings joined,
+			                               raw octets, NUL-terminated */
+			uint16_t len;               /* octets in text (a NUL
+			                               octet may be among them) */
 			bool cut;                   /* longer than DNS_MAX_TXT */
 		} txt;
 	} u;
@@ -207,7 +253,8 @@ int dns_msg_chain(const struct dns_msg *msg, const char *qname,
 struct dns_ctx;
 
 /* Makes a context for O (copied).  NULL with a message in ERR on failure
- * (c-ares init, a bad resolver address).  Free with dns_free(). */
+ * (c-ares init, a bad resolver address, a count or cap of O outside the
+ * bounds dns_cfg_load keeps).  Free with dns_free(). */
 struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen);
 
 /* Cancels every check still running (their callbacks are not called) and
@@ -247,10 +294,14 @@ enum dns_check_status {
 	DNS_CHECK_CONFIRMING,  /* all agree: confirmation k of N, check again */
 	DNS_CHECK_MISMATCH,    /* a server disagrees (see vantage); or for the
 	                          pointing check: not pointing at us */
-	DNS_CHECK_TRANSIENT,   /* SERVFAIL/REFUSED/timeout somewhere: retry */
+	DNS_CHECK_TRANSIENT,   /* SERVFAIL/REFUSED/timeout somewhere, or the
+	                          deadline: retry */
 	DNS_CHECK_NS_DELEGATED,/* _acme-challenge is NS-delegated: the customer
 	                          must replace the delegation by a CNAME */
-	DNS_CHECK_ERROR,       /* bad input, loop, chain too long, too big */
+	DNS_CHECK_ERROR,       /* the zone cannot be checked as it is: more NS
+	                          names or addresses than the caps, none of
+	                          its NS addresses may be queried (no server
+	                          was asked: n_vantage is 0) */
 };
 
 const char *dns_check_strerror(enum dns_check_status s);
@@ -295,7 +346,9 @@ int dns_delegation_start(struct dns_ctx *ctx, const char *domain,
 
 /* Propagation check: is the TXT VALUE at NAME served by every authoritative
  * server of NAME's zone (and the resolvers when dns.propagation_resolvers)?
- * OK or MISMATCH/TRANSIENT with the first server lacking it. */
+ * OK or MISMATCH/TRANSIENT with the first server lacking it.  Returns -1
+ * (CB not called) unless NAME is a valid name and VALUE 1 to DNS_MAX_TXT
+ * octets of printable ASCII (an ACME value is base64url). */
 int dns_propagation_start(struct dns_ctx *ctx, const char *name,
                           const char *value, dns_check_cb cb, void *arg);
 
@@ -315,10 +368,5 @@ int dns_propagation_check(struct dns_ctx *ctx, const char *name,
                           const char *value, struct dns_check_result *out);
 int dns_pointing_check(struct dns_ctx *ctx, const char *domain,
                        struct dns_check_result *out);
-
-/* Writes R as one JSON object into BUF (for logs, events and the driver).
- * Returns the length, truncated at LEN-1. */
-size_t dns_check_result_json(const struct dns_check_result *r, char *buf,
-                             size_t len);
 
 #endif

@@ -70,6 +70,13 @@ static void read_answer(struct caa_lookup *lk, const uint8_t *buf,
 		lk_end(lk, STEP_TRANSIENT, "malformed answer");
 		return;
 	}
+	if (lk->msg.too_many) {
+		/* the chain is read from the records the parser kept: with
+		 * some dropped, its end (whose CAA decides) is not known */
+		lk_end(lk, STEP_ERROR, "more than %d records in a section of the "
+		       "answer: not evaluated", DNS_MAX_RR);
+		return;
+	}
 	if (lk->msg.rcode != 0 && lk->msg.rcode != 3) {
 		lk_end(lk, STEP_TRANSIENT, "resolvers answered rcode %d (%s)",
 		       lk->msg.rcode, lk->msg.rcode == 2 ? "servfail" :

@@ -15,6 +15,8 @@
  *
  * ZONE..ADDR are skipped while the zone's servers are in the cache.
  * Queries of all tasks share the channels and are driven by dns_run().
+ * What an answer of ASK and TAIL means, and how the check ends, is decided
+ * by the pure verdicts of dns_verdict.c; this file only gets the answers.
  */
 #include "dns.h"
 
@@ -32,11 +34,13 @@
 #include <time.h>
 
 #include "dns_internal.h"
+#include "dns_verdict.h"
 #include "log.h"
 
 #define ZONE_CACHE_MAX 256    /* zones whose servers are remembered */
 #define CHAN_MAX 1024         /* idle channels are dropped beyond this */
 #define EDNS_SIZE 1232
+#define PUB_KEPT 64           /* published NS addresses told apart */
 
 /* One c-ares channel: the resolvers, one resolver, or one server. */
 struct chan {
@@ -60,34 +64,34 @@ struct zone_entry {
 	long long expires;         /* monotonic ms */
 };
 
-enum task_kind { T_DELEG, T_PROP, T_POINT };
 enum phase { P_START, P_ZONE, P_NS, P_ADDR, P_ASK, P_DONE };
 
 struct task {
 	struct dns_ctx *ctx;
-	enum task_kind kind;
+	enum dns_check_kind kind;
 	enum phase phase;
 	int outstanding;            /* queries (plus holds) not yet finished */
-	char domain[DNAME_MAX + 1]; /* customer domain (deleg, point) */
-	char qname[DNAME_MAX + 1];  /* name asked in ASK */
-	char want[DNAME_MAX + 1];   /* deleg: target; prop: the TXT value */
+	struct dns_verdict_check chk; /* what is asked and expected */
 	char walk[DNAME_MAX + 1];   /* ZONE: name being tried */
-	int prev;                   /* deleg: confirmations before */
-	char ns_names[DNS_MAX_SERVERS][DNAME_MAX + 1];
-	int n_ns;
+	char ns_names[DNS_MAX_NS_NAMES][DNAME_MAX + 1];
+	int n_ns;                   /* NS names kept */
+	int ns_count;               /* distinct NS names the zone has */
+	bool ns_cut;                /* the NS answer held more than we keep */
+	struct { int family; uint8_t a[16]; } pub[PUB_KEPT];
+	int n_pub;                  /* distinct NS addresses as published */
+	int n_mapped;               /* NS names port_map sends elsewhere */
+	bool pub_cut;               /* an address answer held more than kept */
+	char refused[DNS_SEEN_MAX]; /* NS addresses not queried, and why */
 	struct server servers[DNS_MAX_SERVERS];
 	int n_servers;
 	int n_res_vantage;          /* resolvers asked in ASK */
-	bool addr_seen[DNS_MAX_SERVERS]; /* NS name got any address */
-	int hops[DNS_MAX_VANTAGE];  /* deleg: hops seen so far per vantage */
-	uint64_t hop_hash[DNS_MAX_VANTAGE][16]; /* deleg: names of those hops */
+	bool addr_seen[DNS_MAX_NS_NAMES]; /* NS name got any address */
+	struct dns_hops hops[DNS_MAX_VANTAGE]; /* deleg: chain per vantage */
 	bool zone_known;            /* r.zone is the zone cut */
 	bool parked;                /* waiting for another task to find the
 	                               zone's servers (one NS lookup per zone) */
-	bool failed;                /* a task-level failure decided the result */
-	int fail_bad;               /* vantage that failed it (-1: none) */
-	bool pointing;
-	bool point_transient;
+	bool failed;                /* a task-level failure decided the result
+	                               (r.status, r.detail, r.bad) */
 	struct dns_check_result r;
 	dns_check_cb cb;
 	void *arg;
@@ -129,20 +133,6 @@ static long long now_ms(void)
 static bool past_deadline(const struct dns_ctx *ctx)
 {
 	return ctx->deadline > 0 && now_ms() >= ctx->deadline;
-}
-
-/* Appends printf text to BUF (of DNS_SEEN_MAX), cutting silently. */
-static void seen_add(char *buf, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void seen_add(char *buf, const char *fmt, ...)
-{
-	size_t l = strlen(buf);
-	va_list ap;
-	if (l + 1 >= DNS_SEEN_MAX)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + l, DNS_SEEN_MAX - l, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- channels ---- */
@@ -246,7 +236,8 @@ static void chans_trim(struct dns_ctx *ctx)
 struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 {
 	struct dns_ctx *ctx = NULL;
-	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 1)] = "";
+	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 8)] = "";
+	size_t used = 0;
 	static int inited;
 
 	if (!inited) {
@@ -259,6 +250,18 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 	}
 	if (o->n_resolvers < 1) {
 		dns_putf(err, errlen, "no resolvers configured");
+		return NULL;
+	}
+	/* dns_cfg_load keeps these bounds; a struct filled by hand might not,
+	 * and every loop below reads up to the counts */
+	if (o->n_resolvers > DNS_MAX_RESOLVERS || o->n_port_map < 0 ||
+	    o->n_port_map > DNS_MAX_PORTMAP || o->n_ranges < 0 ||
+	    o->n_ranges > DNS_MAX_RANGES || o->n_suffixes < 0 ||
+	    o->n_suffixes > DNS_MAX_SUFFIXES || o->n_allowed_ns < 0 ||
+	    o->n_allowed_ns > DNS_MAX_ALLOWED || o->max_ns_names < 1 ||
+	    o->max_ns_names > DNS_MAX_NS_NAMES || o->max_ns_addrs < 1 ||
+	    o->max_ns_addrs > DNS_MAX_SERVERS || o->max_cname_depth < 1) {
+		dns_putf(err, errlen, "dns options out of their bounds");
 		return NULL;
 	}
 	ctx = calloc(1, sizeof *ctx);
@@ -279,9 +282,13 @@ struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
 		ctx->res[i] = chan_new(o, one, ARES_FLAG_NOCHECKRESP, err, errlen);
 		if (!ctx->res[i])
 			goto fail;
-		if (i)
-			strcat(csv, ",");
-		strcat(csv, one);
+		/* the total is checked, not each piece */
+		if (used + strlen(one) + 2 > sizeof csv) {
+			dns_putf(err, errlen, "resolver list too long");
+			goto fail;
+		}
+		used += (size_t)snprintf(csv + used, sizeof csv - used, "%s%s",
+		                         i ? "," : "", one);
 	}
 	ctx->disc = chan_new(o, csv, 0, err, errlen);
 	if (!ctx->disc)
@@ -403,97 +410,6 @@ static void task_finish(struct task *t)
 		zone_wake(ctx, zone); /* they try the lookup themselves */
 }
 
-/* Decides the result from the vantage outcomes (or the task failure). */
-static void task_conclude(struct task *t)
-{
-	struct dns_check_result *r = &t->r;
-	const struct dns_opts *o = &t->ctx->o;
-	int deleg = -1, mism = -1, trans = -1;
-
-	r->needed = t->kind == T_DELEG ? o->confirmations : 1;
-	r->bad = -1;
-	if (t->failed) {
-		/* status and detail were set where it failed */
-		r->bad = t->fail_bad;
-		r->confirmations = t->kind == T_DELEG ? t->prev : 0;
-		r->retry_after_ms = o->confirmation_interval_ms;
-		return;
-	}
-	if (t->kind == T_POINT) {
-		r->pointing = t->pointing;
-		if (t->pointing) {
-			r->status = DNS_CHECK_OK;
-		} else if (t->point_transient) {
-			r->status = DNS_CHECK_TRANSIENT;
-			dns_putf(r->detail, sizeof r->detail,
-			         "resolvers did not answer for %s", t->domain);
-		} else {
-			r->status = DNS_CHECK_MISMATCH;
-			dns_putf(r->detail, sizeof r->detail,
-			         "%s does not point at the provider", t->domain);
-		}
-		return;
-	}
-	for (int i = 0; i < r->n_vantage; i++) {
-		enum dns_outcome oc = r->vantage[i].outcome;
-		/* a second transient outcome is not a mismatch */
-		if (oc == DNS_NS_DELEGATED) {
-			if (deleg < 0)
-				deleg = i;
-		} else if (dns_outcome_transient(oc)) {
-			if (trans < 0)
-				trans = i;
-		} else if (oc != DNS_MATCH && mism < 0) {
-			mism = i;
-		}
-	}
-	if (deleg >= 0) {
-		r->status = DNS_CHECK_NS_DELEGATED;
-		r->bad = deleg;
-		r->confirmations = 0;
-		r->retry_after_ms = o->confirmation_interval_ms;
-		dns_putf(r->detail, sizeof r->detail,
-		         "%s is delegated with NS records (%s) by %s; replace the "
-		         "delegation with a CNAME", t->qname,
-		         r->vantage[deleg].seen, r->vantage[deleg].server);
-		return;
-	}
-	if (mism >= 0 || trans >= 0) {
-		int b = mism >= 0 ? mism : trans;
-		r->status = mism >= 0 ? DNS_CHECK_MISMATCH : DNS_CHECK_TRANSIENT;
-		r->bad = b;
-		r->confirmations = mism >= 0 ? 0 :
-		                   (t->kind == T_DELEG ? t->prev : 0);
-		r->retry_after_ms = o->confirmation_interval_ms;
-		dns_putf(r->detail, sizeof r->detail, "%s%s%s%s answered %s: %s",
-		         r->vantage[b].server,
-		         r->vantage[b].ns_name[0] ? " (" : "",
-		         r->vantage[b].ns_name,
-		         r->vantage[b].ns_name[0] ? ")" : "",
-		         dns_outcome_str(r->vantage[b].outcome),
-		         r->vantage[b].seen[0] ? r->vantage[b].seen : "-");
-		return;
-	}
-	if (t->kind == T_DELEG) {
-		r->confirmations = t->prev + 1;
-		if (r->confirmations >= r->needed) {
-			r->status = DNS_CHECK_OK;
-			r->retry_after_ms = 0;
-		} else {
-			r->status = DNS_CHECK_CONFIRMING;
-			r->retry_after_ms = o->confirmation_interval_ms;
-		}
-		dns_putf(r->detail, sizeof r->detail,
-		         "%d servers agree on %s; confirmation %d of %d",
-		         r->n_vantage, t->want, r->confirmations, r->needed);
-	} else {
-		r->status = DNS_CHECK_OK;
-		r->confirmations = 1;
-		dns_putf(r->detail, sizeof r->detail,
-		         "%d servers serve the value", r->n_vantage);
-	}
-}
-
 static void task_fail(struct task *t, enum dns_check_status st,
                       const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -548,36 +464,7 @@ static enum dns_outcome status_outcome(int status)
 	}
 }
 
-/* Maps a parsed answer's rcode to an outcome; DNS_MATCH means "NOERROR or
- * NXDOMAIN: look at the records". */
-static enum dns_outcome rcode_outcome(int rcode)
-{
-	switch (rcode) {
-	case 0: case 3: return DNS_MATCH;
-	case 2: return DNS_SERVFAIL;
-	case 5: case 9: return DNS_REFUSED; /* REFUSED, NOTAUTH */
-	default: return DNS_NETERR;
-	}
-}
-
-static bool has_data(const struct dns_msg *m, const char *owner, int type)
-{
-	for (int i = 0; i < m->n_an; i++)
-		if (m->an[i].type == type && strcmp(m->an[i].owner, owner) == 0)
-			return true;
-	return false;
-}
-
 /* ---- phase handlers ---- */
-
-void dns_parent_of(char *name)
-{
-	char *dot = strchr(name, '.');
-	if (dot)
-		memmove(name, dot + 1, strlen(dot + 1) + 1);
-	else
-		name[0] = '\0';
-}
 
 static void on_zone(struct task *t, const struct dns_msg *m, int status)
 {
@@ -589,13 +476,13 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 		          dns_outcome_str(status_outcome(status)));
 		return;
 	}
-	if (rcode_outcome(m->rcode) != DNS_MATCH) {
+	if (dns_rcode_outcome(m->rcode) != DNS_MATCH) {
 		task_fail(t, DNS_CHECK_TRANSIENT,
 		          "finding the zone of %s: resolvers: %s", t->walk,
-		          dns_outcome_str(rcode_outcome(m->rcode)));
+		          dns_outcome_str(dns_rcode_outcome(m->rcode)));
 		return;
 	}
-	if (has_data(m, t->walk, DNS_T_SOA)) {
+	if (dns_msg_has(m, t->walk, DNS_T_SOA)) {
 		dns_putf(t->r.zone, sizeof t->r.zone, "%s", t->walk);
 		t->zone_known = true;
 		return;
@@ -613,7 +500,7 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 	}
 	if (!t->walk[0]) {
 		task_fail(t, DNS_CHECK_TRANSIENT, "no zone found for %s",
-		          t->domain);
+		          t->chk.domain);
 		return;
 	}
 	dns_parent_of(t->walk); /* an alias, or no SOA at all: one label up */
@@ -621,25 +508,54 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 
 static void on_ns(struct task *t, const struct dns_msg *m, int status)
 {
-	if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
+	if (!m || dns_rcode_outcome(m->rcode) != DNS_MATCH) {
 		task_fail(t, DNS_CHECK_TRANSIENT, "NS of %s: resolvers: %s",
-		          t->r.zone, dns_outcome_str(m ? rcode_outcome(m->rcode) :
+		          t->r.zone, dns_outcome_str(m ? dns_rcode_outcome(m->rcode) :
 		                                     status_outcome(status)));
 		return;
 	}
-	for (int i = 0; i < m->n_an && t->n_ns < DNS_MAX_SERVERS; i++) {
+	/* Every distinct name is counted, and the count checked against the
+	 * cap once the whole set is read: names past the array are not
+	 * dropped silently. */
+	for (int i = 0; i < m->n_an; i++) {
 		bool dup = false;
 		if (m->an[i].type != DNS_T_NS || strcmp(m->an[i].owner, t->r.zone))
 			continue;
 		for (int j = 0; j < t->n_ns; j++)
 			dup = dup || strcmp(t->ns_names[j], m->an[i].u.name) == 0;
-		if (!dup)
+		if (dup)
+			continue;
+		if (t->n_ns < DNS_MAX_NS_NAMES)
 			dns_putf(t->ns_names[t->n_ns++], DNAME_MAX + 1, "%s",
 			         m->an[i].u.name);
+		t->ns_count++;
 	}
-	if (t->n_ns == 0)
+	t->ns_cut = m->too_many;
+	if (t->ns_cut || t->ns_count > t->ctx->o.max_ns_names)
+		task_fail(t, DNS_CHECK_ERROR, "zone %s has %s%d NS names, over the "
+		          "limit of %d (dns.max_ns_names)", t->r.zone,
+		          t->ns_cut ? "more than " : "", t->ns_count,
+		          t->ctx->o.max_ns_names);
+	else if (t->n_ns == 0)
 		task_fail(t, DNS_CHECK_TRANSIENT, "zone %s has no NS records",
 		          t->r.zone);
+}
+
+/* Counts the published address A (FAMILY) of the zone once. */
+static void pub_count(struct task *t, int family, const uint8_t *a)
+{
+	size_t l = family == AF_INET ? 4 : 16;
+	int kept = t->n_pub < PUB_KEPT ? t->n_pub : PUB_KEPT;
+
+	for (int i = 0; i < kept; i++)
+		if (t->pub[i].family == family && memcmp(t->pub[i].a, a, l) == 0)
+			return;
+	if (t->n_pub < PUB_KEPT) {
+		t->pub[t->n_pub].family = family;
+		memcpy(t->pub[t->n_pub].a, a, l);
+	}
+	if (t->n_pub < 1 << 20)
+		t->n_pub++;
 }
 
 /* Adds a server (after the port map) unless it is already there. */
@@ -687,240 +603,74 @@ static void on_addr(struct task *t, const struct query *q,
 	n = dns_msg_chain(m, ns, chain, 16);
 	if (n > 0)
 		last = chain[n - 1];
+	if (m->too_many)
+		t->pub_cut = true;
 	for (int i = 0; i < m->n_an; i++) {
 		const struct dns_rr *rr = &m->an[i];
 		char text[INET6_ADDRSTRLEN];
-		if (strcmp(rr->owner, last) != 0)
+		const char *why;
+		int fam;
+		if (strcmp(rr->owner, last) != 0 ||
+		    (rr->type != DNS_T_A && rr->type != DNS_T_AAAA))
 			continue;
-		if (rr->type == DNS_T_A)
-			inet_ntop(AF_INET, rr->u.addr, text, sizeof text);
-		else if (rr->type == DNS_T_AAAA)
-			inet_ntop(AF_INET6, rr->u.addr, text, sizeof text);
-		else
-			continue;
+		fam = rr->type == DNS_T_A ? AF_INET : AF_INET6;
+		inet_ntop(fam, rr->u.addr, text, sizeof text);
 		t->addr_seen[q->aux] = true;
+		pub_count(t, fam, rr->u.addr);
+		/* the address as published, before port_map (see dns.h) */
+		why = dns_ns_addr_refused(&t->ctx->o, fam, rr->u.addr);
+		if (why) {
+			log_msg(LOG_INFO, "dns: zone %s: NS %s address %s not "
+			        "queried: %s", t->r.zone, ns, text, why);
+			dns_seen_add(t->refused, "%s%s %s is %s", t->refused[0] ?
+			             "; " : "", ns, text, why);
+			continue;
+		}
 		add_server(t, text, ns);
 	}
 }
 
-/* FNV-1a of a (lower-case) name, to remember the hops of a chain. */
-static uint64_t name_hash(const char *s)
+/* An answer (M, or none for the reason BAD) to the check's question from
+ * vantage q->vantage, or to a hop question of its chain: read by the
+ * verdict of the check's kind. */
+static void on_ask(struct task *t, const struct query *q,
+                   const struct dns_msg *m, enum dns_outcome bad)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-/* Records hop NAME of vantage V; false if the chain was there before. */
-static bool hop_add(struct task *t, int v, const char *name)
-{
-	uint64_t h = name_hash(name);
-	int n = t->hops[v] < 16 ? t->hops[v] : 16;
-	for (int i = 0; i < n; i++)
-		if (t->hop_hash[v][i] == h)
-			return false;
-	if (t->hops[v] < 16)
-		t->hop_hash[v][t->hops[v]] = h;
-	t->hops[v]++;
-	return true;
-}
-
-/* Fills vantage V from an answer to a delegation question.  Returns true
- * when the chain must be followed on through the resolvers from its last
- * name (put into NEXT). */
-static bool deleg_answer(struct task *t, int v, bool auth, const char *qname,
-                         const struct dns_msg *m, char *next)
-{
-	struct dns_vantage *dv = &t->r.vantage[v];
-	int max = t->ctx->o.max_cname_depth;
-	char chain[16][DNAME_MAX + 1];
-	const char *last = qname;
-	bool first = t->hops[v] == 0 && strcmp(qname, t->qname) == 0;
-	int n;
-
-	if (first)
-		hop_add(t, v, qname);
-	n = dns_msg_chain(m, qname, chain, 16);
-	if (n == -1) {
-		dv->outcome = DNS_CNAME_LOOP;
-		seen_add(dv->seen, "%sloop at %s", dv->seen[0] ? " " : "", qname);
-		return false;
-	}
-	for (int i = 0; i < (n < 0 ? 16 : n); i++) {
-		if (t->hops[v] > max) {
-			dv->outcome = DNS_CHAIN_TOO_LONG;
-			seen_add(dv->seen, " ... (over %d hops)", max);
-			return false;
-		}
-		seen_add(dv->seen, "%s%s", dv->seen[0] ? " -> " : "", chain[i]);
-		if (strcmp(chain[i], t->want) == 0) {
-			dv->outcome = DNS_MATCH;
-			return false;
-		}
-		if (!hop_add(t, v, chain[i])) {
-			dv->outcome = DNS_CNAME_LOOP;
-			seen_add(dv->seen, " (loop)");
-			return false;
-		}
-	}
-	if (n < 0 || t->hops[v] > max + 1) {
-		dv->outcome = DNS_CHAIN_TOO_LONG;
-		seen_add(dv->seen, " ... (over %d hops)", max);
-		return false;
-	}
-	if (n > 0)
-		last = chain[n - 1];
-	if (n == 0 && first) {
-		/* No CNAME at _acme-challenge itself. */
-		if (auth && m->rcode == 0 && !m->aa) {
-			for (int i = 0; i < m->n_ns; i++) {
-				if (m->ns[i].type == DNS_T_NS &&
-				    dns_name_under(qname, m->ns[i].owner) &&
-				    strcmp(m->ns[i].owner, t->r.zone) != 0 &&
-				    dns_name_under(m->ns[i].owner, t->r.zone)) {
-					dv->outcome = DNS_NS_DELEGATED;
-					seen_add(dv->seen, "%sNS %s", dv->seen[0] ?
-					         ", " : "", m->ns[i].u.name);
-				}
-			}
-			if (dv->outcome == DNS_NS_DELEGATED)
-				return false;
-			dv->outcome = DNS_REFUSED;
-			seen_add(dv->seen, "not authoritative for %s (lame)",
-			         t->r.zone);
-			return false;
-		}
-		if (m->rcode == 3) {
-			dv->outcome = DNS_NXDOMAIN;
-			return false;
-		}
-		for (int i = 0; i < m->n_an; i++)
-			if (m->an[i].type == DNS_T_TXT &&
-			    strcmp(m->an[i].owner, qname) == 0)
-				seen_add(dv->seen, "%sTXT \"%s\"", dv->seen[0] ?
-				         ", " : "", m->an[i].u.txt.text);
-		dv->outcome = dv->seen[0] ? DNS_DIFFERENT : DNS_NODATA;
-		return false;
-	}
-	/* A chain from an authoritative server that leaves its zone without
-	 * reaching the target: follow it on, one CNAME query per hop through
-	 * the resolvers (so loops and length are seen here, not hidden in a
-	 * resolver's SERVFAIL).  A hop query's answer ends the chain when it
-	 * has no CNAME. */
-	if (auth && m->rcode == 0 && n > 0 && !has_data(m, last, DNS_T_TXT) &&
-	    !dns_name_under(last, t->r.zone)) {
-		dns_putf(next, DNAME_MAX + 1, "%s", last);
-		return true;
-	}
-	dv->outcome = DNS_DIFFERENT;
-	if (m->rcode == 3)
-		seen_add(dv->seen, " (nxdomain)");
-	else if (!first && n == 0 && !has_data(m, last, DNS_T_CNAME) &&
-	         strcmp(dv->seen, "") != 0)
-		seen_add(dv->seen, " (end)");
-	return false;
-}
-
-static void prop_answer(struct task *t, int v, bool auth,
-                        const struct dns_msg *m)
-{
-	struct dns_vantage *dv = &t->r.vantage[v];
-	char chain[16][DNAME_MAX + 1];
-	const char *last = t->qname;
-	int n = dns_msg_chain(m, t->qname, chain, 16);
-	int values = 0;
-
-	if (n < 0) {
-		dv->outcome = n == -1 ? DNS_CNAME_LOOP : DNS_CHAIN_TOO_LONG;
-		return;
-	}
-	if (n > 0)
-		last = chain[n - 1];
-	if (auth && !m->aa && m->rcode == 0) {
-		dv->outcome = DNS_REFUSED;
-		seen_add(dv->seen, "not authoritative for %s (lame or referral)",
-		         t->r.zone);
-		return;
-	}
-	for (int i = 0; i < m->n_an; i++) {
-		const struct dns_rr *rr = &m->an[i];
-		if (rr->type != DNS_T_TXT || strcmp(rr->owner, last) != 0)
-			continue;
-		values++;
-		if (!rr->u.txt.cut && strcmp(rr->u.txt.text, t->want) == 0) {
-			dv->outcome = DNS_MATCH;
-			dv->seen[0] = '\0';
-			seen_add(dv->seen, "%s", t->want);
-			return;
-		}
-		seen_add(dv->seen, "%s\"%s\"", dv->seen[0] ? ", " : "",
-		         rr->u.txt.text);
-	}
-	if (values && m->too_many)
-		dv->outcome = DNS_TOOBIG;
-	else if (values)
-		dv->outcome = DNS_DIFFERENT;
-	else
-		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
-}
-
-static void point_answer(struct task *t, const struct query *q,
-                         const struct dns_msg *m, int status)
-{
-	const struct dns_opts *o = &t->ctx->o;
 	struct dns_vantage *dv = &t->r.vantage[q->vantage];
-	char chain[16][DNAME_MAX + 1];
-	const char *last = q->name;
-	int n, naddr = 0;
+	bool auth = q->vantage < t->n_servers;
+	char next[DNAME_MAX + 1];
 
-	if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
-		dv->outcome = m ? rcode_outcome(m->rcode) : status_outcome(status);
-		if (dns_outcome_transient(dv->outcome))
-			t->point_transient = true;
+	if (!m) {
+		dv->outcome = bad;
 		return;
 	}
-	n = dns_msg_chain(m, q->name, chain, 16);
-	if (n < 0) {
-		dv->outcome = n == -1 ? DNS_CNAME_LOOP : DNS_CHAIN_TOO_LONG;
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		seen_add(dv->seen, "%s%s", dv->seen[0] ? " -> " : "", chain[i]);
-		for (int s = 0; s < o->n_suffixes; s++) {
-			if (dns_name_under(chain[i], o->suffixes[s]) &&
-			    strcmp(chain[i], o->suffixes[s]) != 0) {
-				t->pointing = true;
-				dv->outcome = DNS_MATCH;
-			}
+	switch (t->kind) {
+	case DNS_KIND_POINTING:
+		dns_verdict_pointing(&t->chk, q->aux, m, dv);
+		break;
+	case DNS_KIND_PROPAGATION:
+		dns_verdict_propagation(&t->chk, auth, m, dv);
+		break;
+	case DNS_KIND_DELEGATION:
+		/* A hop question (q->aux) goes to the resolvers for type
+		 * CNAME; its answer is read like an authoritative one outside
+		 * any zone, so the walk goes on hop by hop (not past the
+		 * deadline: the check would end with the hop unanswered). */
+		if (!dns_verdict_delegation(&t->chk, q->name, auth || q->aux, m,
+		                            &t->hops[q->vantage], dv, next))
+			break;
+		if (past_deadline(t->ctx)) {
+			dv->outcome = DNS_DEADLINE;
+			if (!t->failed)
+				t->r.bad = q->vantage;
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached "
+			          "following the chain of %s at %s", dv->server,
+			          next);
+			break;
 		}
+		send_query(t, t->ctx->disc, next, DNS_T_CNAME, q->vantage, 1);
+		break;
 	}
-	if (n > 0)
-		last = chain[n - 1];
-	for (int i = 0; i < m->n_an; i++) {
-		const struct dns_rr *rr = &m->an[i];
-		char text[INET6_ADDRSTRLEN];
-		int fam;
-		if (strcmp(rr->owner, last) != 0 || rr->type != q->aux)
-			continue;
-		fam = rr->type == DNS_T_A ? AF_INET : AF_INET6;
-		inet_ntop(fam, rr->u.addr, text, sizeof text);
-		seen_add(dv->seen, "%s%s", dv->seen[0] ? (naddr ? ", " : ": ") :
-		         "", text);
-		naddr++;
-		for (int r = 0; r < o->n_ranges; r++) {
-			if (dns_cidr_contains(&o->ranges[r], fam, rr->u.addr)) {
-				t->pointing = true;
-				dv->outcome = DNS_MATCH;
-			}
-		}
-	}
-	if (dv->outcome == DNS_MATCH)
-		return;
-	if (naddr)
-		dv->outcome = DNS_DIFFERENT;
-	else
-		dv->outcome = m->rcode == 3 ? DNS_NXDOMAIN : DNS_NODATA;
 }
 
 /* Q was cancelled at the deadline: its vantage (if any) did not answer,
@@ -931,9 +681,9 @@ static void deadline_missed(struct task *t, const struct query *q)
 
 	if (t->phase == P_ASK && q->vantage >= 0) {
 		struct dns_vantage *dv = &t->r.vantage[q->vantage];
-		bool hop = t->kind != T_POINT && q->aux;
+		bool hop = t->kind != DNS_KIND_POINTING && q->aux;
 		dv->outcome = DNS_DEADLINE;
-		seen_add(dv->seen, "%sno answer by the deadline",
+		dns_seen_add(dv->seen, "%sno answer by the deadline",
 		         dv->seen[0] ? "; " : "");
 		if (hop)
 			dns_putf(who, sizeof who, "the resolvers (CNAME of %s, on "
@@ -943,10 +693,10 @@ static void deadline_missed(struct task *t, const struct query *q)
 			         dv->ns_name[0] ? " (" : "", dv->ns_name,
 			         dv->ns_name[0] ? ")" : "");
 		if (!t->failed)
-			t->fail_bad = q->vantage;
+			t->r.bad = q->vantage;
 	} else if (t->phase == P_ZONE) {
 		dns_putf(who, sizeof who, "the resolvers (SOA of %s, finding the "
-		         "zone of %s)", q->name, t->domain);
+		         "zone of %s)", q->name, t->chk.domain);
 	} else if (t->phase == P_NS) {
 		dns_putf(who, sizeof who, "the resolvers (NS of %s)", q->name);
 	} else {
@@ -1003,31 +753,9 @@ static void on_answer(void *arg, int status, int timeouts,
 		case P_ADDR:
 			on_addr(t, q, m, status);
 			break;
-		case P_ASK: {
-			struct dns_vantage *dv = &t->r.vantage[q->vantage];
-			bool auth = q->vantage < t->n_servers;
-			char next[DNAME_MAX + 1];
-			if (t->kind == T_POINT) {
-				point_answer(t, q, m, status);
-				break;
-			}
-			if (!m || rcode_outcome(m->rcode) != DNS_MATCH) {
-				dv->outcome = m ? rcode_outcome(m->rcode) : bad;
-				break;
-			}
-			if (t->kind == T_PROP) {
-				prop_answer(t, q->vantage, auth, m);
-				break;
-			}
-			/* A hop query (q->aux) goes to the resolvers for type
-			 * CNAME; its answer is read like an authoritative one
-			 * outside any zone, so the walk goes on hop by hop. */
-			if (deleg_answer(t, q->vantage, auth || q->aux, q->name, m,
-			                 next))
-				send_query(t, ctx->disc, next, DNS_T_CNAME, q->vantage,
-				           1);
+		case P_ASK:
+			on_ask(t, q, m, bad);
 			break;
-		}
 		case P_START:
 		case P_DONE:
 			break;
@@ -1045,18 +773,19 @@ static void send_asks(struct task *t)
 	struct dns_ctx *ctx = t->ctx;
 	int nres = 0;
 
-	if (t->kind == T_POINT) {
+	if (t->kind == DNS_KIND_POINTING) {
 		t->r.n_vantage = 2;
 		dns_putf(t->r.vantage[0].server, sizeof t->r.vantage[0].server,
 		         "resolvers A");
 		dns_putf(t->r.vantage[1].server, sizeof t->r.vantage[1].server,
 		         "resolvers AAAA");
 		t->r.vantage[0].outcome = t->r.vantage[1].outcome = DNS_NETERR;
-		send_query(t, ctx->disc, t->domain, DNS_T_A, 0, DNS_T_A);
-		send_query(t, ctx->disc, t->domain, DNS_T_AAAA, 1, DNS_T_AAAA);
+		send_query(t, ctx->disc, t->chk.domain, DNS_T_A, 0, DNS_T_A);
+		send_query(t, ctx->disc, t->chk.domain, DNS_T_AAAA, 1, DNS_T_AAAA);
 		return;
 	}
-	if (t->kind == T_DELEG || ctx->o.propagation_resolvers)
+	dns_putf(t->chk.zone, sizeof t->chk.zone, "%s", t->r.zone);
+	if (t->kind == DNS_KIND_DELEGATION || ctx->o.propagation_resolvers)
 		nres = ctx->o.n_resolvers;
 	/* Both bounds are kept where the pieces are filled (add_server,
 	 * dns_cfg_load); the total is checked here, where the array is. */
@@ -1085,12 +814,12 @@ static void send_asks(struct task *t)
 	for (int i = 0; i < t->n_servers; i++) {
 		struct chan *c = chan_for(ctx, &t->servers[i]);
 		if (c)
-			send_query(t, c, t->qname, DNS_T_TXT, i, 0);
+			send_query(t, c, t->chk.qname, DNS_T_TXT, i, 0);
 		else
-			seen_add(t->r.vantage[i].seen, "no channel (too many servers)");
+			dns_seen_add(t->r.vantage[i].seen, "no channel (too many servers)");
 	}
 	for (int i = 0; i < nres; i++)
-		send_query(t, ctx->res[i], t->qname, DNS_T_TXT, t->n_servers + i, 0);
+		send_query(t, ctx->res[i], t->chk.qname, DNS_T_TXT, t->n_servers + i, 0);
 }
 
 /* Moves T to its next phase and sends that phase's queries. */
@@ -1102,8 +831,8 @@ static void task_issue(struct task *t)
 
 	switch (t->phase) {
 	case P_START:
-		t->phase = t->kind == T_POINT ? P_ASK : P_ZONE;
-		if (t->kind == T_POINT)
+		t->phase = t->kind == DNS_KIND_POINTING ? P_ASK : P_ZONE;
+		if (t->kind == DNS_KIND_POINTING)
 			send_asks(t);
 		else
 			send_query(t, ctx->disc, t->walk, DNS_T_SOA, -1, 0);
@@ -1147,6 +876,7 @@ static void task_issue(struct task *t)
 				         o->port_map[j].to[0];
 			if (mapped) {
 				t->addr_seen[i] = true;
+				t->n_mapped++;
 				add_server(t, "", t->ns_names[i]);
 				continue;
 			}
@@ -1155,6 +885,21 @@ static void task_issue(struct task *t)
 		}
 		return;
 	case P_ADDR:
+		/* The total of both sources, against the cap, before any is
+		 * asked (add_server keeps at most DNS_MAX_SERVERS, the cap's
+		 * own bound, so nothing past it is dropped unseen). */
+		if (t->pub_cut || t->n_pub + t->n_mapped > o->max_ns_addrs) {
+			task_fail(t, DNS_CHECK_ERROR, "zone %s has %s%d nameserver "
+			          "addresses, over the limit of %d (dns.max_ns_addrs)",
+			          t->r.zone, t->pub_cut ? "more than " : "",
+			          t->n_pub + t->n_mapped, o->max_ns_addrs);
+			return;
+		}
+		if (t->n_servers == 0 && t->refused[0]) {
+			task_fail(t, DNS_CHECK_ERROR, "no nameserver address of %s "
+			          "may be queried: %s", t->r.zone, t->refused);
+			return;
+		}
 		if (t->n_servers == 0) {
 			task_fail(t, DNS_CHECK_TRANSIENT,
 			          "no address found for any NS of %s", t->r.zone);
@@ -1185,9 +930,13 @@ static void task_step(struct task *t)
 	 * has all its answers (ASK) still concludes from them. */
 	if (!t->failed && t->phase != P_ASK && t->phase != P_DONE &&
 	    past_deadline(t->ctx)) {
-		if (t->phase == P_START || (t->phase == P_ZONE && !t->zone_known))
+		if (t->kind == DNS_KIND_POINTING)
 			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
-			          "the zone of %s was found", t->domain);
+			          "the resolvers were asked for %s", t->chk.domain);
+		else if (t->phase == P_START ||
+		         (t->phase == P_ZONE && !t->zone_known))
+			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
+			          "the zone of %s was found", t->chk.domain);
 		else
 			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
 			          "the servers of %s were asked", t->r.zone);
@@ -1198,14 +947,14 @@ static void task_step(struct task *t)
 			break;
 	}
 	if (--t->outstanding == 0) {
-		task_conclude(t);
+		dns_verdict_conclude(&t->chk, t->failed, &t->r);
 		task_finish(t);
 	}
 }
 
 /* ---- starting checks ---- */
 
-static struct task *task_new(struct dns_ctx *ctx, enum task_kind kind,
+static struct task *task_new(struct dns_ctx *ctx, enum dns_check_kind kind,
                              dns_check_cb cb, void *arg)
 {
 	struct task *t = calloc(1, sizeof *t);
@@ -1217,7 +966,8 @@ static struct task *task_new(struct dns_ctx *ctx, enum task_kind kind,
 	t->cb = cb;
 	t->arg = arg;
 	t->r.bad = -1;
-	t->fail_bad = -1;
+	t->chk.kind = kind;
+	t->chk.o = &ctx->o;
 	t->next_t = ctx->tasks;
 	if (ctx->tasks)
 		ctx->tasks->prev_t = t;
@@ -1237,14 +987,14 @@ int dns_delegation_start(struct dns_ctx *ctx, const char *domain,
 	    dname_normalize(target, tg, sizeof tg) ||
 	    dname_challenge(d, q, sizeof q))
 		return -1;
-	t = task_new(ctx, T_DELEG, cb, arg);
+	t = task_new(ctx, DNS_KIND_DELEGATION, cb, arg);
 	if (!t)
 		return -1;
-	dns_putf(t->domain, sizeof t->domain, "%s", d[0] == '*' ? d + 2 : d);
-	dns_putf(t->qname, sizeof t->qname, "%s", q);
-	dns_putf(t->want, sizeof t->want, "%s", tg);
-	dns_putf(t->walk, sizeof t->walk, "%s", t->domain);
-	t->prev = prev < 0 ? 0 : prev;
+	dns_putf(t->chk.domain, sizeof t->chk.domain, "%s", d[0] == '*' ? d + 2 : d);
+	dns_putf(t->chk.qname, sizeof t->chk.qname, "%s", q);
+	dns_putf(t->chk.want, sizeof t->chk.want, "%s", tg);
+	dns_putf(t->walk, sizeof t->walk, "%s", t->chk.domain);
+	t->chk.prev = prev < 0 ? 0 : prev;
 	task_step(t);
 	return 0;
 }
@@ -1255,15 +1005,18 @@ int dns_propagation_start(struct dns_ctx *ctx, const char *name,
 	char n[DNAME_MAX + 1];
 	struct task *t;
 
-	if (!value || strlen(value) > DNS_MAX_TXT ||
+	if (!value || !value[0] || strlen(value) > DNS_MAX_TXT ||
 	    dname_normalize(name, n, sizeof n) || n[0] == '*')
 		return -1;
-	t = task_new(ctx, T_PROP, cb, arg);
+	for (const char *v = value; *v; v++)
+		if (*v < 0x20 || *v >= 0x7f)
+			return -1; /* it is shown in details and logs as it is */
+	t = task_new(ctx, DNS_KIND_PROPAGATION, cb, arg);
 	if (!t)
 		return -1;
-	dns_putf(t->domain, sizeof t->domain, "%s", n);
-	dns_putf(t->qname, sizeof t->qname, "%s", n);
-	dns_putf(t->want, sizeof t->want, "%s", value);
+	dns_putf(t->chk.domain, sizeof t->chk.domain, "%s", n);
+	dns_putf(t->chk.qname, sizeof t->chk.qname, "%s", n);
+	dns_putf(t->chk.want, sizeof t->chk.want, "%s", value);
 	dns_putf(t->walk, sizeof t->walk, "%s", n);
 	task_step(t);
 	return 0;
@@ -1277,10 +1030,11 @@ int dns_pointing_start(struct dns_ctx *ctx, const char *domain,
 
 	if (dname_normalize(domain, d, sizeof d) || d[0] == '*')
 		return -1;
-	t = task_new(ctx, T_POINT, cb, arg);
+	t = task_new(ctx, DNS_KIND_POINTING, cb, arg);
 	if (!t)
 		return -1;
-	dns_putf(t->domain, sizeof t->domain, "%s", d);
+	dns_putf(t->chk.domain, sizeof t->chk.domain, "%s", d);
+	dns_putf(t->chk.qname, sizeof t->chk.qname, "%s", d);
 	task_step(t);
 	return 0;
 }
@@ -1480,7 +1234,7 @@ int dns_run(struct dns_ctx *ctx, long max_ms)
 	return ctx->n_tasks;
 }
 
-/* ---- synchronous forms and JSON ---- */
+/* ---- synchronous forms ---- */
 
 static void copy_result(void *arg, const struct dns_check_result *r)
 {
@@ -1514,69 +1268,4 @@ int dns_pointing_check(struct dns_ctx *ctx, const char *domain,
                        struct dns_check_result *out)
 {
 	return run_one(ctx, dns_pointing_start(ctx, domain, copy_result, out));
-}
-
-/* JSON string escaping into BUF at *POS. */
-static void jstr(char *buf, size_t len, size_t *pos, const char *s)
-{
-	char tmp[8];
-	#define PUT(str) do { size_t l_ = strlen(str); \
-		if (*pos + l_ < len) { memcpy(buf + *pos, str, l_); *pos += l_; } \
-		else *pos = len; } while (0)
-	PUT("\"");
-	for (; *s && *pos < len; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			tmp[0] = '\\'; tmp[1] = (char)ch; tmp[2] = '\0';
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			dns_putf(tmp, sizeof tmp, "\\u%04x", ch);
-		} else {
-			tmp[0] = (char)ch; tmp[1] = '\0';
-		}
-		PUT(tmp);
-	}
-	PUT("\"");
-	#undef PUT
-}
-
-size_t dns_check_result_json(const struct dns_check_result *r, char *buf,
-                             size_t len)
-{
-	size_t pos = 0;
-	char num[96];
-
-	if (len == 0)
-		return 0;
-	#define RAW(s) do { size_t l_ = strlen(s); \
-		if (pos + l_ < len) { memcpy(buf + pos, s, l_); pos += l_; } \
-		else pos = len; } while (0)
-	RAW("{\"status\":");
-	jstr(buf, len, &pos, dns_check_strerror(r->status));
-	dns_putf(num, sizeof num, ",\"confirmations\":%d,\"needed\":%d,"
-	         "\"retry_after_ms\":%ld,\"pointing\":%s,\"bad\":%d,\"zone\":",
-	         r->confirmations, r->needed, r->retry_after_ms,
-	         r->pointing ? "true" : "false", r->bad);
-	RAW(num);
-	jstr(buf, len, &pos, r->zone);
-	RAW(",\"detail\":");
-	jstr(buf, len, &pos, r->detail);
-	RAW(",\"vantage\":[");
-	for (int i = 0; i < r->n_vantage; i++) {
-		const struct dns_vantage *v = &r->vantage[i];
-		RAW(i ? ",{\"server\":" : "{\"server\":");
-		jstr(buf, len, &pos, v->server);
-		RAW(",\"ns\":");
-		jstr(buf, len, &pos, v->ns_name);
-		RAW(",\"outcome\":");
-		jstr(buf, len, &pos, dns_outcome_str(v->outcome));
-		RAW(",\"seen\":");
-		jstr(buf, len, &pos, v->seen);
-		RAW("}");
-	}
-	RAW("]}");
-	#undef RAW
-	if (pos >= len)
-		pos = len - 1;
-	buf[pos] = '\0';
-	return pos;
 }

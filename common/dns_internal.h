@@ -1,6 +1,6 @@
 /*
- * dns_internal: two seams of the DNS layer for its own modules (dns_caa.c),
- * not for stages or workers.  They exist so that a lookup of a record type
+ * dns_internal: seams of the DNS layer for its own modules (dns_caa.c,
+ * dns_verdict.c), not for stages or workers.  They exist so that a lookup of a record type
  * the checks do not read (CAA, 257) goes through the same configured
  * resolvers, the same c-ares channel and the same dns_run() loop as the
  * checks, and its answer is read with the same name decoder.
@@ -8,6 +8,7 @@
 #ifndef DCV_DNS_INTERNAL_H
 #define DCV_DNS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,14 @@ void dns_parent_of(char *name);
  * purpose. */
 void dns_putf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Appends printf text to BUF (DNS_SEEN_MAX bytes: a vantage's "seen"),
+ * cutting silently. */
+void dns_seen_add(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Whether the answer section of M has a record of TYPE owned by OWNER
+ * (lower case, as the parser stores owners). */
+bool dns_msg_has(const struct dns_msg *m, const char *owner, int type);
 
 #endif

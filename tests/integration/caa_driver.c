@@ -3,16 +3,21 @@
  * tests.  Prints the result as one JSON object on stdout.
  *
  *   caa_driver CONFIG DOMAIN [-w] [-i ISSUER]... [-a ACCOUNT_URI] [-m METHOD]
+ *              [-d DEADLINE_MS]
  *
  * CONFIG holds a dns: section (as for dns_driver).  -w checks DOMAIN as a
  * wildcard, -i adds an issuer domain name (default "letsencrypt.org"), -a
- * sets our account URL (default none), -m the method (default "dns-01").
+ * sets our account URL (default none), -m the method (default "dns-01"),
+ * -d gives the context a deadline that many ms from the start
+ * (dns_set_deadline).
  * Exit status 0 when the check ran (whatever the verdict), 2 on usage or
  * configuration errors.
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "caa.h"
@@ -40,7 +45,7 @@ static void jstr(const char *s)
 static int usage(void)
 {
 	fprintf(stderr, "usage: caa_driver CONFIG DOMAIN [-w] [-i ISSUER]... "
-	        "[-a ACCOUNT_URI] [-m METHOD]\n");
+	        "[-a ACCOUNT_URI] [-m METHOD] [-d DEADLINE_MS]\n");
 	return 2;
 }
 
@@ -54,13 +59,17 @@ int main(int argc, char **argv)
 	struct caa_result r;
 	bool wild = false;
 	char err[512];
+	long deadline_ms = 0;
 	int rc = 2, opt, st;
 
 	if (argc < 3)
 		return usage();
 	optind = 3;
-	while ((opt = getopt(argc, argv, "wi:a:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "wi:a:m:d:")) != -1) {
 		switch (opt) {
+		case 'd':
+			deadline_ms = atol(optarg);
+			break;
 		case 'w':
 			wild = true;
 			break;
@@ -97,6 +106,12 @@ int main(int argc, char **argv)
 	if (!ctx) {
 		fprintf(stderr, "dns_new: %s\n", err);
 		goto out;
+	}
+	if (deadline_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		dns_set_deadline(ctx, (long long)ts.tv_sec * 1000 +
+		                 ts.tv_nsec / 1000000 + deadline_ms);
 	}
 	st = dns_caa_check(ctx, argv[2], wild, &pol, &r);
 	printf("{\"rc\":%d,\"verdict\":", st);

@@ -12,11 +12,13 @@
  *   dns_driver CONFIG txt-remove NAME VALUE
  *
  * --deadline-ms MS gives the DNS context (dns_set_deadline) or the TXT
- * provider (txt_set_deadline) a deadline MS milliseconds from the start.
+ * provider (txt_set_deadline) a deadline MS milliseconds from the start; a
+ * negative MS one long past.
  *
  * Exit status 0 when the command ran (whatever the result), 2 on usage or
  * configuration errors.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,30 @@
 #include "dns.h"
 #include "txt_provider.h"
 
+/* One result as one line of JSON (jansson escapes the servers' text). */
 static void print_result(const struct dns_check_result *r)
 {
-	static char buf[32768];
-	dns_check_result_json(r, buf, sizeof buf);
-	puts(buf);
+	json_t *o = json_pack("{s:s, s:i, s:i, s:I, s:b, s:i, s:s, s:s, s:[]}",
+	                      "status", dns_check_strerror(r->status),
+	                      "confirmations", r->confirmations,
+	                      "needed", r->needed,
+	                      "retry_after_ms", (json_int_t)r->retry_after_ms,
+	                      "pointing", r->pointing, "bad", r->bad,
+	                      "zone", r->zone, "detail", r->detail, "vantage");
+	json_t *list = o ? json_object_get(o, "vantage") : NULL;
+	char *text = NULL;
+
+	for (int i = 0; list && i < r->n_vantage; i++) {
+		const struct dns_vantage *v = &r->vantage[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
+		                      "server", v->server, "ns", v->ns_name,
+		                      "outcome", dns_outcome_str(v->outcome),
+		                      "seen", v->seen));
+	}
+	text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	puts(text ? text : "{\"status\":\"out_of_memory\"}");
+	free(text);
+	json_decref(o);
 }
 
 static void store(void *arg, const struct dns_check_result *r)
@@ -72,6 +93,8 @@ static int run_dns(struct cfg *c, long deadline_ms, int argc, char **argv)
 	}
 	if (deadline_ms > 0)
 		dns_set_deadline(ctx, mono_ms() + deadline_ms);
+	else if (deadline_ms < 0)
+		dns_set_deadline(ctx, 1); /* 1 ms after boot */
 	memset(&r, 0, sizeof r);
 	if (strcmp(cmd, "delegation") == 0 && (argc == 3 || argc == 4)) {
 		if (dns_delegation_check(ctx, argv[1], argv[2],
@@ -139,6 +162,8 @@ static int run_txt(struct cfg *c, long deadline_ms, int argc, char **argv)
 	}
 	if (deadline_ms > 0)
 		txt_set_deadline(p, mono_ms() + deadline_ms);
+	else if (deadline_ms < 0)
+		txt_set_deadline(p, 1);
 	if (strcmp(argv[0], "txt-add") == 0)
 		st = txt_add(p, argv[1], argv[2], msg, sizeof msg);
 	else

@@ -146,6 +146,8 @@ _acme-challenge.inzone CNAME hopx.customer.test.
 hopx CNAME inzone.customer.test.validation.test.
 _acme-challenge.wrong CNAME somewhere.other.test.
 _acme-challenge.loop CNAME loop1.other.test.
+_acme-challenge.endless CNAME a.e.other.test.
+*.deep CNAME wild.other.test.
 _acme-challenge.nsdel NS ns.other.test.
 _acme-challenge.txtonly TXT "not-a-cname"
 www A 198.51.100.10
@@ -172,6 +174,7 @@ edge CNAME lb.other.test.
 lb A 203.0.113.7
 lb AAAA 2001:db8:cafe::7
 v6 AAAA 2001:db8:cafe::9
+e DNAME x.e.other.test.
 """
 
 CDN_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
@@ -208,6 +211,36 @@ WIDE_ZONE = "$TTL 1\n" + SOA.format(serial=1) + \
     "_acme-challenge.d CNAME d.wide.test.validation.test.\n" + \
     "".join(f"n{k} A 127.0.1.{10 * k + i + 1}\n" for k in range(4) for i in range(10))
 
+# NS addresses a customer must not make us query: loopback (I, a named on
+# 127.0.0.1 that logs its queries, when dns.ns_port is I's port), private,
+# link-local, multicast and an IPv4-mapped loopback; and ns1.customer.test
+# (192.0.2.1 -> P), which may be asked.  WALLED_ZONE has nothing else.
+INSIDE_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
+@ NS ns1.customer.test.
+@ NS ns1.inside.test.
+@ NS ns2.inside.test.
+@ NS ns3.inside.test.
+ns1 A 127.0.0.1
+ns2 A 10.0.0.53
+ns2 AAAA fe80::53
+ns3 A 224.0.0.53
+ns3 AAAA ::ffff:127.0.0.1
+_acme-challenge.d CNAME d.inside.test.validation.test.
+"""
+
+WALLED_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
+@ NS ns.walled.test.
+ns A 192.168.1.53
+ns A 100.64.0.53
+ns AAAA fd00::53
+_acme-challenge.d CNAME d.walled.test.validation.test.
+"""
+
+# More NS names than dns.max_ns_names (10 by default).
+MANY_ZONE = "$TTL 1\n" + SOA.format(serial=1) + \
+    "".join(f"@ NS n{k}.many.test.\nn{k} A 192.0.2.{150 + k}\n" for k in range(12)) + \
+    "_acme-challenge.d CNAME d.many.test.validation.test.\n"
+
 VALIDATION_ZONE = "$TTL 1\n" + SOA.format(serial=1) + """
 @ NS ns1.customer.test.
 @ NS ns6.customer.test.
@@ -218,8 +251,9 @@ class BindEnv:
     """Primary P (all zones; validation.test dynamic), second server S
     (customer.test from its own, older file; validation.test as a secondary
     of P), resolver R (recursion, forwarding *.test to P), a server that
-    never answers (for slow.test) and Q, the only nameserver of lazy.test,
-    which a test stops and continues to make it answer late."""
+    never answers (for slow.test), Q, the only nameserver of lazy.test,
+    which a test stops and continues to make it answer late, and I, which
+    serves inside.test on 127.0.0.1 and logs every query it gets."""
 
     def __init__(self, tmpdir):
         self.tmpdir = tmpdir
@@ -245,11 +279,17 @@ class BindEnv:
                 "lazy.test": ("type primary;", LAZY_ZONE),
                 "big.test": ("type primary;", BIG_ZONE),
                 "wide.test": ("type primary;", WIDE_ZONE),
+                "inside.test": ("type primary;", INSIDE_ZONE),
+                "walled.test": ("type primary;", WALLED_ZONE),
+                "many.test": ("type primary;", MANY_ZONE),
             }, extra_options="recursion no;", keys=keys)
             self.servers.append(self.p)
             self.q = Named(tmpdir, "q", {"lazy.test": ("type primary;", LAZY_ZONE)},
                            extra_options="recursion no;")
             self.servers.append(self.q)
+            self.i = Named(tmpdir, "i", {"inside.test": ("type primary;", INSIDE_ZONE)},
+                           extra_options="recursion no; querylog yes;")
+            self.servers.append(self.i)
             self.s = self._start_s()
             self.servers.append(self.s)
             self.r = Named(tmpdir, "r", {
@@ -303,6 +343,10 @@ class BindEnv:
             "confirmations": 2,
             "confirmation_interval_ms": 1500,
             "port_map": self.port_map(),
+            # the zones publish TEST-NET nameserver addresses, which the
+            # DNS layer never queries unless allowed (port_map then sends
+            # them to loopback)
+            "allowed_ns_ranges": ["192.0.2.0/24", "2001:db8::/32"],
             "pointing": {"ip_ranges": ["203.0.113.0/24", "2001:db8:cafe::/48",
                                        "198.51.100.0/24"],
                          "host_suffixes": ["*.cdn.test"]},

@@ -548,6 +548,7 @@ class FleetEnv:
             "acme.poll_default_ms": 200,
             "dns.resolvers": [self.resolver],
             "dns.port_map": self.port_map(),
+            "dns.allowed_ns_ranges": ["192.0.2.0/24"],  # NS1, NS2 (TEST-NET)
             "dns.confirmations": 2,
             "dns.confirmation_interval_ms": 300,
             "dns.timeout_ms": 500,

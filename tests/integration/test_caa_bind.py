@@ -9,6 +9,7 @@ does not load, so names below it answer SERVFAIL.
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -206,6 +207,17 @@ def test_unreachable_resolver_is_transient(env):
     cfg = config(env.dir, "closed.yaml", [f"127.0.0.1:{free_port()}"], timeout_ms=300)
     r = caa(cfg, "caa.test")
     assert r["verdict"] == "transient", r
+
+
+def test_deadline_ends_the_lookup(env):
+    cfg = config(env.dir, "hole-slow.yaml", [f"127.0.0.1:{env.hole.port}"], timeout_ms=3000)
+    t0 = time.monotonic()
+    r = caa(cfg, "a.b.caa.test", "-d", "700")
+    took = time.monotonic() - t0
+    assert 0.65 <= took < 1.7, took
+    assert r["verdict"] == "transient", r
+    assert r["detail"] == ("CAA lookup of a.b.caa.test: deadline reached: the resolvers "
+                           "did not answer"), r
 
 
 def test_bad_input(env):

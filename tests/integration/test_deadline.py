@@ -173,6 +173,10 @@ def test_a_txt_provider_that_never_answers(tmp, hole, kind):
         assert "no answer by the job's deadline" in r["message"], r
         # the driver's own start-up is in it too
         assert deadline - 50 <= took <= deadline + SLACK_MS, (deadline, took)
+    # once the deadline has passed nothing is sent
+    r = driver1(cfg, "--deadline-ms", -1, "txt-add", "a.validation.test", "v")
+    assert r["status"] == "transient" and "not sent" in r["message"] and \
+        "the job's deadline had passed" in r["message"], r
 
 
 # ------------------------------------------------------------ the runtime

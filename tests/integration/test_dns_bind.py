@@ -157,6 +157,18 @@ def test_deadline_on_resolvers_that_never_answer(env):
     assert took < 1.8 and r["status"] == "transient" and "deadline" in r["detail"], (took, r)
 
 
+def test_checks_started_past_the_deadline_end_at_once(env):
+    d = "good.customer.test"
+    res = driver(env.cfg, "--deadline-ms", -1, "delegations", 0, d, TARGET.format(d=d),
+                 "multi.customer.test", TARGET.format(d="multi.customer.test"))
+    assert [r["status"] for r in res[:2]] == ["transient", "transient"], res
+    assert res[0]["detail"] == f"deadline reached before the zone of {d} was found", res
+    assert res[2]["queries"] == 0, res
+    r = driver1(env.cfg, "--deadline-ms", -1, "pointing", "www.customer.test")
+    assert r["status"] == "transient", r
+    assert r["detail"] == "deadline reached before the resolvers were asked for www.customer.test"
+
+
 def test_slow_server_counts_in_time_and_not_past_the_deadline(env):
     """Q, lazy.test's only nameserver, is stopped and continued 2 s later: it
     answers late.  Within c-ares's timeout the late answer counts; with a
@@ -186,17 +198,135 @@ def test_slow_server_counts_in_time_and_not_past_the_deadline(env):
         env.q.proc.signal(signal.SIGCONT)
 
 
-def test_ns_name_with_32_addresses_does_not_overflow(env):
-    """Issue 10: 32 addresses of one NS name plus a resolver are 33 vantage
-    points, one more than the arrays had (a heap overflow under ASan).  P
-    answers at 127.0.0.1; the other 31 refuse at once."""
-    cfg = env.dns_config(os.path.join(env.tmpdir, "big.yaml"), ns_port=env.p.port)
+TESTNET = ["192.0.2.0/24", "2001:db8::/32"]  # what dns_config allows
+
+
+def test_ns_name_with_32_addresses_is_over_the_cap(env):
+    """Issue 10: an NS name with 32 addresses, plus a resolver, overflowed the
+    32-slot vantage arrays.  Over dns.max_ns_addrs (16): a clear error
+    before any server is asked."""
+    r = deleg(env, "d.big.test")
+    assert r["status"] == "error", r
+    assert r["detail"] == ("zone big.test has 32 nameserver addresses, over the "
+                           "limit of 16 (dns.max_ns_addrs)"), r
+    assert r["vantage"] == [] and r["zone"] == "big.test"
+
+
+def test_ns_name_with_32_addresses_at_the_largest_cap(env):
+    """With the cap at its largest, the 32 addresses and the resolver are 33
+    vantage points, one more than the arrays had (a heap overflow under
+    ASan).  P answers at 127.0.0.1 (dns.ns_port); the other 31 loopback
+    addresses refuse at once."""
+    cfg = env.dns_config(os.path.join(env.tmpdir, "big.yaml"), ns_port=env.p.port,
+                         max_ns_addrs=32, allowed_ns_ranges=TESTNET + ["127.0.0.0/8"])
     r = deleg(env, "d.big.test", cfg=cfg)
     assert r["zone"] == "big.test", r
     assert len(r["vantage"]) == 33, r
     assert r["vantage"][-1]["server"].startswith("resolver"), r
     assert r["status"] == "transient", r  # refused connections: not a mismatch
     assert sorted({v["outcome"] for v in r["vantage"]}) == ["match", "neterr"], r
+
+
+def test_40_address_ns_set_is_over_the_cap(env):
+    big = env.dns_config(os.path.join(env.tmpdir, "cap32.yaml"), max_ns_addrs=32,
+                         allowed_ns_ranges=TESTNET + ["127.0.0.0/8"])
+    for cfg, cap in ((env.cfg, 16), (big, 32)):
+        r = deleg(env, "d.wide.test", cfg=cfg)
+        assert r["status"] == "error", r
+        assert r["detail"] == (f"zone wide.test has 40 nameserver addresses, over "
+                               f"the limit of {cap} (dns.max_ns_addrs)"), r
+        assert r["vantage"] == []
+
+
+def test_more_ns_names_than_the_cap(env):
+    r = deleg(env, "d.many.test")
+    assert r["status"] == "error", r
+    assert r["detail"] == ("zone many.test has 12 NS names, over the limit of 10 "
+                           "(dns.max_ns_names)"), r
+
+
+def queries_at_i(env, name):
+    """Queries for NAME TXT that I has logged (querylog)."""
+    with open(os.path.join(env.i.dir, "named.log")) as f:
+        return sum(f"query: {name} IN TXT" in l for l in f)
+
+
+def test_private_and_loopback_ns_addresses_are_not_queried(env):
+    q = "_acme-challenge.d.inside.test"
+    before = queries_at_i(env, q)
+    cfg = env.dns_config(os.path.join(env.tmpdir, "inside.yaml"), ns_port=env.i.port)
+    r = deleg(env, "d.inside.test", cfg=cfg)
+    # ns1.customer.test (192.0.2.1, allowed TEST-NET, mapped to P) and the
+    # resolver are asked; 127.0.0.1, 10.0.0.53, fe80::53, 224.0.0.53 and
+    # ::ffff:127.0.0.1 are not
+    assert r["status"] == "confirming", r
+    assert [v["server"] for v in r["vantage"]] == [
+        f"auth 127.0.0.1:{env.p.port}", f"resolver 127.0.0.1:{env.r.port}"], r
+    assert queries_at_i(env, q) == before
+    # the allow-list admits loopback: I is asked at 127.0.0.1 and at the
+    # IPv4-mapped ::ffff:127.0.0.1; the private, link-local and multicast
+    # addresses stay out
+    cfg = env.dns_config(os.path.join(env.tmpdir, "inside-allowed.yaml"), ns_port=env.i.port,
+                         allowed_ns_ranges=TESTNET + ["127.0.0.0/8"])
+    r = deleg(env, "d.inside.test", cfg=cfg)
+    assert r["status"] == "confirming", r
+    auth = sorted((v["server"], v["ns"]) for v in r["vantage"] if v["server"].startswith("auth"))
+    assert auth == sorted([(f"auth 127.0.0.1:{env.p.port}", "ns1.customer.test"),
+                           (f"auth 127.0.0.1:{env.i.port}", "ns1.inside.test"),
+                           (f"auth [::ffff:127.0.0.1]:{env.i.port}", "ns3.inside.test")]), r
+    assert queries_at_i(env, q) == before + 2
+
+
+def test_zone_whose_ns_addresses_are_all_refused(env):
+    r = deleg(env, "d.walled.test")
+    assert r["status"] == "error" and r["vantage"] == [], r
+    assert r["detail"].startswith("no nameserver address of walled.test may be queried: "), r
+    for part in ("ns.walled.test 192.168.1.53 is private (RFC 1918)",
+                 "ns.walled.test 100.64.0.53 is shared address space (RFC 6598)",
+                 "ns.walled.test fd00::53 is unique local (fc00::/7)"):
+        assert part in r["detail"], r
+    # allowed, they are asked (and do not answer: nothing listens there)
+    cfg = env.dns_config(os.path.join(env.tmpdir, "walled.yaml"),
+                         allowed_ns_ranges=TESTNET + ["192.168.0.0/16"])
+    r = deleg(env, "d.walled.test", cfg=cfg)
+    assert [v["server"] for v in r["vantage"]][:1] == ["auth 192.168.1.53:53"], r
+
+
+def test_endless_cname_chain_is_bounded(env):
+    """_acme-challenge.endless CNAME a.e.other.test, and e.other.test is a
+    DNAME to x.e.other.test: every hop makes a new, longer name.  The
+    servers' chains are followed hop by hop through the resolvers, at most
+    dns.max_cname_depth (8) hops each."""
+    d = "endless.customer.test"
+    t0 = time.monotonic()
+    res = driver(env.cfg, "delegations", 0, d, TARGET.format(d=d))
+    took = time.monotonic() - t0
+    r, queries = res[0], res[1]["queries"]
+    assert r["status"] == "mismatch", r
+    auth = [v for v in r["vantage"] if v["server"].startswith("auth")]
+    assert len(auth) == 2 and all(v["outcome"] == "chain_too_long" for v in auth), r
+    # zone, NS, 2 x (A, AAAA), 3 asks, at most 9 hops per server
+    assert queries <= 1 + 1 + 4 + 3 + 2 * 9, queries
+    assert took < 5, took
+
+
+def test_many_labels_are_bounded(env):
+    """100 labels under a wildcard CNAME: every SOA of the zone walk meets an
+    alias and moves one label up.  The walk is bounded by the name's length
+    (at most 127 labels), one query per label."""
+    d = ".".join(["a"] * 100) + ".deep.customer.test"
+    t0 = time.monotonic()
+    res = driver(env.cfg, "delegations", 0, d, "t.validation.test")
+    took = time.monotonic() - t0
+    r, queries = res[0], res[1]["queries"]
+    assert r["zone"] == "customer.test", r
+    assert r["status"] == "mismatch", r
+    # 101 SOA, NS, 2 x (A, AAAA), 3 asks, a hop per server
+    assert queries <= 101 + 1 + 4 + 3 + 2, queries
+    assert took < 10, took
+    # and a deadline ends the walk
+    r, took = timed(env.cfg, "--deadline-ms", 5, "delegation", d, "t.validation.test")
+    assert r["status"] == "transient" and "deadline reached" in r["detail"], r
 
 
 def test_many_checks_in_flight_on_one_context(env):

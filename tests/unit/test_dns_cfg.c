@@ -25,6 +25,9 @@ static void test_defaults(void **state)
 	assert_int_equal(o.n_resolvers, 1);
 	assert_int_equal(o.ns_port, 53);
 	assert_int_equal(o.confirmations, 2);
+	assert_int_equal(o.max_ns_names, 10);
+	assert_int_equal(o.max_ns_addrs, 16);
+	assert_int_equal(o.n_allowed_ns, 0);
 	assert_null(cfg_error(c));
 	cfg_free(c);
 }
@@ -39,6 +42,9 @@ static void test_values(void **state)
 		"  confirmations: 4\n"
 		"  confirmation_interval_ms: 2m\n"
 		"  port_map: [\"192.0.2.1=127.0.0.1:5301\", \"ns2.example.com=5302\"]\n"
+		"  allowed_ns_ranges: [\"192.0.2.0/24\", \"2001:db8::/32\"]\n"
+		"  max_ns_names: 4\n"
+		"  max_ns_addrs: 32\n"
 		"  pointing:\n"
 		"    ip_ranges: [\"203.0.113.0/24\", \"2001:db8::/32\"]\n"
 		"    host_suffixes: [\"*.cdn.example.net\"]\n";
@@ -60,6 +66,10 @@ static void test_values(void **state)
 	assert_int_equal(o.confirmation_interval_ms, 120000);
 	assert_int_equal(o.n_port_map, 2);
 	assert_int_equal(o.port_map[1].port, 5302);
+	assert_int_equal(o.n_allowed_ns, 2);
+	assert_int_equal(o.allowed_ns[1].prefix, 32);
+	assert_int_equal(o.max_ns_names, 4);
+	assert_int_equal(o.max_ns_addrs, 32);
 	assert_int_equal(o.n_ranges, 2);
 	assert_int_equal(o.ranges[1].family, AF_INET6);
 	assert_int_equal(o.n_suffixes, 1);
@@ -84,6 +94,32 @@ static void test_bad(void **state)
 	assert_non_null(cfg_error(c));
 	assert_non_null(strstr(cfg_error(c), "dns.resolvers"));
 	cfg_free(c);
+}
+
+/* A cap above its array, below 1, a bad allowed range: each an error
+ * that names the key and its line. */
+static void test_bad_caps(void **state)
+{
+	static const char *const y[][2] = {
+		{ "dns:\n  tries: 2\n  max_ns_addrs: 33\n", "t.yaml:3: dns.max_ns_addrs" },
+		{ "dns:\n  max_ns_names: 0\n", "t.yaml:2: dns.max_ns_names" },
+		{ "dns:\n  max_ns_names: 17\n", "t.yaml:2: dns.max_ns_names" },
+		{ "dns:\n  allowed_ns_ranges: [\"127.0.0.0/8\", \"loopback\"]\n",
+		  "t.yaml:2: dns.allowed_ns_ranges: bad CIDR (at most 16): loopback" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) {
+		char err[256];
+		struct cfg *c = cfg_load_string(y[i][0], "t.yaml", err, sizeof err);
+		struct dns_opts o;
+		assert_non_null(c);
+		dns_cfg_load(c, &o);
+		assert_non_null(cfg_error(c));
+		if (!strstr(cfg_error(c), y[i][1]))
+			fail_msg("%s: want %s", cfg_error(c), y[i][1]);
+		cfg_free(c);
+	}
 }
 
 static void test_provider_env_secret(void **state)
@@ -175,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_bad_caps),
 		cmocka_unit_test(test_provider_env_secret),
 		cmocka_unit_test(test_provider_bad),
 		cmocka_unit_test(test_txt_args),
