@@ -959,6 +959,11 @@ enum acme_status acme_set_account(struct acme_client *c,
 	return ACME_OK;
 }
 
+void acme_set_deadline(struct acme_client *c, long long deadline_mono_ms)
+{
+	acme_http_set_deadline(c->http, deadline_mono_ms);
+}
+
 const char *acme_account_url(const struct acme_client *c)
 {
 	return c->kid;
@@ -969,6 +974,7 @@ static enum acme_status http_status_map(enum acme_http_status hs)
 	switch (hs) {
 	case ACME_HTTP_OK: return ACME_OK;
 	case ACME_HTTP_ETIMEOUT: return ACME_E_TIMEOUT;
+	case ACME_HTTP_EDEADLINE: return ACME_E_TIMEOUT;
 	case ACME_HTTP_ECONNECT: return ACME_E_CONNECT;
 	case ACME_HTTP_ETLS: return ACME_E_TLS;
 	case ACME_HTTP_ETOOBIG: return ACME_E_TOOBIG;

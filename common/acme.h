@@ -269,6 +269,12 @@ enum acme_status acme_set_account(struct acme_client *c,
 /* The account URL C uses, or NULL.  Borrowed. */
 const char *acme_account_url(const struct acme_client *c);
 
+/* Every request C makes from now on ends by DEADLINE_MONO_MS (deadline.h;
+ * 0 for none), the job's deadline: each gets min(timeout_ms, time left),
+ * and none is sent once it has passed.  Running out is ACME_E_TIMEOUT
+ * (retryable) with a last problem that names the request and its URL. */
+void acme_set_deadline(struct acme_client *c, long long deadline_mono_ms);
+
 /* Fetches the directory once and caches it (borrowed, lives with C). */
 enum acme_status acme_directory(struct acme_client *c,
                                 const struct acme_directory **out);

@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 
+#include "deadline.h"
+
 #ifndef DCV_VERSION
 #define DCV_VERSION "dev"
 #endif
@@ -22,6 +24,7 @@ struct acme_http {
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body;
+	long long deadline;   /* CLOCK_MONOTONIC ms; 0: none */
 };
 
 const char *acme_http_strerror(enum acme_http_status st)
@@ -29,6 +32,7 @@ const char *acme_http_strerror(enum acme_http_status st)
 	switch (st) {
 	case ACME_HTTP_OK: return "ok";
 	case ACME_HTTP_ETIMEOUT: return "timed out";
+	case ACME_HTTP_EDEADLINE: return "no answer by the job's deadline";
 	case ACME_HTTP_ECONNECT: return "cannot connect";
 	case ACME_HTTP_ETLS: return "TLS failure";
 	case ACME_HTTP_ETOOBIG: return "response too large";
@@ -92,6 +96,11 @@ void acme_http_free(struct acme_http *h)
 	free(h->ca_bundle);
 	free(h->user_agent);
 	free(h);
+}
+
+void acme_http_set_deadline(struct acme_http *h, long long deadline_mono_ms)
+{
+	h->deadline = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
 }
 
 /* State of one transfer, shared with the callbacks. */
@@ -281,19 +290,27 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	char acc[256];
 	struct xfer x = { .resp = resp, .cap = h->max_body };
 	CURL *c = h->curl;
+	long timeout = (long)deadline_left(h->deadline, h->timeout_ms);
+	bool capped = timeout < h->timeout_ms;   /* the deadline, not ours */
 	memset(resp, 0, sizeof(*resp));
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!url || !method)
 		return ACME_HTTP_EINVAL;
+	if (timeout <= 0) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "not sent: the job's deadline had passed");
+		return ACME_HTTP_EDEADLINE;
+	}
 
 	curl_easy_reset(c); /* keeps the connection cache */
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                 h->connect_timeout_ms < timeout ? h->connect_timeout_ms : timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
@@ -327,7 +344,7 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	} else if (cc != CURLE_OK) {
 		switch (cc) {
 		case CURLE_OPERATION_TIMEDOUT:
-			st = ACME_HTTP_ETIMEOUT;
+			st = capped ? ACME_HTTP_EDEADLINE : ACME_HTTP_ETIMEOUT;
 			break;
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:

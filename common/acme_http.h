@@ -3,7 +3,9 @@
  *
  * One handle keeps one curl easy handle, so connections to the CA are
  * reused between requests.  Every request has a connect timeout and a total
- * timeout; a response body larger than the cap is abandoned (ACME_HTTP_ETOOBIG)
+ * timeout, both cut to what is left of the job's deadline when one is set
+ * (acme_http_set_deadline); a response body larger than the cap is
+ * abandoned (ACME_HTTP_ETOOBIG)
  * rather than buffered.  Redirects are not followed (ACME never needs them).
  * Not thread-safe: one handle per thread.
  */
@@ -15,6 +17,8 @@
 enum acme_http_status {
 	ACME_HTTP_OK = 0,
 	ACME_HTTP_ETIMEOUT,   /* connect or total timeout */
+	ACME_HTTP_EDEADLINE,  /* no answer by the job's deadline, or not sent
+	                         because it had passed */
 	ACME_HTTP_ECONNECT,   /* DNS resolution or TCP connect failed */
 	ACME_HTTP_ETLS,       /* TLS handshake or certificate verification */
 	ACME_HTTP_ETOOBIG,    /* response (body or headers) over the cap */
@@ -59,6 +63,11 @@ struct acme_http;
 /* Creates a handle; OPTS and its strings are copied.  NULL on failure. */
 struct acme_http *acme_http_new(const struct acme_http_opts *opts);
 void acme_http_free(struct acme_http *h);
+
+/* Every request from now on ends by DEADLINE_MONO_MS (deadline.h; 0 for
+ * none): its timeouts are min(configured, time left), and a request is
+ * not sent once the deadline has passed (ACME_HTTP_EDEADLINE). */
+void acme_http_set_deadline(struct acme_http *h, long long deadline_mono_ms);
 
 /* Performs METHOD ("GET", "HEAD", "POST") on URL.  For POST, BODY (borrowed,
  * NUL-terminated) is sent as application/jose+json.  ACCEPT, when not NULL,

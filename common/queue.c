@@ -748,8 +748,7 @@ enum queue_status queue_enqueue(struct queue *q, enum stage stage,
 	return st;
 }
 
-enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
-                                size_t n, int *nudged)
+enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t n)
 {
 	size_t argc = 6 + 6 * n;
 	const char **argv = malloc(argc * sizeof(*argv));
@@ -788,9 +787,20 @@ enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
 		                                                         : "unexpected reply");
 		st = Q_E_REPLY;
 	} else {
-		for (size_t i = 0; nudged && i < n; i++)
-			nudged[i] = r->element[i]->type == REDIS_REPLY_STRING &&
-			            strcmp(r->element[i]->str, "nudged") == 0;
+		for (size_t i = 0; i < n; i++) {
+			const redisReply *e = r->element[i];
+			const char *s = e->type == REDIS_REPLY_STRING ? e->str : "";
+			d[i].why[0] = '\0';
+			if (strcmp(s, "queued") == 0) {
+				d[i].result = ONBOARD_QUEUED;
+			} else if (strcmp(s, "nudged") == 0) {
+				d[i].result = ONBOARD_NUDGED;
+			} else {
+				d[i].result = ONBOARD_REFUSED;
+				snprintf(d[i].why, sizeof(d[i].why), "%s",
+				         s[0] ? s : "refused: unexpected reply");
+			}
+		}
 	}
 	freeReplyObject(r);
 out:

@@ -180,7 +180,18 @@ enum queue_status queue_enqueue(struct queue *q, enum stage stage,
                                 const char *domain, const char *job_id,
                                 uint64_t due_ms);
 
-/* A new domain for the pipeline (dcvctl onboard). */
+/* What SCRIPT_ONBOARD did with one domain. */
+enum onboard_result {
+	ONBOARD_QUEUED,   /* a new generation, its job in verify-cname */
+	ONBOARD_NUDGED,   /* its pipeline runs already: nudged */
+	ONBOARD_REFUSED,  /* a name is held by another tenant: nothing done */
+};
+
+/* The reason of a refusal: two names and some words. */
+#define ONBOARD_WHY_MAX (2 * DNAME_MAX + 160)
+
+/* A new domain for the pipeline (dcvctl onboard).  The inputs are borrowed
+ * for the call; queue_onboard() sets the outputs. */
 struct queue_onboard {
 	const char *domain;   /* normalised */
 	const char *tenant;   /* "" for none */
@@ -190,14 +201,16 @@ struct queue_onboard {
 	const char *job;      /* encoded job */
 	size_t job_len;
 	const char *job_id;
+	enum onboard_result result;     /* out */
+	char why[ONBOARD_WHY_MAX];      /* out: ONBOARD_REFUSED's reason */
 };
 
-/* Starts the pipeline of N domains (one script call, SCRIPT_ONBOARD): each
- * gets a new generation, state "queued" and its job in verify-cname, unless
- * its pipeline is running already; then that one is only nudged and
- * NUDGED[i] (when NUDGED is not NULL) is set. */
-enum queue_status queue_onboard(struct queue *q, const struct queue_onboard *d,
-                                size_t n, int *nudged);
+/* Starts the pipeline of N domains (one script call, SCRIPT_ONBOARD), in
+ * order: one naming a name that another tenant holds is refused (why says
+ * which); one whose pipeline is running already is only nudged; every
+ * other gets a new generation, its names claimed for its tenant, state
+ * "queued" and its job in verify-cname.  Sets each item's result. */
+enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t n);
 
 /* Runs script ID (one of the lifecycle scripts of scripts.h) with NKEYS of
  * the ARGC arguments as keys; ARGVLEN may be NULL for text arguments.

@@ -208,6 +208,56 @@ static const char replay_lua[] =
 "return stage\n";
 
 /*
+ * Tenant isolation (schemas/lifecycle.md, "Tenants").  A name belongs to
+ * the tenant that onboarded it: <p>:owner:<base> is a hash with the field
+ * "tenant" and one field per domain record whose certificate names <base>
+ * (its value: the generation that claimed it).  <base> is a name without a
+ * wildcard's "*.": a delegation, which "*.example.com" and "example.com"
+ * share.  Every holder of a name has the same tenant ("" is a tenant of its
+ * own), so a name is free for a tenant when the hash is absent or has its
+ * tenant.  ONBOARD and CLAIM check every name of a new pipeline and claim
+ * them all in the same script; RELEASE gives them up.  (Only commands
+ * of deploy/redis/users.acl: HGETALL, not HKEYS or HLEN.)
+ */
+#define OWNER_LUA \
+"local function bases(names)\n" \
+"  local out, seen = {}, {}\n" \
+"  for n in string.gmatch(names, '[^,]+') do\n" \
+"    local b = string.gsub(n, '^%*%.', '')\n" \
+"    if not seen[b] then seen[b] = true; out[#out + 1] = b end\n" \
+"  end\n" \
+"  return out\n" \
+"end\n" \
+"local function held(p, names, tenant)\n" \
+"  for _, b in ipairs(bases(names)) do\n" \
+"    local o = p..':owner:'..b\n" \
+"    local t = redis.call('HGET', o, 'tenant')\n" \
+"    if t and t ~= tenant then\n" \
+"      local by = b\n" \
+"      local f = redis.call('HGETALL', o)\n" \
+"      for j = 1, #f, 2 do\n" \
+"        if f[j] ~= 'tenant' then by = f[j]; break end\n" \
+"      end\n" \
+"      return 'refused: '..b..' is held by another tenant (domain '..by..\n" \
+"        '); it must be released first (dcvctl release '..by..')'\n" \
+"    end\n" \
+"  end\n" \
+"  return nil\n" \
+"end\n" \
+"local function unclaim(p, dom, names)\n" \
+"  for _, b in ipairs(bases(names)) do\n" \
+"    local o = p..':owner:'..b\n" \
+"    redis.call('HDEL', o, dom)\n" \
+"    if #redis.call('HGETALL', o) <= 2 then redis.call('DEL', o) end\n" \
+"  end\n" \
+"end\n" \
+"local function claim(p, dom, names, tenant, gen)\n" \
+"  for _, b in ipairs(bases(names)) do\n" \
+"    redis.call('HSET', p..':owner:'..b, 'tenant', tenant, dom, gen)\n" \
+"  end\n" \
+"end\n"
+
+/*
  * The domain lifecycle (schemas/lifecycle.md).  Shared by ONBOARD, CLAIM,
  * NUDGE and OFFBOARD: the states in which a pipeline job exists for the
  * domain (in a stream or in the delayed set), and NUDGE's move of that job
@@ -234,15 +284,20 @@ static const char replay_lua[] =
 "  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen',\n" \
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
 "    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
-"    'nudge_pending', 'claim_entry', 'authz', 'challenges')\n" \
-"end\n"
+"    'nudge_pending', 'claim_entry', 'authz', 'challenges', 'released_at')\n" \
+"end\n" \
+OWNER_LUA
 
 /*
  * ONBOARD
  * ARGV: prefix, now_ms, n, then n items of: domain, tenant, target, names,
- * job bytes, job id.  A domain with a pipeline running is only nudged; any
- * other gets a new generation and its job in verify-cname.  Returns one
- * "queued" or "nudged" per item.
+ * job bytes, job id.  An item naming a name that another tenant holds is
+ * refused, and changes nothing; a domain with a pipeline running is only
+ * nudged; any other gets a new generation, claims its names (and gives up
+ * the ones its previous generation named and this one does not) and gets
+ * its job in verify-cname.  Items are applied in order, so a later item
+ * sees what an earlier one claimed.  Returns one "queued", "nudged" or
+ * "refused: <why>" per item.
  */
 static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
 "local p, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
@@ -252,12 +307,17 @@ static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
 "  local dom, tenant, target, names = ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3]\n"
 "  local job, jid = ARGV[b+4], ARGV[b+5]\n"
 "  local k = p..':domain:'..dom\n"
-"  local st = redis.call('HGET', k, 'state')\n"
-"  if st and ACTIVE[st] then\n"
+"  local h = redis.call('HMGET', k, 'state', 'names')\n"
+"  local why = held(p, names, tenant)\n"
+"  if why then\n"
+"    out[#out + 1] = why\n"
+"  elseif h[1] and ACTIVE[h[1]] then\n"
 "    nudge(p, k, dom, now)\n"
 "    out[#out + 1] = 'nudged'\n"
 "  else\n"
-"    redis.call('HINCRBY', k, 'gen', 1)\n"
+"    unclaim(p, dom, h[2] or dom)\n"
+"    local gen = redis.call('HINCRBY', k, 'gen', 1)\n"
+"    claim(p, dom, names, tenant, gen)\n"
 "    fresh(k)\n"
 "    redis.call('HSETNX', k, 'created_at', now)\n"
 "    redis.call('HSET', k, 'state', 'queued', 'stage', 'verify-cname',\n"
@@ -274,26 +334,33 @@ static const char onboard_lua[] = LIFECYCLE_LUA_COMMON
  * CLAIM
  * ARGV: prefix, now_ms, domain, job id, tenant, target, names, stream entry
  * id.  Run by verify-cname for a job without a generation (enqueued by dcvctl
- * onboard, or XADDed by the backend itself).  Returns {code, gen}: 2 this
- * entry is the domain's pipeline already (ONBOARD or an earlier delivery
- * claimed it: adopt gen), 1 a new pipeline (new gen), 0 another pipeline runs
- * (it was nudged; drop this job; also a second XADD of the same job).
+ * onboard, or XADDed by the backend itself).  Returns {code, gen[, why]}:
+ * 2 this entry is the domain's pipeline already (ONBOARD or an earlier
+ * delivery claimed it: adopt gen), 1 a new pipeline (new gen; its names
+ * claimed as ONBOARD does), 0 another pipeline of the same tenant runs (it
+ * was nudged; drop this job; also a second XADD of the same job), -1 a name
+ * is held by another tenant (why says which; nothing changed).
  */
 static const char claim_lua[] = LIFECYCLE_LUA_COMMON
 "local p, now, dom, jid, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]\n"
+"local tenant, names = ARGV[5], ARGV[7]\n"
 "local k = p..':domain:'..dom\n"
-"local h = redis.call('HMGET', k, 'state', 'job', 'gen', 'claim_entry')\n"
+"local h = redis.call('HMGET', k, 'state', 'job', 'gen', 'claim_entry', 'names')\n"
 "local gen = tonumber(h[3] or '0')\n"
 "if h[2] == jid and h[4] == entry and gen > 0 then return {2, gen} end\n"
+"local why = held(p, names, tenant)\n"
+"if why then return {-1, gen, why} end\n"
 "if h[1] and ACTIVE[h[1]] and h[2] then\n"
 "  nudge(p, k, dom, now)\n"
 "  return {0, gen}\n"
 "end\n"
+"unclaim(p, dom, h[5] or dom)\n"
 "gen = redis.call('HINCRBY', k, 'gen', 1)\n"
+"claim(p, dom, names, tenant, gen)\n"
 "fresh(k)\n"
 "redis.call('HSETNX', k, 'created_at', now)\n"
 "redis.call('HSET', k, 'state', 'verifying', 'stage', 'verify-cname', 'job', jid,\n"
-"  'tenant', ARGV[5], 'target', ARGV[6], 'names', ARGV[7], 'attempts', 0,\n"
+"  'tenant', tenant, 'target', ARGV[6], 'names', names, 'attempts', 0,\n"
 "  'onboarded_at', now, 'updated_at', now, 'claim_entry', entry)\n"
 "return {1, gen}\n";
 
@@ -317,14 +384,16 @@ static const char nudge_lua[] = LIFECYCLE_LUA_COMMON
  * domain's current generation and job id), gen.  A running pipeline is
  * flagged and nudged (its next stage turns to offboard-check); a domain
  * without one gets the job.  Returns -1 unknown domain, -2 the generation
- * moved (retry), 0 already offboarded, 1 flagged, 2 enqueued.
+ * moved (retry), -3 released (nothing runs for it), 0 already offboarded,
+ * 1 flagged, 2 enqueued.
  */
 static const char offboard_lua[] = LIFECYCLE_LUA_COMMON
 "local p, now, dom, job, gen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
 "local k = p..':domain:'..dom\n"
-"local h = redis.call('HMGET', k, 'state', 'gen', 'offboard_requested')\n"
+"local h = redis.call('HMGET', k, 'state', 'gen', 'offboard_requested', 'released_at')\n"
 "if not h[1] then return -1 end\n"
 "if (h[2] or '0') ~= gen then return -2 end\n"
+"if h[4] then return -3 end\n"
 "if h[1] == 'offboarded' or h[3] then return 0 end\n"
 "redis.call('HSET', k, 'offboard_requested', now, 'updated_at', now)\n"
 "if ACTIVE[h[1]] then\n"
@@ -334,6 +403,30 @@ static const char offboard_lua[] = LIFECYCLE_LUA_COMMON
 "redis.call('HSET', k, 'state', 'offboarded', 'stage', 'offboard-check')\n"
 "redis.call('XADD', p..':stream:offboard-check', '*', 'domain', dom, 'job', job)\n"
 "return 2\n";
+
+/*
+ * RELEASE
+ * ARGV: prefix, now_ms, domain.  Gives up the names of a domain whose
+ * pipeline has ended (any state but the active ones; a running pipeline
+ * is offboarded first), so that any tenant may onboard them: the domain is
+ * removed from the holders of each name (a name without holders is free)
+ * and the record gets released_at.  The record stays (its counters, its
+ * certificate's summary and the TXT values still listed, which the
+ * domain's next onboarding removes); a job of its ended pipeline that
+ * still runs is dropped at its next stage (the gate).  Returns {code,
+ * state}: -1 unknown domain, -2 its pipeline runs (state says which), 0
+ * released already, 1 released.
+ */
+static const char release_lua[] = LIFECYCLE_LUA_COMMON
+"local p, now, dom = ARGV[1], ARGV[2], ARGV[3]\n"
+"local k = p..':domain:'..dom\n"
+"local h = redis.call('HMGET', k, 'state', 'names', 'released_at')\n"
+"if not h[1] then return {-1, ''} end\n"
+"if ACTIVE[h[1]] then return {-2, h[1]} end\n"
+"if h[3] then return {0, h[1]} end\n"
+"unclaim(p, dom, h[2] or dom)\n"
+"redis.call('HSET', k, 'released_at', now, 'updated_at', now)\n"
+"return {1, h[1]}\n";
 
 /*
  * BUCKET
@@ -388,6 +481,19 @@ static const char domain_set_lua[] =
 "if ARGV[5] ~= '' then return redis.call('HINCRBY', k, ARGV[5], 1) end\n"
 "return 1\n";
 
+const char *script_name(enum script_id id)
+{
+	static const char *const names[SCRIPT_COUNT] = {
+		[SCRIPT_COMMIT] = "commit", [SCRIPT_PROMOTE] = "promote",
+		[SCRIPT_RECLAIM] = "reclaim", [SCRIPT_TRIM] = "trim",
+		[SCRIPT_REPLAY] = "replay", [SCRIPT_ONBOARD] = "onboard",
+		[SCRIPT_CLAIM] = "claim", [SCRIPT_NUDGE] = "nudge",
+		[SCRIPT_OFFBOARD] = "offboard", [SCRIPT_RELEASE] = "release",
+		[SCRIPT_BUCKET] = "bucket", [SCRIPT_DOMAIN_SET] = "domain_set",
+	};
+	return (unsigned)id < SCRIPT_COUNT ? names[id] : NULL;
+}
+
 const char *script_source(enum script_id id)
 {
 	switch (id) {
@@ -400,6 +506,7 @@ const char *script_source(enum script_id id)
 	case SCRIPT_CLAIM: return claim_lua;
 	case SCRIPT_NUDGE: return nudge_lua;
 	case SCRIPT_OFFBOARD: return offboard_lua;
+	case SCRIPT_RELEASE: return release_lua;
 	case SCRIPT_BUCKET: return bucket_lua;
 	case SCRIPT_DOMAIN_SET: return domain_set_lua;
 	case SCRIPT_COUNT: break;

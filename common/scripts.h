@@ -20,6 +20,7 @@ enum script_id {
 	SCRIPT_CLAIM,    /* verify-cname adopts a job without a generation */
 	SCRIPT_NUDGE,    /* make a domain's waiting job due now */
 	SCRIPT_OFFBOARD, /* flag a running pipeline, or start the offboarding */
+	SCRIPT_RELEASE,  /* give up an ended domain's names (tenant ownership) */
 	SCRIPT_BUCKET,   /* a token bucket of the rate limiter */
 	SCRIPT_DOMAIN_SET, /* a stage's writes to the domain, if still its job */
 	SCRIPT_COUNT
@@ -27,6 +28,10 @@ enum script_id {
 
 /* The source text of script ID. */
 const char *script_source(enum script_id id);
+
+/* Its name in lower case ("onboard"), for tests and messages; NULL for an
+ * unknown ID. */
+const char *script_name(enum script_id id);
 
 /* Fields per job in SCRIPT_COMMIT's argument list, after the header. */
 #define COMMIT_HEADER_ARGS 6

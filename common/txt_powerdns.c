@@ -21,6 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "deadline.h"
+
 #define PDNS_BODY_MAX (16u << 20)  /* largest API answer read */
 #define PDNS_VALUES_MAX 64         /* TXT values kept at one name */
 
@@ -65,10 +67,16 @@ static long request(struct powerdns *p, const char *method, const char *url,
 	const struct txt_provider_opts *o = &p->base.o;
 	struct curl_slist *hdr = NULL, *h2;
 	char keyhdr[TXT_SECRET_MAX + 16];
-	CURL *c = curl_easy_init();
+	long timeout = (long)deadline_left(p->base.deadline, o->timeout_ms);
+	CURL *c = timeout > 0 ? curl_easy_init() : NULL;
 	long code = -1;
 	CURLcode cc;
 
+	if (timeout <= 0) {
+		snprintf(msg, msglen, "powerdns: %s %s: not sent: the job's deadline "
+		         "had passed", method, url);
+		return -1;
+	}
 	if (!c) {
 		snprintf(msg, msglen, "powerdns: curl init failed");
 		return -1;
@@ -88,7 +96,7 @@ static long request(struct powerdns *p, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -97,8 +105,12 @@ static long request(struct powerdns *p, const char *method, const char *url,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		snprintf(msg, msglen, "powerdns: %s %s: %s", method, url,
-		         body->toobig ? "answer too large" : curl_easy_strerror(cc));
+		const char *why = curl_easy_strerror(cc);
+		if (body->toobig)
+			why = "answer too large";
+		else if (cc == CURLE_OPERATION_TIMEDOUT && timeout < o->timeout_ms)
+			why = "no answer by the job's deadline";   /* cut by it */
+		snprintf(msg, msglen, "powerdns: %s %s: %s", method, url, why);
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -250,6 +250,11 @@ enum txt_status txt_remove(struct txt_provider *p, const char *name,
 	return counted(p, "remove", apply(p, p->ops->remove, name, value, msg, msglen));
 }
 
+void txt_set_deadline(struct txt_provider *p, long long deadline_mono_ms)
+{
+	p->deadline = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
+}
+
 void txt_provider_free(struct txt_provider *p)
 {
 	if (p)

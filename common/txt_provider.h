@@ -9,7 +9,10 @@
  *   - remove takes away exactly that one value and leaves the others;
  *   - both are idempotent: adding a value that is there, or removing one
  *     that is not, succeeds;
- *   - calls block for at most about timeout_ms * tries;
+ *   - calls block for at most about timeout_ms * tries, and never past the
+ *     deadline set with txt_set_deadline() (the job's): the time left
+ *     cuts each try, a call made after it fails at once (TXT_TRANSIENT,
+ *     with a message that says so and names the server);
  *   - TXT_PERMANENT is a configuration problem a retry will not fix (bad
  *     TSIG key or secret, not allowed, zone not served, API key refused),
  *     TXT_TRANSIENT may pass by itself (timeout, SERVFAIL, HTTP 5xx).
@@ -89,6 +92,7 @@ struct txt_provider_ops {
 struct txt_provider {
 	const struct txt_provider_ops *ops;
 	struct txt_provider_opts o;   /* copied at creation */
+	long long deadline;           /* CLOCK_MONOTONIC ms (deadline.h); 0: none */
 };
 
 /* Makes the provider O names (O is copied).  NULL with ERR on failure. */
@@ -104,6 +108,10 @@ enum txt_status txt_add(struct txt_provider *p, const char *name,
 /* Removes VALUE (only that one) at NAME. */
 enum txt_status txt_remove(struct txt_provider *p, const char *name,
                            const char *value, char *msg, size_t msglen);
+
+/* Every call from now on ends by DEADLINE_MONO_MS (deadline.h; 0 for
+ * none): the job's deadline. */
+void txt_set_deadline(struct txt_provider *p, long long deadline_mono_ms);
 
 /* NULL is a no-op. */
 void txt_provider_free(struct txt_provider *p);

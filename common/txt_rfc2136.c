@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "dns.h"
 
 struct rfc2136 {
@@ -101,8 +102,22 @@ static enum txt_status update(struct rfc2136 *p, const char *name,
 	ldns_rdf *ns = NULL, *zone = NULL;
 	ldns_status st;
 	struct timeval tv;
-	int rcode, terr;
+	int rcode, terr, tries = o->tries;
+	long long per_try = o->timeout_ms;
+	long long left = deadline_left(p->base.deadline, per_try * tries);
 
+	if (left <= 0) {
+		snprintf(msg, msglen, "rfc2136: not sent to %s:%d: the job's deadline "
+		         "had passed", p->addr, p->port);
+		goto out;
+	}
+	if (left < per_try * tries) {
+		/* what is left of the job's deadline, in as many whole tries as
+		 * fit (at least one, cut short) */
+		if (per_try > left)
+			per_try = left;
+		tries = (int)(left / per_try);
+	}
 	res = ldns_resolver_new();
 	up = ldns_rr_list_new();
 	ns = ldns_rdf_new_frm_str(strchr(p->addr, ':') ? LDNS_RDF_TYPE_AAAA :
@@ -119,10 +134,10 @@ static enum txt_status update(struct rfc2136 *p, const char *name,
 		goto out;
 	}
 	ldns_resolver_set_port(res, (uint16_t)p->port);
-	tv.tv_sec = o->timeout_ms / 1000;
-	tv.tv_usec = (o->timeout_ms % 1000) * 1000;
+	tv.tv_sec = (time_t)(per_try / 1000);
+	tv.tv_usec = (suseconds_t)(per_try % 1000) * 1000;
 	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, (uint8_t)o->tries);
+	ldns_resolver_set_retry(res, (uint8_t)tries);
 	ldns_resolver_set_retrans(res, 0);
 	ldns_resolver_set_random(res, false);
 	ldns_resolver_set_fallback(res, true);
@@ -167,7 +182,9 @@ static enum txt_status update(struct rfc2136 *p, const char *name,
 		goto out;
 	}
 	if (st != LDNS_STATUS_OK || !answer) {
-		snprintf(msg, msglen, "rfc2136: %s:%d: %s", p->addr, p->port,
+		snprintf(msg, msglen, "rfc2136: %s:%d: %s%s", p->addr, p->port,
+		         deadline_left(p->base.deadline, 1) <= 0
+		         ? "no answer by the job's deadline: " : "",
 		         ldns_get_errorstr_by_id(st));
 		goto out;
 	}

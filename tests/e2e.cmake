@@ -3,6 +3,8 @@
 # (tests/integration/fleet_env.py).
 dcv_py_test(fleet_env test_fleet_env.py TIMEOUT 300)
 dcv_py_test(e2e test_e2e.py TIMEOUT 1500)
+# worker.job_timeout_ms against a nameserver and a CA that never answer.
+dcv_py_test(e2e_deadline test_deadline.py TIMEOUT 600)
 # The fleet and every dcvctl command as the ACL user of deploy/redis/users.acl.
 dcv_py_test(acl test_acl.py TIMEOUT 600)
 # Secrets: the Redis password in no message, the KEK required, keys in the

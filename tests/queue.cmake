@@ -7,3 +7,7 @@ dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
 dcv_py_test(it_queue test_queue.py TIMEOUT 900)
 dcv_unit_test(test_log SOURCES unit/test_log.c LIBS dcv_acme)
+# Prints a Lua script's source, so that a test runs it directly.
+add_executable(dcv-script integration/script_source.c)
+target_link_libraries(dcv-script PRIVATE dcv_core)
+dcv_py_test(it_tenant test_tenant.py TIMEOUT 900)

@@ -5,6 +5,7 @@
  *   dcvctl [-c FILE] onboard --file FILE [--tenant T]   (one domain a line)
  *   dcvctl [-c FILE] nudge DOMAIN
  *   dcvctl [-c FILE] offboard DOMAIN
+ *   dcvctl [-c FILE] release DOMAIN
  *   dcvctl [-c FILE] status DOMAIN [--json]
  *   dcvctl [-c FILE] stats [--json]
  *   dcvctl [-c FILE] dead list [--count N] [--json]
@@ -13,7 +14,8 @@
  *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
  *
  * Exit codes: 0 done, 1 failed (Redis unreachable, bad input), 2 usage or
- * configuration error, 3 not found.
+ * configuration error, 3 not found, 4 refused (a name is held by another
+ * tenant; a release of a running pipeline).
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -33,7 +35,7 @@
 #include "scripts.h"
 #include "worker.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_REFUSED = 4 };
 
 #define ONBOARD_PIPELINE 1000
 
@@ -53,6 +55,8 @@ static void usage(FILE *f)
 	      "  onboard --file FILE [--tenant T] the same for one domain per line\n"
 	      "  nudge DOMAIN                     re-check a waiting domain now\n"
 	      "  offboard DOMAIN                  stop issuing; watch the delegation go\n"
+	      "  release DOMAIN                   give up an ended domain's names, so that\n"
+	      "                                   another tenant may onboard them\n"
 	      "  status DOMAIN [--json]           the domain's state\n"
 	      "  stats [--json]                   streams, lag, pending, delayed, dead\n"
 	      "  dead list [--count N] [--json]   dead letters, newest first\n"
@@ -60,7 +64,10 @@ static void usage(FILE *f)
 	      "  dead purge ID|--all              delete dead letters\n"
 	      "  account register --email E [--eab-kid K --eab-hmac-file F]\n"
 	      "  account show | rotate-key | deactivate --yes\n"
-	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found.\n", f);
+	      "A name belongs to the tenant that onboarded it until it is released:\n"
+	      "onboarding it for another tenant (as DOMAIN or in --names) is refused.\n"
+	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found,\n"
+	      "4 refused (a name held by another tenant, a release of a running pipeline).\n", f);
 }
 
 /* Runs a fixed command.  NULL, after saying why, when Redis is unreachable
@@ -102,18 +109,31 @@ static void print_json(json_t *j)
 }
 
 /* Tells what the customer must create for DOMAIN: one CNAME per base name
- * of its certificate (a wildcard is validated at its base name).  JOB is
- * NULL when the running pipeline was only nudged. */
+ * of its certificate (a wildcard is validated at its base name), or why
+ * the onboarding was refused.  JOB is the new job's id. */
 static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
-                            const char *tenant, const char *job)
+                            const char *tenant, const struct queue_onboard *d,
+                            const char *job)
 {
+	static const char *const result[] = {
+		[ONBOARD_QUEUED] = "queued", [ONBOARD_NUDGED] = "nudged",
+		[ONBOARD_REFUSED] = "refused",
+	};
 	char list[1024], bases[16][DNAME_MAX + 1];
 	size_t nb = 0;
 	json_t *cn = json_array();
 
+	if (d->result == ONBOARD_REFUSED) {
+		fprintf(stderr, "dcvctl onboard: %s: %s\n", domain, d->why);
+		if (c->json)
+			print_json(json_pack("{s:s,s:s,s:s}", "domain", domain,
+			                     "result", "refused", "reason", d->why));
+		json_decref(cn);
+		return;
+	}
 	snprintf(list, sizeof(list), "%s", sans ? sans : domain);
 	if (!c->json) {
-		if (job)
+		if (d->result == ONBOARD_QUEUED)
 			printf("%s queued (job %s)\nask the customer to create:\n", domain, job);
 		else
 			printf("%s is already in progress: nudged\nthe customer must have:\n", domain);
@@ -140,8 +160,8 @@ static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
 	}
 	if (c->json) {
 		json_t *j = json_pack("{s:s,s:s,s:o}", "domain", domain,
-		                      "result", job ? "queued" : "nudged", "cnames", cn);
-		if (job)
+		                      "result", result[d->result], "cnames", cn);
+		if (d->result == ONBOARD_QUEUED)
 			json_object_set_new(j, "job", json_string(job));
 		print_json(j);
 	} else {
@@ -149,18 +169,19 @@ static void print_onboarded(struct ctl *c, const char *domain, const char *sans,
 	}
 }
 
-/* Builds and enqueues one chunk of domains. */
+/* Builds and enqueues one chunk of domains; *REFUSED counts the ones
+ * refused (each said on stderr). */
 static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
-                         const char *tenant, const char *sans, int print)
+                         const char *tenant, const char *sans, int print,
+                         size_t *refused)
 {
 	struct queue_onboard *d = calloc(n, sizeof(*d));
 	char (*targets)[DNAME_MAX + 1] = calloc(n, sizeof(*targets));
 	struct job *jobs = calloc(n, sizeof(*jobs));
-	int *nudged = calloc(n, sizeof(*nudged));
 	int rc = EXIT_FAIL;
 	uint64_t now = queue_now_ms();
 
-	if (!d || !targets || !jobs || !nudged)
+	if (!d || !targets || !jobs)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *why = dname_target(c->wc.target_template, names[i],
@@ -183,12 +204,17 @@ static int onboard_chunk(struct ctl *c, char (*names)[DNAME_MAX + 1], size_t n,
 		d[i].job_len = len;
 		d[i].job_id = jobs[i].id;
 	}
-	if (queue_onboard(c->q, d, n, nudged) != Q_OK) {
+	if (queue_onboard(c->q, d, n) != Q_OK) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
 		goto out;
 	}
-	for (size_t i = 0; print && i < n; i++)
-		print_onboarded(c, names[i], sans, tenant, nudged[i] ? NULL : jobs[i].id);
+	for (size_t i = 0; i < n; i++) {
+		if (print)
+			print_onboarded(c, names[i], sans, tenant, &d[i], jobs[i].id);
+		else if (d[i].result == ONBOARD_REFUSED)
+			fprintf(stderr, "dcvctl onboard: %s: %s\n", names[i], d[i].why);
+		*refused += d[i].result == ONBOARD_REFUSED;
+	}
 	rc = EXIT_OK;
 out:
 	for (size_t i = 0; d && i < n; i++)
@@ -198,7 +224,6 @@ out:
 	free(d);
 	free(targets);
 	free(jobs);
-	free(nudged);
 	return rc;
 }
 
@@ -207,7 +232,7 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 	const char *file = NULL, *tenant = NULL, *domain = NULL, *sans = NULL;
 	char (*names)[DNAME_MAX + 1] = NULL;
 	char sanbuf[1024];
-	size_t n = 0, total = 0;
+	size_t n = 0, total = 0, refused = 0;
 	int rc = EXIT_OK;
 
 	for (int i = 0; i < argc; i++) {
@@ -256,10 +281,10 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "dcvctl onboard: --names %s: %s\n", sans, why);
 			rc = EXIT_USAGE;
 		} else {
-			rc = onboard_chunk(c, names, 1, tenant, sans ? sanbuf : NULL, 1);
+			rc = onboard_chunk(c, names, 1, tenant, sans ? sanbuf : NULL, 1, &refused);
 		}
 		free(names);
-		return rc;
+		return rc == EXIT_OK && refused ? EXIT_REFUSED : rc;
 	}
 	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	if (!f) {
@@ -282,21 +307,27 @@ static int cmd_onboard(struct ctl *c, int argc, char **argv)
 			break;
 		}
 		if (++n == ONBOARD_PIPELINE) {
-			rc = onboard_chunk(c, names, n, tenant, NULL, 0);
+			rc = onboard_chunk(c, names, n, tenant, NULL, 0, &refused);
 			total += n;
 			n = 0;
 		}
 	}
 	if (rc == EXIT_OK && n) {
-		rc = onboard_chunk(c, names, n, tenant, NULL, 0);
+		rc = onboard_chunk(c, names, n, tenant, NULL, 0, &refused);
 		total += n;
 	}
 	if (f != stdin)
 		fclose(f);
 	free(names);
-	if (rc == EXIT_OK)
+	if (rc != EXIT_OK)
+		return rc;
+	if (!refused) {
 		printf("%zu domains queued\n", total);
-	return rc;
+		return EXIT_OK;
+	}
+	printf("%zu domains queued, %zu refused (held by another tenant)\n",
+	       total - refused, refused);
+	return EXIT_REFUSED;
 }
 
 /* The one DOMAIN argument of nudge and offboard, normalised into NAME. */
@@ -414,12 +445,53 @@ static int cmd_offboard(struct ctl *c, int argc, char **argv)
 			rc = EXIT_NOTFOUND;
 			break;
 		}
+		if (v == -3) {
+			printf("%s: released: nothing runs for it\n", name);
+			return EXIT_OK;
+		}
 		printf("%s: %s\n", name, said[v]);
 		return EXIT_OK;
 	}
 	if (rc == EXIT_NOTFOUND)
 		fprintf(stderr, "dcvctl offboard: %s is not known\n", name);
 	return rc == EXIT_OK ? EXIT_FAIL : rc;
+}
+
+static int cmd_release(struct ctl *c, int argc, char **argv)
+{
+	char name[DNAME_MAX + 1], now[24];
+	int rc = one_domain("release", argc, argv, name);
+
+	if (rc != EXIT_OK)
+		return rc;
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
+	const char *av[] = { c->wc.q.prefix, now, name };
+	redisReply *r = queue_script(c->q, SCRIPT_RELEASE, 0, 3, av, NULL);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_STRING) {
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+		queue_reply_free(r);
+		return EXIT_FAIL;
+	}
+	long long v = r->element[0]->integer;
+	const char *state = r->element[1]->str;
+	if (v == -1) {
+		fprintf(stderr, "dcvctl release: %s is not known\n", name);
+		rc = EXIT_NOTFOUND;
+	} else if (v == -2) {
+		fprintf(stderr, "dcvctl release: the pipeline of %s is running (state %s): "
+		        "offboard it first (dcvctl offboard %s), then release it once it is "
+		        "offboarded\n", name, state, name);
+		rc = EXIT_REFUSED;
+	} else if (v == 0) {
+		printf("%s: already released\n", name);
+	} else {
+		printf("%s: released (state %s): any tenant may onboard its names\n",
+		       name, state);
+	}
+	queue_reply_free(r);
+	return rc;
 }
 
 /* A field of the domain record never printed: the key of an order being
@@ -805,6 +877,8 @@ int main(int argc, char **argv)
 		rc = cmd_nudge(&c, n, rest);
 	else if (strcmp(cmd, "offboard") == 0)
 		rc = cmd_offboard(&c, n, rest);
+	else if (strcmp(cmd, "release") == 0)
+		rc = cmd_release(&c, n, rest);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&c, n, rest);
 	else if (strcmp(cmd, "stats") == 0)

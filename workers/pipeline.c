@@ -149,14 +149,22 @@ static struct stage_thread *thread_of(struct stage_env *env)
 	return &p->threads[env->thread % p->nthreads];
 }
 
+/* The thread's clients are handed out here only, each with the job's
+ * deadline set: whatever a stage asks of DNS, the TXT provider or the CA
+ * ends by env->deadline_ms. */
 struct dns_ctx *pipeline_dns(struct stage_env *env)
 {
-	return thread_of(env)->dns;
+	struct dns_ctx *d = thread_of(env)->dns;
+	dns_set_deadline(d, env->deadline_ms);
+	return d;
 }
 
 struct txt_provider *pipeline_txt(struct stage_env *env)
 {
-	return thread_of(env)->txt;
+	struct txt_provider *t = thread_of(env)->txt;
+	if (t)
+		txt_set_deadline(t, env->deadline_ms);
+	return t;
 }
 
 /* ---- the domain record ---- */
@@ -310,6 +318,20 @@ bool pipeline_gate(struct stage_env *env, struct job *job, struct domain_rec *re
 		refuse(out, "refused: job %s is not the pipeline of this domain", job->id);
 		return false;
 	}
+	if (strcmp(rec_str(rec, "tenant", ""), job->tenant) != 0) {
+		refuse(out, "refused: job %s of tenant \"%s\" is not the pipeline of this "
+		       "domain (another tenant's)", job->id, job->tenant);
+		return false;
+	}
+	if (rec_str(rec, "released_at", NULL)) {
+		/* its names may be another tenant's now: nothing of the ended
+		 * pipeline runs again */
+		log_msg(LOG_INFO, "stage=%s domain=%s dropped a job of a released domain",
+		        stage, job->domain);
+		outcome_done(out);
+		out->state = "";
+		return false;
+	}
 	if (rec_int(rec, "offboard_requested", 0) && env->stage != STAGE_OFFBOARD_CHECK) {
 		outcome_advance(out, STAGE_OFFBOARD_CHECK);
 		out->state = "offboarded";
@@ -345,6 +367,7 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 	enum account_status as;
 	bool changed;
 
+	acme_set_deadline(t->acme, env->deadline_ms);
 	if (!t->have_account) {
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {

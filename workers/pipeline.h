@@ -107,9 +107,10 @@ int domain_set(struct stage_env *env, const struct job *job, ...)
 long long domain_incr(struct stage_env *env, const struct job *job, const char *field);
 
 /* Lets JOB run in env->stage, or sets OUT and returns false: an unknown
- * domain, a job without a generation or of a newer one, or another job of
- * the current generation is refused (dead letter, the domain left alone); a
- * job of an older generation is dropped; a later stage for a domain whose
+ * domain, a job without a generation or of a newer one, another job of
+ * the current generation, or one of another tenant is refused (dead
+ * letter, the domain left alone); a job of an older generation, or of a
+ * released domain, is dropped; a later stage for a domain whose
  * delegation was not verified in this generation is refused; an offboard
  * request turns the pipeline to offboard-check.  REC is read here (free it
  * either way).  verify-cname has its own entrance (verify_cname.c). */
@@ -123,8 +124,9 @@ const char *pipeline_bucket(struct stage_env *env, const char *kind, const char 
                             char *buf, size_t len);
 
 /* The thread's ACME client, signing with the fleet's account (loaded from
- * Redis, reloaded when another process rotated the key).  NULL with OUT set
- * to a retry when there is no account or Redis failed. */
+ * Redis, reloaded when another process rotated the key), its requests
+ * bounded by the job's deadline (env->deadline_ms).  NULL with OUT set to
+ * a retry when there is no account or Redis failed. */
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
 
 /* The fleet's account URL (for CAA's accounturi), or NULL when there is
@@ -152,7 +154,9 @@ bool pipeline_order(struct acme_client *c, const struct job *job,
  * list stops at the last one that fits in LEN). */
 void pipeline_join(const char *const *v, size_t n, char *out, size_t len);
 
-/* The thread's DNS context and TXT provider. */
+/* The thread's DNS context and TXT provider (NULL in a worker without
+ * provision-txt, finalize and offboard-check), given env->deadline_ms as
+ * pipeline_acme() gives it to the ACME client. */
 struct dns_ctx *pipeline_dns(struct stage_env *env);
 struct txt_provider *pipeline_txt(struct stage_env *env);
 

@@ -13,6 +13,8 @@
  * A job without a generation (from dcvctl onboard, or XADDed by the backend)
  * claims the domain here (SCRIPT_CLAIM): it becomes the domain's pipeline,
  * or, when another pipeline runs already, nudges that one and is dropped.
+ * One that names a name another tenant holds is refused into the dead
+ * letters (schemas/lifecycle.md, "Tenants").
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -24,9 +26,10 @@
 
 #define NAMES_MAX 16
 
-/* Gives a job without a generation its domain's generation, or drops it
- * when another pipeline runs.  Returns false with OUT set when it must not
- * run. */
+/* Gives a job without a generation its domain's generation, drops it when
+ * another pipeline of its tenant runs, or refuses it when a name it asks
+ * for belongs to another tenant.  Returns false with OUT set when it must
+ * not run. */
 static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	char now[24], target[DNAME_MAX + 1], names[1024];
@@ -50,13 +53,24 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 	const char *argv[] = { queue_prefix(env->q), now, job->domain, job->id,
 	                       job->tenant, target, names, env->entry };
 	redisReply *r = queue_script(env->q, SCRIPT_CLAIM, 0, 8, argv, NULL);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		queue_reply_free(r);
 		return false;
 	}
 	long long code = r->element[0]->integer, gen = r->element[1]->integer;
+	if (code < 0) {
+		/* another tenant's name: the dead letter and its event tell the
+		 * backend; that tenant's domain was not touched */
+		outcome_fail(out, "%s", r->elements > 2 && r->element[2]->type == REDIS_REPLY_STRING
+		             ? r->element[2]->str : "refused: a name is held by another tenant");
+		out->state = "";
+		out->event = "dead-letter";
+		queue_reply_free(r);
+		return false;
+	}
 	queue_reply_free(r);
 	if (code == 0) {
 		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a pipeline runs "

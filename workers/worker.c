@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fleet_gauges.h"
+#include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -46,6 +47,13 @@ static const struct stage_policy default_policy[STAGE_COUNT] = {
 	[STAGE_OFFBOARD_CHECK] = { 60000, 3600000, 0 },
 };
 
+/* How long after a batch is read its last handler may still run: three
+ * quarters of the visibility timeout (the rest is for the commit). */
+static long long job_budget_ms(const struct worker_cfg *w)
+{
+	return w->visibility_ms - w->visibility_ms / 4;
+}
+
 void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 {
 	char path[128];
@@ -77,6 +85,17 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 	w->batch = (int)cfg_int(c, "worker.batch", strcmp(w->handlers, "noop") ? 1 : 32, 1, 1000);
 	w->block_ms = (int)cfg_int(c, "worker.block_ms", 1000, 10, 30000);
 	w->visibility_ms = cfg_int(c, "worker.visibility_timeout_ms", 300000, 100, 86400000LL);
+	/* A handler ends by its deadline and its job settles before the entry
+	 * may be reclaimed: at most three quarters of the visibility timeout,
+	 * the last quarter left for the commit (and a slow clock).  Default:
+	 * a minute, or half the visibility timeout when that is shorter. */
+	long long jt_def = w->visibility_ms / 2 < 60000 ? w->visibility_ms / 2 : 60000;
+	w->job_timeout_ms = cfg_int(c, "worker.job_timeout_ms", jt_def, 10, 86400000LL);
+	if (w->job_timeout_ms > job_budget_ms(w))
+		cfg_fail(c, "worker.job_timeout_ms", "%lld ms is more than three quarters "
+		         "of worker.visibility_timeout_ms (%lld ms): a job could be "
+		         "reclaimed and run twice while it waits for a server",
+		         w->job_timeout_ms, w->visibility_ms);
 	w->reclaim_interval_ms = cfg_int(c, "worker.reclaim_interval_ms", 5000, 10, 3600000);
 	w->promote_interval_ms = cfg_int(c, "worker.promote_interval_ms", 200, 10, 60000);
 	w->trim_interval_ms = cfg_int(c, "worker.trim_interval_ms", 5000, 10, 3600000);
@@ -217,13 +236,6 @@ static uint64_t next_rand(struct wthread *t)
 	return t->rnd = x;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static const char *const default_state[] = {
 	[OUT_NONE] = "failed",
 	[OUT_ADVANCE] = "active",
@@ -262,8 +274,13 @@ static void settle_bad(struct wthread *t, const struct queue_entry *e,
 	(void)t;
 }
 
-/* Runs the handler for one entry and prepares its commit. */
-static void settle(struct wthread *t, const struct queue_entry *e)
+/* Runs the handler for one entry and prepares its commit.  BATCH_END
+ * (CLOCK_MONOTONIC ms) is when the batch the entry came in must be done
+ * for its commit to come before any reclaim: the handler's deadline is
+ * worker.job_timeout_ms from its start, or BATCH_END if sooner.  An entry
+ * left with less than half of its time is not run: it goes back to its
+ * stage at once, its attempt not counted. */
+static void settle(struct wthread *t, const struct queue_entry *e, long long batch_end)
 {
 	struct slot *s = &t->slots[t->n];
 	struct queue_commit *c = &t->commits[t->n];
@@ -300,27 +317,50 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 		job.since = now;
 
 	stage_fn fn = t->app->stages[e->stage];
-	struct stage_env env = { cfg, e->stage, now, t->index, t->deps, t->q, e->id };
+	long long start = deadline_now_ms(), deadline = start + cfg->job_timeout_ms;
+	if (deadline > batch_end)
+		deadline = batch_end;
+	struct stage_env env = { cfg, e->stage, now, t->index, t->deps, t->q, e->id,
+	                         deadline };
 	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long dur = -1;
+	bool ran = deadline - start >= cfg->job_timeout_ms / 2;
 	memset(&out, 0, sizeof(out));
 	out.delay_ms = -1;
-	metrics_gauge_add(mx.in_flight[e->stage], 1);
-	if (fn)
-		fn(&env, &job, &out);
-	else
-		outcome_fail(&out, "%s serves no handler for stage %s",
-		             t->app->name, stage_name(e->stage));
-	metrics_gauge_add(mx.in_flight[e->stage], -1);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	long dur = (long)(secs * 1000);
-	metrics_observe(mx.seconds[e->stage], secs);
-	metrics_counter_inc(mx.jobs[e->stage][out.kind]);
+	if (!ran) {
+		outcome_retry(&out, 0, "not run: the entries read before it in its batch "
+		              "left it %lld ms of worker.job_timeout_ms (%lld ms)",
+		              deadline - start, cfg->job_timeout_ms);
+		out.state = "";
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		metrics_gauge_add(mx.in_flight[e->stage], 1);
+		if (fn)
+			fn(&env, &job, &out);
+		else
+			outcome_fail(&out, "%s serves no handler for stage %s",
+			             t->app->name, stage_name(e->stage));
+		metrics_gauge_add(mx.in_flight[e->stage], -1);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		dur = (long)(secs * 1000);
+		metrics_observe(mx.seconds[e->stage], secs);
+		metrics_counter_inc(mx.jobs[e->stage][out.kind]);
+		long long over = deadline_now_ms() - deadline;
+		if (over > 100) {
+			/* a call that ignores the deadline: the entry may have been
+			 * reclaimed meanwhile (the commit of one of the two is
+			 * dropped) */
+			struct log_job lj = { stage_name(e->stage), job.id, job.domain, NULL, dur };
+			log_jobmsg(LOG_WARN, &lj, "the handler returned %lld ms after its "
+			           "deadline", over);
+		}
+	}
 
 	if (out.kind == OUT_NONE)
 		snprintf(out.reason, sizeof(out.reason), "handler returned no outcome");
-	if (out.kind == OUT_RETRY) {
+	if (out.kind == OUT_RETRY && ran) {
 		job.attempt++;
 		const struct stage_policy *p = &cfg->policy[e->stage];
 		if (p->max_attempts > 0 && job.attempt >= p->max_attempts) {
@@ -431,10 +471,14 @@ static enum queue_status exchange(struct wthread *t, size_t count, int history)
 	return st;
 }
 
-static void settle_batch(struct wthread *t, const struct queue_batch *b)
+/* Settles the entries of B, read at READ_AT (CLOCK_MONOTONIC ms, when the
+ * read returned: Redis delivered them one reply's transit earlier, which
+ * the quarter of the visibility timeout left after job_budget_ms covers,
+ * with the commit). */
+static void settle_batch(struct wthread *t, const struct queue_batch *b, long long read_at)
 {
 	for (size_t i = 0; i < b->n && t->n < t->cap; i++)
-		settle(t, &b->e[i]);
+		settle(t, &b->e[i], read_at + job_budget_ms(t->cfg));
 }
 
 /* Claims entries left idle by dead workers and settles them at once. */
@@ -448,11 +492,12 @@ static enum queue_status reclaim(struct wthread *t)
 			continue;
 		st = queue_reclaim(t->q, (enum stage)s, t->cfg->visibility_ms,
 		                   (size_t)t->cfg->batch, &rb);
+		long long read_at = deadline_now_ms();
 		if (st != Q_OK || rb.n == 0)
 			continue;
 		log_msg(LOG_INFO, "reclaimed %zu idle entries of %s", rb.n,
 		        stage_name((enum stage)s));
-		settle_batch(t, &rb);
+		settle_batch(t, &rb, read_at);
 		size_t applied;
 		st = queue_exchange(t->q, t->commits, t->n, &applied, 0, 0, 0, 0, NULL);
 		release_commits(t);
@@ -473,7 +518,7 @@ static void *worker_thread(void *arg)
 {
 	struct wthread *t = arg;
 	const struct worker_cfg *cfg = t->cfg;
-	uint64_t next_reclaim = mono_ms() + (uint64_t)cfg->reclaim_interval_ms;
+	uint64_t next_reclaim = (uint64_t)deadline_now_ms() + (uint64_t)cfg->reclaim_interval_ms;
 	int history = 0;
 
 	for (;;) {
@@ -481,6 +526,7 @@ static void *worker_thread(void *arg)
 		if (stop && t->n == 0)
 			break;
 		enum queue_status st = exchange(t, stop ? 0 : (size_t)cfg->batch, history);
+		long long read_at = deadline_now_ms();
 		if (st == Q_E_IO) {
 			log_msg(LOG_WARN, "thread %u: %s", t->index, queue_errstr(t->q));
 			atomic_fetch_add(&redis_down, 1);
@@ -505,14 +551,14 @@ static void *worker_thread(void *arg)
 		}
 		const struct queue_batch *b = &t->batch[t->cur];
 		history = history && b->n > 0; /* until our own backlog is empty */
-		settle_batch(t, b);
-		if (!stop && mono_ms() >= next_reclaim) {
+		settle_batch(t, b, read_at);
+		if (!stop && (uint64_t)deadline_now_ms() >= next_reclaim) {
 			/* settle what we hold first: reclaim uses the slots */
 			if (t->n && exchange(t, 0, 0) != Q_OK)
 				continue;
 			if (reclaim(t) == Q_E_IO)
 				continue;
-			next_reclaim = mono_ms() + (uint64_t)cfg->reclaim_interval_ms;
+			next_reclaim = (uint64_t)deadline_now_ms() + (uint64_t)cfg->reclaim_interval_ms;
 		}
 	}
 	release_commits(t);
@@ -552,12 +598,12 @@ static void *maint_thread(void *arg)
 		do {
 			st = queue_promote(m->q, queue_now_ms(), 1000, &moved);
 		} while (st == Q_OK && moved == 1000 && !atomic_load(&m->stop));
-		if (st == Q_OK && mono_ms() >= next_trim) {
+		if (st == Q_OK && (uint64_t)deadline_now_ms() >= next_trim) {
 			for (int s = 0; s < STAGE_COUNT && st == Q_OK; s++) {
 				long long trimmed;
 				st = queue_trim(m->q, (enum stage)s, m->cfg->consumer_idle_ms, &trimmed);
 			}
-			next_trim = mono_ms() + (uint64_t)m->cfg->trim_interval_ms;
+			next_trim = (uint64_t)deadline_now_ms() + (uint64_t)m->cfg->trim_interval_ms;
 		}
 		if (st == Q_OK && mono_ms() >= next_gauges) {
 			/* the fleet's gauges for the alerts (fleet_gauges.h);

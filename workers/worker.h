@@ -62,6 +62,7 @@ struct worker_cfg {
 	int batch;
 	int block_ms;
 	long long visibility_ms;
+	long long job_timeout_ms;     /* one handler's deadline (stage_env) */
 	long long reclaim_interval_ms;
 	long long promote_interval_ms;
 	long long trim_interval_ms;
@@ -86,6 +87,10 @@ struct stage_env {
 	struct queue *q;     /* the thread's Redis connection, for the domain's
 	                        own keys (never the streams) */
 	const char *entry;   /* the stream entry id of the job */
+	long long deadline_ms; /* CLOCK_MONOTONIC ms (deadline.h) by which the
+	                        handler returns: every DNS lookup, HTTP request
+	                        and TXT update it makes shares it (pipeline.c
+	                        gives it to the thread's clients) */
 };
 
 typedef void (*stage_fn)(struct stage_env *env, struct job *job,

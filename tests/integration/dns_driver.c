@@ -11,9 +11,9 @@
  *   dns_driver CONFIG txt-add NAME VALUE
  *   dns_driver CONFIG txt-remove NAME VALUE
  *
- * --deadline-ms MS gives the DNS context a deadline MS milliseconds from
- * the start (dns_set_deadline), for the checks commands; a negative MS one
- * long past.
+ * --deadline-ms MS gives the DNS context (dns_set_deadline) or the TXT
+ * provider (txt_set_deadline) a deadline MS milliseconds from the start; a
+ * negative MS one long past.
  *
  * Exit status 0 when the command ran (whatever the result), 2 on usage or
  * configuration errors.
@@ -140,7 +140,7 @@ out:
 	return rc;
 }
 
-static int run_txt(struct cfg *c, int argc, char **argv)
+static int run_txt(struct cfg *c, long deadline_ms, int argc, char **argv)
 {
 	struct txt_provider_opts o;
 	struct txt_provider *p = NULL;
@@ -160,6 +160,10 @@ static int run_txt(struct cfg *c, int argc, char **argv)
 		fprintf(stderr, "provider: %s\n", err);
 		goto out;
 	}
+	if (deadline_ms > 0)
+		txt_set_deadline(p, mono_ms() + deadline_ms);
+	else if (deadline_ms < 0)
+		txt_set_deadline(p, 1);
 	if (strcmp(argv[0], "txt-add") == 0)
 		st = txt_add(p, argv[1], argv[2], msg, sizeof msg);
 	else
@@ -195,7 +199,7 @@ int main(int argc, char **argv)
 	/* One file per kind: a dns: section for the checks, a provider:
 	 * section for txt-add/txt-remove (unknown keys are errors). */
 	if (strncmp(argv[cmd], "txt-", 4) == 0)
-		rc = run_txt(c, argc - cmd, argv + cmd);
+		rc = run_txt(c, deadline_ms, argc - cmd, argv + cmd);
 	else
 		rc = run_dns(c, deadline_ms, argc - cmd, argv + cmd);
 	cfg_free(c);

@@ -101,6 +101,10 @@ def test_the_fleet_runs_as_the_acl_user(tmp):
         env.remove_cname(three)
         harness.wait_until(lambda: env.domain(three).get("state") == "offboarded", 60,
                            interval=0.2, what=f"{three} offboarded")
+        # tenants: another tenant is refused a name (RELEASE's and the
+        # ownership checks' commands), until its holder is released
+        assert ctl("onboard", one, "--tenant", "acme-2", check=False).returncode == 4
+        assert "released" in ctl("release", three).stdout
 
         # a stopped worker's consumers are forgotten by the other's trim
         env.stop_worker(workers[0])

@@ -477,3 +477,78 @@ def test_malformed_and_injected_jobs_in_every_stage(tmp):
         chain_ok(env, good, [good])
     finally:
         env.close()
+
+
+# ------------------------------------------------------ tenant isolation
+
+def test_another_tenant_cannot_get_a_certificate_for_a_delegated_domain(tmp):
+    # the default template has no {tenant}: B's delegation target for A's
+    # names is A's, so only the fleet's ownership stands between B and them
+    env = fleet(tmp, {"lifecycle.stale_interval_ms": 500})
+    try:
+        z = env.zones
+        a, www = z[0], f"www.{z[0]}"
+        mine, mine2, mine3 = f"b.{z[1]}", f"b2.{z[1]}", f"b3.{z[1]}"
+        for d in (a, www, mine, mine2, mine3):
+            customer_ready(env, d)
+        w = env.start_worker()
+        env.ctl("onboard", a, "--tenant", "a", "--names", f"{a},{www}")
+        wait_issued(env, [a], 60)
+        rec = env.domain(a)
+        r = env.client()
+        # B asks for A's names every way there is
+        refused = [env.ctl("onboard", a, "--tenant", "b", check=False),
+                   env.ctl("onboard", www, "--tenant", "b", check=False),
+                   env.ctl("onboard", f"*.{a}", "--tenant", "b", check=False),
+                   env.ctl("onboard", mine, "--tenant", "b", "--names", f"{mine},{www}",
+                           check=False),
+                   env.ctl("onboard", a, check=False)]      # no tenant: another one
+        for p in refused:
+            assert p.returncode == 4 and "is held by another tenant" in p.stderr, p
+        injected = {
+            a: job(a, tenant="b"),
+            f"*.{a}": job(f"*.{a}", tenant="b"),
+            mine2: job(mine2, tenant="b", ctx={"names": f"{mine2},{a}"}),
+            mine3: job(mine3, tenant="b", ctx={"names": f"*.{a},{mine3}"}),
+        }
+        for d, j in injected.items():
+            r.xadd("dcv:stream:verify-cname", {"domain": d, "job": j})
+        # A's own pipeline job, with B's tenant
+        r.xadd("dcv:stream:offboard-check",
+               {"domain": a, "job": job(a, id=rec["job"], gen=int(rec["gen"]), tenant="b")})
+        harness.wait_until(lambda: len(dead(env)) >= 5, 30, what="five dead letters")
+        reasons = {x["domain"].decode(): x["reason"].decode() for x in dead(env)}
+        for d in (mine2, mine3, f"*.{a}"):
+            assert "is held by another tenant (domain " + a + ")" in reasons[d], reasons
+        assert sum("held by another tenant" in x["reason"].decode() for x in dead(env)) == 4
+        assert any("another tenant's" in x["reason"].decode() for x in dead(env)), reasons
+        # the backend reads each refusal as an event
+        for d in (mine2, mine3):
+            ev = [e for e in env.events(d) if e["type"] == "dead-letter"]
+            assert ev and "held by another tenant" in ev[0]["detail"], ev
+        # nothing of A's changed, and B has no certificate and no record
+        after = env.domain(a)
+        for f in ("gen", "job", "tenant", "names", "state", "serial", "certificates"):
+            assert after[f] == rec[f], f
+        assert len(issued(env, a)) == 1
+        for d in (mine, mine2, mine3, www, f"*.{a}"):
+            assert env.domain(d) == {} and env.cert(d) == {}, d
+        chain_ok(env, a, [a, www])
+        # a running pipeline cannot be released: offboarded first
+        p = env.ctl("release", a, check=False)
+        assert p.returncode == 4 and "offboard it first" in p.stderr
+        env.ctl("offboard", a)
+        harness.wait_until(lambda: any(e["type"] == "stale-delegation" for e in env.events(a)),
+                           30, what="offboarded, the delegation still there")
+        assert "released" in env.ctl("release", a).stdout
+        # A's job that watched the delegation ends at its next run
+        harness.wait_until(lambda: f"domain={a} dropped a job of a released domain"
+                           in env.log(w), 30, what="the released domain's job dropped")
+        env.ctl("onboard", a, "--tenant", "b", "--names", f"{a},{www}")
+        harness.wait_until(lambda: len(issued(env, a)) == 2, 60, what="B's certificate")
+        assert env.domain(a)["tenant"] == "b" and int(env.domain(a)["gen"]) == int(rec["gen"]) + 1
+        chain_ok(env, a, [a, www])
+        # and now A is the other tenant
+        assert env.ctl("onboard", www, "--tenant", "a", check=False).returncode == 4
+    finally:
+        env.close()
