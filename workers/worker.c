@@ -605,7 +605,7 @@ static void *maint_thread(void *arg)
 			}
 			next_trim = (uint64_t)deadline_now_ms() + (uint64_t)m->cfg->trim_interval_ms;
 		}
-		if (st == Q_OK && mono_ms() >= next_gauges) {
+		if (st == Q_OK && (uint64_t)deadline_now_ms() >= next_gauges) {
 			/* the fleet's gauges for the alerts (fleet_gauges.h);
 			 * a failure costs the gauges, not the maintenance */
 			st = fleet_gauges_update(m->q, m->cfg->q.group, gerr, sizeof(gerr));
@@ -613,7 +613,7 @@ static void *maint_thread(void *arg)
 				log_msg(LOG_WARN, "maintenance: %s", gerr);
 				st = Q_OK;
 			}
-			next_gauges = mono_ms() + FLEET_GAUGES_INTERVAL_MS;
+			next_gauges = (uint64_t)deadline_now_ms() + FLEET_GAUGES_INTERVAL_MS;
 		}
 		if (st == Q_E_IO) {
 			log_msg(LOG_WARN, "maintenance: %s", queue_errstr(m->q));
