@@ -316,6 +316,13 @@ enum acme_status acme_challenge_respond(struct acme_client *c, const char *url);
 enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
                                char **key_pem, long long *retry_after_ms);
 
+/* The same with a CSR made by the caller (crypto_csr_new()), so that the
+ * caller can record the certificate's key before the CA sees the CSR: a
+ * process that dies during the request leaves a key that matches whatever
+ * the CA issues.  CSR_B64 is borrowed. */
+enum acme_status acme_finalize_csr(struct acme_client *c, struct acme_order *order,
+                                   const char *csr_b64, long long *retry_after_ms);
+
 /* Downloads the chain at CERT_URL (PEM).  With a preferred issuer set in the
  * options, the Link rel="alternate" chains are fetched too and the first
  * whose chain names that issuer wins; otherwise the default chain.
@@ -332,5 +339,10 @@ enum acme_status acme_revoke(struct acme_client *c, const char *cert_pem,
  * ACME_E_UNSUPPORTED when the directory has no renewalInfo. */
 enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
                                    struct acme_renewal_info *out);
+
+/* The same by the certificate's ARI identifier (acme_ari_certid(), as
+ * recorded at issuance), for polling the window of a stored certificate. */
+enum acme_status acme_renewal_info_by_id(struct acme_client *c, const char *certid,
+                                         struct acme_renewal_info *out);
 
 #endif

@@ -1,12 +1,19 @@
 /*
  * create-order: the ACME order, created only now that the delegation is
  * verified, and only once per generation: the order's URL is recorded in the
- * domain before the job moves on, so a job reclaimed after a crash finds it
- * and carries on with it.
+ * domain as soon as the CA answers newOrder, before anything else, so a job
+ * reclaimed after a crash finds it and carries on with it.  A recorded
+ * order is reused while the CA still has it pending, ready or processing,
+ * and a valid one whose key was recorded goes on to finalize (which
+ * downloads it); only an order the CA no longer has, or that went invalid,
+ * or that was finalized with a key we lost, is replaced.
  *
- * The fleet-wide rate limiter (ratelimit.h) delays the job, never fails it,
- * when the CA's budget is spent: new orders per account, and failed
- * authorizations per identifier (taken by finalize).
+ * The fleet-wide rate limiter (ratelimit.h) delays the job, never fails it:
+ * a job that must wait for a new-order token takes its place in line once
+ * (the slot and the bucket's shift travel in the job's ctx as "rl_slot" and
+ * "rl_shift") and sleeps in the delayed set until its slot, without counting
+ * an attempt; failed authorizations per identifier (taken by finalize) only
+ * delay it the same way.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,54 +22,106 @@
 
 #define NAMES_MAX 16
 
-/* Whether the recorded order of this generation can still be used. */
-static bool order_usable(struct stage_env *env, struct acme_client *c,
-                         const struct domain_rec *rec, const struct job *job,
-                         struct outcome *out, bool *failed)
+/* What the recorded order of this generation is good for. */
+enum recorded {
+	REC_NONE,       /* none, or one that cannot be used: order anew */
+	REC_USABLE,     /* pending, ready or processing: carry on */
+	REC_ISSUED,     /* valid, with its key recorded: finalize downloads it */
+	REC_FAILED,     /* the CA could not be asked: OUT is set */
+};
+
+static enum recorded recorded_order(struct stage_env *env, struct acme_client *c,
+                                    const struct domain_rec *rec, const struct job *job,
+                                    struct outcome *out)
 {
 	const char *url = rec_str(rec, "order_url", NULL);
 	struct acme_order o = { 0 };
+	enum recorded r = REC_NONE;
+	char mem[PIPELINE_JOURNAL_URL_MAX], gen[24];
+	bool recalled = false;
 	long long ra;
 
-	*failed = false;
-	if (!url || (uint64_t)rec_int(rec, "order_gen", 0) != job->gen)
-		return false;
+	if (!url || (uint64_t)rec_int(rec, "order_gen", 0) != job->gen) {
+		/* Redis lost the record (a restart without the last second of
+		 * writes) or was down when it was made: this process remembers */
+		if (!pipeline_order_recall(env, job, mem, sizeof(mem)))
+			return REC_NONE;
+		url = mem;
+		recalled = true;
+	}
 	o.url = strdup(url);
 	enum acme_status st = o.url ? acme_order_poll(c, &o, &ra) : ACME_E_NOMEM;
-	/* pending, ready or processing: carry on with it; a valid one was
-	 * issued already and is not this run's */
-	bool usable = (st == ACME_OK || st == ACME_PENDING) && o.status &&
-	              strcmp(o.status, "valid") != 0;
-	acme_order_free(&o);
-	if (usable)
-		return true;
-	if (st == ACME_OK || st == ACME_PENDING)
-		return false;
-	if (st != ACME_E_INVALID) {
+	if ((st == ACME_OK || st == ACME_PENDING) && o.status) {
+		if (strcmp(o.status, "valid") != 0)
+			r = REC_USABLE;
+		else if (rec_str(rec, "pending_key", NULL) && !recalled)
+			r = REC_ISSUED;
+		snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
+		if (r == REC_USABLE && recalled &&
+		    domain_set(env, job, "order_url", url, "order_gen", gen,
+		               (const char *)NULL) != 0) {
+			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+			out->state = "";
+			r = REC_FAILED;
+		}
+	} else if (st != ACME_E_INVALID && !pipeline_acme_gone(env)) {
 		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
-		*failed = true;
+		r = REC_FAILED;
 	}
-	return false;
+	acme_order_free(&o);
+	return r;
 }
 
-/* The rate limiter: how long this order must wait (0: go). */
-static long long budget(struct stage_env *env, char (*names)[DNAME_MAX + 2], int n,
-                        const char **which)
+/* Waits for the failed-authorization buckets of the names (peek only:
+ * finalize takes them), then for this job's turn for a new order.  Returns
+ * 0 to go, or sets OUT. */
+static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MAX + 2],
+                  int n, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
+	struct rl_ticket t = { job_ctx_int(job, "rl_slot", 0), job_ctx_int(job, "rl_shift", 0) };
 	char bucket[1024];
+	long long w = 0;
 
-	for (int i = 0; i < n; i++) {
+	/* a job holding a place in line checked these before it took it */
+	for (int i = 0; i < n && !t.slot && w == 0; i++) {
 		pipeline_bucket(env, "failed-authz", names[i], bucket, sizeof(bucket));
-		long long w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
-		if (w) {
-			*which = "failed authorizations";
-			return w;
+		w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
+		if (w > 0) {
+			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
+			                    "bucket=\"failed_authz\"", 1);
+			outcome_retry(out, w, "rate limit of failed authorizations for %s at %s: "
+			              "waiting %lld ms", dname_base(names[i]), p->ca, w);
 		}
 	}
-	pipeline_bucket(env, "new-orders", NULL, bucket, sizeof(bucket));
-	*which = "new orders";
-	return ratelimit(env->q, bucket, &p->lc.new_orders, RL_TAKE, env->now_ms, 0);
+	if (w == 0) {
+		pipeline_bucket(env, "new-orders", NULL, bucket, sizeof(bucket));
+		bool had = t.slot != 0;
+		w = ratelimit_turn(env->q, bucket, &p->lc.new_orders, env->now_ms, &t);
+		if (w >= 0 && t.slot &&
+		    (job_ctx_set_int(job, "rl_slot", t.slot) != 0 ||
+		     job_ctx_set_int(job, "rl_shift", t.shift) != 0))
+			w = -1;
+		if (w > 0) {
+			if (!had)
+				metrics_counter_add(METRICS_RATELIMIT_WAITS,
+				                    METRICS_RATELIMIT_WAITS_HELP,
+				                    "bucket=\"new_orders\"", 1);
+			long long ahead = w * p->lc.new_orders.limit / p->lc.new_orders.period_ms;
+			outcome_retry(out, w, "rate limit of new orders at %s: place %lld in line, "
+			              "waiting %lld ms", p->ca, ahead + 1, w);
+		}
+	}
+	if (w < 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		return -1;
+	}
+	if (w == 0)
+		return 0;
+	out->wait = true;       /* waiting for a token is not an attempt */
+	out->state = "rate-limited";
+	return -1;
 }
 
 void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out)
@@ -70,44 +129,42 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	struct pipeline *p = env->deps;
 	struct domain_rec rec = { 0 };
 	char names[NAMES_MAX][DNAME_MAX + 2], gen[24], authz[4096];
-	const char *ids[NAMES_MAX], *which;
+	const char *ids[NAMES_MAX];
 	struct acme_order order = { 0 };
 	struct acme_client *c;
-	bool failed;
 
 	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
 		goto out;
-	if (order_usable(env, c, &rec, job, out, &failed) || failed) {
-		if (!failed) {
-			outcome_advance(out, STAGE_PROVISION_TXT);
-			out->state = "provisioning";
-		}
+	switch (recorded_order(env, c, &rec, job, out)) {
+	case REC_USABLE:
+		outcome_advance(out, STAGE_PROVISION_TXT);
+		out->state = "provisioning";
 		goto out;
+	case REC_ISSUED:
+		outcome_advance(out, STAGE_FINALIZE);
+		out->state = "finalizing";
+		goto out;
+	case REC_FAILED:
+		goto out;
+	case REC_NONE:
+		break;
 	}
 	int n = pipeline_names(&rec, job, names, NAMES_MAX);
-	long long wait = budget(env, names, n, &which);
-	if (wait) {
-		if (wait < 0) {
-			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-			out->state = "";
-		} else {
-			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
-			                    strcmp(which, "new orders") ? "bucket=\"failed_authz\""
-			                                                : "bucket=\"new_orders\"", 1);
-			outcome_retry(out, wait, "rate limit of %s at %s: waiting %lld ms",
-			              which, p->ca, wait);
-			out->state = "rate-limited";
-		}
+	if (budget(env, job, names, n, out) != 0)
 		goto out;
-	}
 	for (int i = 0; i < n; i++)
 		ids[i] = names[i];
 	enum acme_status st = acme_order_new(c, ids, (size_t)n, p->acme.profile,
 	                                     job_ctx_str(job, "replaces"), &order);
 	if (st != ACME_OK) {
+		/* the place in line is kept: after a rateLimited answer the job
+		 * goes first when the block ends */
 		pipeline_acme_failed(env, job, st, "new order", out);
 		goto out;
 	}
+	/* first of all: a job that dies after this resumes this order (and
+	 * this process remembers it when Redis does not) */
+	pipeline_order_journal(env, job, order.url);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	pipeline_join((const char *const *)order.authorizations, order.n_authz, authz,
 	              sizeof(authz));
@@ -118,6 +175,8 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		out->state = "";
 		goto out;
 	}
+	job_ctx_del(job, "rl_slot");
+	job_ctx_del(job, "rl_shift");
 	domain_incr(env, job, "orders");
 	outcome_advance(out, STAGE_PROVISION_TXT);
 	out->state = "provisioning";

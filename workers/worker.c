@@ -313,7 +313,7 @@ static void settle(struct wthread *t, const struct queue_entry *e)
 
 	if (out.kind == OUT_NONE)
 		snprintf(out.reason, sizeof(out.reason), "handler returned no outcome");
-	if (out.kind == OUT_RETRY) {
+	if (out.kind == OUT_RETRY && !out.wait) {
 		job.attempt++;
 		const struct stage_policy *p = &cfg->policy[e->stage];
 		if (p->max_attempts > 0 && job.attempt >= p->max_attempts) {

@@ -1,0 +1,5 @@
+# The domain lifecycle over time: offboard-check's decisions (pure, unit),
+# the rate limiter under a burst of onboarding, and the whole fleet under
+# crashes (tests/integration/test_ratelimit.py, test_chaos.py; real Redis,
+# BIND, Pebble and dcv-worker processes).
+dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib)
