@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Runs SCRIPT_BUCKET in MODE with the arguments A1, A2.  Returns the wait,
- * or -1; *SLOT and *SHIFT get the script's answer when not NULL. */
+/* Runs SCRIPT_BUCKET in MODE with the arguments A1, A2 and MEMBER (the
+ * waiter's entry in the delayed set, "" none).  Returns the wait, or -1;
+ * *SLOT and *SHIFT get the script's answer when not NULL. */
 static long long bucket(struct queue *q, const char *name, const struct rl_bucket *b,
                         const char *mode, uint64_t now_ms, long long a1, long long a2,
-                        long long *slot, long long *shift)
+                        const char *member, long long *slot, long long *shift)
 {
-	char key[512], now[24], limit[24], period[24], s1[24], s2[24];
+	char key[512], now[24], limit[24], period[24], s1[24], s2[24], delayed[128];
 	long long wait = -1;
 
 	queue_key(q, key, sizeof(key), "rl:");
@@ -21,8 +22,9 @@ static long long bucket(struct queue *q, const char *name, const struct rl_bucke
 	snprintf(period, sizeof(period), "%lld", b->period_ms);
 	snprintf(s1, sizeof(s1), "%lld", a1);
 	snprintf(s2, sizeof(s2), "%lld", a2);
-	const char *argv[] = { key, now, limit, period, mode, s1, s2 };
-	redisReply *r = queue_script(q, SCRIPT_BUCKET, 1, 7, argv, NULL);
+	queue_key(q, delayed, sizeof(delayed), "delayed");
+	const char *argv[] = { key, now, limit, period, mode, s1, s2, member, delayed };
+	redisReply *r = queue_script(q, SCRIPT_BUCKET, 1, 9, argv, NULL);
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 	    r->element[0]->type == REDIS_REPLY_INTEGER) {
 		wait = r->element[0]->integer;
@@ -42,18 +44,18 @@ long long ratelimit(struct queue *q, const char *name, const struct rl_bucket *b
 
 	if (b->limit <= 0 || b->period_ms <= 0)
 		return 0;
-	return bucket(q, name, b, modes[mode], now_ms, (long long)until_ms, 0, NULL, NULL);
+	return bucket(q, name, b, modes[mode], now_ms, (long long)until_ms, 0, "", NULL, NULL);
 }
 
 long long ratelimit_turn(struct queue *q, const char *name, const struct rl_bucket *b,
-                         uint64_t now_ms, struct rl_ticket *t)
+                         uint64_t now_ms, const char *member, struct rl_ticket *t)
 {
 	long long slot = 0, shift = 0, wait;
 
 	if (b->limit <= 0 || b->period_ms <= 0)
 		return 0;
 	wait = bucket(q, name, b, t->slot ? "claim" : "reserve", now_ms, t->slot, t->shift,
-	              &slot, &shift);
+	              member ? member : "", &slot, &shift);
 	if (wait >= 0) {
 		t->slot = slot;
 		t->shift = shift;

@@ -13,7 +13,9 @@
  * take its place and once when its turn comes, however long the line.  The
  * line is served in the order the places were taken.  A CA's rateLimited
  * answer blocks the bucket until its Retry-After and pushes every place
- * given out back by as much, so the line keeps its order and its spacing.
+ * given out back by as much (and the waiters' entries in the delayed set
+ * with them), so the line keeps its order and its spacing and nobody wakes
+ * before the block is over.  "<bucket>:line" lists the waiters by slot.
  */
 #ifndef DCV_RATELIMIT_H
 #define DCV_RATELIMIT_H
@@ -50,10 +52,14 @@ struct rl_ticket {
 /* Waits its turn in bucket NAME.  Without a place (T->slot 0) it takes the
  * next one; with one it asks whether its (possibly pushed back) slot has
  * come.  T is updated either way: the caller keeps it (in the job) until
- * the request it stood in line for was sent.  Returns the milliseconds
- * until the turn (0: go now; the token is the holder's), or -1 when Redis
- * failed.  A bucket without a limit returns 0 and leaves T alone. */
+ * the request it stood in line for was sent.  MEMBER is the entry the
+ * waiting job will have in the delayed set ("<stage> <domain> <job id>"):
+ * while it waits it stands in "<bucket>:line", and a block moves its
+ * delayed entry with its slot, so it does not wake during the block.
+ * Returns the milliseconds until the turn (0: go now; the token is the
+ * holder's), or -1 when Redis failed.  A bucket without a limit returns 0
+ * and leaves T alone. */
 long long ratelimit_turn(struct queue *q, const char *name, const struct rl_bucket *b,
-                         uint64_t now_ms, struct rl_ticket *t);
+                         uint64_t now_ms, const char *member, struct rl_ticket *t);
 
 #endif

@@ -338,8 +338,9 @@ static const char offboard_lua[] = LIFECYCLE_LUA_COMMON
 
 /*
  * BUCKET
- * KEYS[1]: the bucket.  ARGV: now_ms, limit, period_ms, mode, a1, a2.
- * A bucket of LIMIT orders per PERIOD kept as virtual scheduling (GCRA):
+ * KEYS[1]: the bucket.  ARGV: now_ms, limit, period_ms, mode, a1, a2,
+ * member, delayed key.
+ * A bucket of LIMIT requests per PERIOD kept as virtual scheduling (GCRA):
  * "tat" is the theoretical arrival time of the next request, T = PERIOD /
  * LIMIT apart; a request may go once tat - PERIOD + T is not in the future,
  * so LIMIT may go at once from a full bucket and then one every T.
@@ -347,23 +348,28 @@ static const char offboard_lua[] = LIFECYCLE_LUA_COMMON
  *            changes)
  *   peek     only tell the wait
  *   reserve  take the next slot in line whatever its time: the holder waits
- *            until that slot (its place in line, arrival order) and then
- *            goes without asking again; the slot and the bucket's "shift"
- *            are returned for the holder to keep
+ *            until that slot and then goes without asking again; the slot
+ *            and the bucket's "shift" are returned for the holder to keep.
+ *            A holder that must wait is put in the line, "<bucket>:line", a
+ *            sorted set of MEMBER (its entry in the delayed set) by slot
  *   claim    a holder of slot a1 given at shift a2 asks whether it may go:
  *            its slot moved by the blocks since (shift - a2), and never
- *            before blocked_until
- *   block    no request before a1 (a CA's Retry-After): every slot given
- *            out is pushed back by the part of the block that is new
- *            ("shift"), and after the block the bucket holds one token, so
- *            the line resumes at one per T instead of a burst
- * An older bucket (tokens, ts) is read as the same state.  Returns {wait
- * ms (0: go), slot, shift}.
+ *            before blocked_until; it leaves the line when it goes
+ *   block    no request before a1 (a CA's Retry-After): every slot given out
+ *            is pushed back by the part of the block that is new ("shift"),
+ *            and so is each waiter's entry in the delayed set, so that no
+ *            waiter wakes during the block; after the block the bucket holds
+ *            one token, so the line resumes at one per T, not in a burst
+ * Places older than two periods are dropped from the line (their holders
+ * went, or died).  An older bucket (tokens, ts) is read as the same state.
+ * Returns {wait ms (0: go), slot, shift}.
  */
 static const char bucket_lua[] =
 "local k, now, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
 "local period, mode = tonumber(ARGV[3]), ARGV[4]\n"
 "local a1, a2 = tonumber(ARGV[5]) or 0, tonumber(ARGV[6]) or 0\n"
+"local member, delayed = ARGV[7] or '', ARGV[8] or ''\n"
+"local line = k..':line'\n"
 "local T = period / limit\n"
 "local h = redis.call('HMGET', k, 'tat', 'shift', 'blocked_until', 'tokens', 'ts')\n"
 "local tat = tonumber(h[1])\n"
@@ -374,9 +380,19 @@ static const char bucket_lua[] =
 "local shift, blocked = tonumber(h[2] or '0'), tonumber(h[3] or '0')\n"
 "local base = math.max(tat, now)\n"
 "local wait, slot = 0, 0\n"
+"redis.call('ZREMRANGEBYSCORE', line, '-inf', '('..string.format('%.0f', now - 2 * period))\n"
 "if mode == 'block' then\n"
 "  local ext = a1 - math.max(blocked, now)\n"
-"  if ext > 0 then shift = shift + ext; tat = base + ext end\n"
+"  if ext > 0 then\n"
+"    shift = shift + ext\n"
+"    tat = base + ext\n"
+"    local w = redis.call('ZRANGEBYSCORE', line, now, '+inf', 'WITHSCORES')\n"
+"    for i = 1, #w, 2 do\n"
+"      local s = string.format('%.0f', tonumber(w[i + 1]) + ext)\n"
+"      redis.call('ZADD', line, s, w[i])\n"
+"      if delayed ~= '' then redis.call('ZADD', delayed, 'XX', s, w[i]) end\n"
+"    end\n"
+"  end\n"
 "  if a1 > blocked then blocked = a1 end\n"
 "  if tat < blocked + period - T then tat = blocked + period - T end\n"
 "elseif mode == 'reserve' then\n"
@@ -391,12 +407,17 @@ static const char bucket_lua[] =
 "  if first > now then wait = first - now\n"
 "  elseif mode == 'take' then tat = base + T end\n"
 "end\n"
+"if member ~= '' and (mode == 'reserve' or mode == 'claim') then\n"
+"  if wait > 0 then redis.call('ZADD', line, string.format('%.0f', slot), member)\n"
+"  else redis.call('ZREM', line, member) end\n"
+"end\n"
 "local tokens = (now + period - math.max(tat, now)) / T\n"
 "redis.call('HSET', k, 'tat', string.format('%.3f', tat), 'shift',\n"
 "  string.format('%.3f', shift), 'blocked_until', string.format('%.0f', blocked),\n"
 "  'tokens', string.format('%.3f', tokens), 'ts', string.format('%.0f', now))\n"
-"local ttl = math.max(tat, blocked) - now + 2 * period\n"
-"redis.call('PEXPIRE', k, math.floor(ttl))\n"
+"local ttl = math.floor(math.max(tat, blocked) - now + 2 * period)\n"
+"redis.call('PEXPIRE', k, ttl)\n"
+"if redis.call('EXISTS', line) == 1 then redis.call('PEXPIRE', line, ttl) end\n"
 "return {math.ceil(wait), math.floor(slot), math.floor(shift)}\n";
 
 /*

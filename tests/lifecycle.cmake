@@ -3,3 +3,4 @@
 # crashes (tests/integration/test_ratelimit.py, test_chaos.py; real Redis,
 # BIND, Pebble and dcv-worker processes).
 dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib)
+dcv_py_test(it_ratelimit test_ratelimit.py TIMEOUT 900)

@@ -97,7 +97,10 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	if (w == 0) {
 		pipeline_bucket(env, "new-orders", NULL, bucket, sizeof(bucket));
 		bool had = t.slot != 0;
-		w = ratelimit_turn(env->q, bucket, &p->lc.new_orders, env->now_ms, &t);
+		char member[DNAME_MAX + JOB_ID_MAX + 32];
+		snprintf(member, sizeof(member), "%s %s %s", stage_name(STAGE_CREATE_ORDER),
+		         job->domain, job->id);
+		w = ratelimit_turn(env->q, bucket, &p->lc.new_orders, env->now_ms, member, &t);
 		if (w >= 0 && t.slot &&
 		    (job_ctx_set_int(job, "rl_slot", t.slot) != 0 ||
 		     job_ctx_set_int(job, "rl_shift", t.shift) != 0))

@@ -25,10 +25,6 @@
 #include "offboard_policy.h"
 #include "pipeline.h"
 
-/* Times finalize sends a job back to answer a challenge the CA still has
- * pending, before it gives up. */
-#define UNANSWERED_MAX 3
-
 /* The fields of the order in hand, deleted when it is done with. */
 #define ORDER_FIELDS "order_url order_gen pending_key authz challenges"
 
@@ -44,7 +40,6 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	pipeline_bucket(env, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
-	job_ctx_del(job, "unanswered");
 	/* with the commit: a job reclaimed before it still finds its order */
 	out->clear = ORDER_FIELDS " verified_gen";
 	if (k >= p->lc.max_invalid) {
@@ -80,21 +75,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		long long ra = -1;
 		enum acme_status st = acme_authz_poll(c, order->authorizations[i], &a, &ra);
 		bool ok = st == ACME_OK;
-		if (st == ACME_PENDING && a.dns01_status && strcmp(a.dns01_status, "pending") == 0 &&
-		    job_ctx_int(job, "unanswered", 0) >= UNANSWERED_MAX) {
-			outcome_fail(out, "the CA keeps the challenge for %s pending after %d answers",
-			             a.identifier ? a.identifier : "?", UNANSWERED_MAX);
-			out->state = "failed";
-		} else if (st == ACME_PENDING && a.dns01_status &&
-		           strcmp(a.dns01_status, "pending") == 0) {
-			/* nobody answered the challenge (a run that died, or an
-			 * answer the CA refused): provision-txt answers it */
-			job_ctx_set_int(job, "unanswered", job_ctx_int(job, "unanswered", 0) + 1);
-			outcome_advance(out, STAGE_PROVISION_TXT);
-			snprintf(out->reason, sizeof(out->reason), "the challenge for %s was not "
-			         "answered; answering it", a.identifier ? a.identifier : "?");
-			out->state = "provisioning";
-		} else if (st == ACME_PENDING) {
+		if (st == ACME_PENDING) {
 			outcome_retry(out, ra > 0 ? ra : p->lc.authz_poll_ms,
 			              "the CA is validating %s", a.identifier ? a.identifier : "?");
 			out->state = "validating";
@@ -176,7 +157,6 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	}
 	domain_incr(env, job, "certificates");
 	job_ctx_del(job, "replaces");
-	job_ctx_del(job, "unanswered");
 	struct tm tm;
 	time_t t = s.not_after;
 	gmtime_r(&t, &tm);
