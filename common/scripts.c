@@ -235,7 +235,7 @@ static const char replay_lua[] =
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
 "    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
 "    'nudge_pending', 'claim_entry', 'authz', 'challenges', 'pointed', 'away',\n" \
-"    'left', 'missing', 'checked_at', 'check_at', 'ari_next')\n" \
+"    'left', 'missing', 'checked_at', 'check_at', 'ari_next', 'order_started')\n" \
 "end\n"
 
 /*

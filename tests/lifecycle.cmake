@@ -4,3 +4,5 @@
 # BIND, Pebble and dcv-worker processes).
 dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib)
 dcv_py_test(it_ratelimit test_ratelimit.py TIMEOUT 900)
+dcv_py_test(it_chaos test_chaos.py TIMEOUT 1200)
+dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)

@@ -16,8 +16,10 @@
  * delay it the same way.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pipeline.h"
 
 #define NAMES_MAX 16
@@ -48,6 +50,8 @@ static enum recorded recorded_order(struct stage_env *env, struct acme_client *c
 			return REC_NONE;
 		url = mem;
 		recalled = true;
+		log_msg(LOG_INFO, "stage=create-order domain=%s the record lost the order this "
+		        "process created: %s", job->domain, url);
 	}
 	o.url = strdup(url);
 	enum acme_status st = o.url ? acme_order_poll(c, &o, &ra) : ACME_E_NOMEM;
@@ -127,6 +131,40 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	return -1;
 }
 
+/* Records "order_started" before newOrder is sent, unless another run of
+ * this job did so recently: with a slow CA a job can be reclaimed while its
+ * first run still waits for newOrder, and both would order.  A mark older
+ * than twice the ACME timeout (and ten seconds) is a run that died: this
+ * one orders.  Returns true to go on, or false with OUT set (a wait). */
+static bool order_lease(struct stage_env *env, const struct job *job,
+                        const struct domain_rec *rec, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	const char *was = rec_str(rec, "order_started", "");
+	long long since = atoll(was), stale = 2LL * p->acme.timeout_ms + 10000;
+	char now[24];
+
+	if (since && (long long)env->now_ms - since < stale) {
+		long long left = since + stale - (long long)env->now_ms;
+		outcome_retry(out, left < 1000 ? left : 1000, "another run of this job is creating "
+		              "the order (for %lld ms now): waiting for it",
+		              (long long)env->now_ms - since);
+		out->state = "ordering";
+		out->wait = true;
+		return false;
+	}
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
+	int w = domain_note(env, job, "order_started", was, NULL, NULL, "order_started", now,
+	                    (const char *)NULL);
+	if (w == 0)
+		return true;
+	outcome_retry(out, w == -2 ? 100 : 1000, w == -2 ? "another run of this job started "
+	              "the order just now" : "redis: %s", queue_errstr(env->q));
+	out->state = w == -2 ? "ordering" : "";
+	out->wait = w == -2;
+	return false;
+}
+
 void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
@@ -153,7 +191,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		break;
 	}
 	int n = pipeline_names(&rec, job, names, NAMES_MAX);
-	if (budget(env, job, names, n, out) != 0)
+	if (budget(env, job, names, n, out) != 0 || !order_lease(env, job, &rec, out))
 		goto out;
 	for (int i = 0; i < n; i++)
 		ids[i] = names[i];
@@ -162,6 +200,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (st != ACME_OK) {
 		/* the place in line is kept: after a rateLimited answer the job
 		 * goes first when the block ends */
+		domain_set(env, job, "order_started", (const char *)NULL, (const char *)NULL);
 		pipeline_acme_failed(env, job, st, "new order", out);
 		goto out;
 	}
@@ -172,7 +211,8 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	pipeline_join((const char *const *)order.authorizations, order.n_authz, authz,
 	              sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
-	               "authz", authz, (const char *)NULL) != 0) {
+	               "authz", authz, "order_started", (const char *)NULL,
+	               (const char *)NULL) != 0) {
 		/* the order is lost to us; the CA lets it expire */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";

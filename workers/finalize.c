@@ -26,7 +26,7 @@
 #include "pipeline.h"
 
 /* The fields of the order in hand, deleted when it is done with. */
-#define ORDER_FIELDS "order_url order_gen pending_key authz challenges"
+#define ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges"
 
 /* An authorization the CA found invalid. */
 static void invalid(struct stage_env *env, struct job *job, const struct domain_rec *rec,

@@ -206,7 +206,8 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 
 	if (domain_set(env, job, "verified_gen", (const char *)NULL,
 	               "order_url", (const char *)NULL, "order_gen", (const char *)NULL,
-	               "pending_key", (const char *)NULL, (const char *)NULL) != 0) {
+	               "order_started", (const char *)NULL, "pending_key", (const char *)NULL,
+	               (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return;

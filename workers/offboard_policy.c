@@ -329,10 +329,7 @@ void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
 		*renew_at = cur_renew_at;
 		return;
 	}
-	long long from = start_ms > now ? start_ms : now;
-	if (from >= end_ms) {
-		*renew_at = from > end_ms ? now : end_ms;
-		return;
-	}
-	*renew_at = from + (long long)(rnd % (uint64_t)(end_ms - from + 1));
+	/* RFC 9773: a uniform moment of the window; one in the past is now */
+	long long at = start_ms + (long long)(rnd % (uint64_t)(end_ms - start_ms + 1));
+	*renew_at = at < now ? now : at;
 }

@@ -136,9 +136,9 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
  * window [START_MS, END_MS] the CA suggests now and the Retry-After it sent
  * (-1: none; then the default, 6 h), bounded by [MIN_MS, MAX_MS].  A renewal
  * time already chosen inside the window is kept (no stampede at every
- * poll); otherwise a moment is drawn from RND in the part of the window
- * still ahead (now, when the window is over).  Fills *RENEW_AT and
- * *NEXT_POLL (unix ms). */
+ * poll); otherwise a moment of the window is drawn from RND, and one in
+ * the past means now (RFC 9773 4.2).  Fills *RENEW_AT and *NEXT_POLL (unix
+ * ms). */
 void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
                   long long retry_after_ms, long long min_ms, long long max_ms,
                   long long cur_renew_at, uint64_t rnd, long long *renew_at,

@@ -132,13 +132,17 @@ class CAProxy:
     # ---------------------------------------------------------- serving
 
     def _send(self, h, code, body, headers=()):
-        h.send_response(code)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(body)
+        try:
+            h.send_response(code)
+            for k, v in headers:
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            if h.command != "HEAD":
+                h.wfile.write(body)
+        except (ssl.SSLError, ConnectionError, BrokenPipeError):
+            # the client went away (a worker SIGKILLed mid-request)
+            h.close_connection = True
 
     def _conn(self):
         c = getattr(self.local, "conn", None)
