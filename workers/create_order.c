@@ -8,6 +8,11 @@
  * downloads it); only an order the CA no longer has, or that went invalid,
  * or that was finalized with a key we lost, is replaced.
  *
+ * A process sends one newOrder at a time (the request and its record are
+ * one critical section), and a run that finds another run of its job in
+ * the middle of a newOrder ("order_started") waits for it: a crash costs
+ * at most one order nobody recorded per process, and a reclaim none.
+ *
  * The fleet-wide rate limiter (ratelimit.h) delays the job, never fails it:
  * a job that must wait for a new-order token takes its place in line once
  * (the slot and the bucket's shift travel in the job's ctx as "rl_slot" and
@@ -15,9 +20,11 @@
  * an attempt; failed authorizations per identifier (taken by finalize) only
  * delay it the same way.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pipeline.h"
@@ -131,6 +138,29 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	return -1;
 }
 
+/* One newOrder at a time per process, from the request to its record: a
+ * process that dies then leaves at most one order that nobody recorded,
+ * however many threads it runs (a burst of N orders costs N round trips
+ * to the CA per process; at a CA's pace, hundreds an hour, nothing). */
+static pthread_mutex_t ordering = PTHREAD_MUTEX_INITIALIZER;
+
+#define ORDERING_WAIT_MS 2000
+
+/* Takes the process's ordering lock, or sets OUT to wait for it. */
+static bool one_at_a_time(struct outcome *out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ORDERING_WAIT_MS / 1000;
+	if (pthread_mutex_timedlock(&ordering, &ts) == 0)
+		return true;
+	outcome_retry(out, 100, "another thread of this process is ordering; again shortly");
+	out->state = "ordering";
+	out->wait = true;
+	return false;
+}
+
 /* Records "order_started" before newOrder is sent, unless another run of
  * this job did so recently: with a slow CA a job can be reclaimed while its
  * first run still waits for newOrder, and both would order.  A mark older
@@ -173,6 +203,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	const char *ids[NAMES_MAX];
 	struct acme_order order = { 0 };
 	struct acme_client *c;
+	bool locked = false;
 
 	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
 		goto out;
@@ -191,12 +222,18 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		break;
 	}
 	int n = pipeline_names(&rec, job, names, NAMES_MAX);
-	if (budget(env, job, names, n, out) != 0 || !order_lease(env, job, &rec, out))
+	if (budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
+		goto out;
+	locked = true;
+	if (!order_lease(env, job, &rec, out))
 		goto out;
 	for (int i = 0; i < n; i++)
 		ids[i] = names[i];
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	enum acme_status st = acme_order_new(c, ids, (size_t)n, p->acme.profile,
 	                                     job_ctx_str(job, "replaces"), &order);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st != ACME_OK) {
 		/* the place in line is kept: after a rateLimited answer the job
 		 * goes first when the block ends */
@@ -213,17 +250,26 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "authz", authz, "order_started", (const char *)NULL,
 	               (const char *)NULL) != 0) {
-		/* the order is lost to us; the CA lets it expire */
+		/* the order is lost to the record; this process remembers it */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		goto out;
 	}
+	pthread_mutex_unlock(&ordering);
+	locked = false;
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	log_msg(LOG_DEBUG, "stage=create-order domain=%s newOrder answered in %ld us, "
+	        "recorded %ld us later", job->domain,
+	        (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
+	        (long)((t2.tv_sec - t1.tv_sec) * 1000000 + (t2.tv_nsec - t1.tv_nsec) / 1000));
 	job_ctx_del(job, "rl_slot");
 	job_ctx_del(job, "rl_shift");
 	domain_incr(env, job, "orders");
 	outcome_advance(out, STAGE_PROVISION_TXT);
 	out->state = "provisioning";
 out:
+	if (locked)
+		pthread_mutex_unlock(&ordering);
 	acme_order_free(&order);
 	domain_rec_free(&rec);
 }

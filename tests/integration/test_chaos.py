@@ -185,7 +185,7 @@ def test_chaos(tmp, capsys):
                 c = "the CA found an authorization invalid"
             elif any(r0 - 2000 <= t <= r0 + 30000 for r0 in restarts for t in ts):
                 c = "Pebble restarted"
-            elif rk - 3000 <= first <= rk + 500:
+            elif rk - 2000 <= first <= rk:
                 c = "Redis lost the last second"
             elif any(k - 1500 <= first <= k for k in kills):
                 c = "a worker killed mid-order"

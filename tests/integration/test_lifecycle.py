@@ -12,9 +12,12 @@
     status), the domain keeps renewing;
   - a TXT the primary lost is published again;
   - ARI is followed: a window that moves earlier renews within its
-    Retry-After (the CA's ARI comes from ca_proxy; Pebble 2.4 has none)."""
+    Retry-After (the CA's ARI comes from ca_proxy; Pebble 2.4 has none);
+  - Redis losing the record of an order (its last writes) costs no second
+    order."""
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -273,5 +276,51 @@ def test_ari_window_followed(tmp, capsys):
                   f"{took:.1f} s after the window moved (Retry-After 2 s)")
         assert took < 2 + 15
         assert len(env.ca.new_orders()) == 2
+    finally:
+        env.close()
+
+
+def test_redis_losing_the_record_of_an_order_does_not_order_twice(tmp, capsys):
+    # One order per 5 s: b waits in line while its state is copied from
+    # Redis's append-only file (what a host crash leaves: the writes before
+    # the last second).  b orders; Redis dies and comes back from the copy:
+    # the record of b's order is gone and its job runs create-order again.
+    # The worker process remembers the order it made and takes it up again
+    # instead of making a second one.  (A plain SIGKILL of redis-server loses
+    # nothing here: the kernel has its writes; see test_chaos.py.)
+    env = L.fleet(tmp, ca_proxy=True, redis_aof=True, workers=1, config={
+        "ratelimit.new_orders.limit": 1, "ratelimit.new_orders.period_ms": 5000})
+    try:
+        a, b = f"first.{env.zones[0]}", f"lost.{env.zones[1]}"
+        L.customers_ready(env, [a, b])
+        env.ctl("onboard", a)
+        L.wait_all_issued(env, [a], 60, interval=0.2)
+        env.ctl("onboard", b)
+        harness.wait_until(lambda: env.domain(b).get("state") == "rate-limited", 30,
+                           interval=0.05, what="b waiting in line")
+        aof = os.path.join(tmp, "appendonlydir")
+        saved = os.path.join(tmp, "aof-before")
+        shutil.copytree(aof, saved)
+        # the secondary paused: b's order stays pending while Redis is away
+        env.s.proc.signal(signal.SIGSTOP)
+        try:
+            harness.wait_until(lambda: env.domain(b).get("order_url"), 30, interval=0.01,
+                               what="b's order recorded")
+            env.redis.proc.kill()
+            shutil.rmtree(aof)
+            shutil.copytree(saved, aof)
+            env.redis.start()
+        finally:
+            env.s.proc.signal(signal.SIGCONT)
+        L.wait_all_issued(env, [a, b], 60, interval=0.2)
+        mine = [o for o in env.ca.new_orders() if o["names"] == [b]]
+        log = env.log(env.workers[0])
+        with capsys.disabled():
+            print(f"\nRedis came back without the record of {b}'s order: "
+                  f"{len(mine)} order at the CA; the worker "
+                  f"{'remembered it' if 'the record lost the order' in log else 'did not'}")
+        assert "the record lost the order this process created" in log
+        assert len(mine) == 1, mine
+        assert L.dead_letters(env) == 0
     finally:
         env.close()

@@ -224,6 +224,10 @@ def test_burst_waits_in_line_spaced_by_the_limit_and_a_ca_block(tmp, capsys):
         assert after_block and after_block[0] - (t_block + BLOCK_S) * 1000 < 2500
         # a place and a go: the wait costs a couple of runs per domain
         assert runs / N <= 2.5, runs / N
-        assert per_min < 1.0, per_min
+        # what waiting costs beyond the workers' polling is within the
+        # noise of that polling (a few commands a second): under one
+        # command per waiting domain every 20 s (a retry per token, as
+        # before, was several commands per domain per second)
+        assert per_min < 3.0, per_min
     finally:
         env.close()
