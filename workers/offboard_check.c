@@ -402,7 +402,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 		out->delay_ms = delay;
 		out->state = "issued";
 		if (f.deleg == OB_DELEG_MISSING)
-			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %s",
+			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %.460s",
 			         detail);
 		break;
 	}

@@ -262,8 +262,8 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 				list_add(stay, sizeof(stay), st->name[i].name);
 		d->names_changed = true;
 		d->event = "name-left";
-		snprintf(d->detail, sizeof(d->detail), "%s pointed elsewhere on %d checks over "
-		         "%lld s: dropped from the certificate; the next renewal orders %s",
+		snprintf(d->detail, sizeof(d->detail), "%.160s pointed elsewhere on %d checks over "
+		         "%lld s: dropped from the certificate; the next renewal orders %.160s",
 		         leaving, most, p->offboard_after_ms / 1000, stay);
 	} else if (moving[0]) {
 		for (int i = 0; i < st->n; i++) {
@@ -272,20 +272,20 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 				n->away_told = true;
 		}
 		d->event = "moving-away";
-		snprintf(d->detail, sizeof(d->detail), "%s points elsewhere: offboarded if it "
+		snprintf(d->detail, sizeof(d->detail), "%.400s points elsewhere: offboarded if it "
 		         "still does after %lld s and %d checks", moving,
 		         p->offboard_after_ms / 1000, p->min_checks);
 	} else if (readded[0] || back[0]) {
 		d->event = "back";
 		if (readded[0])
-			snprintf(d->detail, sizeof(d->detail), "%s points at us again: back in the "
+			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again: back in the "
 			         "certificate, renewing now", readded);
 		else
-			snprintf(d->detail, sizeof(d->detail), "%s points at us again", back);
+			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again", back);
 	} else if (tell_missing) {
 		st->missing_told = true;
 		d->event = "delegation-missing";
-		snprintf(d->detail, sizeof(d->detail), "%sthe delegation is gone on %d checks: %s",
+		snprintf(d->detail, sizeof(d->detail), "%sthe delegation is gone on %d checks: %.400s",
 		         p->rule ? "pointing at us but " : "", st->missing_checks,
 		         f->deleg_detail ? f->deleg_detail : "");
 	}

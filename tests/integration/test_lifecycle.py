@@ -212,6 +212,17 @@ def test_no_pointing_rule_nothing_is_parked(tmp):
         env.close()
 
 
+def second_in_line(env, a, b):
+    """A issued (taking the one token), then B onboarded and waiting in
+    line for the next."""
+    L.customers_ready(env, [a, b])
+    env.ctl("onboard", a)
+    L.wait_all_issued(env, [a], 60, interval=0.2)
+    env.ctl("onboard", b)
+    harness.wait_until(lambda: env.domain(b).get("state") == "rate-limited", 30,
+                       interval=0.05, what=f"{b} waiting in line")
+
+
 def test_txt_lost_on_the_primary_is_published_again(tmp, capsys):
     # one order per 6 s: the second domain waits in line while the
     # secondary is paused, so its TXT cannot propagate; then the primary
@@ -220,12 +231,7 @@ def test_txt_lost_on_the_primary_is_published_again(tmp, capsys):
                                           "ratelimit.new_orders.period_ms": 6000})
     try:
         a, b = f"a.{env.zones[6]}", f"b.{env.zones[6]}"
-        L.customers_ready(env, [a, b])
-        env.ctl("onboard", a)
-        L.wait_all_issued(env, [a], 60, interval=0.2)
-        env.ctl("onboard", b)
-        harness.wait_until(lambda: env.domain(b).get("state") == "rate-limited", 30,
-                           interval=0.05, what="b waiting in line")
+        second_in_line(env, a, b)
         env.s.proc.signal(signal.SIGSTOP)
         try:
             target = env.target(b)
@@ -292,12 +298,7 @@ def test_redis_losing_the_record_of_an_order_does_not_order_twice(tmp, capsys):
         "ratelimit.new_orders.limit": 1, "ratelimit.new_orders.period_ms": 5000})
     try:
         a, b = f"first.{env.zones[0]}", f"lost.{env.zones[1]}"
-        L.customers_ready(env, [a, b])
-        env.ctl("onboard", a)
-        L.wait_all_issued(env, [a], 60, interval=0.2)
-        env.ctl("onboard", b)
-        harness.wait_until(lambda: env.domain(b).get("state") == "rate-limited", 30,
-                           interval=0.05, what="b waiting in line")
+        second_in_line(env, a, b)
         aof = os.path.join(tmp, "appendonlydir")
         saved = os.path.join(tmp, "aof-before")
         shutil.copytree(aof, saved)
