@@ -57,8 +57,6 @@ static enum recorded recorded_order(struct stage_env *env, struct acme_client *c
 			return REC_NONE;
 		url = mem;
 		recalled = true;
-		log_msg(LOG_INFO, "stage=create-order domain=%s the record lost the order this "
-		        "process created: %s", job->domain, url);
 	}
 	o.url = strdup(url);
 	enum acme_status st = o.url ? acme_order_poll(c, &o, &ra) : ACME_E_NOMEM;
@@ -68,12 +66,15 @@ static enum recorded recorded_order(struct stage_env *env, struct acme_client *c
 		else if (rec_str(rec, "pending_key", NULL) && !recalled)
 			r = REC_ISSUED;
 		snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-		if (r == REC_USABLE && recalled &&
-		    domain_set(env, job, "order_url", url, "order_gen", gen,
-		               (const char *)NULL) != 0) {
-			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-			out->state = "";
-			r = REC_FAILED;
+		if (r == REC_USABLE && recalled) {
+			log_msg(LOG_INFO, "stage=create-order domain=%s the record lost the order "
+			        "this process created: %s", job->domain, url);
+			if (domain_set(env, job, "order_url", url, "order_gen", gen,
+			               (const char *)NULL) != 0) {
+				outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+				out->state = "";
+				r = REC_FAILED;
+			}
 		}
 	} else if (st != ACME_E_INVALID && !pipeline_acme_gone(env)) {
 		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);

@@ -106,6 +106,7 @@ def test_chaos(tmp, capsys):
     })
     killer = None
     sampler = None
+    stop = threading.Event()
     try:
         names = L.domains(env, N)
         L.customers_ready(env, names)
@@ -131,7 +132,6 @@ def test_chaos(tmp, capsys):
                 r.hset(f"{env.prefix}:account", "key_version", v + 1)
         env.ca.on_stall = restart_pebble
 
-        stop = threading.Event()
         rnd = random.Random(11)
 
         def chaos():
@@ -223,6 +223,10 @@ def test_chaos(tmp, capsys):
         st = L.states(env, names)
         assert all(v["state"] == "issued" for v in st.values()), L.why_not(env, names)
     finally:
+        # the chaos ends before the environment: no worker started after it
+        stop.set()
+        if killer and killer.is_alive():
+            killer.join(timeout=60)
         if sampler:
             sampler.stop.set()
         try:
