@@ -124,12 +124,15 @@ def test_chaos(tmp, capsys):
                 events["pebble_restarts"].append(time.time())
                 env.pebble.restart()
                 env._root = None
-                # a new CA: the fleet's account is registered again there
-                r = env.client()
-                v = int(r.hget(f"{env.prefix}:account", "key_version") or 0)
-                r.delete(f"{env.prefix}:account")
+                # a new CA: the fleet's account is registered again there,
+                # and the workers start afresh with it
+                env.client().delete(f"{env.prefix}:account")
                 env.ctl("account", "register", "--email", "ops@example.com")
-                r.hset(f"{env.prefix}:account", "key_version", v + 1)
+                live = [w for w in env.workers if w.poll() is None]
+                for w in live:
+                    env.kill_worker(w)
+                for _ in live:
+                    env.start_worker(wait=False)
         env.ca.on_stall = restart_pebble
 
         rnd = random.Random(11)
