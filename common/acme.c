@@ -1499,25 +1499,17 @@ enum acme_status acme_challenge_respond(struct acme_client *c, const char *url)
 	return st;
 }
 
-enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
-                               char **key_pem, long long *retry_after_ms)
+enum acme_status acme_finalize_csr(struct acme_client *c, struct acme_order *order,
+                                   const char *csr_b64, long long *retry_after_ms)
 {
 	struct acme_http_resp r = { 0 };
-	char *csr = NULL, *payload = NULL;
+	char *payload = NULL;
 	enum acme_status st;
-	*key_pem = NULL;
 	if (retry_after_ms)
 		*retry_after_ms = -1;
-	if (!order->finalize || order->n_identifiers == 0)
-		return fail(c, ACME_E_INVAL, "order has no finalize URL or identifiers");
-	enum crypto_status cs = crypto_csr_new(c->opts.cert_key_type,
-	                                       (const char *const *)order->identifiers,
-	                                       order->n_identifiers, &csr, key_pem);
-	if (cs != CRYPTO_OK) {
-		st = fail(c, ACME_E_CRYPTO, "CSR: %s", crypto_strerror(cs));
-		goto out;
-	}
-	payload = payload_of(json_pack("{ss}", "csr", csr));
+	if (!order->finalize || !csr_b64)
+		return fail(c, ACME_E_INVAL, "order has no finalize URL, or no CSR");
+	payload = payload_of(json_pack("{ss}", "csr", csr_b64));
 	if (!payload) {
 		st = fail(c, ACME_E_NOMEM, "out of memory");
 		goto out;
@@ -1534,13 +1526,35 @@ enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
 		st = ACME_PENDING;
 	}
 out:
+	acme_http_resp_free(&r);
+	free(payload);
+	return st;
+}
+
+enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
+                               char **key_pem, long long *retry_after_ms)
+{
+	char *csr = NULL;
+	enum acme_status st;
+	*key_pem = NULL;
+	if (retry_after_ms)
+		*retry_after_ms = -1;
+	if (!order->finalize || order->n_identifiers == 0)
+		return fail(c, ACME_E_INVAL, "order has no finalize URL or identifiers");
+	enum crypto_status cs = crypto_csr_new(c->opts.cert_key_type,
+	                                       (const char *const *)order->identifiers,
+	                                       order->n_identifiers, &csr, key_pem);
+	if (cs != CRYPTO_OK) {
+		st = fail(c, ACME_E_CRYPTO, "CSR: %s", crypto_strerror(cs));
+		goto out;
+	}
+	st = acme_finalize_csr(c, order, csr, retry_after_ms);
+out:
 	if (st != ACME_OK && st != ACME_PENDING) {
 		crypto_free_secret(*key_pem);
 		*key_pem = NULL;
 	}
-	acme_http_resp_free(&r);
 	free(csr);
-	free(payload);
 	return st;
 }
 
@@ -1664,12 +1678,12 @@ out:
 	return st;
 }
 
-enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
-                                   struct acme_renewal_info *out)
+enum acme_status acme_renewal_info_by_id(struct acme_client *c, const char *certid,
+                                         struct acme_renewal_info *out)
 {
 	const struct acme_directory *d;
 	struct acme_http_resp r = { 0 };
-	char *id = NULL, *url = NULL;
+	char *url = NULL;
 	memset(out, 0, sizeof(*out));
 	out->retry_after_ms = -1;
 	enum acme_status st = acme_directory(c, &d);
@@ -1679,20 +1693,21 @@ enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
 		st = fail(c, ACME_E_UNSUPPORTED, "the directory has no renewalInfo");
 		goto out;
 	}
-	st = acme_ari_certid(cert_pem, cert_pem ? strlen(cert_pem) : 0, &id);
-	if (st != ACME_OK) {
-		fail(c, st, "cannot compute the ARI certificate identifier "
-		            "(no authority key identifier?)");
+	/* base64url "." base64url: nothing else goes into the URL */
+	size_t il = certid ? strlen(certid) : 0;
+	if (il == 0 || il > 512 || strspn(certid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                          "0123456789-_.") != il) {
+		st = fail(c, ACME_E_INVAL, "not an ARI certificate identifier");
 		goto out;
 	}
 	size_t bl = strlen(d->renewal_info);
 	bool slash = bl > 0 && d->renewal_info[bl - 1] == '/';
-	url = malloc(bl + strlen(id) + 2);
+	url = malloc(bl + il + 2);
 	if (!url) {
 		st = fail(c, ACME_E_NOMEM, "out of memory");
 		goto out;
 	}
-	sprintf(url, "%s%s%s", d->renewal_info, slash ? "" : "/", id);
+	sprintf(url, "%s%s%s", d->renewal_info, slash ? "" : "/", certid);
 	st = exchange(c, "GET", url, NULL, "application/json", &r);
 	if (st != ACME_OK)
 		goto out;
@@ -1706,7 +1721,21 @@ enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
 		out->retry_after_ms = ms;
 out:
 	acme_http_resp_free(&r);
-	free(id);
 	free(url);
+	return st;
+}
+
+enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
+                                   struct acme_renewal_info *out)
+{
+	char *id = NULL;
+	memset(out, 0, sizeof(*out));
+	out->retry_after_ms = -1;
+	enum acme_status st = acme_ari_certid(cert_pem, cert_pem ? strlen(cert_pem) : 0, &id);
+	if (st != ACME_OK)
+		return fail(c, st, "cannot compute the ARI certificate identifier "
+		                   "(no authority key identifier?)");
+	st = acme_renewal_info_by_id(c, id, out);
+	free(id);
 	return st;
 }

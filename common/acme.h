@@ -338,6 +338,13 @@ enum acme_status acme_challenge_respond(struct acme_client *c, const char *url);
 enum acme_status acme_finalize(struct acme_client *c, struct acme_order *order,
                                char **key_pem, long long *retry_after_ms);
 
+/* The same with a CSR made by the caller (crypto_csr_new()), so that the
+ * caller can record the certificate's key before the CA sees the CSR: a
+ * process that dies during the request leaves a key that matches whatever
+ * the CA issues.  CSR_B64 is borrowed. */
+enum acme_status acme_finalize_csr(struct acme_client *c, struct acme_order *order,
+                                   const char *csr_b64, long long *retry_after_ms);
+
 /* Downloads the chain at CERT_URL (PEM) and checks it before anyone uses
  * it (crypto_chain_check): the leaf holds the public key of KEY_PEM (our
  * CSR's private key, borrowed), its names are exactly NAMES (N, borrowed),
@@ -360,5 +367,10 @@ enum acme_status acme_revoke(struct acme_client *c, const char *cert_pem,
  * ACME_E_UNSUPPORTED when the directory has no renewalInfo. */
 enum acme_status acme_renewal_info(struct acme_client *c, const char *cert_pem,
                                    struct acme_renewal_info *out);
+
+/* The same by the certificate's ARI identifier (acme_ari_certid(), as
+ * recorded at issuance), for polling the window of a stored certificate. */
+enum acme_status acme_renewal_info_by_id(struct acme_client *c, const char *certid,
+                                         struct acme_renewal_info *out);
 
 #endif

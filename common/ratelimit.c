@@ -4,24 +4,61 @@
 #include <stdio.h>
 #include <string.h>
 
-long long ratelimit(struct queue *q, const char *name, const struct rl_bucket *b,
-                    enum rl_mode mode, uint64_t now_ms, uint64_t until_ms)
+/* Runs SCRIPT_BUCKET in MODE with the arguments A1, A2 and MEMBER (the
+ * waiter's entry in the delayed set, "" none).  Returns the wait, or -1;
+ * *SLOT and *SHIFT get the script's answer when not NULL. */
+static long long bucket(struct queue *q, const char *name, const struct rl_bucket *b,
+                        const char *mode, uint64_t now_ms, long long a1, long long a2,
+                        const char *member, long long *slot, long long *shift)
 {
-	static const char *const modes[] = { "take", "peek", "block" };
-	char key[512], now[24], limit[24], period[24], until[24];
+	char key[512], now[24], limit[24], period[24], s1[24], s2[24], delayed[128];
+	long long wait = -1;
 
-	if (b->limit <= 0 || b->period_ms <= 0)
-		return 0;
 	queue_key(q, key, sizeof(key), "rl:");
 	size_t kl = strlen(key);
 	snprintf(key + kl, sizeof(key) - kl, "%s", name);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms);
 	snprintf(limit, sizeof(limit), "%lld", b->limit);
 	snprintf(period, sizeof(period), "%lld", b->period_ms);
-	snprintf(until, sizeof(until), "%llu", (unsigned long long)until_ms);
-	const char *argv[] = { key, now, limit, period, modes[mode], until };
-	redisReply *r = queue_script(q, SCRIPT_BUCKET, 1, 6, argv, NULL);
-	long long wait = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	snprintf(s1, sizeof(s1), "%lld", a1);
+	snprintf(s2, sizeof(s2), "%lld", a2);
+	queue_key(q, delayed, sizeof(delayed), "delayed");
+	const char *argv[] = { key, now, limit, period, mode, s1, s2, member, delayed };
+	redisReply *r = queue_script(q, SCRIPT_BUCKET, 1, 9, argv, NULL);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER) {
+		wait = r->element[0]->integer;
+		if (slot)
+			*slot = r->element[1]->integer;
+		if (shift)
+			*shift = r->element[2]->integer;
+	}
 	queue_reply_free(r);
+	return wait;
+}
+
+long long ratelimit(struct queue *q, const char *name, const struct rl_bucket *b,
+                    enum rl_mode mode, uint64_t now_ms, uint64_t until_ms)
+{
+	static const char *const modes[] = { "take", "peek", "block" };
+
+	if (b->limit <= 0 || b->period_ms <= 0)
+		return 0;
+	return bucket(q, name, b, modes[mode], now_ms, (long long)until_ms, 0, "", NULL, NULL);
+}
+
+long long ratelimit_turn(struct queue *q, const char *name, const struct rl_bucket *b,
+                         uint64_t now_ms, const char *member, struct rl_ticket *t)
+{
+	long long slot = 0, shift = 0, wait;
+
+	if (b->limit <= 0 || b->period_ms <= 0)
+		return 0;
+	wait = bucket(q, name, b, t->slot ? "claim" : "reserve", now_ms, t->slot, t->shift,
+	              member ? member : "", &slot, &shift);
+	if (wait >= 0) {
+		t->slot = slot;
+		t->shift = shift;
+	}
 	return wait;
 }

@@ -284,7 +284,9 @@ static const char replay_lua[] =
 "  redis.call('HDEL', k, 'verified_gen', 'order_url', 'order_gen',\n" \
 "    'offboard_requested', 'last_error', 'invalid_count', 'nudged_at',\n" \
 "    'ever_pointed', 'first_issued_at', 'pending_key', 'notified',\n" \
-"    'nudge_pending', 'claim_entry', 'authz', 'challenges', 'released_at')\n" \
+"    'nudge_pending', 'claim_entry', 'authz', 'challenges', 'released_at',\n" \
+"    'pointed', 'away', 'left', 'missing', 'checked_at', 'check_at', 'ari_next',\n" \
+"    'order_started')\n" \
 "end\n" \
 OWNER_LUA
 
@@ -430,54 +432,120 @@ static const char release_lua[] = LIFECYCLE_LUA_COMMON
 
 /*
  * BUCKET
- * KEYS[1]: the bucket.  ARGV: now_ms, limit, period_ms, mode, until_ms.
- * A token bucket holding up to LIMIT tokens, refilled at LIMIT per PERIOD.
- * mode "take" takes a token if there is one, "peek" only looks, "block"
- * empties the bucket until UNTIL_MS (a rateLimited answer's Retry-After).
- * Returns the milliseconds to wait (0: go ahead; taken for "take").
+ * KEYS[1]: the bucket.  ARGV: now_ms, limit, period_ms, mode, a1, a2,
+ * member, delayed key.
+ * A bucket of LIMIT requests per PERIOD kept as virtual scheduling (GCRA):
+ * "tat" is the theoretical arrival time of the next request, T = PERIOD /
+ * LIMIT apart; a request may go once tat - PERIOD + T is not in the future,
+ * so LIMIT may go at once from a full bucket and then one every T.
+ *   take     take a token if there is one (else tell the wait; nothing
+ *            changes)
+ *   peek     only tell the wait
+ *   reserve  take the next slot in line whatever its time: the holder waits
+ *            until that slot and then goes without asking again; the slot
+ *            and the bucket's "shift" are returned for the holder to keep.
+ *            A holder that must wait is put in the line, "<bucket>:line", a
+ *            sorted set of MEMBER (its entry in the delayed set) by slot
+ *   claim    a holder of slot a1 given at shift a2 asks whether it may go:
+ *            its slot moved by the blocks since (shift - a2), and never
+ *            before blocked_until; it leaves the line when it goes
+ *   block    no request before a1 (a CA's Retry-After): every slot given out
+ *            is pushed back by the part of the block that is new ("shift"),
+ *            and so is each waiter's entry in the delayed set, so that no
+ *            waiter wakes during the block; after the block the bucket holds
+ *            one token, so the line resumes at one per T, not in a burst
+ * Places older than two periods are dropped from the line (their holders
+ * went, or died).  An older bucket (tokens, ts) is read as the same state.
+ * Returns {wait ms (0: go), slot, shift}.
  */
 static const char bucket_lua[] =
 "local k, now, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-"local period, mode, untl = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])\n"
-"local h = redis.call('HMGET', k, 'tokens', 'ts', 'blocked_until')\n"
-"local tokens = tonumber(h[1] or limit)\n"
-"local ts = tonumber(h[2] or now)\n"
-"local blocked = tonumber(h[3] or '0')\n"
-"if now > ts then tokens = math.min(limit, tokens + (now - ts) * limit / period)\n"
-"else now = ts end  -- a clock behind the last taker's: no refill counted twice\n"
-"local wait = 0\n"
-"if mode == 'block' then\n"
-"  if untl > blocked then blocked = untl end\n"
-"  tokens = 0\n"
-"elseif blocked > now then\n"
-"  wait = blocked - now\n"
-"elseif tokens >= 1 then\n"
-"  if mode == 'take' then tokens = tokens - 1 end\n"
-"else\n"
-"  wait = math.ceil((1 - tokens) * period / limit)\n"
+"local period, mode = tonumber(ARGV[3]), ARGV[4]\n"
+"local a1, a2 = tonumber(ARGV[5]) or 0, tonumber(ARGV[6]) or 0\n"
+"local member, delayed = ARGV[7] or '', ARGV[8] or ''\n"
+"local line = k..':line'\n"
+"local T = period / limit\n"
+"local h = redis.call('HMGET', k, 'tat', 'shift', 'blocked_until', 'tokens', 'ts')\n"
+"local tat = tonumber(h[1])\n"
+"if not tat and h[4] and h[5] then\n"
+"  tat = tonumber(h[5]) + (limit - math.min(limit, tonumber(h[4]))) * T\n"
 "end\n"
-"redis.call('HSET', k, 'tokens', tostring(tokens), 'ts', now, 'blocked_until', blocked)\n"
-"local ttl = period * 2\n"
-"if blocked > now then ttl = ttl + blocked - now end\n"
-"redis.call('PEXPIRE', k, math.floor(ttl))\n"
-"return math.floor(wait)\n";
+"tat = tat or now\n"
+"local shift, blocked = tonumber(h[2] or '0'), tonumber(h[3] or '0')\n"
+"local base = math.max(tat, now)\n"
+"local wait, slot = 0, 0\n"
+"redis.call('ZREMRANGEBYSCORE', line, '-inf', '('..string.format('%.0f', now - 2 * period))\n"
+"if mode == 'block' then\n"
+"  local ext = a1 - math.max(blocked, now)\n"
+"  if ext > 0 then\n"
+"    shift = shift + ext\n"
+"    tat = base + ext\n"
+"    local w = redis.call('ZRANGEBYSCORE', line, now, '+inf', 'WITHSCORES')\n"
+"    for i = 1, #w, 2 do\n"
+"      local s = string.format('%.0f', tonumber(w[i + 1]) + ext)\n"
+"      redis.call('ZADD', line, s, w[i])\n"
+"      if delayed ~= '' then redis.call('ZADD', delayed, 'XX', s, w[i]) end\n"
+"    end\n"
+"  end\n"
+"  if a1 > blocked then blocked = a1 end\n"
+"  if tat < blocked + period - T then tat = blocked + period - T end\n"
+"elseif mode == 'reserve' then\n"
+"  slot = math.max(now, base + T - period, blocked)\n"
+"  tat = base + T\n"
+"  wait = slot - now\n"
+"elseif mode == 'claim' then\n"
+"  slot = math.max(a1 + shift - a2, blocked)\n"
+"  wait = math.max(0, slot - now)\n"
+"else\n"
+"  local first = math.max(base + T - period, blocked)\n"
+"  if first > now then wait = first - now\n"
+"  elseif mode == 'take' then tat = base + T end\n"
+"end\n"
+"if member ~= '' and (mode == 'reserve' or mode == 'claim') then\n"
+"  if wait > 0 then redis.call('ZADD', line, string.format('%.0f', slot), member)\n"
+"  else redis.call('ZREM', line, member) end\n"
+"end\n"
+"local tokens = (now + period - math.max(tat, now)) / T\n"
+"redis.call('HSET', k, 'tat', string.format('%.3f', tat), 'shift',\n"
+"  string.format('%.3f', shift), 'blocked_until', string.format('%.0f', blocked),\n"
+"  'tokens', string.format('%.3f', tokens), 'ts', string.format('%.0f', now))\n"
+"local ttl = math.floor(math.max(tat, blocked) - now + 2 * period)\n"
+"redis.call('PEXPIRE', k, ttl)\n"
+"if redis.call('EXISTS', line) == 1 then redis.call('PEXPIRE', line, ttl) end\n"
+"return {math.ceil(wait), math.floor(slot), math.floor(shift)}\n";
 
 /*
  * DOMAIN_SET
- * ARGV: prefix, domain, gen, job id, field to HINCRBY ('' none), n, then n
- * field/value pairs to set, then fields to delete.  A stage's own writes to
- * the domain hash, applied only while the domain is still at this job's
- * generation and job: a job that was overtaken (the domain was onboarded
- * again while it ran) writes nothing.  Returns -1 when overtaken, else the
- * incremented value, else 1.
+ * ARGV: prefix, domain, gen, job id, field to HINCRBY ('' none), guard
+ * field ('' none), its expected value, event type ('' none), event detail,
+ * events_maxlen, now_ms, n, then n field/value pairs to set, then fields to
+ * delete.  A stage's own writes to the domain hash, applied only while the
+ * domain is still at this job's generation and job: a job that was
+ * overtaken (the domain was onboarded again while it ran) writes nothing.
+ * With a guard, only while the guard field still holds the value the stage
+ * read (absent reads as ''): two runs of one job (a slow worker and the one
+ * that reclaimed it) cannot both act on the same observation.  With an
+ * event, the event is added (and recorded as "notified") together with the
+ * writes, so the bookkeeping that says "told" and the telling are one step.
+ * Returns -1 when overtaken, -2 when the guard failed, else the incremented
+ * value, else 1.
  */
 static const char domain_set_lua[] =
-"local k = ARGV[1]..':domain:'..ARGV[2]\n"
+"local p, dom = ARGV[1], ARGV[2]\n"
+"local k = p..':domain:'..dom\n"
 "local h = redis.call('HMGET', k, 'gen', 'job')\n"
 "if h[1] ~= ARGV[3] or h[2] ~= ARGV[4] then return -1 end\n"
-"local n = tonumber(ARGV[6])\n"
-"for i = 0, n - 1 do redis.call('HSET', k, ARGV[7 + 2 * i], ARGV[8 + 2 * i]) end\n"
-"for i = 7 + 2 * n, #ARGV do redis.call('HDEL', k, ARGV[i]) end\n"
+"if ARGV[6] ~= '' and (redis.call('HGET', k, ARGV[6]) or '') ~= ARGV[7] then\n"
+"  return -2\n"
+"end\n"
+"local n = tonumber(ARGV[12])\n"
+"for i = 0, n - 1 do redis.call('HSET', k, ARGV[13 + 2 * i], ARGV[14 + 2 * i]) end\n"
+"for i = 13 + 2 * n, #ARGV do redis.call('HDEL', k, ARGV[i]) end\n"
+"if ARGV[8] ~= '' then\n"
+"  redis.call('HSET', k, 'notified', ARGV[8])\n"
+"  redis.call('XADD', p..':events', 'MAXLEN', '~', ARGV[10], '*', 'type', ARGV[8],\n"
+"    'domain', dom, 'detail', ARGV[9], 'time', ARGV[11])\n"
+"end\n"
 "if ARGV[5] ~= '' then return redis.call('HINCRBY', k, ARGV[5], 1) end\n"
 "return 1\n";
 

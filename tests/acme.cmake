@@ -6,7 +6,7 @@ pkg_check_modules(ACME_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 dcv_unit_test(test_crypto SOURCES unit/test_crypto.c LIBS dcv_acme)
 dcv_unit_test(test_acme_parse SOURCES unit/test_acme_parse.c LIBS dcv_acme)
 dcv_unit_test(test_acme_fake SOURCES unit/test_acme_fake.c
-              LIBS dcv_acme PkgConfig::ACME_TEST_MHD)
+              LIBS dcv_acme dcv_worker_lib PkgConfig::ACME_TEST_MHD)
 
 # The CLI the pytest files drive; it also carries dcvctl's account command.
 add_executable(acme_driver integration/acme_driver.c

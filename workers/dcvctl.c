@@ -31,6 +31,7 @@
 #include "job.h"
 #include "log.h"
 #include "modules_cfg.h"
+#include "pipeline.h"
 #include "queue.h"
 #include "scripts.h"
 #include "worker.h"
@@ -527,12 +528,17 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		queue_reply_free(r);
 		return EXIT_FAIL;
 	}
+	/* without a rule nothing is ever seen pointing at us: say so, since it
+	 * is why an abandoned customer domain keeps renewing */
+	struct lifecycle_opts lo;
+	lifecycle_cfg_load(c->cfg, &lo);
 	if (r->elements == 0) {
 		fprintf(stderr, "dcvctl status: %s is not known\n", name);
 		rc = EXIT_NOTFOUND;
 	} else if (c->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "domain", json_string(name));
+		json_object_set_new(j, "pointing_rule", json_boolean(lo.pointing_rule));
 		for (size_t i = 0; i + 1 < r->elements; i += 2)
 			if (!secret_field(r->element[i]->str))
 				json_object_set_new(j, r->element[i]->str,
@@ -544,6 +550,9 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		for (size_t i = 0; i + 1 < r->elements; i += 2)
 			if (!secret_field(r->element[i]->str))
 				printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
+		if (!lo.pointing_rule)
+			printf("%-12s %s\n", "pointing", "no dns.pointing rule: never parked or "
+			       "offboarded on its own (only by dcvctl offboard)");
 	}
 	queue_reply_free(r);
 	return rc;

@@ -4,11 +4,12 @@
  * (certstore.h), removes the TXT values, emits "issued" and hands the domain
  * to offboard-check, which also schedules the renewal.
  *
- * The new key is recorded (sealed under the KEK when there is one) as soon
- * as the finalize request returns, so a job reclaimed after that downloads
- * the chain for the key it has; a crash between the request and the record
- * costs a new order.  The order's fields leave the domain record with the
- * commit that moves the job on, never before it.  An invalid authorization removes the TXT, records the
+ * The new key and its CSR are made, and the key recorded (sealed under the
+ * KEK when there is one), before the finalize request is sent, so a job
+ * reclaimed at any point downloads the chain for the key it has; only a
+ * Redis that loses the record of the key costs a new order.  The order's
+ * fields leave the domain record with the commit that moves the job on,
+ * never before it.  An invalid authorization removes the TXT, records the
  * CA's detail and goes back to verify-cname with a longer backoff each time;
  * after lifecycle.max_invalid_authz in a row the domain is "failed" (CAs
  * pause accounts that keep failing).
@@ -21,10 +22,11 @@
 #include "certstore.h"
 #include "crypto.h"
 #include "log.h"
+#include "offboard_policy.h"
 #include "pipeline.h"
 
 /* The fields of the order in hand, deleted when it is done with. */
-#define ORDER_FIELDS "order_url order_gen pending_key authz challenges"
+#define ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges"
 
 /* An authorization the CA found invalid. */
 static void invalid(struct stage_env *env, struct job *job, const struct domain_rec *rec,
@@ -74,10 +76,10 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		enum acme_status st = acme_authz_poll(c, order->authorizations[i], &a, &ra);
 		bool ok = st == ACME_OK;
 		if (st == ACME_PENDING) {
-			job->attempt = 0;  /* waiting is not failing: the CA ends it */
 			outcome_retry(out, ra > 0 ? ra : p->lc.authz_poll_ms,
 			              "the CA is validating %s", a.identifier ? a.identifier : "?");
 			out->state = "validating";
+			out->wait = true;  /* waiting is not failing: the CA ends it */
 		} else if (!ok && a.status && strcmp(a.status, "invalid") == 0) {
 			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
 			        a.error.detail[0] ? a.error.detail : acme_strerror(st), out);
@@ -91,19 +93,24 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 	return true;
 }
 
-/* When to renew: in the CA's ARI window when it has one, else when
- * lifecycle.renew_fraction of the lifetime is left.  Unix ms. */
+/* When to renew: in the CA's ARI window when it has one (and *ARI_NEXT:
+ * when to ask it again, offboard-check follows the window), else when
+ * lifecycle.renew_fraction of the lifetime is left (*ARI_NEXT 0).  Unix ms. */
 static uint64_t renew_at(struct stage_env *env, struct acme_client *c,
-                         const char *chain, const struct cert_summary *s)
+                         const char *chain, const struct cert_summary *s,
+                         long long *ari_next)
 {
 	struct pipeline *p = env->deps;
 	struct acme_renewal_info ri = { 0 };
-	uint64_t at;
+	long long at;
 
+	*ari_next = 0;
 	if (acme_renewal_info(c, chain, &ri) == ACME_OK) {
-		at = (uint64_t)acme_renewal_pick(&ri, env->now_ms ^ (uint64_t)(uintptr_t)chain) * 1000;
+		ari_schedule(env->now_ms, (long long)ri.start * 1000, (long long)ri.end * 1000,
+		             ri.retry_after_ms, p->lc.ari_poll_min_ms, p->lc.ari_poll_max_ms, 0,
+		             env->now_ms ^ (uint64_t)(uintptr_t)chain, &at, ari_next);
 		acme_renewal_info_free(&ri);
-		return at;
+		return (uint64_t)at;
 	}
 	double life = (double)(s->not_after - s->not_before) * 1000.0;
 	return (uint64_t)s->not_after * 1000 - (uint64_t)(life * p->lc.renew_fraction);
@@ -116,14 +123,15 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 {
 	struct pipeline *p = env->deps;
 	struct cert_summary s;
-	char err[256], when[24], na[24], renew[24], now[24], gen[24];
+	char err[256], when[24], na[24], renew[24], now[24], gen[24], an[24];
 
 	if (certstore_summary(chain, &s) != 0) {
 		outcome_fail(out, "the CA's certificate does not parse");
 		out->state = "failed";
 		return;
 	}
-	uint64_t at = renew_at(env, c, chain, &s);
+	long long ari_next;
+	uint64_t at = renew_at(env, c, chain, &s, &ari_next);
 	if (certstore_put(env->q, job->domain, chain, key_pem, &p->kek,
 	                  rec_str(rec, "names", job->domain), &s, at, err, sizeof(err)) != 0) {
 		outcome_retry(out, 1000, "%s", err);
@@ -137,10 +145,12 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	snprintf(renew, sizeof(renew), "%llu", (unsigned long long)at);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
+	snprintf(an, sizeof(an), "%lld", ari_next);
 	const char *first = rec_str(rec, "first_issued_at", now);
 	if (domain_set(env, job, "serial", s.serial, "not_after", na,
 	               "renew_at", renew, "ari_id", s.ari_id, "issued_at", now,
-	               "issued_gen", gen, "first_issued_at", first, (const char *)NULL) != 0) {
+	               "issued_gen", gen, "first_issued_at", first,
+	               "ari_next", ari_next ? an : NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return;
@@ -167,7 +177,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	struct domain_rec rec = { 0 };
 	struct acme_order order = { 0 };
 	struct acme_client *c;
-	char *key_pem = NULL, *chain = NULL, *sealed = NULL, aad[400];
+	char *key_pem = NULL, *chain = NULL, *sealed = NULL, *csr = NULL, aad[400];
 	long long ra = -1;
 
 	enum acme_status st;
@@ -189,9 +199,13 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	}
 	snprintf(aad, sizeof(aad), "%s:domain:%s:pending_key", queue_prefix(env->q), job->domain);
 	if (strcmp(order.status, "ready") == 0) {
-		st = acme_finalize(c, &order, &key_pem, &ra);
-		if (st != ACME_OK && st != ACME_PENDING) {
-			pipeline_acme_failed(env, job, st, "finalize", out);
+		/* the key is recorded before the CA sees its CSR: whatever the
+		 * CA issues for this order, a later run has its key */
+		if (order.n_identifiers == 0 ||
+		    crypto_csr_new(p->acme.cert_key_type, (const char *const *)order.identifiers,
+		                   order.n_identifiers, &csr, &key_pem) != CRYPTO_OK) {
+			outcome_retry(out, 1000, "cannot make the key and CSR");
+			out->state = "";
 			goto out;
 		}
 		if (certstore_seal(&p->kek, key_pem, aad, &sealed) != 0) {
@@ -202,6 +216,11 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		if (domain_set(env, job, "pending_key", sealed, (const char *)NULL) != 0) {
 			outcome_retry(out, 1000, "cannot record the new key: %s", queue_errstr(env->q));
 			out->state = "";
+			goto out;
+		}
+		st = acme_finalize_csr(c, &order, csr, &ra);
+		if (st != ACME_OK && st != ACME_PENDING) {
+			pipeline_acme_failed(env, job, st, "finalize", out);
 			goto out;
 		}
 		/* a CA that issues at once has the certificate now: one look
@@ -239,9 +258,9 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		}
 	}
 	if (strcmp(order.status, "valid") != 0 || !order.certificate) {
-		job->attempt = 0;          /* waiting is not failing */
 		outcome_retry(out, ra > 0 ? ra : p->lc.authz_poll_ms, "the CA is issuing");
 		out->state = "finalizing";
+		out->wait = true;          /* waiting is not failing */
 		goto out;
 	}
 	/* the chain is checked against what we asked for (the record's names,
@@ -260,6 +279,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 out:
 	crypto_free_secret(key_pem);
 	crypto_free_secret(sealed);
+	free(csr);
 	free(chain);
 	acme_order_free(&order);
 	domain_rec_free(&rec);

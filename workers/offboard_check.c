@@ -1,90 +1,184 @@
 /*
  * offboard-check: watches every issued domain, at lifecycle.
  * offboard_interval_ms with jitter (so a million domains do not fall in the
- * same minute), and starts its renewal when due.
+ * same minute), follows the CA's renewal window (ARI), and starts the
+ * renewal when due.  What it decides is offboard_policy.h's: nothing is
+ * ended on one answer.
  *
- *   pointing at us, delegation in place   renew when due, else nothing
- *   pointing at us, delegation gone       "delegation-missing" (once) while
- *                                         the certificate is still valid
- *   never pointed at us, grace over       "parked", "never-pointed": no more
- *                                         renewals until onboarded again
- *   pointed at us before, not any more,   "offboarded": TXT removed; while
- *   or dcvctl offboard                    _acme-challenge still points at us
- *                                         "stale-delegation" (once), checked
- *                                         every lifecycle.stale_interval_ms
- *                                         until "delegation-removed"
+ *   every name points at us or rides along,  renew when due, else nothing
+ *   delegations in place
+ *   a delegation gone (min_checks checks)    "delegation-missing" (once)
+ *                                            while the certificate is
+ *                                            valid; no renewal
+ *   a name that pointed at us points         "moving-away"; "back" when it
+ *   elsewhere                                returns in time
+ *   ... for offboard_after_ms and            "name-left": dropped from the
+ *   min_checks checks, others stay           names, the next renewal orders
+ *                                            the rest
+ *   ... and no name that pointed stays,      "offboarded": TXT removed;
+ *   or dcvctl offboard                       while _acme-challenge still
+ *                                            points at us "stale-delegation"
+ *                                            (once), checked every
+ *                                            lifecycle.stale_interval_ms
+ *                                            until "delegation-removed"
+ *   never pointed at us, grace over          "parked", "never-pointed"
+ *   no dns.pointing rule                     never parked nor offboarded on
+ *                                            its own; renews
+ *
+ * Each run also checks what earlier stages assumed: TXT values still listed
+ * in the record are removed again, and a certificate missing from
+ * dcv:cert (or not the one the record names) is renewed at once.
  */
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "offboard_policy.h"
 #include "pipeline.h"
 
-/* The next check: the interval with jitter, or the renewal if sooner. */
-static int64_t next_check(struct stage_env *env, const struct job *job,
-                          const struct domain_rec *rec)
+/* A random number for JOB at NOW (jitter, a renewal moment). */
+static uint64_t mix(const struct stage_env *env, const struct job *job)
 {
-	struct pipeline *p = env->deps;
 	uint64_t h = env->now_ms * 0x9E3779B97F4A7C15ull;
 	for (const char *s = job->domain; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
-	double u = (double)(h >> 11) / (double)(1ull << 53);      /* [0, 1) */
+	return h;
+}
+
+/* D with +- lifecycle.offboard_jitter. */
+static int64_t jittered(struct stage_env *env, const struct job *job, long long d)
+{
+	struct pipeline *p = env->deps;
+	double u = (double)(mix(env, job) >> 11) / (double)(1ull << 53);      /* [0, 1) */
 	double j = p->lc.offboard_jitter * (2 * u - 1);
-	int64_t d = (int64_t)((double)p->lc.offboard_interval_ms * (1 + j));
-	long long renew = rec_int(rec, "renew_at", 0);
-	if (renew && renew - (long long)env->now_ms < d)
-		d = renew - (long long)env->now_ms;
+	int64_t r = (int64_t)((double)d * (1 + j));
+	return r < 1 ? 1 : r;
+}
+
+/* The delay until AT (unix ms), at least 1; D when AT is 0 or later. */
+static int64_t sooner(const struct stage_env *env, int64_t d, long long at)
+{
+	if (at > 0 && at - (long long)env->now_ms < d)
+		d = at - (long long)env->now_ms;
 	return d < 1 ? 1 : d;
 }
 
-/* How many servers still show _acme-challenge pointing at our target;
- * -1 when the check could not tell. */
-static int delegation_seen(struct stage_env *env, const struct job *job,
-                           struct dns_check_result *res)
+/* The distinct base names (a wildcard's "*." dropped) of the current names
+ * of ST, or of every name with ALL. */
+static int bases(const struct ob_state *st, bool all, char (*out)[DNAME_MAX + 1])
 {
-	struct pipeline *p = env->deps;
-	char target[DNAME_MAX + 1];
 	int n = 0;
 
-	memset(res, 0, sizeof(*res));
-	if (pipeline_target(env, job, dname_base(job->domain), target, sizeof(target)) != 0 ||
-	    dns_delegation_check(pipeline_dns(env), dname_base(job->domain), target,
-	                         p->dns.confirmations - 1, res) != 0)
-		return -1;
-	pipeline_dns_count("delegation", res);
-	if (res->status == DNS_CHECK_TRANSIENT)
-		return -1;
-	for (int i = 0; i < res->n_vantage; i++)
-		n += res->vantage[i].outcome == DNS_MATCH;
+	for (int i = 0; i < st->n; i++) {
+		if (!all && !st->name[i].current)
+			continue;
+		const char *b = dname_base(st->name[i].name);
+		int k = 0;
+		while (k < n && strcmp(out[k], b) != 0)
+			k++;
+		if (k == n)
+			snprintf(out[n++], DNAME_MAX + 1, "%s", b);
+	}
 	return n;
 }
 
-/* Sets the event once per condition: COMMIT records each event it adds as
- * the domain's "notified", with the state. */
-static void notify(const struct domain_rec *rec, const char *event, struct outcome *out)
+/* The delegation check of BASE's _acme-challenge into RES: 0, or -1 when
+ * it could not be made (not a name). */
+static int delegation_of(struct stage_env *env, const struct job *job, const char *base,
+                         struct dns_check_result *res)
 {
-	if (strcmp(rec_str(rec, "notified", ""), event) != 0)
-		out->event = event;
+	struct pipeline *p = env->deps;
+	char target[DNAME_MAX + 1];
+
+	memset(res, 0, sizeof(*res));
+	if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
+	    dns_delegation_check(pipeline_dns(env), base, target, p->dns.confirmations - 1,
+	                         res) != 0)
+		return -1;
+	pipeline_dns_count("delegation", res);
+	return 0;
 }
 
-/* The domain is no longer ours: TXT away, then watch the delegation go. */
+/* The delegations of the current names, as offboard_policy.h sees them;
+ * DETAIL gets the first one's trouble. */
+static enum ob_deleg delegations(struct stage_env *env, const struct job *job,
+                                 const struct ob_state *st, char *detail, size_t len)
+{
+	char b[OB_NAMES_MAX][DNAME_MAX + 1];
+	struct dns_check_result res;
+	enum ob_deleg d = OB_DELEG_OK;
+
+	detail[0] = '\0';
+	int n = bases(st, false, b);
+	for (int i = 0; i < n && d != OB_DELEG_MISSING; i++) {
+		if (delegation_of(env, job, b[i], &res) != 0 || res.status == DNS_CHECK_ERROR ||
+		    res.status == DNS_CHECK_TRANSIENT) {
+			if (!detail[0])
+				snprintf(detail, len, "_acme-challenge.%.253s: %.200s", b[i],
+				         res.detail[0] ? res.detail : "the check failed");
+			d = OB_DELEG_UNKNOWN;
+		} else if (res.status != DNS_CHECK_OK && res.status != DNS_CHECK_CONFIRMING) {
+			snprintf(detail, len, "_acme-challenge.%.253s: %.200s", b[i], res.detail);
+			d = OB_DELEG_MISSING;
+		}
+	}
+	return d;
+}
+
+/* Where each name points (names with the same base are looked at once). */
+static void pointing(struct stage_env *env, struct ob_state *st)
+{
+	struct dns_check_result res;
+
+	for (int i = 0; i < st->n; i++) {
+		const char *b = dname_base(st->name[i].name);
+		int k = 0;
+		while (k < i && strcmp(dname_base(st->name[k].name), b) != 0)
+			k++;
+		if (k < i) {
+			st->name[i].seen = st->name[k].seen;
+			continue;
+		}
+		if (dns_pointing_check(pipeline_dns(env), b, &res) != 0) {
+			st->name[i].seen = OB_SEEN_UNKNOWN;
+			continue;
+		}
+		pipeline_dns_count("pointing", &res);
+		st->name[i].seen = res.status == DNS_CHECK_TRANSIENT ? OB_SEEN_UNKNOWN :
+		                   res.status == DNS_CHECK_OK && res.pointing ? OB_SEEN_US :
+		                   res.status == DNS_CHECK_ERROR ? OB_SEEN_UNKNOWN :
+		                   OB_SEEN_ELSEWHERE;
+	}
+}
+
+/* The domain is no longer ours: TXT away, then watch the delegations go. */
 static void offboarded(struct stage_env *env, struct job *job,
                        const struct domain_rec *rec, const char *why, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	struct dns_check_result res;
-	char err[256];
+	struct ob_state st;
+	char err[256], b[OB_NAMES_MAX][DNAME_MAX + 1];
+	int seen = 0, of = 0;
 
 	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
 		outcome_retry(out, -1, "%s", err);
 		out->state = "offboarded";
 		return;
 	}
-	int seen = delegation_seen(env, job, &res);
-	if (seen < 0) {
-		outcome_retry(out, -1, "delegation check: %s", res.detail);
-		out->state = "offboarded";
-		return;
+	ob_state_parse(&st, rec_str(rec, "names", job->domain), rec_str(rec, "left", ""),
+	               NULL, NULL, NULL);
+	int n = bases(&st, true, b);
+	for (int i = 0; i < n; i++) {
+		if (delegation_of(env, job, b[i], &res) != 0 || res.status == DNS_CHECK_TRANSIENT) {
+			outcome_retry(out, -1, "delegation check: %s", res.detail);
+			out->state = "offboarded";
+			return;
+		}
+		for (int v = 0; v < res.n_vantage; v++)
+			seen += res.vantage[v].outcome == DNS_MATCH;
+		of += res.n_vantage;
 	}
 	if (seen == 0) {
 		outcome_done(out);
@@ -98,20 +192,22 @@ static void offboarded(struct stage_env *env, struct job *job,
 	out->delay_ms = p->lc.stale_interval_ms;
 	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
 	         "at us on %d of %d servers: ask the customer to delete it", why,
-	         dname_base(job->domain), seen, res.n_vantage);
+	         dname_base(job->domain), seen, of);
 	out->state = "offboarded";
-	notify(rec, "stale-delegation", out);
+	if (strcmp(rec_str(rec, "notified", ""), "stale-delegation") != 0)
+		out->event = "stale-delegation";
 }
 
 /* Starts the renewal: back through verify-cname, which must pass again. */
 static void renew(struct stage_env *env, struct job *job, const struct domain_rec *rec,
-                  struct outcome *out)
+                  const char *why, struct outcome *out)
 {
 	const char *ari = rec_str(rec, "ari_id", "");
 
 	if (domain_set(env, job, "verified_gen", (const char *)NULL,
 	               "order_url", (const char *)NULL, "order_gen", (const char *)NULL,
-	               "pending_key", (const char *)NULL, (const char *)NULL) != 0) {
+	               "order_started", (const char *)NULL, "pending_key", (const char *)NULL,
+	               (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		out->state = "";
 		return;
@@ -119,21 +215,90 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 	if (ari[0])
 		job_ctx_set_str(job, "replaces", ari);
 	outcome_advance(out, STAGE_VERIFY_CNAME);
-	snprintf(out->reason, sizeof(out->reason), "renewal due");
+	snprintf(out->reason, sizeof(out->reason), "%s", why);
 	out->state = "renewing";
+}
+
+/* Whether dcv:cert:<domain> holds the certificate the record names. */
+static int cert_stored(struct stage_env *env, const struct job *job,
+                       const struct domain_rec *rec)
+{
+	char key[400];
+	const char *serial = rec_str(rec, "serial", "");
+
+	queue_key(env->q, key, sizeof(key), "cert:");
+	size_t l = strlen(key);
+	snprintf(key + l, sizeof(key) - l, "%s", job->domain);
+	const char *argv[] = { "HGET", key, "serial" };
+	redisReply *r = queue_command(env->q, 3, argv, NULL);
+	int v = !r ? -1 : r->type == REDIS_REPLY_STRING && strcmp(r->str, serial) == 0 ? 1 :
+	        r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STRING ? 0 : -1;
+	queue_reply_free(r);
+	return v;
+}
+
+/* Follows the CA's renewal window: when "ari_next" has come, asks the CA
+ * (renewalInfo) and moves "renew_at" and "ari_next" as it says.  *RENEW_AT
+ * and *NEXT get the values in force.  A CA without ARI is not asked. */
+static void follow_ari(struct stage_env *env, const struct job *job,
+                       const struct domain_rec *rec, long long *renew_at, long long *next)
+{
+	struct pipeline *p = env->deps;
+	const char *id = rec_str(rec, "ari_id", "");
+	const struct acme_directory *d;
+	struct acme_renewal_info ri;
+	struct outcome scratch;
+	struct acme_client *c;
+	char ra[24], an[24];
+
+	*renew_at = rec_int(rec, "renew_at", 0);
+	*next = rec_int(rec, "ari_next", 0);
+	if (!id[0] || (*next && *next > (long long)env->now_ms))
+		return;
+	memset(&scratch, 0, sizeof(scratch));
+	if (!(c = pipeline_acme(env, &scratch)) || acme_directory(c, &d) != ACME_OK ||
+	    !d->renewal_info) {
+		*next = 0;
+		return;
+	}
+	enum acme_status st = acme_renewal_info_by_id(c, id, &ri);
+	if (st != ACME_OK) {
+		/* asked again at the shortest interval */
+		*next = (long long)env->now_ms + p->lc.ari_poll_min_ms;
+		log_msg(LOG_INFO, "stage=offboard-check domain=%s renewalInfo: %s", job->domain,
+		        acme_strerror(st));
+	} else {
+		long long was = *renew_at;
+		ari_schedule(env->now_ms, (long long)ri.start * 1000, (long long)ri.end * 1000,
+		             ri.retry_after_ms, p->lc.ari_poll_min_ms, p->lc.ari_poll_max_ms,
+		             was, mix(env, job), renew_at, next);
+		acme_renewal_info_free(&ri);
+		if (*renew_at != was)
+			log_msg(LOG_INFO, "stage=offboard-check domain=%s the CA's renewal window "
+			        "moved: renewal at %lld (was %lld)", job->domain, *renew_at, was);
+	}
+	snprintf(ra, sizeof(ra), "%lld", *renew_at);
+	snprintf(an, sizeof(an), "%lld", *next);
+	domain_set(env, job, "renew_at", ra, "ari_next", an, (const char *)NULL);
 }
 
 void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	struct domain_rec rec = { 0 };
-	struct dns_check_result res;
+	struct ob_state st;
+	struct ob_decision d;
+	char names[OB_FIELD_MAX], left[OB_FIELD_MAX], pointed[OB_FIELD_MAX];
+	char away[OB_FIELD_MAX], missing[OB_FIELD_MAX], detail[512], err[256];
+	char now[24], next_at[24];
+	long long renew_at, ari_next;
 
 	if (!pipeline_gate(env, job, &rec, out))
 		goto out;
 	if (rec_int(&rec, "offboard_requested", 0) ||
 	    strcmp(rec_str(&rec, "state", ""), "offboarded") == 0) {
-		offboarded(env, job, &rec, "offboarded by the backend", out);
+		offboarded(env, job, &rec, rec_int(&rec, "offboard_requested", 0) ?
+		           "offboarded by the backend" : "moved away from us", out);
 		goto out;
 	}
 	if (!rec_str(&rec, "issued_gen", NULL)) {
@@ -143,56 +308,104 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 		out->event = "dead-letter";
 		goto out;
 	}
-	if (dns_pointing_check(pipeline_dns(env), dname_base(job->domain), &res) != 0) {
-		outcome_fail(out, "%s: not a name to check", job->domain);
-		goto out;
-	}
-	pipeline_dns_count("pointing", &res);
-	if (res.status == DNS_CHECK_TRANSIENT) {
-		outcome_retry(out, -1, "pointing check: %s", res.detail);
+	/* what finalize could not remove, removed now */
+	if (rec_str(&rec, "txt", "")[0] &&
+	    pipeline_txt_cleanup(env, job, &rec, err, sizeof(err)) != 0)
+		log_msg(LOG_WARN, "stage=offboard-check domain=%s: %s", job->domain, err);
+	follow_ari(env, job, &rec, &renew_at, &ari_next);
+	long long check_at = rec_int(&rec, "check_at", 0);
+	if (check_at > (long long)env->now_ms && renew_at > (long long)env->now_ms) {
+		/* only the renewal window was due: the DNS checks keep their pace */
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = sooner(env, sooner(env, check_at - (long long)env->now_ms,
+		                                   renew_at), ari_next);
 		out->state = "issued";
 		goto out;
 	}
-	bool due = rec_int(&rec, "renew_at", 0) <= (long long)env->now_ms;
-	if (res.status == DNS_CHECK_OK && res.pointing) {
-		if (!rec_int(&rec, "ever_pointed", 0))
-			domain_set(env, job, "ever_pointed", "1", (const char *)NULL);
-		int seen = delegation_seen(env, job, &res);
-		if (seen >= 0 && res.status == DNS_CHECK_OK) {
-			if (strcmp(rec_str(&rec, "notified", ""), "delegation-missing") == 0)
-				out->clear = "notified";   /* restored: tell again next time */
-			if (due) {
-				renew(env, job, &rec, out);
-				goto out;
-			}
-		} else if (seen >= 0 && rec_int(&rec, "not_after", 0) * 1000 > (long long)env->now_ms) {
-			notify(&rec, "delegation-missing", out);
-			snprintf(out->reason, sizeof(out->reason), "pointing at us but the "
-			         "delegation is gone: %s", res.detail);
-		}
-	} else if (rec_int(&rec, "ever_pointed", 0)) {
-		offboarded(env, job, &rec, "moved away from us", out);
-		goto out;
-	} else if (env->now_ms - (uint64_t)rec_int(&rec, "first_issued_at", 0) >
-	           (uint64_t)p->lc.park_grace_ms) {
-		outcome_done(out);
-		snprintf(out->reason, sizeof(out->reason), "never pointed at us within "
-		         "%lld s of the first certificate", p->lc.park_grace_ms / 1000);
-		out->state = "parked";
-		out->event = "never-pointed";
-		goto out;
-	} else if (due) {
-		renew(env, job, &rec, out);
+
+	ob_state_parse(&st, rec_str(&rec, "names", job->domain), rec_str(&rec, "left", ""),
+	               rec_str(&rec, "pointed", ""), rec_str(&rec, "away", ""),
+	               rec_str(&rec, "missing", ""));
+	if (p->lc.pointing_rule)
+		pointing(env, &st);
+	enum ob_deleg deleg = delegations(env, job, &st, detail, sizeof(detail));
+	int stored = cert_stored(env, job, &rec);
+	struct ob_params op = {
+		.offboard_after_ms = p->lc.offboard_after_ms,
+		.min_checks = p->lc.offboard_min_checks,
+		.park_grace_ms = p->lc.park_grace_ms,
+		.interval_ms = p->lc.offboard_interval_ms,
+		.rule = p->lc.pointing_rule,
+	};
+	struct ob_facts f = {
+		.now_ms = env->now_ms,
+		.first_issued_at = rec_int(&rec, "first_issued_at", 0),
+		.renew_at = renew_at,
+		.not_after_ms = rec_int(&rec, "not_after", 0) * 1000,
+		.deleg = deleg,
+		.deleg_detail = detail,
+		.renew_now = stored == 0,
+	};
+	ob_decide(&op, &f, &st, &d);
+
+	/* what this check learnt, and what it tells, in one step; guarded by
+	 * the time of the check it started from */
+	ob_state_format(&st, names, left, pointed, away, missing);
+	int64_t delay = sooner(env, sooner(env, jittered(env, job, d.next_ms), renew_at),
+	                       ari_next);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
+	snprintf(next_at, sizeof(next_at), "%llu", (unsigned long long)(env->now_ms + (uint64_t)delay));
+	int w = domain_note(env, job, "checked_at", rec_str(&rec, "checked_at", ""),
+	                    d.action == OB_PARK ? NULL : d.event, d.detail,
+	                    "names", d.names_changed ? names : rec_str(&rec, "names", job->domain),
+	                    "left", left[0] ? left : NULL, "pointed", pointed[0] ? pointed : NULL,
+	                    "away", away[0] ? away : NULL, "missing", missing[0] ? missing : NULL,
+	                    "ever_pointed", ob_ever_pointed(&st) ? "1" : NULL,
+	                    "checked_at", now, "check_at", next_at, (const char *)NULL);
+	if (w == -2) {
+		/* another run of this job wrote first: decide again on its view */
+		outcome_retry(out, 0, "the domain was checked meanwhile; again");
+		out->state = "";
+		out->wait = true;
 		goto out;
 	}
-	const char *event = out->event;
-	char reason[OUTCOME_REASON_MAX];
-	snprintf(reason, sizeof(reason), "%s", out->reason);
-	outcome_advance(out, STAGE_OFFBOARD_CHECK);
-	out->delay_ms = next_check(env, job, &rec);
-	out->state = "issued";
-	out->event = event;
-	snprintf(out->reason, sizeof(out->reason), "%s", reason);
+	if (w != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		out->state = "";
+		goto out;
+	}
+	if (d.event && d.action != OB_PARK)
+		log_msg(LOG_INFO, "stage=offboard-check domain=%s %s: %s", job->domain, d.event,
+		        d.detail);
+	switch (d.action) {
+	case OB_OFFBOARD:
+		offboarded(env, job, &rec, d.detail, out);
+		break;
+	case OB_PARK:
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "%s", d.detail);
+		out->state = "parked";
+		out->event = d.event;
+		break;
+	case OB_RENEW:
+		renew(env, job, &rec, stored == 0 ? "the stored certificate is missing: renewing"
+		                      : d.names_changed ? "a name came back: renewing"
+		                      : "renewal due", out);
+		break;
+	case OB_RETRY:
+		outcome_retry(out, -1, "nothing definite from DNS: %s", detail[0] ? detail :
+		              "the pointing checks were inconclusive");
+		out->state = "issued";
+		break;
+	case OB_KEEP:
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = delay;
+		out->state = "issued";
+		if (f.deleg == OB_DELEG_MISSING)
+			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %.460s",
+			         detail);
+		break;
+	}
 out:
 	domain_rec_free(&rec);
 }

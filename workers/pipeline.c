@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,15 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	o->offboard_jitter = cfg_double(c, "lifecycle.offboard_jitter", 0.2, 0.0, 1.0);
 	o->stale_interval_ms = cfg_int(c, "lifecycle.stale_interval_ms", 7 * DAY_MS, 100, 365 * DAY_MS);
 	o->park_grace_ms = cfg_int(c, "lifecycle.park_grace_ms", 30 * DAY_MS, 0, 3650 * DAY_MS);
+	o->offboard_after_ms = cfg_int(c, "lifecycle.offboard_after_ms", 7 * DAY_MS, 0, 365 * DAY_MS);
+	o->offboard_min_checks = (int)cfg_int(c, "lifecycle.offboard_min_checks", 3, 1, 1000);
+	o->ari_poll_min_ms = cfg_int(c, "lifecycle.ari_poll_min_ms", 3600000, 100, 30 * DAY_MS);
+	o->ari_poll_max_ms = cfg_int(c, "lifecycle.ari_poll_max_ms", DAY_MS, 100, 30 * DAY_MS);
+	if (o->ari_poll_max_ms < o->ari_poll_min_ms)
+		cfg_fail(c, "lifecycle.ari_poll_max_ms", "is below lifecycle.ari_poll_min_ms");
+	/* what "points at us" means; dns.c reads and checks the values */
+	o->pointing_rule = cfg_list_len(c, "dns.pointing.ip_ranges") > 0 ||
+	                   cfg_list_len(c, "dns.pointing.host_suffixes") > 0;
 	o->invalid_backoff_ms = cfg_int(c, "lifecycle.invalid_backoff_ms", 3600000, 1, 30 * DAY_MS);
 	o->max_invalid = (int)cfg_int(c, "lifecycle.max_invalid_authz", 3, 1, 100);
 	o->caa_check = cfg_bool(c, "lifecycle.caa_check", true);
@@ -119,6 +129,10 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 	}
 	explicit_bzero(p->txt.secret, sizeof(p->txt.secret));
 	explicit_bzero(p->txt.api_key, sizeof(p->txt.api_key));
+	if ((wc->stage_mask & 1u << STAGE_OFFBOARD_CHECK) && !p->lc.pointing_rule)
+		log_msg(LOG_WARN, "dns.pointing sets no ip_ranges or host_suffixes: nothing can be "
+		        "seen pointing at us, so no domain is parked or offboarded on its own "
+		        "(only by dcvctl offboard); certificates keep renewing");
 	return 0;
 }
 
@@ -216,23 +230,33 @@ long long rec_int(const struct domain_rec *r, const char *field, long long def)
 }
 
 /* Runs DOMAIN_SET for JOB: NS strings of SET (field, value, ...), ND
- * fields of DEL, and HINCRBY of INCR ('' none).  Returns the script's
- * answer, -1 when the job was overtaken or Redis failed. */
+ * fields of DEL, HINCRBY of INCR ('' none), under GUARD (field, expected
+ * value; NULL none), adding EVENT (NULL none) with DETAIL.  Returns the
+ * script's answer, -1 when the job was overtaken or Redis failed. */
 static long long domain_write(struct stage_env *env, const struct job *job,
-                              const char *incr, const char **set, int ns,
-                              const char **del, int nd)
+                              const char *incr, const char *const guard[2],
+                              const char *event, const char *detail,
+                              const char **set, int ns, const char **del, int nd)
 {
-	const char *argv[64];
+	const char *argv[80];
 	int argc = 0;
-	char gen[24], n[16];
+	char gen[24], n[16], evmax[24], now[24];
 
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	snprintf(n, sizeof(n), "%d", ns / 2);
+	snprintf(evmax, sizeof(evmax), "%lld", env->cfg->q.events_maxlen);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	argv[argc++] = queue_prefix(env->q);
 	argv[argc++] = job->domain;
 	argv[argc++] = gen;
 	argv[argc++] = job->id;
 	argv[argc++] = incr;
+	argv[argc++] = guard && guard[0] ? guard[0] : "";
+	argv[argc++] = guard && guard[1] ? guard[1] : "";
+	argv[argc++] = event ? event : "";
+	argv[argc++] = detail ? detail : "";
+	argv[argc++] = evmax;
+	argv[argc++] = now;
 	argv[argc++] = n;
 	for (int i = 0; i < ns; i++)
 		argv[argc++] = set[i];
@@ -246,27 +270,51 @@ static long long domain_write(struct stage_env *env, const struct job *job,
 
 long long domain_incr(struct stage_env *env, const struct job *job, const char *field)
 {
-	return domain_write(env, job, field, NULL, 0, NULL, 0);
+	return domain_write(env, job, field, NULL, NULL, NULL, NULL, 0, NULL, 0);
+}
+
+/* Collects the NULL-terminated field/value pairs of AP (a NULL value
+ * deletes) into SET and DEL. */
+#define SET_MAX 40
+#define DEL_MAX 16
+static void pairs(va_list ap, const char **set, int *ns, const char **del, int *nd)
+{
+	*ns = *nd = 0;
+	for (const char *f; (f = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v && *ns < SET_MAX) {
+			set[(*ns)++] = f;
+			set[(*ns)++] = v;
+		} else if (!v && *nd < DEL_MAX) {
+			del[(*nd)++] = f;
+		}
+	}
 }
 
 int domain_set(struct stage_env *env, const struct job *job, ...)
 {
-	const char *set[40], *del[16];
-	int ns = 0, nd = 0;
+	const char *set[SET_MAX], *del[DEL_MAX];
+	int ns, nd;
 	va_list ap;
 
 	va_start(ap, job);
-	for (const char *f; (f = va_arg(ap, const char *));) {
-		const char *v = va_arg(ap, const char *);
-		if (v && ns < 40) {
-			set[ns++] = f;
-			set[ns++] = v;
-		} else if (!v && nd < 16) {
-			del[nd++] = f;
-		}
-	}
+	pairs(ap, set, &ns, del, &nd);
 	va_end(ap);
-	return domain_write(env, job, "", set, ns, del, nd) < 0 ? -1 : 0;
+	return domain_write(env, job, "", NULL, NULL, NULL, set, ns, del, nd) < 0 ? -1 : 0;
+}
+
+int domain_note(struct stage_env *env, const struct job *job, const char *guard,
+                const char *expect, const char *event, const char *detail, ...)
+{
+	const char *set[SET_MAX], *del[DEL_MAX], *g[2] = { guard, expect };
+	int ns, nd;
+	va_list ap;
+
+	va_start(ap, detail);
+	pairs(ap, set, &ns, del, &nd);
+	va_end(ap);
+	long long v = domain_write(env, job, "", g, event, detail, set, ns, del, nd);
+	return v == -2 ? -2 : v < 0 ? -1 : 0;
 }
 
 /* ---- the gate ---- */
@@ -415,8 +463,10 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 	long long after = pr->retry_after_ms;
 	const char *detail = pr->detail[0] ? pr->detail : acme_strerror(st);
 	if (st == ACME_E_RATELIMITED) {
+		/* without a Retry-After: a minute, or the bucket's period when
+		 * that is shorter (limits scaled down in tests behave the same) */
 		if (after < 0)
-			after = 60000;
+			after = p->lc.new_orders.period_ms < 60000 ? p->lc.new_orders.period_ms : 60000;
 		char name[600];
 		ratelimit(env->q, pipeline_bucket(env, "new-orders", NULL, name, sizeof(name)),
 		          &p->lc.new_orders, RL_BLOCK, env->now_ms, env->now_ms + (uint64_t)after);
@@ -424,6 +474,7 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 		                    "bucket=\"ca\"", 1);
 		outcome_retry(out, after, "%s: rate limited by the CA: %s", what, detail);
 		out->state = "rate-limited";
+		out->wait = true;   /* waiting for the CA's budget is not an attempt */
 		return;
 	}
 	if (st == ACME_E_UNAUTHORIZED || st == ACME_E_BADPUBLICKEY ||
@@ -470,7 +521,69 @@ bool pipeline_order(struct acme_client *c, const struct job *job,
 	}
 	order->url = strdup(url);
 	*st = order->url ? acme_order_poll(c, order, ra) : ACME_E_NOMEM;
+	if (*st != ACME_OK && *st != ACME_PENDING && *st != ACME_E_INVALID &&
+	    acme_last_problem(c)->http_status == 404) {
+		/* the CA no longer has it (expired, or the CA lost it) */
+		outcome_advance(out, STAGE_CREATE_ORDER);
+		snprintf(out->reason, sizeof(out->reason), "the CA no longer has the order %s", url);
+		out->state = "ordering";
+		return false;
+	}
 	return true;
+}
+
+bool pipeline_acme_gone(struct stage_env *env)
+{
+	return acme_last_problem(thread_of(env)->acme)->http_status == 404;
+}
+
+/* ---- the process's memory of the orders it created ---- */
+
+#define JOURNAL_MAX 512
+#define JOURNAL_KEEP_MS 60000
+
+static struct {
+	pthread_mutex_t mu;
+	size_t next;
+	struct {
+		char domain[DNAME_MAX + 1];
+		char job[JOB_ID_MAX + 1];
+		uint64_t gen, at;
+		char url[PIPELINE_JOURNAL_URL_MAX];
+	} e[JOURNAL_MAX];
+} journal = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+void pipeline_order_journal(struct stage_env *env, const struct job *job, const char *url)
+{
+	if (strlen(url) >= PIPELINE_JOURNAL_URL_MAX)
+		return;
+	pthread_mutex_lock(&journal.mu);
+	size_t i = journal.next++ % JOURNAL_MAX;
+	snprintf(journal.e[i].domain, sizeof(journal.e[i].domain), "%s", job->domain);
+	snprintf(journal.e[i].job, sizeof(journal.e[i].job), "%s", job->id);
+	snprintf(journal.e[i].url, sizeof(journal.e[i].url), "%s", url);
+	journal.e[i].gen = job->gen;
+	journal.e[i].at = env->now_ms;
+	pthread_mutex_unlock(&journal.mu);
+}
+
+bool pipeline_order_recall(struct stage_env *env, const struct job *job,
+                           char *url, size_t len)
+{
+	uint64_t best = 0;
+
+	pthread_mutex_lock(&journal.mu);
+	for (size_t i = 0; i < JOURNAL_MAX; i++) {
+		if (journal.e[i].gen == job->gen && journal.e[i].at > best &&
+		    env->now_ms - journal.e[i].at < JOURNAL_KEEP_MS &&
+		    strcmp(journal.e[i].domain, job->domain) == 0 &&
+		    strcmp(journal.e[i].job, job->id) == 0) {
+			snprintf(url, len, "%s", journal.e[i].url);
+			best = journal.e[i].at;     /* the latest order wins */
+		}
+	}
+	pthread_mutex_unlock(&journal.mu);
+	return best != 0;
 }
 
 void pipeline_join(const char *const *v, size_t n, char *out, size_t len)

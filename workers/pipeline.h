@@ -43,6 +43,15 @@ struct lifecycle_opts {
 	long long stale_interval_ms;    /* re-check of a stale delegation */
 	long long park_grace_ms;        /* never pointed at us this long after
 	                                   the first certificate: parked */
+	long long offboard_after_ms;    /* a name that pointed at us points
+	                                   elsewhere this long ... */
+	int offboard_min_checks;        /* ... and on at least this many checks
+	                                   in a row: it left */
+	long long ari_poll_min_ms;      /* renewalInfo polled at its Retry-After, */
+	long long ari_poll_max_ms;      /* bounded by these */
+	bool pointing_rule;             /* dns.pointing has ranges or suffixes:
+	                                   without, nothing is parked or
+	                                   offboarded on its own */
 	long long invalid_backoff_ms;   /* after an invalid authorization */
 	int max_invalid;                /* invalid authorizations in a row,
 	                                   then "failed" */
@@ -106,6 +115,15 @@ int domain_set(struct stage_env *env, const struct job *job, ...)
 /* HINCRBY of FIELD under the same condition; the new value or -1. */
 long long domain_incr(struct stage_env *env, const struct job *job, const char *field);
 
+/* domain_set() that also requires GUARD (NULL: none) to still hold the
+ * value EXPECT (NULL or "" for absent), and adds EVENT (NULL: none) with
+ * DETAIL to the events in the same step (SCRIPT_DOMAIN_SET).  Returns 0,
+ * -1 when Redis failed or the job was overtaken, -2 when the guard failed
+ * (another run of the job got there first: read again). */
+int domain_note(struct stage_env *env, const struct job *job, const char *guard,
+                const char *expect, const char *event, const char *detail, ...)
+	__attribute__((sentinel));
+
 /* Lets JOB run in env->stage, or sets OUT and returns false: an unknown
  * domain, a job without a generation or of a newer one, another job of
  * the current generation, or one of another tenant is refused (dead
@@ -142,10 +160,24 @@ const char *pipeline_account_url(struct stage_env *env);
 void pipeline_acme_failed(struct stage_env *env, const struct job *job,
                           enum acme_status st, const char *what, struct outcome *out);
 
+/* Whether the last ACME failure of this thread was the CA not knowing the
+ * resource (HTTP 404: an order or authorization it no longer has). */
+bool pipeline_acme_gone(struct stage_env *env);
+
+/* The orders this process created lately (a minute), kept in memory: when
+ * Redis loses the record of one (a restart that drops the last second of
+ * writes, or a write that failed), the next run of the job in this process
+ * resumes it instead of ordering again.  Recall copies the URL recorded for
+ * JOB's domain, generation and id into URL and returns true. */
+#define PIPELINE_JOURNAL_URL_MAX 512
+void pipeline_order_journal(struct stage_env *env, const struct job *job, const char *url);
+bool pipeline_order_recall(struct stage_env *env, const struct job *job,
+                           char *url, size_t len);
+
 /* Fetches the order create-order recorded for JOB's generation into ORDER
  * (free it either way), its status into *ST and a Retry-After into *RA.
- * Without one, OUT sends the job back to create-order and false is
- * returned. */
+ * Without one, or when the CA no longer has it, OUT sends the job back to
+ * create-order and false is returned. */
 bool pipeline_order(struct acme_client *c, const struct job *job,
                     const struct domain_rec *rec, struct acme_order *order,
                     enum acme_status *st, long long *ra, struct outcome *out);

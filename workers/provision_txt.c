@@ -9,12 +9,17 @@
  * the domain record), so a reclaimed job does the same thing again: adding
  * a value that is there and answering a challenge twice are harmless.  The
  * values published are recorded in the domain ("txt") for their removal,
- * and published again when they change (a rotated account key).
+ * and published again when they change (a rotated account key).  The record
+ * is not taken for the world: whenever the propagation check finds a value
+ * missing on a server (NXDOMAIN, NODATA, other values; not a timeout), it
+ * is added again (at most once per lifecycle.propagation_poll_ms), so a
+ * value the primary lost or never got does not keep the domain waiting.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pipeline.h"
 
 struct chal {
@@ -83,7 +88,7 @@ static int txt_list(const struct chal *ch, int n, char *list)
  * in and the old ones not wanted any more (the account key was rotated:
  * the key authorizations changed) are out, the new ones alone.  0, or -1
  * with OUT set. */
-static int publish(struct stage_env *env, const struct job *job,
+static int publish(struct stage_env *env, struct job *job,
                    const struct domain_rec *rec, struct chal *ch, int n,
                    struct outcome *out)
 {
@@ -118,6 +123,7 @@ static int publish(struct stage_env *env, const struct job *job,
 			return -1;
 		}
 	}
+	job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
 	snprintf(old, sizeof(old), "%s", was);
 	for (char *save = NULL, *t = strtok_r(old, ";", &save); t;
 	     t = strtok_r(NULL, ";", &save)) {
@@ -136,6 +142,50 @@ static int publish(struct stage_env *env, const struct job *job,
 		out->state = "";
 		return -1;
 	}
+	return 0;
+}
+
+/* Whether a server answered, for certain, that the value is not there
+ * (NXDOMAIN, NODATA, other values): not a timeout or a SERVFAIL. */
+static bool absent_somewhere(const struct dns_check_result *res)
+{
+	for (int i = 0; i < res->n_vantage; i++) {
+		enum dns_outcome o = res->vantage[i].outcome;
+		if (o == DNS_NXDOMAIN || o == DNS_NODATA || o == DNS_DIFFERENT)
+			return true;
+	}
+	return false;
+}
+
+/* The record says the value is published; a server says it is not.  Adds
+ * it again (adding a TXT that exists changes nothing), at most once per
+ * propagation poll, so a secondary that only lags costs one extra update
+ * and a primary that lost it (or never got it) gets it back.  0, or -1 with
+ * OUT set. */
+static int republish(struct stage_env *env, struct job *job, const struct chal *c,
+                     const struct dns_check_result *res, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	char msg[TXT_MSG_MAX];
+	int64_t at = job_ctx_int(job, "txt_at", 0);
+
+	if (!absent_somewhere(res) ||
+	    (at && env->now_ms - (uint64_t)at < (uint64_t)p->lc.propagation_poll_ms))
+		return 0;
+	enum txt_status st = txt_add(pipeline_txt(env), c->target, c->value, msg, sizeof(msg));
+	if (st == TXT_TRANSIENT) {
+		outcome_retry(out, -1, "publishing the TXT at %s again: %s", c->target, msg);
+		out->state = "provisioning";
+		return -1;
+	}
+	if (st != TXT_OK) {
+		outcome_fail(out, "publishing the TXT at %s again: %s", c->target, msg);
+		out->state = "failed";
+		return -1;
+	}
+	log_msg(LOG_INFO, "stage=provision-txt domain=%s published the TXT at %s again: %s",
+	        job->domain, c->target, res->detail);
+	job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
 	return 0;
 }
 
@@ -160,10 +210,12 @@ static bool propagated(struct stage_env *env, struct job *job, struct chal *ch, 
 				out->state = "failed";
 				return false;
 			}
-			job->attempt = 0;    /* waiting is not failing */
+			if (republish(env, job, &ch[i], &res, out) != 0)
+				return false;
 			outcome_retry(out, p->lc.propagation_poll_ms, "TXT at %s not everywhere yet: %s",
 			              ch[i].target, res.detail);
 			out->state = "provisioning";
+			out->wait = true;    /* waiting is not failing */
 			return false;
 		}
 	}

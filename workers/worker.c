@@ -360,7 +360,7 @@ static void settle(struct wthread *t, const struct queue_entry *e, long long bat
 
 	if (out.kind == OUT_NONE)
 		snprintf(out.reason, sizeof(out.reason), "handler returned no outcome");
-	if (out.kind == OUT_RETRY && ran) {
+	if (out.kind == OUT_RETRY && ran && !out.wait) {
 		job.attempt++;
 		const struct stage_policy *p = &cfg->policy[e->stage];
 		if (p->max_attempts > 0 && job.attempt >= p->max_attempts) {

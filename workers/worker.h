@@ -15,6 +15,7 @@
 #ifndef DCV_WORKER_H
 #define DCV_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cfg.h"
@@ -45,6 +46,9 @@ struct outcome {
 	                             and the event's detail */
 	const char *clear;        /* domain fields deleted atomically with the
 	                             commit (space-separated); NULL: none */
+	bool wait;                /* OUT_RETRY that only waits (a rate-limit
+	                             token, the CA or DNS still working): not an
+	                             attempt, never counts towards max_attempts */
 };
 
 /* Backoff and give-up policy of one stage. */

@@ -223,7 +223,10 @@ class FleetEnv:
              validation_zone="validation.test", config=None, acl=False)
 
     ZONES: a number N (customer zones c1.test .. cN.test) or a list of zone
-    names.  PEBBLE_ENV: extra PEBBLE_* variables for Pebble (e.g.
+    names.  CA_PROXY: the fleet talks to Pebble through ca_proxy.CAProxy
+    (self.ca), which counts orders as the CA sees them.  REDIS_AOF: Redis
+    keeps an append-only file (everysec), so it can be killed and restarted
+    with what it had written.  PEBBLE_ENV: extra PEBBLE_* variables for Pebble (e.g.
     {"PEBBLE_WFE_NONCEREJECT": "50"}); NONCE_REJECT is a shortcut for that
     one.  CONFIG: dotted overrides for the first write_config().
     ACL: Redis runs with deploy/redis/users.acl (test passwords filled in;
@@ -234,7 +237,8 @@ class FleetEnv:
     __init__ stops what was already started."""
 
     def __init__(self, tmp, zones=3, pebble_env=None, nonce_reject=0, eab=False,
-                 validation_zone="validation.test", config=None, acl=False):
+                 validation_zone="validation.test", config=None, acl=False,
+                 ca_proxy=False, redis_aof=False):
         self.tmp = tmp
         if isinstance(zones, int):
             zones = [f"c{i}.test" for i in range(1, zones + 1)]
@@ -244,7 +248,7 @@ class FleetEnv:
         self.validation_key = ("dcv-update", _secret())
         self.kek = os.urandom(32).hex()
         self.workers = []
-        self.redis = self.pebble = self.chall = None
+        self.redis = self.pebble = self.chall = self.ca = None
         self.p = self.s = self.r = self.ca_r = None
         self._servers = []
         self._root = None
@@ -257,9 +261,10 @@ class FleetEnv:
         try:
             if acl:
                 self.redis = harness.Redis(tmp, extra=["--aclfile", self.acl_file()],
-                                           auth=("dcv-admin", self.admin_password))
+                                           auth=("dcv-admin", self.admin_password),
+                                           aof=redis_aof)
             else:
-                self.redis = harness.Redis(tmp)
+                self.redis = harness.Redis(tmp, aof=redis_aof)
             self._start_dns()
             penv = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0",
                     "PEBBLE_WFE_NONCEREJECT": str(nonce_reject)}
@@ -268,6 +273,10 @@ class FleetEnv:
             os.makedirs(pdir, exist_ok=True)
             self.pebble = pebble_mod.Pebble(pdir, eab=eab, env=penv,
                                             dnsserver=f"127.0.0.1:{self.ca_r.port}")
+            if ca_proxy:
+                # the CA's own count of orders, rateLimited and ARI on demand
+                import ca_proxy as ca_proxy_mod
+                self.ca = ca_proxy_mod.CAProxy(self.pebble, pdir)
             self.base_config = self.default_config()
             self.write_config(config or {})
         except BaseException:
@@ -542,7 +551,7 @@ class FleetEnv:
             "log.level": "info",
             "metrics.port": 0,
             "validation.zone": self.validation_zone,
-            "acme.directory": self.pebble.directory,
+            "acme.directory": self.ca.directory if self.ca else self.pebble.directory,
             "acme.ca_bundle": self.pebble.ca,
             "acme.email": "ops@example.com",
             "acme.poll_default_ms": 200,
@@ -729,13 +738,13 @@ class FleetEnv:
             except Exception:
                 pass
         self.workers = []
-        for part in (self.chall, self.pebble):
+        for part in (self.chall, self.ca, self.pebble):
             if part is not None:
                 try:
                     part.stop()
                 except Exception:
                     pass
-        self.chall = self.pebble = None
+        self.chall = self.pebble = self.ca = None
         for srv in reversed(self._servers):
             try:
                 srv.stop()

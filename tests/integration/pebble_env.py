@@ -84,17 +84,28 @@ class Pebble:
                 "PEBBLE_WFE_NONCEREJECT": "0"}
         penv.update(env or {})
         self.proc = None
+        self.args = ["pebble", "-config", cfg, "-dnsserver", self.dnsserver]
+        self.penv = penv
         try:
-            self.proc = harness.Proc(
-                ["pebble", "-config", cfg, "-dnsserver", self.dnsserver],
-                os.path.join(tmpdir, "pebble.log"), env=penv)
-            harness.wait_port(self.port, proc=self.proc)
-            harness.wait_port(self.mgmt_port, proc=self.proc)
+            self._start()
         except Exception:
             for p in (self.proc, self.chall):
                 if p is not None:
                     p.stop()
             raise
+
+    def _start(self):
+        self.proc = harness.Proc(self.args, os.path.join(self.dir, "pebble.log"),
+                                 env=self.penv)
+        harness.wait_port(self.port, proc=self.proc)
+        harness.wait_port(self.mgmt_port, proc=self.proc)
+
+    def restart(self):
+        """SIGKILL and start again on the same ports: a new CA as far as
+        accounts, orders and the root go (Pebble keeps nothing)."""
+        self.proc.kill()
+        self.proc.log.close()
+        self._start()
 
     @property
     def directory(self):

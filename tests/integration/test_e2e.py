@@ -201,6 +201,8 @@ def test_offboarding_parking_and_renewal(tmp):
                       "lifecycle.offboard_jitter": 0.1,
                       "lifecycle.stale_interval_ms": 1000,
                       "lifecycle.park_grace_ms": 6000,
+                      "lifecycle.offboard_after_ms": 2000,
+                      "lifecycle.offboard_min_checks": 2,
                       "lifecycle.renew_fraction": 0.99999995})
     try:
         z = env.zones

@@ -25,6 +25,7 @@
 
 #include "acme_fake_certs.h"
 #include "ari_cert.h"
+#include "offboard_policy.h"
 
 
 /* What the fake CA saw; written by the server thread, read after the
@@ -38,6 +39,9 @@ static struct {
 	int alt_bad_hits, alt_http_hits;
 	char ua[128];
 	char ari_id[256];
+	int ari_hits;
+	const char *ari_window;   /* NULL: the default window */
+	const char *ari_retry;    /* Retry-After of renewalInfo */
 	json_t *last_payload;
 	bool last_had_jwk;
 	const char *insecure;   /* the one URL the CA hands out as http:// */
@@ -251,10 +255,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			             "application/pem-certificate-chain", NULL, NULL, NULL, NULL);
 	if (strncmp(url, "/ari/", 5) == 0) {
 		snprintf(fake.ari_id, sizeof(fake.ari_id), "%s", url + 5);
-		return reply(conn, 200,
+		fake.ari_hits++;
+		return reply(conn, 200, fake.ari_window ? fake.ari_window :
 		             "{\"suggestedWindow\":{\"start\":\"2027-01-27T00:00:00Z\","
 		             "\"end\":\"2027-01-29T00:00:00Z\"}}", "application/json",
-		             "Retry-After", "21600", NULL, NULL);
+		             "Retry-After", fake.ari_retry ? fake.ari_retry : "21600", NULL, NULL);
 	}
 	if (strcmp(url, "/badnonce") == 0) {
 		fake.badnonce_hits++;
@@ -429,6 +434,59 @@ static void test_renewal_info(void **state)
 	time_t t = acme_renewal_pick(&r, 12345);
 	assert_true(t >= r.start && t <= r.end);
 	acme_renewal_info_free(&r);
+	acme_client_free(c);
+}
+
+/* ARI followed (issue 11): the window of a stored certificate asked by its
+ * identifier, again at the Retry-After; a window that moves earlier (the CA
+ * revoked after an incident) moves the renewal with it. */
+static void test_renewal_info_followed(void **state)
+{
+	(void)state;
+	struct acme_client *c = client("/dir", 5000);
+	struct acme_renewal_info r;
+	long long at, next, first;
+	const long long H = 3600000LL, DAY = 24 * H;
+
+	fake.ari_window = NULL;
+	fake.ari_retry = "21600";
+	assert_int_equal(acme_renewal_info_by_id(c, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", &r),
+	                 ACME_OK);
+	assert_string_equal(fake.ari_id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	assert_int_equal(r.retry_after_ms, 21600LL * 1000);
+	/* what offboard-check does with it: a moment in the window, and the
+	 * next look after the Retry-After (bounded: 1 h .. 1 d) */
+	uint64_t now = (uint64_t)(r.start - 30 * 86400) * 1000;
+	ari_schedule(now, (long long)r.start * 1000, (long long)r.end * 1000, r.retry_after_ms,
+	             H, DAY, 0, 42, &first, &next);
+	assert_true(first >= (long long)r.start * 1000 && first <= (long long)r.end * 1000);
+	assert_int_equal(next, (long long)now + 6 * H);
+	acme_renewal_info_free(&r);
+
+	/* the CA revokes: the window is now, asked again in a minute (the
+	 * lower bound holds: an hour) */
+	fake.ari_window = "{\"suggestedWindow\":{\"start\":\"2020-01-01T00:00:00Z\","
+	                  "\"end\":\"2020-01-02T00:00:00Z\"}}";
+	fake.ari_retry = "60";
+	int hits = fake.ari_hits;
+	assert_int_equal(acme_renewal_info_by_id(c, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", &r),
+	                 ACME_OK);
+	assert_int_equal(fake.ari_hits, hits + 1);
+	assert_int_equal(r.retry_after_ms, 60000);
+	ari_schedule(now + 6 * H, (long long)r.start * 1000, (long long)r.end * 1000,
+	             r.retry_after_ms, H, DAY, first, 42, &at, &next);
+	assert_int_equal(at, (long long)now + 6 * H);       /* renew now */
+	assert_int_equal(next, (long long)now + 7 * H);
+	acme_renewal_info_free(&r);
+
+	/* an identifier that is not one never reaches the URL */
+	hits = fake.ari_hits;
+	assert_int_equal(acme_renewal_info_by_id(c, "../acct/1", &r), ACME_E_INVAL);
+	assert_int_equal(acme_renewal_info_by_id(c, "", &r), ACME_E_INVAL);
+	assert_int_equal(acme_renewal_info_by_id(c, NULL, &r), ACME_E_INVAL);
+	assert_int_equal(fake.ari_hits, hits);
+	fake.ari_window = NULL;
+	fake.ari_retry = NULL;
 	acme_client_free(c);
 }
 
@@ -619,6 +677,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_profile_replaces),
 		cmocka_unit_test(test_renewal_info),
+		cmocka_unit_test(test_renewal_info_followed),
 		cmocka_unit_test(test_transport_limits),
 		cmocka_unit_test(test_insecure_urls),
 		cmocka_unit_test(test_certificate_checked),

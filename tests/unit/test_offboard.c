@@ -1,0 +1,350 @@
+/* offboard_policy: the decisions of offboard-check (schemas/lifecycle.md,
+ * "Offboarding"), walked check by check: certainty before offboarding,
+ * "moving-away" and "back", transient answers that count for nothing,
+ * parking, "delegation-missing", names that leave one by one, no pointing
+ * rule, and the ARI schedule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "offboard_policy.h"
+
+#define DAY (24LL * 3600 * 1000)
+#define T0 1800000000000LL          /* the first certificate */
+
+static const struct ob_params P = {
+	.offboard_after_ms = 7 * DAY, .min_checks = 3, .park_grace_ms = 30 * DAY,
+	.interval_ms = DAY, .rule = true,
+};
+
+/* One domain as the record holds it between checks. */
+struct dom {
+	char names[OB_FIELD_MAX], left[OB_FIELD_MAX], pointed[OB_FIELD_MAX];
+	char away[OB_FIELD_MAX], missing[OB_FIELD_MAX];
+	long long renew_at;
+};
+
+static void dom_init(struct dom *d, const char *names)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->names, sizeof(d->names), "%s", names);
+	d->renew_at = T0 + 60 * DAY;
+}
+
+/* One check at T: SEEN gives each name's observation in the order of
+ * names then left ("u" us, "e" elsewhere, "?" transient, "-" none). */
+static struct ob_decision check(struct dom *d, const struct ob_params *p, long long t,
+                                const char *seen, enum ob_deleg deleg)
+{
+	struct ob_state st;
+	struct ob_decision dec;
+	struct ob_facts f = { .now_ms = (uint64_t)t, .first_issued_at = T0,
+	                      .renew_at = d->renew_at, .not_after_ms = T0 + 90 * DAY,
+	                      .deleg = deleg, .deleg_detail = "gone" };
+
+	int n = ob_state_parse(&st, d->names, d->left, d->pointed, d->away, d->missing);
+	assert_int_equal((int)strlen(seen), n);
+	for (int i = 0; i < n; i++)
+		st.name[i].seen = seen[i] == 'u' ? OB_SEEN_US : seen[i] == 'e' ? OB_SEEN_ELSEWHERE :
+		                  seen[i] == '?' ? OB_SEEN_UNKNOWN : OB_SEEN_NONE;
+	ob_decide(p, &f, &st, &dec);
+	ob_state_format(&st, d->names, d->left, d->pointed, d->away, d->missing);
+	return dec;
+}
+
+static void assert_event(const struct ob_decision *d, const char *ev)
+{
+	if (!ev)
+		assert_null(d->event);
+	else {
+		assert_non_null(d->event);
+		assert_string_equal(d->event, ev);
+	}
+}
+
+/* Pointed, then elsewhere: moving-away once, offboarded only after seven
+ * days AND three checks; a transient answer neither counts nor resets. */
+static void test_moving_away_then_offboarded(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "a.example");
+	r = check(&d, &P, T0 + DAY, "u", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, NULL);
+	assert_string_equal(d.pointed, "a.example");
+	r = check(&d, &P, T0 + 2 * DAY, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, "moving-away");
+	assert_non_null(strstr(r.detail, "a.example points elsewhere"));
+	/* while uncertain it is looked at often enough to decide in time */
+	assert_true(r.next_ms <= P.offboard_after_ms / P.min_checks);
+	/* not told twice; transient answers in between change nothing */
+	r = check(&d, &P, T0 + 3 * DAY, "?", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_RETRY);
+	assert_event(&r, NULL);
+	r = check(&d, &P, T0 + 4 * DAY, "e", OB_DELEG_OK);
+	assert_event(&r, NULL);
+	assert_int_equal(r.action, OB_KEEP);
+	/* seven days passed, but only two definite checks */
+	r = check(&d, &P, T0 + 9 * DAY + 1, "?", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_RETRY);
+	r = check(&d, &P, T0 + 9 * DAY + 2, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_OFFBOARD);
+	assert_string_equal(r.detail, "moved away from us");
+}
+
+/* Three checks elsewhere within a day are not seven days. */
+static void test_many_checks_short_time_keeps(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "a.example");
+	check(&d, &P, T0 + DAY, "u", OB_DELEG_OK);
+	for (int i = 1; i <= 20; i++) {
+		r = check(&d, &P, T0 + DAY + i * 3600000LL, "e", OB_DELEG_OK);
+		assert_int_equal(r.action, OB_KEEP);
+	}
+}
+
+/* Flapping: back within the window clears it; the next departure starts
+ * the count again. */
+static void test_back_clears(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "a.example");
+	check(&d, &P, T0 + DAY, "u", OB_DELEG_OK);
+	for (int k = 0; k < 5; k++) {
+		long long t = T0 + DAY + k * 6 * DAY;
+		r = check(&d, &P, t + DAY, "e", OB_DELEG_OK);
+		assert_event(&r, "moving-away");
+		r = check(&d, &P, t + 3 * DAY, "e", OB_DELEG_OK);
+		r = check(&d, &P, t + 5 * DAY, "e", OB_DELEG_OK);
+		assert_int_equal(r.action, OB_KEEP);
+		r = check(&d, &P, t + 6 * DAY, "u", OB_DELEG_OK);
+		assert_event(&r, "back");
+		assert_int_equal(r.action, OB_KEEP);
+		assert_string_equal(d.away, "");
+	}
+}
+
+/* Never pointed: parked after the grace and three definite checks, never
+ * while a check is inconclusive. */
+static void test_park_needs_grace_and_checks(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "p.example");
+	d.renew_at = T0 + 300 * DAY;
+	r = check(&d, &P, T0 + 29 * DAY, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, NULL);              /* it never pointed: not "moving" */
+	r = check(&d, &P, T0 + 30 * DAY, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP); /* grace over, two checks only */
+	r = check(&d, &P, T0 + 31 * DAY, "?", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_RETRY);
+	r = check(&d, &P, T0 + 32 * DAY, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_PARK);
+	assert_event(&r, "never-pointed");
+}
+
+/* No pointing rule: nothing is known, nothing ends; it renews. */
+static void test_no_rule_never_parks_or_offboards(void **state)
+{
+	(void)state;
+	struct ob_params p = P;
+	struct dom d;
+	struct ob_decision r;
+
+	p.rule = false;
+	dom_init(&d, "n.example");
+	d.renew_at = T0 + 400 * DAY;
+	for (long long t = T0 + DAY; t < T0 + 365 * DAY; t += DAY) {
+		r = check(&d, &p, t, "-", OB_DELEG_OK);
+		assert_int_equal(r.action, OB_KEEP);
+		assert_event(&r, NULL);
+	}
+	r = check(&d, &p, T0 + 401 * DAY, "-", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_RENEW);
+	assert_string_equal(d.pointed, "");
+}
+
+/* delegation-missing after three definite misses, once; not renewed
+ * meanwhile; cleared when it is back. */
+static void test_delegation_missing_needs_checks(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "m.example");
+	d.renew_at = T0 + DAY / 2;           /* due */
+	r = check(&d, &P, T0 + DAY, "u", OB_DELEG_MISSING);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, NULL);
+	r = check(&d, &P, T0 + 2 * DAY, "u", OB_DELEG_UNKNOWN);
+	assert_int_equal(r.action, OB_RETRY);  /* due, but nothing definite */
+	r = check(&d, &P, T0 + 3 * DAY, "u", OB_DELEG_MISSING);
+	assert_event(&r, NULL);
+	r = check(&d, &P, T0 + 4 * DAY, "u", OB_DELEG_MISSING);
+	assert_event(&r, "delegation-missing");
+	assert_non_null(strstr(r.detail, "pointing at us but the delegation is gone on 3 checks"));
+	r = check(&d, &P, T0 + 5 * DAY, "u", OB_DELEG_MISSING);
+	assert_event(&r, NULL);
+	assert_int_equal(r.action, OB_KEEP);
+	r = check(&d, &P, T0 + 6 * DAY, "u", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_RENEW);
+	assert_string_equal(d.missing, "");
+}
+
+/* apex + www: www leaves, the apex stays: www is dropped from the names
+ * (the next renewal orders the apex alone); then the apex leaves too:
+ * offboarded.  A dropped name that comes back is taken back and renewed. */
+static void test_one_name_leaves(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "x.example,www.x.example");
+	check(&d, &P, T0 + DAY, "uu", OB_DELEG_OK);
+	r = check(&d, &P, T0 + 2 * DAY, "ue", OB_DELEG_OK);
+	assert_event(&r, "moving-away");
+	assert_non_null(strstr(r.detail, "www.x.example points elsewhere"));
+	check(&d, &P, T0 + 5 * DAY, "ue", OB_DELEG_OK);
+	r = check(&d, &P, T0 + 9 * DAY, "ue", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, "name-left");
+	assert_true(r.names_changed);
+	assert_non_null(strstr(r.detail, "the next renewal orders x.example"));
+	assert_string_equal(d.names, "x.example");
+	assert_string_equal(d.left, "www.x.example");
+	/* www back: taken back, renewed at once */
+	r = check(&d, &P, T0 + 10 * DAY, "uu", OB_DELEG_OK);
+	assert_event(&r, "back");
+	assert_int_equal(r.action, OB_RENEW);
+	assert_string_equal(d.names, "x.example,www.x.example");
+	assert_string_equal(d.left, "");
+	/* both leave: offboarded once both are certain */
+	check(&d, &P, T0 + 11 * DAY, "ee", OB_DELEG_OK);
+	check(&d, &P, T0 + 14 * DAY, "ee", OB_DELEG_OK);
+	r = check(&d, &P, T0 + 18 * DAY + 1, "ee", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_OFFBOARD);
+}
+
+/* A name that never pointed rides along while another does; when the one
+ * that pointed leaves, the domain is offboarded. */
+static void test_never_pointed_name_rides_along(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+
+	dom_init(&d, "y.example,www.y.example");
+	d.renew_at = T0 + 300 * DAY;
+	for (int k = 1; k <= 40; k++) {
+		r = check(&d, &P, T0 + k * DAY, "ue", OB_DELEG_OK);
+		assert_int_equal(r.action, OB_KEEP);
+		assert_event(&r, NULL);
+	}
+	assert_string_equal(d.names, "y.example,www.y.example");
+	r = check(&d, &P, T0 + 41 * DAY, "ee", OB_DELEG_OK);
+	assert_event(&r, "moving-away");
+	check(&d, &P, T0 + 44 * DAY, "ee", OB_DELEG_OK);
+	r = check(&d, &P, T0 + 48 * DAY, "ee", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_OFFBOARD);
+}
+
+/* A wildcard and its base are one name for the pointing check (the
+ * caller copies the observation); both count. */
+static void test_state_roundtrip_and_caps(void **state)
+{
+	(void)state;
+	struct ob_state st;
+	char n[OB_FIELD_MAX], l[OB_FIELD_MAX], p[OB_FIELD_MAX], a[OB_FIELD_MAX], m[OB_FIELD_MAX];
+
+	assert_int_equal(ob_state_parse(&st, "*.w.example,w.example", "old.example",
+	                                "w.example,ghost.example", "w.example=5:2:1,bad,=1:1:1",
+	                                "7:3:0"), 3);
+	assert_true(st.name[1].pointed && !st.name[0].pointed);
+	assert_int_equal(st.name[1].away_checks, 2);
+	assert_true(st.name[1].away_told);
+	assert_false(st.name[2].current);
+	assert_int_equal(st.missing_checks, 3);
+	ob_state_format(&st, n, l, p, a, m);
+	assert_string_equal(n, "*.w.example,w.example");
+	assert_string_equal(l, "old.example");
+	assert_string_equal(p, "w.example");
+	assert_string_equal(a, "w.example=5:2:1");
+	assert_string_equal(m, "7:3:0");
+	/* more names than fit are ignored, not overflowed */
+	char many[OB_FIELD_MAX] = "";
+	for (int i = 0; i < 40; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sn%d.example",
+		         i ? "," : "", i);
+	assert_int_equal(ob_state_parse(&st, many, many, many, NULL, "garbage"), OB_NAMES_MAX);
+	assert_int_equal(st.missing_since, 0);
+}
+
+/* ARI: the window is followed; a window that moves earlier (a revocation)
+ * brings the renewal forward; Retry-After is bounded. */
+static void test_ari_schedule(void **state)
+{
+	(void)state;
+	long long at, next;
+	const long long H = 3600000LL, now = T0;
+
+	ari_schedule(now, now + 50 * DAY, now + 52 * DAY, 6 * H, H, DAY, 0, 12345, &at, &next);
+	assert_true(at >= now + 50 * DAY && at <= now + 52 * DAY);
+	assert_int_equal(next, now + 6 * H);
+	/* the same window again: the moment chosen stays */
+	long long was = at;
+	ari_schedule(now + 6 * H, now + 50 * DAY, now + 52 * DAY, 6 * H, H, DAY, was, 999, &at,
+	             &next);
+	assert_int_equal(at, was);
+	/* revoked: the window is now (or past): renew now */
+	ari_schedule(now + 12 * H, now - DAY, now - H, 6 * H, H, DAY, was, 7, &at, &next);
+	assert_int_equal(at, now + 12 * H);
+	/* moved earlier but still ahead: inside the new window */
+	ari_schedule(now, now + 2 * H, now + 3 * H, -1, H, DAY, was, 7, &at, &next);
+	assert_true(at >= now + 2 * H && at <= now + 3 * H);
+	assert_int_equal(next, now + 6 * H);      /* no Retry-After: 6 h */
+	/* bounds */
+	ari_schedule(now, now + DAY, now + 2 * DAY, 1000, H, DAY, 0, 1, &at, &next);
+	assert_int_equal(next, now + H);
+	ari_schedule(now, now + DAY, now + 2 * DAY, 30 * DAY, H, DAY, 0, 1, &at, &next);
+	assert_int_equal(next, now + DAY);
+	/* an inverted window counts as its start */
+	ari_schedule(now, now + 2 * DAY, now + DAY, -1, H, DAY, 0, 1, &at, &next);
+	assert_int_equal(at, now + 2 * DAY);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_moving_away_then_offboarded),
+		cmocka_unit_test(test_many_checks_short_time_keeps),
+		cmocka_unit_test(test_back_clears),
+		cmocka_unit_test(test_park_needs_grace_and_checks),
+		cmocka_unit_test(test_no_rule_never_parks_or_offboards),
+		cmocka_unit_test(test_delegation_missing_needs_checks),
+		cmocka_unit_test(test_one_name_leaves),
+		cmocka_unit_test(test_never_pointed_name_rides_along),
+		cmocka_unit_test(test_state_roundtrip_and_caps),
+		cmocka_unit_test(test_ari_schedule),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

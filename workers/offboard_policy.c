@@ -1,0 +1,335 @@
+/* What offboard-check decides; see offboard_policy.h. */
+#include "offboard_policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR_MS 3600000LL
+
+/* Appends S to the comma-separated LIST (LEN bytes); drops what does not
+ * fit. */
+static void list_add(char *list, size_t len, const char *s)
+{
+	size_t l = strlen(list);
+	snprintf(list + l, len - l, "%s%s", l ? ", " : "", s);
+}
+
+static struct ob_name *find(struct ob_state *st, const char *name)
+{
+	for (int i = 0; i < st->n; i++)
+		if (strcmp(st->name[i].name, name) == 0)
+			return &st->name[i];
+	return NULL;
+}
+
+/* Adds every name of the comma-separated LIST to ST with CURRENT. */
+static void add_names(struct ob_state *st, const char *list, bool current)
+{
+	char buf[OB_FIELD_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", list ? list : "");
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && st->n < OB_NAMES_MAX;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (!*t || strlen(t) > DNAME_MAX + 1 || find(st, t))
+			continue;
+		struct ob_name *n = &st->name[st->n++];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->name, sizeof(n->name), "%s", t);
+		n->current = current;
+	}
+}
+
+int ob_state_parse(struct ob_state *st, const char *names, const char *left,
+                   const char *pointed, const char *away, const char *missing)
+{
+	char buf[OB_FIELD_MAX];
+
+	memset(st, 0, sizeof(*st));
+	add_names(st, names, true);
+	add_names(st, left, false);
+	snprintf(buf, sizeof(buf), "%s", pointed ? pointed : "");
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct ob_name *n = find(st, t);
+		if (n)
+			n->pointed = true;
+	}
+	snprintf(buf, sizeof(buf), "%s", away ? away : "");
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		long long since;
+		int checks, told;
+		if (!eq)
+			continue;
+		*eq = '\0';
+		struct ob_name *n = find(st, t);
+		if (n && sscanf(eq + 1, "%lld:%d:%d", &since, &checks, &told) == 3 &&
+		    since > 0 && checks > 0) {
+			n->away_since = since;
+			n->away_checks = checks;
+			n->away_told = told != 0;
+		}
+	}
+	long long since;
+	int checks, told;
+	if (missing && sscanf(missing, "%lld:%d:%d", &since, &checks, &told) == 3 &&
+	    since > 0 && checks > 0) {
+		st->missing_since = since;
+		st->missing_checks = checks;
+		st->missing_told = told != 0;
+	}
+	return st->n;
+}
+
+void ob_state_format(const struct ob_state *st, char *names, char *left, char *pointed,
+                     char *away, char *missing)
+{
+	size_t on = 0, ol = 0, op = 0, oa = 0;
+
+	names[0] = left[0] = pointed[0] = away[0] = missing[0] = '\0';
+	for (int i = 0; i < st->n; i++) {
+		const struct ob_name *n = &st->name[i];
+		char *list = n->current ? names : left;
+		size_t *o = n->current ? &on : &ol;
+		int w = snprintf(list + *o, OB_FIELD_MAX - *o, "%s%s", *o ? "," : "", n->name);
+		if (w > 0 && (size_t)w < OB_FIELD_MAX - *o)
+			*o += (size_t)w;
+		else
+			list[*o] = '\0';
+		if (n->pointed) {
+			w = snprintf(pointed + op, OB_FIELD_MAX - op, "%s%s", op ? "," : "", n->name);
+			if (w > 0 && (size_t)w < OB_FIELD_MAX - op)
+				op += (size_t)w;
+			else
+				pointed[op] = '\0';
+		}
+		if (n->current && n->away_since) {
+			w = snprintf(away + oa, OB_FIELD_MAX - oa, "%s%s=%lld:%d:%d", oa ? "," : "",
+			             n->name, n->away_since, n->away_checks, n->away_told ? 1 : 0);
+			if (w > 0 && (size_t)w < OB_FIELD_MAX - oa)
+				oa += (size_t)w;
+			else
+				away[oa] = '\0';
+		}
+	}
+	if (st->missing_since)
+		snprintf(missing, OB_FIELD_MAX, "%lld:%d:%d", st->missing_since,
+		         st->missing_checks, st->missing_told ? 1 : 0);
+}
+
+bool ob_ever_pointed(const struct ob_state *st)
+{
+	for (int i = 0; i < st->n; i++)
+		if (st->name[i].pointed)
+			return true;
+	return false;
+}
+
+static long long min_ll(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+/* Records this check's observation of every name.  Fills the lists of the
+ * names that came back (BACK: were away; READDED: had been dropped). */
+static void observe(const struct ob_facts *f, struct ob_state *st, struct ob_decision *d,
+                    char *back, char *readded, bool *definite, bool *unknown, bool *at_us)
+{
+	for (int i = 0; i < st->n; i++) {
+		struct ob_name *n = &st->name[i];
+		switch (n->seen) {
+		case OB_SEEN_US:
+			*definite = true;
+			*at_us = true;
+			if (!n->current) {
+				n->current = true;
+				d->names_changed = true;
+				list_add(readded, OB_DETAIL_MAX, n->name);
+			} else if (n->away_since && n->pointed) {
+				list_add(back, OB_DETAIL_MAX, n->name);
+			}
+			n->pointed = true;
+			n->away_since = 0;
+			n->away_checks = 0;
+			n->away_told = false;
+			break;
+		case OB_SEEN_ELSEWHERE:
+			*definite = true;
+			if (!n->current)
+				break;
+			if (!n->away_since) {
+				n->away_since = (long long)f->now_ms;
+				n->away_checks = 0;
+				n->away_told = false;
+			}
+			n->away_checks++;
+			break;
+		case OB_SEEN_UNKNOWN:
+			*unknown = true;
+			break;
+		case OB_SEEN_NONE:
+			break;
+		}
+	}
+}
+
+void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_state *st,
+               struct ob_decision *d)
+{
+	char back[OB_DETAIL_MAX] = "", readded[OB_DETAIL_MAX] = "";
+	char moving[OB_DETAIL_MAX] = "", leaving[OB_DETAIL_MAX] = "", stay[OB_DETAIL_MAX] = "";
+	bool definite = false, unknown = false, at_us = !p->rule;
+	long long now = (long long)f->now_ms, suspect = 0;
+	int n_leaving = 0, n_ours = 0, most = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->next_ms = p->interval_ms;
+	observe(f, st, d, back, readded, &definite, &unknown, &at_us);
+
+	/* which names left for certain, which are only moving away */
+	for (int i = 0; i < st->n; i++) {
+		struct ob_name *n = &st->name[i];
+		if (!n->current || !n->pointed)
+			continue;
+		if (!n->away_since) {
+			n_ours++;
+			continue;
+		}
+		suspect = 1;
+		if (now - n->away_since >= p->offboard_after_ms && n->away_checks >= p->min_checks) {
+			list_add(leaving, sizeof(leaving), n->name);
+			n_leaving++;
+			if (n->away_checks > most)
+				most = n->away_checks;
+		} else {
+			n_ours++;
+			if (!n->away_told)
+				list_add(moving, sizeof(moving), n->name);
+		}
+	}
+	if (n_leaving && n_ours == 0) {
+		d->action = OB_OFFBOARD;
+		snprintf(d->detail, sizeof(d->detail), "moved away from us");
+		return;
+	}
+
+	/* parked: never pointed at us, for certain, after the grace */
+	if (p->rule && !ob_ever_pointed(st) && !unknown &&
+	    now - f->first_issued_at >= p->park_grace_ms) {
+		int fewest = -1;
+		for (int i = 0; i < st->n; i++)
+			if (st->name[i].current && (fewest < 0 || st->name[i].away_checks < fewest))
+				fewest = st->name[i].away_checks;
+		if (fewest >= p->min_checks) {
+			d->action = OB_PARK;
+			d->event = "never-pointed";
+			snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
+			         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
+			return;
+		}
+	}
+
+	/* the delegations */
+	if (f->deleg == OB_DELEG_OK) {
+		st->missing_since = 0;
+		st->missing_checks = 0;
+		st->missing_told = false;
+	} else if (f->deleg == OB_DELEG_MISSING) {
+		if (!st->missing_since)
+			st->missing_since = now;
+		st->missing_checks++;
+	}
+	bool tell_missing = st->missing_since && !st->missing_told &&
+	                    st->missing_checks >= p->min_checks && at_us &&
+	                    f->not_after_ms > now;
+
+	/* one event per check, the weightiest; the others that can wait
+	 * ("told" flags) are told at a later check */
+	if (n_leaving) {
+		for (int i = 0; i < st->n; i++) {
+			struct ob_name *n = &st->name[i];
+			if (n->current && n->pointed && n->away_since &&
+			    now - n->away_since >= p->offboard_after_ms &&
+			    n->away_checks >= p->min_checks) {
+				n->current = false;
+				n->away_since = 0;
+				n->away_checks = 0;
+				n->away_told = false;
+			}
+		}
+		for (int i = 0; i < st->n; i++)
+			if (st->name[i].current)
+				list_add(stay, sizeof(stay), st->name[i].name);
+		d->names_changed = true;
+		d->event = "name-left";
+		snprintf(d->detail, sizeof(d->detail), "%.160s pointed elsewhere on %d checks over "
+		         "%lld s: dropped from the certificate; the next renewal orders %.160s",
+		         leaving, most, p->offboard_after_ms / 1000, stay);
+	} else if (moving[0]) {
+		for (int i = 0; i < st->n; i++) {
+			struct ob_name *n = &st->name[i];
+			if (n->current && n->pointed && n->away_since)
+				n->away_told = true;
+		}
+		d->event = "moving-away";
+		snprintf(d->detail, sizeof(d->detail), "%.400s points elsewhere: offboarded if it "
+		         "still does after %lld s and %d checks", moving,
+		         p->offboard_after_ms / 1000, p->min_checks);
+	} else if (readded[0] || back[0]) {
+		d->event = "back";
+		if (readded[0])
+			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again: back in the "
+			         "certificate, renewing now", readded);
+		else
+			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again", back);
+	} else if (tell_missing) {
+		st->missing_told = true;
+		d->event = "delegation-missing";
+		snprintf(d->detail, sizeof(d->detail), "%sthe delegation is gone on %d checks: %.400s",
+		         p->rule ? "pointing at us but " : "", st->missing_checks,
+		         f->deleg_detail ? f->deleg_detail : "");
+	}
+
+	/* renew when due and every delegation is in place */
+	bool due = f->renew_now || readded[0] || f->renew_at <= now;
+	if (due && f->deleg == OB_DELEG_OK) {
+		d->action = OB_RENEW;
+		return;
+	}
+	if ((due && f->deleg == OB_DELEG_UNKNOWN) || (p->rule && !definite && unknown)) {
+		d->action = OB_RETRY;
+		return;
+	}
+	/* while something is uncertain, look often enough to decide in time */
+	long long pace = p->offboard_after_ms / p->min_checks;
+	if (suspect || (st->missing_since && !st->missing_told))
+		d->next_ms = min_ll(d->next_ms, pace);
+	if (p->rule && !ob_ever_pointed(st))
+		d->next_ms = min_ll(d->next_ms, p->park_grace_ms / p->min_checks);
+	if (d->next_ms < 1)
+		d->next_ms = 1;
+}
+
+void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
+                  long long retry_after_ms, long long min_ms, long long max_ms,
+                  long long cur_renew_at, uint64_t rnd, long long *renew_at,
+                  long long *next_poll)
+{
+	long long now = (long long)now_ms;
+	long long every = retry_after_ms >= 0 ? retry_after_ms : 6 * HOUR_MS;
+
+	if (every < min_ms)
+		every = min_ms;
+	if (every > max_ms)
+		every = max_ms;
+	*next_poll = now + every;
+	if (end_ms < start_ms)
+		end_ms = start_ms;
+	if (cur_renew_at >= start_ms && cur_renew_at <= end_ms) {
+		*renew_at = cur_renew_at;
+		return;
+	}
+	/* RFC 9773: a uniform moment of the window; one in the past is now */
+	long long at = start_ms + (long long)(rnd % (uint64_t)(end_ms - start_ms + 1));
+	*renew_at = at < now ? now : at;
+}

@@ -1,0 +1,147 @@
+/*
+ * offboard_policy: what offboard-check decides, as pure functions of what
+ * it remembers about a domain (fields of the domain record) and what this
+ * check observed.  No I/O: offboard_check.c reads the record and DNS, calls
+ * ob_decide(), and carries the decision out; tests/unit/test_offboard.c
+ * walks the tables of schemas/lifecycle.md ("Offboarding") through it.
+ *
+ * Certainty before anything is ended:
+ *   - a name that pointed at us is taken as gone only after it pointed
+ *     elsewhere on every definite check for offboard_after_ms and on at
+ *     least min_checks checks; the first such check tells "moving-away",
+ *     pointing back before that tells "back";
+ *   - a transient answer (SERVFAIL, timeout) is no evidence: it neither
+ *     counts nor breaks a run of checks;
+ *   - a domain is parked (never pointed at us) only after park_grace_ms from
+ *     its first certificate and min_checks definite checks of every name;
+ *   - "delegation-missing" is told after min_checks definite checks in a
+ *     row that found _acme-challenge not pointing at the target;
+ *   - without a pointing rule nothing is known about where a name points:
+ *     nothing is parked or offboarded, certificates keep renewing.
+ *
+ * Every name of the certificate counts.  When some names left and others
+ * still point at us, the names that left are dropped from the domain's
+ * "names" ("name-left"): the certificate in hand keeps serving the rest and
+ * the next renewal orders only the names that stayed; nothing is ordered
+ * again for the ones that left.  A dropped name that points at us again is
+ * taken back ("back") and renewed at once.  A name that never pointed at us
+ * rides along while another name does.  When no name that pointed at us is
+ * left with us, the domain is offboarded ("moved away from us").
+ */
+#ifndef DCV_OFFBOARD_POLICY_H
+#define DCV_OFFBOARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+
+#define OB_NAMES_MAX 16
+#define OB_DETAIL_MAX 512
+#define OB_FIELD_MAX 2048   /* one formatted record field */
+
+/* What one check saw for a name. */
+enum ob_seen {
+	OB_SEEN_NONE = 0,  /* not looked at (no pointing rule) */
+	OB_SEEN_US,        /* points at us */
+	OB_SEEN_ELSEWHERE, /* a definite answer: elsewhere, or no such name */
+	OB_SEEN_UNKNOWN,   /* transient (SERVFAIL, timeout): no evidence */
+};
+
+/* What one check saw of the delegations (_acme-challenge) of the names. */
+enum ob_deleg {
+	OB_DELEG_OK = 0,   /* every base name delegated to its target */
+	OB_DELEG_MISSING,  /* a definite answer: one is not */
+	OB_DELEG_UNKNOWN,  /* transient somewhere, none definitely missing */
+};
+
+struct ob_name {
+	char name[DNAME_MAX + 2];  /* as in "names" ("*.x" kept) */
+	bool current;              /* in "names"; false: in "left" */
+	bool pointed;              /* seen pointing at us before ("pointed") */
+	long long away_since;      /* first of the checks in a row that saw it
+	                              elsewhere (unix ms); 0: not away */
+	int away_checks;
+	bool away_told;            /* "moving-away" was told for this run */
+	enum ob_seen seen;         /* input: this check */
+};
+
+/* What offboard-check remembers, as in the record. */
+struct ob_state {
+	struct ob_name name[OB_NAMES_MAX];
+	int n;
+	long long missing_since;   /* delegation missing on checks in a row */
+	int missing_checks;
+	bool missing_told;
+};
+
+struct ob_params {
+	long long offboard_after_ms;
+	int min_checks;
+	long long park_grace_ms;
+	long long interval_ms;     /* the normal check interval */
+	bool rule;                 /* a pointing rule is configured */
+};
+
+struct ob_facts {
+	uint64_t now_ms;
+	long long first_issued_at; /* ms */
+	long long renew_at;        /* ms */
+	long long not_after_ms;
+	enum ob_deleg deleg;
+	const char *deleg_detail;  /* why, when not OK */
+	bool renew_now;            /* the stored certificate is missing */
+};
+
+enum ob_action {
+	OB_KEEP = 0,   /* check again after next_ms */
+	OB_RENEW,      /* renewal: back through verify-cname */
+	OB_PARK,       /* never pointed at us: parked, the pipeline ends */
+	OB_OFFBOARD,   /* moved away: offboarded */
+	OB_RETRY,      /* nothing definite: look again soon (the backoff) */
+};
+
+struct ob_decision {
+	enum ob_action action;
+	const char *event;          /* told now (NULL: none); with OB_PARK it
+	                               is the commit's "never-pointed" */
+	char detail[OB_DETAIL_MAX]; /* the event's detail, or why for the rest */
+	bool names_changed;         /* names were dropped or taken back */
+	long long next_ms;          /* OB_KEEP: at most this long to the next
+	                               check (before jitter) */
+};
+
+/* Reads the record's fields (NULL or "" when absent) into ST: NAMES and
+ * LEFT (comma-separated), POINTED (comma-separated), AWAY
+ * ("name=since:checks:told,..."), MISSING ("since:checks:told").  Names
+ * beyond OB_NAMES_MAX and malformed entries are ignored.  Returns the
+ * number of names. */
+int ob_state_parse(struct ob_state *st, const char *names, const char *left,
+                   const char *pointed, const char *away, const char *missing);
+
+/* Formats ST back into the fields (each OB_FIELD_MAX bytes). */
+void ob_state_format(const struct ob_state *st, char *names, char *left, char *pointed,
+                     char *away, char *missing);
+
+/* Whether any name of ST was ever seen pointing at us. */
+bool ob_ever_pointed(const struct ob_state *st);
+
+/* Decides the check: updates ST with this check's observations (the
+ * names' "seen") and fills D. */
+void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_state *st,
+               struct ob_decision *d);
+
+/* ARI (RFC 9773), followed: when to renew and when to ask again, from a
+ * window [START_MS, END_MS] the CA suggests now and the Retry-After it sent
+ * (-1: none; then the default, 6 h), bounded by [MIN_MS, MAX_MS].  A renewal
+ * time already chosen inside the window is kept (no stampede at every
+ * poll); otherwise a moment of the window is drawn from RND, and one in
+ * the past means now (RFC 9773 4.2).  Fills *RENEW_AT and *NEXT_POLL (unix
+ * ms). */
+void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
+                  long long retry_after_ms, long long min_ms, long long max_ms,
+                  long long cur_renew_at, uint64_t rnd, long long *renew_at,
+                  long long *next_poll);
+
+#endif
