@@ -176,6 +176,17 @@ static void offboarded(struct stage_env *env, struct job *job,
 			out->state = "offboarded";
 			return;
 		}
+		if (res.n_vantage == 0) {
+			/* no server was asked (a zone over dns.max_ns_addrs, or whose
+			 * addresses may not be queried): not seeing the delegation
+			 * is not seeing it gone */
+			outcome_advance(out, STAGE_OFFBOARD_CHECK);
+			out->delay_ms = p->lc.stale_interval_ms;
+			snprintf(out->reason, sizeof(out->reason), "%.60s; the delegation of "
+			         "%.253s cannot be checked: %.100s", why, b[i], res.detail);
+			out->state = "offboarded";
+			return;
+		}
 		for (int v = 0; v < res.n_vantage; v++)
 			seen += res.vantage[v].outcome == DNS_MATCH;
 		of += res.n_vantage;
