@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "lifecycle_names.h"
+
 /*
  * COMMIT
  * ARGV: prefix, group, now_ms, events_maxlen, dead_maxlen, n, then n items of
@@ -260,14 +262,11 @@ static const char replay_lua[] =
 /*
  * The domain lifecycle (schemas/lifecycle.md).  Shared by ONBOARD, CLAIM,
  * NUDGE and OFFBOARD: the states in which a pipeline job exists for the
- * domain (in a stream or in the delayed set), and NUDGE's move of that job
- * to "due now".
+ * domain (in a stream or in the delayed set; lifecycle_names.h, RUN and
+ * HELD), and NUDGE's move of that job to "due now".
  */
 #define LIFECYCLE_LUA_COMMON \
-"local ACTIVE = {queued = 1, ['waiting-cname'] = 1, verifying = 1,\n" \
-"  ['caa-blocked'] = 1, ordering = 1, ['rate-limited'] = 1, provisioning = 1,\n" \
-"  validating = 1, finalizing = 1, issued = 1, renewing = 1,\n" \
-"  waiting = 1, active = 1}\n" \
+LIFECYCLE_ACTIVE_LUA \
 "local function nudge(p, k, dom, now)\n" \
 "  local h = redis.call('HMGET', k, 'stage', 'job')\n" \
 "  redis.call('HSET', k, 'nudged_at', now)\n" \

@@ -6,3 +6,5 @@ dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib)
 dcv_py_test(it_ratelimit test_ratelimit.py TIMEOUT 900)
 dcv_py_test(it_chaos test_chaos.py TIMEOUT 1200)
 dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)
+# The one list of states and events against the documentation.
+dcv_unit_test(test_lifecycle_names SOURCES unit/test_lifecycle_names.c)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lifecycle_names.h"
 #include "metrics.h"
 
 /* The windows of dcv_certificates_expiring, in days. */
@@ -29,11 +30,11 @@ static struct {
  * Returns, flat: per stage lag (-1 unknown), pending, oldest pending idle ms
  * (0 when none); the delayed count; used_memory, maxmemory; then per window
  * the counts with no renewal and with one under way.
- * The states of lifecycle.md: an active state means a renewal is under
- * way; offboarded and parked domains (and vanished records) are not ours
+ * The states of lifecycle_names.h: a RUN state means a renewal is under
+ * way; GONE domains (offboarded, parked) and vanished records are not ours
  * to renew.
  */
-static const char gauges_lua[] =
+static const char gauges_lua[] = LIFECYCLE_UNDER_WAY_LUA LIFECYCLE_GONE_LUA
 "local group, now, dprefix, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
 "local out = {}\n"
 "for i = 1, 5 do\n"
@@ -60,15 +61,13 @@ static const char gauges_lua[] =
 "out[#out+1] = tonumber(string.match(info, '\\nmaxmemory:(%d+)') or '-1')\n"
 "local win, nwin = {}, #ARGV - 4\n"
 "for w = 1, nwin do win[w] = tonumber(ARGV[4 + w]) end\n"
-"local under = {renewing=1, verifying=1, ['waiting-cname']=1, ['caa-blocked']=1, ordering=1,\n"
-"  ['rate-limited']=1, provisioning=1, validating=1, finalizing=1, queued=1, waiting=1}\n"
 "local count = {}\n"
 "for w = 1, 2 * nwin do count[w] = 0 end\n"
 "local e = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now + win[nwin], 'WITHSCORES', 'LIMIT', 0, cap)\n"
 "for i = 1, #e, 2 do\n"
 "  local st = redis.call('HGET', dprefix .. e[i], 'state')\n"
-"  if st and st ~= 'offboarded' and st ~= 'parked' then\n"
-"    local na, k = tonumber(e[i+1]), under[st] and 2 or 1\n"
+"  if st and not GONE[st] then\n"
+"    local na, k = tonumber(e[i+1]), UNDER_WAY[st] and 2 or 1\n"
 "    for w = 1, nwin do\n"
 "      if na <= now + win[w] then count[2 * (w - 1) + k] = count[2 * (w - 1) + k] + 1 end\n"
 "    end\n"
