@@ -132,6 +132,11 @@ static void set_err(struct cfg *c, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* keys and values from the file may hold anything: an error stays one
+	 * line of text */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	for (size_t i = 0; i < c->nerr; i++)
 		if (strcmp(c->errs[i].text, buf) == 0)
 			return;
