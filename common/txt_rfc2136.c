@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "dns.h"
-#include "dns_internal.h"
 #include "txt_answer.h"
 
 struct rfc2136 {
@@ -82,6 +81,30 @@ static bool tsig_verifies(ldns_pkt *answer, const uint8_t *wire, size_t len,
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
+/* Moves *OFF past the wire name there (labels, maybe ending in a
+ * compression pointer, which is not followed: only its two octets are
+ * skipped).  false when the name runs past LEN or has a reserved label
+ * type. */
+static bool skip_name(const uint8_t *wire, size_t len, size_t *off)
+{
+	for (;;) {
+		if (*off >= len)
+			return false;
+		uint8_t l = wire[*off];
+		if ((l & 0xc0) == 0xc0) {
+			if (len - *off < 2)
+				return false;
+			*off += 2;
+			return true;
+		}
+		if (l & 0xc0)
+			return false;
+		*off += 1u + l;
+		if (l == 0)
+			return true;
+	}
+}
+
 /* Whether WIRE (LEN octets) holds at most one TSIG record, as the last
  * record (RFC 8945 section 5.1: anything else is FORMERR).  ldns_wire2pkt()
  * keeps only the last TSIG it meets and loses the earlier ones (ldns 1.8.3
@@ -89,19 +112,18 @@ static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
  * before it gets there. */
 static bool tsig_placement_ok(const uint8_t *wire, size_t len)
 {
-	char name[DNAME_MAX + 1];
 	size_t off = 12, rrs;
 
 	if (len < 12)
 		return false;
 	rrs = (size_t)rd16(wire + 6) + rd16(wire + 8) + rd16(wire + 10);
 	for (unsigned q = rd16(wire + 4); q > 0; q--) {
-		if (dns_wire_name(wire, len, &off, name) != 0 || len - off < 4)
+		if (!skip_name(wire, len, &off) || len - off < 4)
 			return false;
 		off += 4;
 	}
 	for (size_t i = 0; i < rrs; i++) {
-		if (dns_wire_name(wire, len, &off, name) != 0 || len - off < 10)
+		if (!skip_name(wire, len, &off) || len - off < 10)
 			return false;
 		uint16_t type = rd16(wire + off);
 		size_t rdlen = rd16(wire + off + 8);

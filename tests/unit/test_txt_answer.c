@@ -250,6 +250,38 @@ static void test_rfc2136_two_tsig(void **state)
 	test_update_free(&u);
 }
 
+/* A question name whose octets need escapes (as text it is longer than 253
+ * characters; on the wire it is a fine name) does not make a signed
+ * NOERROR answer malformed (found by fuzz_rfc2136:
+ * corpus/rfc2136/crash-escaped-name). */
+static void test_rfc2136_binary_name(void **state)
+{
+	(void)state;
+	char msg[TXT_MSG_MAX];
+	struct test_update u;
+	uint8_t *wire, name[2 * 64 + 1];
+	size_t len;
+	ldns_pkt *a = ldns_pkt_new();
+	ldns_rr *q = ldns_rr_new();
+
+	assert_int_equal(test_update_new(&u, "hmac-sha256"), 0);
+	memset(name, 0, sizeof(name)); /* two labels of 63 NUL octets */
+	name[0] = name[64] = 63;
+	ldns_rr_set_owner(q, ldns_dname_new_frm_data(sizeof(name), name));
+	ldns_rr_set_type(q, LDNS_RR_TYPE_SOA);
+	ldns_rr_set_question(q, true);
+	ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, q);
+	ldns_pkt_set_id(a, 0x4242);
+	ldns_pkt_set_qr(a, true);
+	ldns_pkt_set_opcode(a, LDNS_PACKET_UPDATE);
+	assert_int_equal(test_answer_sign(&u, a), 0);
+	assert_int_equal(ldns_pkt2wire(&wire, a, &len), LDNS_STATUS_OK);
+	assert_int_equal(txt_rfc2136_answer(wire, len, &u.req, msg, sizeof msg), TXT_OK);
+	LDNS_FREE(wire);
+	ldns_pkt_free(a);
+	test_update_free(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_rfc2136_answer),
 		cmocka_unit_test(test_rfc2136_unknown_algorithm),
 		cmocka_unit_test(test_rfc2136_two_tsig),
+		cmocka_unit_test(test_rfc2136_binary_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
