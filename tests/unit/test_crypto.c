@@ -295,8 +295,11 @@ static void cert_with_san(const char *one_san, size_t len, char **out)
 	                                   X509V3_ADD_REPLACE), 1);
 	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
 	assert_int_equal(PEM_write_bio_X509(pem, x), 1);
-	n = BIO_get_mem_data(pem, &data);
-	*out = strndup(data, (size_t)n);
+	n = BIO_get_mem_data(pem, &data);  /* not NUL-terminated */
+	*out = malloc((size_t)n + 1);
+	assert_non_null(*out);
+	memcpy(*out, data, (size_t)n);
+	(*out)[n] = '\0';
 	GENERAL_NAMES_free(gens);
 	EVP_PKEY_free(k);
 	X509_free(x);
