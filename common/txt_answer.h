@@ -29,7 +29,7 @@ enum txt_status txt_powerdns_status(long code, const char *body, size_t len,
 
 /* Reads the zone answer BODY (LEN octets) for the TXT RRset at FQDN (with
  * the trailing dot; NAME is the same without it, for messages), adds VALUE
- * to it (ADD) or takes it out, and builds the PATCH payload that writes
+ * to it (ADD) or takes it out (every copy), and builds the PATCH payload that writes
  * the result back with TTL (an add) or the RRset's own TTL (a remove).
  * *PAYLOAD (malloc'd, caller frees) is NULL when the RRset is already as
  * wanted.  Other values are kept as they were, verbatim when not in the

@@ -10,7 +10,8 @@
  * This way the code past the verification is fuzzed too.  Checked beyond
  * the sanitizers: the secret never reaches the message; an answer the
  * verification could not have passed is never TXT_OK; one signed here that
- * is a NOERROR response to the request is TXT_OK.
+ * is a NOERROR response to the request, with no other TSIG record, is
+ * TXT_OK.
  */
 #include <ldns/ldns.h>
 #include <stdbool.h>
@@ -52,10 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ldns_pkt_set_id(a, up->req.id);
 			if (test_answer_sign(up, a) == 0 &&
 			    ldns_pkt2wire(&signed_wire, a, &len) == LDNS_STATUS_OK) {
+				/* a TSIG record anywhere but last makes it malformed
+				 * (RFC 8945 section 5.1) */
+				ldns_rr_list *other = ldns_pkt_rr_list_by_type(
+					a, LDNS_RR_TYPE_TSIG, LDNS_SECTION_ANY_NOQUESTION);
 				signed_here = true;
 				is_noerror_answer = ldns_pkt_qr(a) && ldns_pkt_id(a) == up->req.id &&
 				                    ldns_pkt_get_opcode(a) == LDNS_PACKET_UPDATE &&
-				                    ldns_pkt_get_rcode(a) == LDNS_RCODE_NOERROR;
+				                    ldns_pkt_get_rcode(a) == LDNS_RCODE_NOERROR &&
+				                    !other;
+				ldns_rr_list_deep_free(other);
 			}
 		}
 		ldns_pkt_free(a);

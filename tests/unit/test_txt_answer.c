@@ -100,6 +100,19 @@ static void test_powerdns_merge(void **state)
 	assert_int_equal(txt_powerdns_merge(one, strlen(one), "x.v.test.", "x.v.test", "absent",
 	                                    false, 60, &payload, msg, sizeof msg), TXT_OK);
 	assert_null(payload);
+	/* the value listed twice (here: the RRset twice) goes away whole
+	 * (found by fuzz_powerdns: corpus/powerdns/crash-remove-twice) */
+	const char *twice = "{\"rrsets\": [{\"name\": \"x.v.test.\", \"type\": \"TXT\","
+	                    " \"records\": [{\"content\": \"\\\"tok\\\"\"},"
+	                    " {\"content\": \"\\\"b\\\"\"}]},"
+	                    " {\"name\": \"x.v.test.\", \"type\": \"TXT\","
+	                    " \"records\": [{\"content\": \"\\\"tok\\\"\"}]}]}";
+	assert_int_equal(txt_powerdns_merge(twice, strlen(twice), "x.v.test.", "x.v.test", "tok",
+	                                    false, 60, &payload, msg, sizeof msg), TXT_OK);
+	payload_of(payload, contents, sizeof contents, &ttl, &type);
+	assert_string_equal(contents, "\"b\"");
+	assert_string_equal(type, "REPLACE");
+	free(payload);
 
 	/* not the JSON expected: transient */
 	assert_int_equal(txt_powerdns_merge("<html>", 6, "x.v.test.", "x.v.test", "t", true, 60,
