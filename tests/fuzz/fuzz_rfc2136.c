@@ -51,6 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ldns_wire2pkt(&a, wire, len) == LDNS_STATUS_OK) {
 			if (flags & 2)
 				ldns_pkt_set_id(a, up->req.id);
+			/* the counts of what ldns read (it keeps the header's
+			 * ARCOUNT when a TSIG ends the input early), so that the
+			 * answer written again says what it holds */
+			ldns_pkt_set_qdcount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_question(a)));
+			ldns_pkt_set_ancount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(a)));
+			ldns_pkt_set_nscount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(a)));
+			ldns_pkt_set_arcount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(a)));
 			if (test_answer_sign(up, a) == 0 &&
 			    ldns_pkt2wire(&signed_wire, a, &len) == LDNS_STATUS_OK) {
 				/* a TSIG record anywhere but last makes it malformed
