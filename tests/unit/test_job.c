@@ -177,6 +177,19 @@ static void pack_s(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, strlen(s));
 }
 
+/* Starts in SB a job map of FIELDS pairs with v 1 and domain
+ * www.example.com; the caller packs the rest through PK. */
+static void start_job(msgpack_sbuffer *sb, msgpack_packer *pk, size_t fields)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(pk, fields);
+	pack_s(pk, "v");
+	msgpack_pack_uint8(pk, 1);
+	pack_s(pk, "domain");
+	pack_s(pk, "www.example.com");
+}
+
 /* A job map {v, domain, ctx x NCTX maps of PER entries each, extra}. */
 static void build(msgpack_sbuffer *sb, int nctx, int per, const char *dup_key)
 {
@@ -248,13 +261,7 @@ static void test_duplicate_keys(void **state)
 
 	/* a repeated key inside one ctx map */
 	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	pack_s(&pk, "v");
-	msgpack_pack_uint8(&pk, 1);
-	pack_s(&pk, "domain");
-	pack_s(&pk, "www.example.com");
+	start_job(&sb, &pk, 3);
 	pack_s(&pk, "ctx");
 	msgpack_pack_map(&pk, 2);
 	pack_s(&pk, "names");
@@ -283,13 +290,7 @@ static void test_empty_strings(void **state)
 
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	pack_s(&pk, "v");
-	msgpack_pack_uint8(&pk, 1);
-	pack_s(&pk, "domain");
-	pack_s(&pk, "example.com");
+	start_job(&sb, &pk, 4);
 	pack_s(&pk, "tenant");
 	pack_s(&pk, "");
 	pack_s(&pk, "ctx");
@@ -302,13 +303,7 @@ static void test_empty_strings(void **state)
 	assert_non_null(strstr(why, "tenant is empty"));
 	msgpack_sbuffer_destroy(&sb);
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	pack_s(&pk, "v");
-	msgpack_pack_uint8(&pk, 1);
-	pack_s(&pk, "domain");
-	pack_s(&pk, "example.com");
+	start_job(&sb, &pk, 3);
 	pack_s(&pk, "ctx");
 	msgpack_pack_map(&pk, 2);
 	pack_s(&pk, "");
