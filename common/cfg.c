@@ -2,7 +2,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +32,27 @@ struct keylist {
 	struct keylist *next;
 };
 
+/* Errors kept, in file order; more are counted, not kept. */
+#define CFG_MAX_ERRORS 64
+/* Paths the getters asked for, kept to suggest one for a misspelt key. */
+#define CFG_MAX_ASKED 1024
+
+/* One recorded error. */
+struct cfg_msg {
+	int line;              /* its line in the file, 0 when it has none */
+	char *text;            /* "FILE:LINE: path: message", owned */
+};
+
 struct cfg {
 	char *name;            /* file name for messages */
 	struct node *root;     /* NULL for an empty configuration */
-	char err[512];         /* first error, "" if none */
+	struct cfg_msg errs[CFG_MAX_ERRORS]; /* sorted by line, lineless last */
+	size_t nerr;
+	size_t dropped;        /* errors past CFG_MAX_ERRORS */
+	char *joined;          /* every error, one a line, for cfg_error() */
+	bool nomem;            /* an error could not be recorded */
+	char **asked;          /* distinct paths the getters looked up */
+	size_t nasked;
 	struct keylist *lists;
 	char *env_items;       /* split copy of the last list read from env */
 	const char **env_list;
@@ -61,23 +81,85 @@ void cfg_free(struct cfg *c)
 		free(k->keys);
 		free(k);
 	}
+	for (size_t i = 0; i < c->nerr; i++)
+		free(c->errs[i].text);
+	free(c->joined);
+	for (size_t i = 0; i < c->nasked; i++)
+		free(c->asked[i]);
+	free(c->asked);
 	free(c->env_items);
 	free(c->env_list);
 	free(c->name);
 	free(c);
 }
 
-static void set_err(struct cfg *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(struct cfg *c, const char *fmt, ...)
+/* Rebuilds c->joined from the list: one error a line, then how many were
+ * left out. */
+static void join_errors(struct cfg *c)
 {
+	size_t len = 64;
+	char *j, *p;
+
+	for (size_t i = 0; i < c->nerr; i++)
+		len += strlen(c->errs[i].text) + 1;
+	j = malloc(len);
+	if (!j) {
+		c->nomem = true;
+		return;
+	}
+	p = j;
+	for (size_t i = 0; i < c->nerr; i++)
+		p += sprintf(p, "%s%s", i ? "\n" : "", c->errs[i].text);
+	if (c->dropped)
+		sprintf(p, "\n(%zu more errors not shown)", c->dropped);
+	free(c->joined);
+	c->joined = j;
+}
+
+static void set_err(struct cfg *c, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records an error about LINE (0: none, e.g. the environment).  Errors are
+ * all kept, sorted by line so that they read in file order (lineless ones
+ * after, in the order they came); the same text twice is kept once, since
+ * several getters may trip on one bad node. */
+static void set_err(struct cfg *c, int line, const char *fmt, ...)
+{
+	char buf[640];
 	va_list ap;
-	if (c->err[0])
-		return; /* keep the first */
+	size_t at;
+
 	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* keys and values from the file may hold anything: an error stays one
+	 * line of text */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	for (size_t i = 0; i < c->nerr; i++)
+		if (strcmp(c->errs[i].text, buf) == 0)
+			return;
+	if (c->nerr == CFG_MAX_ERRORS) {
+		c->dropped++;
+		join_errors(c);
+		return;
+	}
+	char *text = strdup(buf);
+	if (!text) {
+		c->nomem = true;
+		return;
+	}
+	for (at = c->nerr; at > 0; at--) {
+		int prev = c->errs[at - 1].line;
+		if (line == 0 || (prev != 0 && prev <= line))
+			break;
+	}
+	memmove(&c->errs[at + 1], &c->errs[at], (c->nerr - at) * sizeof(c->errs[0]));
+	c->errs[at].line = line;
+	c->errs[at].text = text;
+	c->nerr++;
+	join_errors(c);
 }
 
 /* Builds the tree from libyaml events.  Returns 0 or -1 with ERR set. */
@@ -331,31 +413,107 @@ static void mark_used(struct node *n)
 		n->used = 1;
 }
 
-/* Finds PATH in the tree; NULL when absent.  Marks it read. */
-static struct node *lookup(struct cfg *c, const char *path)
+/* Remembers that a getter asked for PATH, for the suggestions of
+ * cfg_check_unknown(). */
+static void remember(struct cfg *c, const char *path)
 {
-	struct node *n = c->root;
+	char *copy, **grown;
+
+	for (size_t i = 0; i < c->nasked; i++)
+		if (strcmp(c->asked[i], path) == 0)
+			return;
+	if (c->nasked == CFG_MAX_ASKED)
+		return;
+	if (c->nasked % 64 == 0) {
+		grown = realloc(c->asked, (c->nasked + 64) * sizeof(*grown));
+		if (!grown)
+			return;
+		c->asked = grown;
+	}
+	if ((copy = strdup(path)) != NULL)
+		c->asked[c->nasked++] = copy;
+}
+
+/* Whether a scalar stands for "nothing": a section written with every key
+ * commented out ("metrics:") is null in YAML, an empty section here. */
+static bool empty_scalar(const struct node *n)
+{
+	return n->kind == NODE_SCALAR &&
+	       (n->value[0] == '\0' || strcmp(n->value, "~") == 0 ||
+	        strcmp(n->value, "null") == 0);
+}
+
+/* The deepest node of the tree on PATH (PATH itself when present), or NULL
+ * when not even its first part is there; *REST gets what of PATH is left
+ * below it ("" when PATH is there).  Marks nothing. */
+static struct node *deepest(const struct cfg *c, const char *path,
+                            const char **rest)
+{
+	struct node *n = c->root, *found = NULL;
 	const char *p = path;
 
-	while (n && *p) {
+	while (n && n->kind == NODE_MAP && *p) {
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
 		struct node *s;
-		if (n->kind != NODE_MAP)
-			return NULL;
 		for (s = n->child; s; s = s->next)
 			if (strlen(s->key) == len && strncmp(s->key, p, len) == 0)
 				break;
-		n = s;
+		if (!s)
+			break;
+		found = n = s;
 		p = dot ? dot + 1 : p + len;
 	}
+	*rest = p;
+	return found;
+}
+
+/* Finds PATH in the tree; NULL when absent.  Marks it read, and when only
+ * a part of it is there, that part: a section a getter asked into is a
+ * known section, so a misspelt key in it is reported as that key
+ * ("worker.concurency"), not as the whole section.  A scalar where PATH
+ * needs a section is an error. */
+static struct node *lookup(struct cfg *c, const char *path)
+{
+	const char *rest;
+	struct node *n = deepest(c, path, &rest);
+
+	remember(c, path);
 	if (n)
 		mark_used(n);
-	return n;
+	if (!*rest)
+		return n;
+	if (n && n->kind != NODE_MAP && !empty_scalar(n))
+		set_err(c, n->line, "%s:%d: %.*s: expected a mapping (a section), "
+		        "not a single value", c->name, n->line,
+		        (int)(rest - path - 1), path);
+	return NULL;
+}
+
+/* Writes V into OUT (LEN bytes) for a message: at most 64 characters,
+ * control and non-ASCII bytes as \xHH, so that a value can neither split
+ * an error line nor flood it. */
+static const char *shown(const char *v, char *out, size_t len)
+{
+	size_t o = 0, i;
+
+	for (i = 0; v[i] && i < 64 && o + 5 < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	if (v[i] && o + 4 < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* The scalar text for PATH, from the environment or the file; *LINE gets the
- * line (0 for the environment), *SRC names the source for messages. */
+ * line (0 for the environment). */
 static const char *scalar(struct cfg *c, const char *path, int *line,
                           char *envname, size_t envlen)
 {
@@ -373,20 +531,24 @@ static const char *scalar(struct cfg *c, const char *path, int *line,
 		return NULL;
 	*line = n->line;
 	if (n->kind != NODE_SCALAR) {
-		set_err(c, "%s:%d: %s: expected a single value", c->name, n->line, path);
+		set_err(c, n->line, "%s:%d: %s: expected a single value", c->name,
+		        n->line, path);
 		return NULL;
 	}
 	return n->value;
 }
 
-/* Records "where: path: message" for a value read from LINE. */
+/* Records "where: path: message ('value')" for a value read from LINE. */
 static void bad_value(struct cfg *c, const char *path, int line,
                       const char *envname, const char *msg, const char *v)
 {
+	char sv[300];
+
+	shown(v, sv, sizeof(sv));
 	if (line == 0)
-		set_err(c, "%s: %s ('%s')", envname, msg, v);
+		set_err(c, 0, "%s: %s ('%s')", envname, msg, sv);
 	else
-		set_err(c, "%s:%d: %s: %s ('%s')", c->name, line, path, msg, v);
+		set_err(c, line, "%s:%d: %s: %s ('%s')", c->name, line, path, msg, sv);
 }
 
 const char *cfg_str(struct cfg *c, const char *path, const char *def)
@@ -403,6 +565,16 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Records that the value of PATH is outside [MIN, MAX]. */
+static void out_of_range(struct cfg *c, const char *path, int line,
+                         const char *envname, long long min, long long max,
+                         const char *v)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "out of range [%lld, %lld]", min, max);
+	bad_value(c, path, line, envname, msg, v);
+}
+
 long long cfg_int(struct cfg *c, const char *path, long long def,
                   long long min, long long max)
 {
@@ -416,10 +588,11 @@ long long cfg_int(struct cfg *c, const char *path, long long def,
 		return def;
 	errno = 0;
 	x = strtoll(v, &end, 10);
-	if (end == v || errno) {
+	if (end == v || (errno && errno != ERANGE)) {
 		bad_value(c, path, line, envname, "not an integer", v);
 		return def;
 	}
+	bool wrapped = errno == ERANGE;
 	if (*end && ends_with(path, "_ms")) {
 		static const struct { const char *unit; long long mul; } units[] = {
 			{ "ms", 1 }, { "s", 1000 }, { "m", 60000 },
@@ -434,17 +607,17 @@ long long cfg_int(struct cfg *c, const char *path, long long def,
 			          "unknown duration unit (use ms, s, m, h or d)", v);
 			return def;
 		}
-		x *= units[i].mul;
+		/* the bound is checked on the product, which must not wrap:
+		 * 2305843009213693954s is not 1 ms later than 4611686018427387908ms */
+		wrapped |= __builtin_mul_overflow(x, units[i].mul, &x);
 		end += strlen(end);
 	}
 	if (*end) {
 		bad_value(c, path, line, envname, "not an integer", v);
 		return def;
 	}
-	if (x < min || x > max) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "out of range [%lld, %lld]", min, max);
-		bad_value(c, path, line, envname, msg, v);
+	if (wrapped || x < min || x > max) {
+		out_of_range(c, path, line, envname, min, max, v);
 		return def;
 	}
 	return x;
@@ -463,12 +636,16 @@ double cfg_double(struct cfg *c, const char *path, double def,
 		return def;
 	errno = 0;
 	x = strtod(v, &end);
-	if (end == v || *end || errno) {
+	if (end == v || *end) {
 		bad_value(c, path, line, envname, "not a number", v);
 		return def;
 	}
-	if (x < min || x > max) {
-		bad_value(c, path, line, envname, "out of range", v);
+	/* "nan" compares false with both bounds, "inf" and 1e999 are no
+	 * fraction either: only a finite number within the bounds passes */
+	if (errno || !isfinite(x) || x < min || x > max) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "out of range [%g, %g]", min, max);
+		bad_value(c, path, line, envname, msg, v);
 		return def;
 	}
 	return x;
@@ -543,12 +720,12 @@ static struct node *seq_node(struct cfg *c, const char *path)
 	if (!n)
 		return NULL;
 	if (n->kind != NODE_SEQ) {
-		set_err(c, "%s:%d: %s: expected a list", c->name, n->line, path);
+		set_err(c, n->line, "%s:%d: %s: expected a list", c->name, n->line, path);
 		return NULL;
 	}
 	for (struct node *s = n->child; s; s = s->next) {
 		if (s->kind != NODE_SCALAR) {
-			set_err(c, "%s:%d: %s: list items must be single values",
+			set_err(c, s->line, "%s:%d: %s: list items must be single values",
 			        c->name, s->line, path);
 			return NULL;
 		}
@@ -573,7 +750,7 @@ const char *cfg_list_str(struct cfg *c, const char *path, size_t i)
 {
 	long e = env_list(c, path);
 	if (e >= 0)
-		return (long)i < e ? c->env_list[i] : NULL;
+		return i < (size_t)e ? c->env_list[i] : NULL;
 	struct node *s = seq_node(c, path);
 	for (s = s ? s->child : NULL; s && i > 0; s = s->next)
 		i--;
@@ -590,7 +767,7 @@ const char *const *cfg_keys(struct cfg *c, const char *path, size_t *n)
 	if (!m)
 		return NULL;
 	if (m->kind != NODE_MAP) {
-		set_err(c, "%s:%d: %s: expected a mapping", c->name, m->line, path);
+		set_err(c, m->line, "%s:%d: %s: expected a mapping", c->name, m->line, path);
 		return NULL;
 	}
 	for (struct node *s = m->child; s; s = s->next)
@@ -598,7 +775,7 @@ const char *const *cfg_keys(struct cfg *c, const char *path, size_t *n)
 	kl = calloc(1, sizeof(*kl));
 	if (!kl || !(kl->keys = calloc(count + 1, sizeof(char *)))) {
 		free(kl);
-		set_err(c, "%s: out of memory", c->name);
+		set_err(c, 0, "%s: out of memory", c->name);
 		return NULL;
 	}
 	for (struct node *s = m->child; s; s = s->next)
@@ -613,17 +790,22 @@ void cfg_fail(struct cfg *c, const char *path, const char *fmt, ...)
 {
 	char msg[384], envname[128];
 	va_list ap;
-	struct node *n;
+	struct node *n, *near;
+	const char *rest;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (env_for(path, envname, sizeof(envname)))
-		set_err(c, "%s: %s", envname, msg);
-	else if ((n = lookup(c, path)) != NULL)
-		set_err(c, "%s:%d: %s: %s", c->name, n->line, path, msg);
-	else
-		set_err(c, "%s: %s: %s", c->name, path, msg);
+	if (env_for(path, envname, sizeof(envname))) {
+		set_err(c, 0, "%s: %s", envname, msg);
+	} else if ((n = lookup(c, path)) != NULL) {
+		set_err(c, n->line, "%s:%d: %s: %s", c->name, n->line, path, msg);
+	} else if ((near = deepest(c, path, &rest)) != NULL) {
+		/* the key is missing: the section that should hold it says where */
+		set_err(c, near->line, "%s:%d: %s: %s", c->name, near->line, path, msg);
+	} else {
+		set_err(c, 0, "%s: %s: %s", c->name, path, msg);
+	}
 }
 
 static void mark_tree(struct node *n)
@@ -641,15 +823,72 @@ void cfg_skip(struct cfg *c, const char *path)
 		mark_tree(n->child);
 }
 
+/* Edit distance of A and B (at most 64 characters each, else a large
+ * number), for suggestions. */
+static size_t distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[65], prev, cur;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* The known key closest to the unknown PATH: the same section, a last part
+ * at most two edits away (and less than half of it).  Writes it into OUT
+ * (LEN bytes); false when there is none. */
+static bool suggest(const struct cfg *c, const char *path, char *out, size_t len)
+{
+	const char *last = strrchr(path, '.');
+	size_t plen = last ? (size_t)(last - path) + 1 : 0; /* parent and dot */
+	size_t llen = strlen(path) - plen, best = SIZE_MAX;
+
+	for (size_t i = 0; i < c->nasked; i++) {
+		const char *a = c->asked[i];
+		if (strncmp(a, path, plen) != 0)
+			continue;
+		size_t alen = strcspn(a + plen, ".");
+		size_t d = distance(path + plen, llen, a + plen, alen);
+		if (d < best && d > 0 && d <= 2 && 2 * d < llen) {
+			best = d;
+			snprintf(out, len, "%.*s", (int)(plen + alen), a);
+		}
+	}
+	return best != SIZE_MAX;
+}
+
 static void check_map(struct cfg *c, struct node *m, char *path, size_t plen)
 {
-	for (struct node *s = m->child; s && !c->err[0]; s = s->next) {
+	for (struct node *s = m->child; s; s = s->next) {
 		size_t len = strlen(path);
+		char hint[300];
 		snprintf(path + len, plen - len, "%s%s", len ? "." : "", s->key);
-		if (!s->used)
-			set_err(c, "%s:%d: unknown key '%s'", c->name, s->line, path);
-		else if (s->kind == NODE_MAP)
+		if (!s->used) {
+			if (suggest(c, path, hint, sizeof(hint)))
+				set_err(c, s->line, "%s:%d: unknown key '%s' (did you mean '%s'?)",
+				        c->name, s->line, path, hint);
+			else
+				set_err(c, s->line, "%s:%d: unknown key '%s'", c->name,
+				        s->line, path);
+		} else if (s->kind == NODE_MAP) {
 			check_map(c, s, path, plen);
+		}
 		path[len] = '\0';
 	}
 }
@@ -663,5 +902,19 @@ void cfg_check_unknown(struct cfg *c)
 
 const char *cfg_error(const struct cfg *c)
 {
-	return c->err[0] ? c->err : NULL;
+	if (c->joined)
+		return c->joined;
+	return c->nerr || c->nomem ? "out of memory while recording a "
+	                             "configuration error" : NULL;
+}
+
+void cfg_print_errors(const struct cfg *c, FILE *f, const char *prefix)
+{
+	const char *e = cfg_error(c);
+
+	while (e && *e) {
+		size_t n = strcspn(e, "\n");
+		fprintf(f, "%s: %.*s\n", prefix, (int)n, e);
+		e += n + (e[n] == '\n');
+	}
 }

@@ -8,10 +8,14 @@
  * '.' and '-' turned into '_', behind "DCV_" (DCV_REDIS_URL overrides
  * redis.url); a list is given there comma-separated.
  *
- * Errors do not abort: the first one is kept as "FILE:LINE: path: message"
- * (or "DCV_X: message" for the environment) and cfg_error() returns it.  After
- * every module has read its keys, cfg_check_unknown() turns every key that no
- * getter asked for into an error, so a typo never goes unnoticed.
+ * Errors do not abort: each is kept as "FILE:LINE: path: message" (or
+ * "DCV_X: message" for the environment), all of them, in file order, so that
+ * one run shows everything to fix; cfg_error() returns them one a line.
+ * After every module has read its keys, cfg_check_unknown() turns every key
+ * that no getter asked for into an error, so a typo never goes unnoticed:
+ * a section a getter looked into is known, and the key in it that nobody
+ * asked for is the one named ("dcv.yaml:2: unknown key 'worker.concurency'
+ * (did you mean 'worker.concurrency'?)").
  *
  * A cfg made by cfg_new_empty() (no file) gives the embedded defaults plus the
  * environment.  Strings returned are borrowed from the cfg and live until
@@ -23,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct cfg;
 
@@ -49,14 +54,17 @@ const char *cfg_str(struct cfg *c, const char *path, const char *def);
 
 /* The value at PATH as an integer within [MIN, MAX], or DEF when absent.
  * Accepts an optional unit suffix for durations in milliseconds when the
- * key ends in "_ms": "250", "250ms", "30s", "5m", "2h", "7d". */
+ * key ends in "_ms": "250", "250ms", "30s", "5m", "2h", "7d".  The bounds
+ * are checked on the milliseconds; a value whose product does not fit is
+ * out of range, never wrapped. */
 long long cfg_int(struct cfg *c, const char *path, long long def,
                   long long min, long long max);
 
 /* true/false/yes/no/on/off, or DEF when absent. */
 bool cfg_bool(struct cfg *c, const char *path, bool def);
 
-/* A double within [MIN, MAX], or DEF when absent. */
+/* A finite double within [MIN, MAX], or DEF when absent ("nan" and "inf"
+ * are out of range). */
 double cfg_double(struct cfg *c, const char *path, double def,
                   double min, double max);
 
@@ -73,8 +81,9 @@ bool cfg_has(struct cfg *c, const char *path);
  * stages); *N gets their number.  Borrowed array; NULL when absent. */
 const char *const *cfg_keys(struct cfg *c, const char *path, size_t *n);
 
-/* Records an error about PATH (its line when the file has it) from a caller
- * that found a value of the right type but wrong meaning. */
+/* Records an error about PATH from a caller that found a value of the right
+ * type but wrong meaning, or a key missing: at PATH's line when the file has
+ * it, else at the line of the section that should hold it. */
 void cfg_fail(struct cfg *c, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -85,7 +94,13 @@ void cfg_skip(struct cfg *c, const char *path);
 /* Records an error for each key of the file that no getter read. */
 void cfg_check_unknown(struct cfg *c);
 
-/* The first error, or NULL. */
+/* Every error recorded, one a line (sorted by line; the environment's and
+ * those without a line last), or NULL when there is none.  Borrowed until
+ * the next call on C. */
 const char *cfg_error(const struct cfg *c);
+
+/* Prints every error to F, each on its own line behind "PREFIX: " (the
+ * program's name), so that a terminal or a log shows them one by one. */
+void cfg_print_errors(const struct cfg *c, FILE *f, const char *prefix);
 
 #endif

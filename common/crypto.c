@@ -885,8 +885,13 @@ enum crypto_status crypto_cert_info(const char *pem, size_t len,
 		if (g->type != GEN_DNS)
 			continue;
 		const ASN1_IA5STRING *s = g->d.dNSName;
-		char *v = strndup((const char *)ASN1_STRING_get0_data(s),
-		                  (size_t)ASN1_STRING_length(s));
+		size_t sl = (size_t)ASN1_STRING_length(s);
+		/* a NUL inside would cut the name short of what was signed */
+		if (memchr(ASN1_STRING_get0_data(s), '\0', sl)) {
+			st = CRYPTO_EPARSE;
+			goto out;
+		}
+		char *v = strndup((const char *)ASN1_STRING_get0_data(s), sl);
 		if (!v) {
 			st = CRYPTO_ENOMEM;
 			goto out;

@@ -155,7 +155,9 @@ struct crypto_cert_info {
 };
 
 /* Parses the first certificate of PEM (at most CRYPTO_CHAIN_MAX bytes).
- * Free the result with crypto_cert_info_free(). */
+ * A dNSName SAN with a NUL inside makes it CRYPTO_EPARSE: as a C string it
+ * would read as a shorter name than the one signed.  Free the result with
+ * crypto_cert_info_free(). */
 enum crypto_status crypto_cert_info(const char *pem, size_t len,
                                     struct crypto_cert_info *out);
 void crypto_cert_info_free(struct crypto_cert_info *ci);

@@ -84,6 +84,13 @@ static int prescan(const unsigned char **p, const unsigned char *end, int depth)
 	return 0;
 }
 
+bool job_msgpack_sane(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	return len > 0 && prescan(&p, p + len, 0) == 0 &&
+	       p == (const unsigned char *)buf + len;
+}
+
 static const char *const job_errors[] = {
 	[JOB_OK] = "ok",
 	[JOB_E_TOOBIG] = "job larger than the size cap",
@@ -114,10 +121,15 @@ static int key_is(const msgpack_object *k, const char *name)
  * long, or holding a NUL byte. */
 static int copy_str(const msgpack_object *o, char *out, size_t cap)
 {
-	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size + 1 > cap ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size))
+	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size + 1 > cap)
 		return -1;
-	memcpy(out, o->via.str.ptr, o->via.str.size);
+	/* msgpack-c gives an empty str a NULL ptr, which the mem*() may not
+	 * be handed even for 0 octets */
+	if (o->via.str.size) {
+		if (memchr(o->via.str.ptr, '\0', o->via.str.size))
+			return -1;
+		memcpy(out, o->via.str.ptr, o->via.str.size);
+	}
 	out[o->via.str.size] = '\0';
 	return 0;
 }
@@ -154,7 +166,8 @@ static int has_duplicate_key(const msgpack_object_map *m, uint32_t *which)
 		for (uint32_t j = 0; j < i; j++) {
 			const msgpack_object *o = &m->ptr[j].key;
 			if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == k->via.str.size &&
-			    memcmp(o->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
+			    (k->via.str.size == 0 || /* ptr is NULL then */
+			     memcmp(o->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0)) {
 				*which = i;
 				return 1;
 			}

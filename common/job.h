@@ -21,6 +21,7 @@
 #ifndef DCV_JOB_H
 #define DCV_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,12 @@ struct job {
  * human-readable reason (for the dead-letter stream). */
 enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
                            struct job *j, char *why, size_t whylen);
+
+/* Whether BUF (LEN bytes) is exactly one msgpack object whose declared
+ * lengths all fit in the bytes there, nested at most 16 deep: the check
+ * job_decode() makes before msgpack-c allocates anything, for any other
+ * reader of msgpack from outside.  Pure. */
+bool job_msgpack_sane(const void *buf, size_t len);
 
 /* Encodes J into a malloc'd buffer *OUT of *OUTLEN bytes; the caller frees
  * it.  Returns JOB_OK or JOB_E_NOMEM. */

@@ -145,6 +145,10 @@ static void put_field(struct line *l, const char *key, const char *v)
 
 static void emit(enum log_level lvl, const struct log_job *ctx,
                  const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void emit(enum log_level lvl, const struct log_job *ctx,
+                 const char *fmt, va_list ap)
 {
 	struct line l = { .len = 0, .full = 0 };
 	char ts[40], msg[LOG_LINE_MAX], num[32];

@@ -22,9 +22,9 @@
 #include <strings.h>
 
 #include "deadline.h"
+#include "txt_answer.h"
 
 #define PDNS_BODY_MAX (16u << 20)  /* largest API answer read */
-#define PDNS_VALUES_MAX 64         /* TXT values kept at one name */
 
 struct powerdns {
 	struct txt_provider base;     /* must be first */
@@ -120,20 +120,25 @@ out:
 	return code;
 }
 
-/* Classifies an HTTP status; fills MSG with the API's "error" text. */
-static enum txt_status http_status(long code, const struct body *b,
-                                   const char *what, char *msg, size_t msglen)
+enum txt_status txt_powerdns_status(long code, const char *body, size_t len,
+                                    const char *what, char *msg,
+                                    size_t msglen)
 {
-	const char *err = NULL;
+	char err[160] = "";
 	json_t *j;
 
 	if (code >= 200 && code < 300)
 		return TXT_OK;
-	j = b->buf ? json_loadb(b->buf, b->len, 0, NULL) : NULL;
-	if (j)
-		err = json_string_value(json_object_get(j, "error"));
+	j = body ? json_loadb(body, len, 0, NULL) : NULL;
+	if (j) {
+		/* the API's own words, as printable text only: they reach logs,
+		 * last_error and a terminal */
+		const char *e = json_string_value(json_object_get(j, "error"));
+		for (size_t i = 0; e && e[i] && i + 1 < sizeof(err); i++)
+			err[i] = ((unsigned char)e[i] < 0x20 || e[i] == 0x7f) ? '?' : e[i];
+	}
 	snprintf(msg, msglen, "powerdns: %s: HTTP %ld%s%s%s", what, code,
-	         err ? " (" : "", err ? err : "", err ? ")" : "");
+	         err[0] ? " (" : "", err, err[0] ? ")" : "");
 	json_decref(j);
 	if (code == 401 || code == 403)
 		return TXT_PERMANENT; /* API key refused */
@@ -155,39 +160,21 @@ static const char *unquote(const char *content, char *out, size_t outlen)
 	return out;
 }
 
-static enum txt_status change(struct powerdns *p, const char *name,
-                              const char *value, bool add, char *msg,
-                              size_t msglen)
+enum txt_status txt_powerdns_merge(const char *body, size_t len,
+                                   const char *fqdn, const char *name,
+                                   const char *value, bool add, int ttl_add,
+                                   char **payload, char *msg, size_t msglen)
 {
-	const struct txt_provider_opts *o = &p->base.o;
 	enum txt_status rc = TXT_TRANSIENT;
-	struct body b = { 0 };
 	json_t *zone = NULL, *patch = NULL, *records = NULL;
-	char *payload = NULL, *ename = NULL;
-	char url[TXT_URL_MAX + 3 * DNAME_MAX + 128], fqdn[DNAME_MAX + 2];
 	char vals[PDNS_VALUES_MAX][TXT_VALUE_MAX + 1];
 	int nvals = 0, found = -1;
-	long ttl = o->ttl;
+	long ttl = ttl_add;
 	size_t i;
 	json_t *rrset;
-	long code;
-	CURL *esc = curl_easy_init();
 
-	snprintf(fqdn, sizeof fqdn, "%s.", name);
-	ename = esc ? curl_easy_escape(esc, fqdn, 0) : NULL;
-	if (!ename) {
-		snprintf(msg, msglen, "powerdns: out of memory");
-		goto out;
-	}
-	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s?rrset_name=%s"
-	         "&rrset_type=TXT", o->api_url, o->server_id, p->zone_id, ename);
-	code = request(p, "GET", url, NULL, &b, msg, msglen);
-	if (code < 0)
-		goto out;
-	rc = http_status(code, &b, "reading the zone", msg, msglen);
-	if (rc != TXT_OK)
-		goto out;
-	zone = json_loadb(b.buf, b.len, 0, NULL);
+	*payload = NULL;
+	zone = body ? json_loadb(body, len, 0, NULL) : NULL;
 	if (!zone || !json_is_array(json_object_get(zone, "rrsets"))) {
 		rc = TXT_TRANSIENT;
 		snprintf(msg, msglen, "powerdns: zone answer is not the JSON "
@@ -247,9 +234,13 @@ static enum txt_status change(struct powerdns *p, const char *name,
 		}
 		snprintf(vals[nvals++], sizeof vals[0], "%s", value);
 	} else {
-		memmove(vals[found], vals[found + 1],
-		        sizeof vals[0] * (size_t)(nvals - found - 1));
-		nvals--;
+		/* every copy of it: an answer may list the value twice (found
+		 * by tests/fuzz/fuzz_powerdns), and one left is not removed */
+		int kept = 0;
+		for (int v = 0; v < nvals; v++)
+			if (strcmp(vals[v], value) != 0)
+				memcpy(vals[kept++], vals[v], sizeof vals[0]);
+		nvals = kept;
 	}
 	records = json_array();
 	for (int v = 0; records && v < nvals; v++) {
@@ -268,16 +259,54 @@ static enum txt_status change(struct powerdns *p, const char *name,
 		                                         content, "disabled", 0));
 	}
 	patch = json_pack("{s:[{s:s,s:s,s:I,s:s,s:o}]}", "rrsets", "name", fqdn,
-	                  "type", "TXT", "ttl", (json_int_t)(add ? o->ttl : ttl),
+	                  "type", "TXT", "ttl", (json_int_t)(add ? ttl_add : ttl),
 	                  "changetype", nvals ? "REPLACE" : "DELETE", "records",
 	                  records);
 	records = NULL; /* stolen by json_pack's "o" */
-	payload = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
-	if (!payload) {
+	*payload = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
+	if (!*payload) {
 		rc = TXT_TRANSIENT;
 		snprintf(msg, msglen, "powerdns: out of memory");
 		goto out;
 	}
+	rc = TXT_OK;
+out:
+	json_decref(patch);
+	json_decref(records);
+	json_decref(zone);
+	return rc;
+}
+
+static enum txt_status change(struct powerdns *p, const char *name,
+                              const char *value, bool add, char *msg,
+                              size_t msglen)
+{
+	const struct txt_provider_opts *o = &p->base.o;
+	enum txt_status rc = TXT_TRANSIENT;
+	struct body b = { 0 };
+	char *payload = NULL, *ename = NULL;
+	char url[TXT_URL_MAX + 3 * DNAME_MAX + 128], fqdn[DNAME_MAX + 2];
+	long code;
+	CURL *esc = curl_easy_init();
+
+	snprintf(fqdn, sizeof fqdn, "%s.", name);
+	ename = esc ? curl_easy_escape(esc, fqdn, 0) : NULL;
+	if (!ename) {
+		snprintf(msg, msglen, "powerdns: out of memory");
+		goto out;
+	}
+	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s?rrset_name=%s"
+	         "&rrset_type=TXT", o->api_url, o->server_id, p->zone_id, ename);
+	code = request(p, "GET", url, NULL, &b, msg, msglen);
+	if (code < 0)
+		goto out;
+	rc = txt_powerdns_status(code, b.buf, b.len, "reading the zone", msg, msglen);
+	if (rc != TXT_OK)
+		goto out;
+	rc = txt_powerdns_merge(b.buf, b.len, fqdn, name, value, add, o->ttl,
+	                        &payload, msg, msglen);
+	if (rc != TXT_OK || !payload)
+		goto out; /* a failure, or nothing to change */
 	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s", o->api_url,
 	         o->server_id, p->zone_id);
 	free(b.buf);
@@ -287,14 +316,11 @@ static enum txt_status change(struct powerdns *p, const char *name,
 		rc = TXT_TRANSIENT;
 		goto out;
 	}
-	rc = http_status(code, &b, add ? "adding the TXT value" :
-	                 "removing the TXT value", msg, msglen);
+	rc = txt_powerdns_status(code, b.buf, b.len, add ? "adding the TXT value" :
+	                         "removing the TXT value", msg, msglen);
 out:
 	free(b.buf);
 	free(payload);
-	json_decref(patch);
-	json_decref(records);
-	json_decref(zone);
 	curl_free(ename);
 	curl_easy_cleanup(esc);
 	return rc;

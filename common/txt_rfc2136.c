@@ -21,6 +21,7 @@
 
 #include "deadline.h"
 #include "dns.h"
+#include "txt_answer.h"
 
 struct rfc2136 {
 	struct txt_provider base;   /* must be first */
@@ -53,6 +54,158 @@ static const char *tsig_error_str(int e)
 	case 18: return "BADTIME (clocks differ by more than the fudge)";
 	default: return NULL;
 	}
+}
+
+/* Whether the TSIG of ANSWER (WIRE, LEN octets) verifies with REQ's key
+ * over REQ's MAC.  ldns_pkt_tsig_verify() takes the TSIG out of the packet
+ * while it computes, and does not put it back when the computation fails
+ * (an algorithm it does not know): it is put back here, so that the packet
+ * still owns it and frees it. */
+static bool tsig_verifies(ldns_pkt *answer, const uint8_t *wire, size_t len,
+                          const struct txt_rfc2136_req *req)
+{
+	ldns_rr *tsig = ldns_pkt_tsig(answer);
+	ldns_rdf *mac;
+	bool ok;
+
+	if (!tsig || !req->mac || req->mac_len < 2)
+		return false;
+	mac = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, req->mac_len, req->mac);
+	if (!mac)
+		return false;
+	ok = ldns_pkt_tsig_verify(answer, wire, len, req->key_name, req->secret, mac);
+	if (!ldns_pkt_tsig(answer))
+		ldns_pkt_set_tsig(answer, tsig);
+	ldns_rdf_deep_free(mac);
+	return ok;
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Moves *OFF past the wire name there (labels, maybe ending in a
+ * compression pointer, which is not followed: only its two octets are
+ * skipped).  false when the name runs past LEN or has a reserved label
+ * type. */
+static bool skip_name(const uint8_t *wire, size_t len, size_t *off)
+{
+	for (;;) {
+		if (*off >= len)
+			return false;
+		uint8_t l = wire[*off];
+		if ((l & 0xc0) == 0xc0) {
+			if (len - *off < 2)
+				return false;
+			*off += 2;
+			return true;
+		}
+		if (l & 0xc0)
+			return false;
+		*off += 1u + l;
+		if (l == 0)
+			return true;
+	}
+}
+
+/* Whether WIRE (LEN octets) holds at most one TSIG record, as the last
+ * record (RFC 8945 section 5.1: anything else is FORMERR).  ldns_wire2pkt()
+ * keeps only the last TSIG it meets and loses the earlier ones (ldns 1.8.3
+ * leaks them, found by tests/fuzz/fuzz_rfc2136): such an answer is refused
+ * before it gets there. */
+static bool tsig_placement_ok(const uint8_t *wire, size_t len)
+{
+	size_t off = 12, rrs;
+
+	if (len < 12)
+		return false;
+	rrs = (size_t)rd16(wire + 6) + rd16(wire + 8) + rd16(wire + 10);
+	for (unsigned q = rd16(wire + 4); q > 0; q--) {
+		if (!skip_name(wire, len, &off) || len - off < 4)
+			return false;
+		off += 4;
+	}
+	for (size_t i = 0; i < rrs; i++) {
+		if (!skip_name(wire, len, &off) || len - off < 10)
+			return false;
+		uint16_t type = rd16(wire + off);
+		size_t rdlen = rd16(wire + off + 8);
+		off += 10;
+		if (len - off < rdlen)
+			return false;
+		off += rdlen;
+		if (type == LDNS_RR_TYPE_TSIG && i + 1 != rrs)
+			return false;
+	}
+	return true;
+}
+
+enum txt_status txt_rfc2136_answer(const uint8_t *wire, size_t len,
+                                   const struct txt_rfc2136_req *req,
+                                   char *msg, size_t msglen)
+{
+	enum txt_status rc = TXT_TRANSIENT;
+	ldns_pkt *answer = NULL;
+	int rcode, terr;
+
+	if (!wire || len > LDNS_MAX_PACKETLEN || !tsig_placement_ok(wire, len) ||
+	    ldns_wire2pkt(&answer, wire, len) != LDNS_STATUS_OK) {
+		snprintf(msg, msglen, "rfc2136: %s: malformed answer", req->server);
+		goto out;
+	}
+	/* ldns does not check that the datagram answers our update: a stray
+	 * or forged one is no verdict */
+	if (!ldns_pkt_qr(answer) || ldns_pkt_id(answer) != req->id ||
+	    ldns_pkt_get_opcode(answer) != LDNS_PACKET_UPDATE) {
+		snprintf(msg, msglen, "rfc2136: %s: the answer is not a response to "
+		         "our update", req->server);
+		goto out;
+	}
+	terr = tsig_error(answer);
+	if (ldns_pkt_get_rcode(answer) == LDNS_RCODE_NOTAUTH || terr) {
+		const char *why = tsig_error_str(terr);
+		rc = TXT_PERMANENT;
+		snprintf(msg, msglen, "rfc2136: %s answered NOTAUTH%s%s for zone "
+		         "%s with key %s", req->server, why ? ": " : "",
+		         why ? why : " (not authoritative, or TSIG refused)",
+		         req->zone, req->key_label);
+		goto out;
+	}
+	if (!tsig_verifies(answer, wire, len, req)) {
+		rc = TXT_PERMANENT;
+		snprintf(msg, msglen, "rfc2136: %s: the answer's TSIG signature "
+		         "does not verify with key %s (%s): the secret, key name or "
+		         "algorithm is wrong, or the answer is not the server's",
+		         req->server, req->key_label, req->algorithm);
+		goto out;
+	}
+	rcode = ldns_pkt_get_rcode(answer);
+	switch (rcode) {
+	case LDNS_RCODE_NOERROR:
+		rc = TXT_OK;
+		break;
+	case LDNS_RCODE_REFUSED:
+		rc = TXT_PERMANENT;
+		snprintf(msg, msglen, "rfc2136: %s REFUSED the update of %s TXT "
+		         "(the key %s may not update this name, or the zone %s is "
+		         "not dynamic there)", req->server, req->name, req->key_label,
+		         req->zone);
+		break;
+	case LDNS_RCODE_NOTZONE:
+		rc = TXT_PERMANENT;
+		snprintf(msg, msglen, "rfc2136: %s is not in zone %s (NOTZONE)",
+		         req->name, req->zone);
+		break;
+	case LDNS_RCODE_SERVFAIL:
+		snprintf(msg, msglen, "rfc2136: %s SERVFAIL", req->server);
+		break;
+	default:
+		rc = TXT_PERMANENT;
+		snprintf(msg, msglen, "rfc2136: %s answered rcode %d", req->server,
+		         rcode);
+		break;
+	}
+out:
+	ldns_pkt_free(answer);
+	return rc;
 }
 
 /* Builds "NAME TTL CLASS TXT VALUE" from raw rdata.  NULL on failure. */
@@ -88,6 +241,57 @@ fail:
 	return NULL;
 }
 
+/* Sends the update Q to the server, over UDP, TRIES times at most, and
+ * again over TCP when the answer is truncated; *ANS (LDNS_FREE) gets the
+ * answer's octets. */
+static ldns_status send_update(const struct rfc2136 *p, ldns_buffer *q,
+                               uint8_t **ans, size_t *alen)
+{
+	const struct txt_provider_opts *o = &p->base.o;
+	struct sockaddr_storage *ss = NULL;
+	size_t sslen = 0;
+	ldns_status st = LDNS_STATUS_ERR;
+	struct timeval tv;
+	int tries = o->tries;
+	long long per_try = o->timeout_ms;
+	long long left = deadline_left(p->base.deadline, per_try * tries);
+	ldns_rdf *ns = ldns_rdf_new_frm_str(strchr(p->addr, ':') ? LDNS_RDF_TYPE_AAAA :
+	                                    LDNS_RDF_TYPE_A, p->addr);
+
+	*ans = NULL;
+	*alen = 0;
+	if (left < per_try * tries) {
+		/* what is left of the job's deadline, in as many whole tries as
+		 * fit (at least one, cut short) */
+		if (per_try > left)
+			per_try = left > 0 ? left : 1;
+		tries = (int)(left / per_try);
+		if (tries < 1)
+			tries = 1;
+	}
+	tv.tv_sec = (time_t)(per_try / 1000);
+	tv.tv_usec = (suseconds_t)(per_try % 1000) * 1000;
+	if (ns)
+		ss = ldns_rdf2native_sockaddr_storage(ns, (uint16_t)p->port, &sslen);
+	if (!ss)
+		goto out;
+	for (int t = 0; t < tries && st != LDNS_STATUS_OK &&
+	     (t == 0 || deadline_left(p->base.deadline, 1) > 0); t++)
+		st = ldns_udp_send(ans, q, ss, (socklen_t)sslen, tv, alen);
+	if (st == LDNS_STATUS_OK && *alen >= 3 && ((*ans)[2] & 0x02)) {
+		LDNS_FREE(*ans);
+		*ans = NULL;
+		st = LDNS_STATUS_ERR;
+		for (int t = 0; t < tries && st != LDNS_STATUS_OK &&
+		     deadline_left(p->base.deadline, 1) > 0; t++)
+			st = ldns_tcp_send(ans, q, ss, (socklen_t)sslen, tv, alen);
+	}
+out:
+	LDNS_FREE(ss);
+	ldns_rdf_deep_free(ns);
+	return st;
+}
+
 /* Sends one update of NAME/VALUE (add when ADD) and classifies the answer. */
 static enum txt_status update(struct rfc2136 *p, const char *name,
                               const char *value, bool add, char *msg,
@@ -95,56 +299,31 @@ static enum txt_status update(struct rfc2136 *p, const char *name,
 {
 	const struct txt_provider_opts *o = &p->base.o;
 	enum txt_status rc = TXT_TRANSIENT;
-	ldns_resolver *res = NULL;
 	ldns_rr_list *up = NULL;
 	ldns_rr *rr = NULL;
-	ldns_pkt *pkt = NULL, *answer = NULL;
-	ldns_rdf *ns = NULL, *zone = NULL;
+	ldns_pkt *pkt = NULL;
+	ldns_rdf *zone = NULL;
+	ldns_buffer *q = NULL;
+	uint8_t *ans = NULL;
+	size_t alen = 0;
 	ldns_status st;
-	struct timeval tv;
-	int rcode, terr, tries = o->tries;
-	long long per_try = o->timeout_ms;
-	long long left = deadline_left(p->base.deadline, per_try * tries);
+	char server[DNS_ADDR_MAX + 8];
 
-	if (left <= 0) {
-		snprintf(msg, msglen, "rfc2136: not sent to %s:%d: the job's deadline "
-		         "had passed", p->addr, p->port);
+	snprintf(server, sizeof(server), "%s:%d", p->addr, p->port);
+	if (deadline_left(p->base.deadline, 1) <= 0) {
+		snprintf(msg, msglen, "rfc2136: not sent to %s: the job's deadline "
+		         "had passed", server);
 		goto out;
 	}
-	if (left < per_try * tries) {
-		/* what is left of the job's deadline, in as many whole tries as
-		 * fit (at least one, cut short) */
-		if (per_try > left)
-			per_try = left;
-		tries = (int)(left / per_try);
-	}
-	res = ldns_resolver_new();
 	up = ldns_rr_list_new();
-	ns = ldns_rdf_new_frm_str(strchr(p->addr, ':') ? LDNS_RDF_TYPE_AAAA :
-	                          LDNS_RDF_TYPE_A, p->addr);
 	zone = ldns_dname_new_frm_str(o->zone);
 	rr = txt_rr(name, value, add ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE,
 	            add ? (uint32_t)o->ttl : 0);
-	if (!res || !up || !ns || !zone || !rr) {
+	q = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	if (!up || !zone || !rr || !q) {
 		snprintf(msg, msglen, "rfc2136: cannot build the update");
 		goto out;
 	}
-	if (ldns_resolver_push_nameserver(res, ns) != LDNS_STATUS_OK) {
-		snprintf(msg, msglen, "rfc2136: bad server address");
-		goto out;
-	}
-	ldns_resolver_set_port(res, (uint16_t)p->port);
-	tv.tv_sec = (time_t)(per_try / 1000);
-	tv.tv_usec = (suseconds_t)(per_try % 1000) * 1000;
-	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, (uint8_t)tries);
-	ldns_resolver_set_retrans(res, 0);
-	ldns_resolver_set_random(res, false);
-	ldns_resolver_set_fallback(res, true);
-	ldns_resolver_set_tsig_keyname(res, p->key_name);
-	ldns_resolver_set_tsig_keydata(res, o->secret);
-	ldns_resolver_set_tsig_algorithm(res, p->alg);
-
 	ldns_rr_list_push_rr(up, rr);
 	rr = NULL;
 	pkt = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, up, NULL);
@@ -154,75 +333,47 @@ static enum txt_status update(struct rfc2136 *p, const char *name,
 		goto out;
 	}
 	ldns_pkt_set_random_id(pkt);
-	st = ldns_update_pkt_tsig_add(pkt, res);
+	/* fudge 300 s, as RFC 8945 section 10 recommends */
+	st = ldns_pkt_tsig_sign(pkt, p->key_name, o->secret, 300, p->alg, NULL);
 	if (st != LDNS_STATUS_OK) {
 		rc = TXT_PERMANENT;
 		snprintf(msg, msglen, "rfc2136: cannot sign with key %s (%s): %s",
 		         o->key_name, o->algorithm, ldns_get_errorstr_by_id(st));
 		goto out;
 	}
-	st = ldns_resolver_send_pkt(&answer, res, pkt);
-	terr = tsig_error(answer);
-	if (answer && (ldns_pkt_get_rcode(answer) == LDNS_RCODE_NOTAUTH ||
-	               terr)) {
-		const char *why = tsig_error_str(terr);
-		rc = TXT_PERMANENT;
-		snprintf(msg, msglen, "rfc2136: %s:%d answered NOTAUTH%s%s for zone "
-		         "%s with key %s", p->addr, p->port, why ? ": " : "",
-		         why ? why : " (not authoritative, or TSIG refused)",
-		         o->zone, o->key_name);
+	if (ldns_pkt2buffer_wire(q, pkt) != LDNS_STATUS_OK) {
+		snprintf(msg, msglen, "rfc2136: cannot build the update");
 		goto out;
 	}
-	if (st == LDNS_STATUS_CRYPTO_TSIG_BOGUS) {
-		rc = TXT_PERMANENT;
-		snprintf(msg, msglen, "rfc2136: %s:%d did not accept the TSIG "
-		         "signature of key %s (%s): NOTAUTH/BADSIG or BADKEY, the "
-		         "secret, key name or algorithm is wrong", p->addr, p->port,
-		         o->key_name, o->algorithm);
-		goto out;
-	}
-	if (st != LDNS_STATUS_OK || !answer) {
-		snprintf(msg, msglen, "rfc2136: %s:%d: %s%s", p->addr, p->port,
+	st = send_update(p, q, &ans, &alen);
+	if (st != LDNS_STATUS_OK || !ans) {
+		snprintf(msg, msglen, "rfc2136: %s: %s%s", server,
 		         deadline_left(p->base.deadline, 1) <= 0
 		         ? "no answer by the job's deadline: " : "",
 		         ldns_get_errorstr_by_id(st));
 		goto out;
 	}
-	rcode = ldns_pkt_get_rcode(answer);
-	switch (rcode) {
-	case LDNS_RCODE_NOERROR:
-		rc = TXT_OK;
-		break;
-	case LDNS_RCODE_REFUSED:
-		rc = TXT_PERMANENT;
-		snprintf(msg, msglen, "rfc2136: %s:%d REFUSED the update of %s TXT "
-		         "(the key %s may not update this name, or the zone %s is "
-		         "not dynamic there)", p->addr, p->port, name, o->key_name,
-		         o->zone);
-		break;
-	case LDNS_RCODE_NOTZONE:
-		rc = TXT_PERMANENT;
-		snprintf(msg, msglen, "rfc2136: %s is not in zone %s (NOTZONE)",
-		         name, o->zone);
-		break;
-	case LDNS_RCODE_SERVFAIL:
-		snprintf(msg, msglen, "rfc2136: %s:%d SERVFAIL", p->addr, p->port);
-		break;
-	default:
-		rc = TXT_PERMANENT;
-		snprintf(msg, msglen, "rfc2136: %s:%d answered rcode %d", p->addr,
-		         p->port, rcode);
-		break;
-	}
+	const ldns_rdf *mac = ldns_rr_rdf(ldns_pkt_tsig(pkt), 3);
+	const struct txt_rfc2136_req req = {
+		.id = ldns_pkt_id(pkt),
+		.mac = mac ? ldns_rdf_data(mac) : NULL,
+		.mac_len = mac ? ldns_rdf_size(mac) : 0,
+		.key_name = p->key_name,
+		.key_label = o->key_name,
+		.algorithm = o->algorithm,
+		.secret = o->secret,
+		.server = server,
+		.zone = o->zone,
+		.name = name,
+	};
+	rc = txt_rfc2136_answer(ans, alen, &req, msg, msglen);
 out:
-	ldns_pkt_free(answer);
+	LDNS_FREE(ans);
+	ldns_buffer_free(q);
 	ldns_pkt_free(pkt);
 	ldns_rr_list_deep_free(up);
 	ldns_rr_free(rr);
 	ldns_rdf_deep_free(zone);
-	ldns_rdf_deep_free(ns); /* push_nameserver kept a copy */
-	if (res)
-		ldns_resolver_deep_free(res);
 	return rc;
 }
 

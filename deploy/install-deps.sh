@@ -8,6 +8,9 @@ packages=(
 	build-essential cmake pkg-config
 	libhiredis-dev libmsgpack-dev libyaml-dev libcurl4-openssl-dev libssl-dev
 	libc-ares-dev libjansson-dev libcmocka-dev libldns-dev libmicrohttpd-dev
+	# the fuzz harnesses (tests/fuzz): clang, and libFuzzer with its
+	# sanitizer runtimes
+	clang libclang-rt-14-dev
 	# the real servers the tests and the demo run on loopback
 	redis-server redis-tools pebble bind9 bind9-dnsutils
 	pdns-server pdns-backend-sqlite3 dnsperf

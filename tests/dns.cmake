@@ -3,6 +3,7 @@
 dcv_unit_test(test_dns_parse SOURCES unit/test_dns_parse.c LIBS dcv_dns)
 dcv_unit_test(test_dns_cfg SOURCES unit/test_dns_cfg.c LIBS dcv_dns)
 dcv_unit_test(test_dns_verdict SOURCES unit/test_dns_verdict.c LIBS dcv_dns)
+dcv_unit_test(test_txt_answer SOURCES unit/test_txt_answer.c LIBS dcv_dns)
 
 add_executable(dns_driver integration/dns_driver.c)
 target_link_libraries(dns_driver PRIVATE dcv_dns)

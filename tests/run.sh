@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite from a fresh Debian 12 machine: installs the packages,
 # builds twice (plain, and AddressSanitizer + UndefinedBehaviorSanitizer),
-# and runs every unit and integration test in both builds.
+# runs every unit and integration test in both builds, then builds the fuzz
+# harnesses (clang, libFuzzer) and runs each for 20 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -18,4 +19,6 @@ ctest --test-dir build --output-on-failure
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure
-echo "all tests passed in $top/build and $top/build-asan"
+# every fuzz harness for 20 s, two at a time (tests/fuzz/README.md)
+tests/fuzz/run.sh -t 20 -j 2
+echo "all tests passed in $top/build and $top/build-asan; fuzzers clean in $top/build-fuzz"

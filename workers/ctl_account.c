@@ -285,8 +285,7 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 		return 2;
 	}
 	if (acme_cfg_load(cfg, &o) != 0) {
-		fprintf(stderr, "dcvctl account: configuration: %s\n",
-		        cfg_error(cfg) ? cfg_error(cfg) : "out of memory");
+		cfg_print_errors(cfg, stderr, "dcvctl account: configuration");
 		ret = 2;
 		goto out;
 	}

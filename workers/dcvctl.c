@@ -866,7 +866,7 @@ int main(int argc, char **argv)
 	log_setup(LOG_WARN, LOG_FMT_LOGFMT);
 	cfg_check_unknown(c.cfg);
 	if (cfg_error(c.cfg)) {
-		fprintf(stderr, "dcvctl: %s\n", cfg_error(c.cfg));
+		cfg_print_errors(c.cfg, stderr, "dcvctl");
 		goto out;
 	}
 	struct queue_opts o = c.wc.q;

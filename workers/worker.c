@@ -135,9 +135,15 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w)
 	w->target_template = cfg_str(c, "validation.target_template", "{domain}.{zone}");
 
 	const char *const *keys = cfg_keys(c, "stages", &n);
-	for (size_t i = 0; i < n; i++)
-		if (stage_parse(keys[i]) < 0)
-			cfg_fail(c, "stages", "unknown stage '%s'", keys[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (stage_parse(keys[i]) >= 0)
+			continue;
+		/* reported here, at its own line, and not again as unknown keys */
+		snprintf(path, sizeof(path), "stages.%s", keys[i]);
+		cfg_fail(c, path, "unknown stage '%s' (verify-cname, create-order, "
+		         "provision-txt, finalize, offboard-check)", keys[i]);
+		cfg_skip(c, path);
+	}
 	for (int s = 0; s < STAGE_COUNT; s++) {
 		struct stage_policy *p = &w->policy[s];
 		const char *name = stage_name((enum stage)s);
@@ -782,7 +788,7 @@ int worker_main(int argc, char **argv, const struct worker_app *app)
 		cfg_fail(c, "worker", "the %s configuration is invalid", app->name);
 	cfg_check_unknown(c);
 	if (cfg_error(c)) {
-		fprintf(stderr, "%s: %s\n", argv[0], cfg_error(c));
+		cfg_print_errors(c, stderr, argv[0]);
 		rc = 2;
 		goto out;
 	}

@@ -346,6 +346,34 @@ def test_config_errors_name_file_and_line(tmp):
     assert p.returncode == 2 and "unknown stage" in p.stderr
 
 
+def test_config_errors_all_at_once(tmp):
+    """A newcomer's file: a misspelt key in a known section and no provider
+    section.  Both are reported, each on its own line, in file order, by the
+    real worker and by dcvctl (which reads no provider)."""
+    path = os.path.join(tmp, "dcv.yaml")
+    with open(path, "w") as f:
+        f.write("worker:\n  concurency: 4\ndns:\n  tries: 0\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DCV_")}
+    worker = harness.program("dcv-worker")
+    p = subprocess.run([worker, "-c", path, "--check-config"], capture_output=True, text=True,
+                       env=env, timeout=30)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.splitlines()
+    assert lines == [
+        f"{worker}: {path}:2: unknown key 'worker.concurency' (did you mean 'worker.concurrency'?)",
+        f"{worker}: {path}:4: dns.tries: out of range [1, 10] ('0')",
+        f"{worker}: {path}: provider: the stages provision-txt, finalize and offboard-check "
+        "need a provider section",
+    ], p.stderr
+    p = subprocess.run([harness.program("dcvctl"), "-c", path, "status", "example.com"],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.splitlines() == [
+        f"dcvctl: {path}:2: unknown key 'worker.concurency' (did you mean 'worker.concurrency'?)",
+        f"dcvctl: {path}:4: dns.tries: out of range [1, 10] ('0')",
+    ], p.stderr
+
+
 def test_dcvctl_commands_and_exit_codes(fleet):
     p = fleet.ctl("onboard", "Shop.Example.COM", "--tenant", "cust-1")
     assert "_acme-challenge.shop.example.com. CNAME shop.example.com.validation.dcv.test." in p.stdout

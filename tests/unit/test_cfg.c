@@ -128,6 +128,175 @@ static void test_empty_file(void **state)
 	cfg_free(c);
 }
 
+/* The newcomer's typo: the section was asked for, the key in it was not. */
+static void test_unknown_key_in_known_section(void **state)
+{
+	(void)state;
+	struct cfg *c = load("worker:\n  concurency: 4\n");
+	cfg_int(c, "worker.concurrency", 4, 1, 1024);
+	cfg_check_unknown(c);
+	assert_string_equal(cfg_error(c), "t.yaml:2: unknown key 'worker.concurency' "
+	                    "(did you mean 'worker.concurrency'?)");
+	cfg_free(c);
+
+	/* a section nobody asked into is still named as a whole, with the
+	 * section that was meant */
+	c = load("wrker:\n  concurrency: 4\n");
+	cfg_int(c, "worker.concurrency", 4, 1, 1024);
+	cfg_check_unknown(c);
+	assert_string_equal(cfg_error(c), "t.yaml:1: unknown key 'wrker' "
+	                    "(did you mean 'worker'?)");
+	cfg_free(c);
+
+	/* nothing close: no suggestion */
+	c = load("worker:\n  colour: blue\n");
+	cfg_int(c, "worker.concurrency", 4, 1, 1024);
+	cfg_check_unknown(c);
+	assert_string_equal(cfg_error(c), "t.yaml:2: unknown key 'worker.colour'");
+	cfg_free(c);
+}
+
+/* Every error at once, each on its own line, in file order; a missing key
+ * is reported at its section's line, and one with no section at all last. */
+static void test_all_errors_in_file_order(void **state)
+{
+	(void)state;
+	struct cfg *c = load("worker:\n  concurency: 4\n  batch: many\n"
+	                     "dns:\n  tries: 99\n");
+	cfg_fail(c, "provider", "the stages need a provider section");
+	cfg_int(c, "dns.tries", 2, 1, 10);
+	cfg_int(c, "worker.batch", 1, 1, 1000);
+	cfg_int(c, "worker.concurrency", 4, 1, 1024);
+	cfg_fail(c, "dns.resolvers", "need at least one");
+	cfg_check_unknown(c);
+	assert_string_equal(cfg_error(c),
+		"t.yaml:2: unknown key 'worker.concurency' (did you mean 'worker.concurrency'?)\n"
+		"t.yaml:3: worker.batch: not an integer ('many')\n"
+		"t.yaml:4: dns.resolvers: need at least one\n"
+		"t.yaml:5: dns.tries: out of range [1, 10] ('99')\n"
+		"t.yaml: provider: the stages need a provider section");
+
+	/* printed one a line behind the program's name */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	cfg_print_errors(c, f, "dcv-worker");
+	fclose(f);
+	assert_string_equal(buf,
+		"dcv-worker: t.yaml:2: unknown key 'worker.concurency' (did you mean 'worker.concurrency'?)\n"
+		"dcv-worker: t.yaml:3: worker.batch: not an integer ('many')\n"
+		"dcv-worker: t.yaml:4: dns.resolvers: need at least one\n"
+		"dcv-worker: t.yaml:5: dns.tries: out of range [1, 10] ('99')\n"
+		"dcv-worker: t.yaml: provider: the stages need a provider section\n");
+	free(buf);
+	cfg_free(c);
+
+	/* the same bad node read twice is one error */
+	c = load("worker:\n  stages: verify-cname\n");
+	cfg_list_len(c, "worker.stages");
+	cfg_list_str(c, "worker.stages", 0);
+	assert_string_equal(cfg_error(c), "t.yaml:2: worker.stages: expected a list");
+	cfg_free(c);
+}
+
+/* A scalar where a section is needed is an error; an empty section
+ * ("metrics:" with every key commented out) is no section. */
+static void test_sections(void **state)
+{
+	(void)state;
+	struct cfg *c = load("worker: 4\n");
+	assert_int_equal(cfg_int(c, "worker.concurrency", 7, 1, 1024), 7);
+	cfg_check_unknown(c);
+	assert_string_equal(cfg_error(c), "t.yaml:1: worker: expected a mapping "
+	                    "(a section), not a single value");
+	cfg_free(c);
+
+	c = load("metrics:\n#  port: 9100\nworker:\n  concurrency: 2\n");
+	assert_int_equal(cfg_int(c, "metrics.port", 9464, 0, 65535), 9464);
+	assert_int_equal(cfg_int(c, "worker.concurrency", 4, 1, 1024), 2);
+	cfg_check_unknown(c);
+	assert_null(cfg_error(c));
+	cfg_free(c);
+}
+
+/* Durations never wrap: the bound is checked on the milliseconds. */
+static void test_int_overflow(void **state)
+{
+	(void)state;
+	static const char *const huge[] = {
+		"2305843009213693954s",      /* the issue's: * 1000 wraps to 1 */
+		"9223372036854775807d", "-9223372036854775807h", "106751991167301d",
+		"9223372036854775808", "99999999999999999999ms",
+	};
+	char text[128];
+	for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		snprintf(text, sizeof(text), "worker:\n  drain_ms: %s\n", huge[i]);
+		struct cfg *c = load(text);
+		assert_int_equal(cfg_int(c, "worker.drain_ms", 25000, 0, 3600000), 25000);
+		if (!cfg_error(c) || !strstr(cfg_error(c), "t.yaml:2: worker.drain_ms: out of range"))
+			fail_msg("%s: %s", huge[i], cfg_error(c) ? cfg_error(c) : "accepted");
+		cfg_free(c);
+	}
+	/* the largest that fits still counts */
+	struct cfg *c = load("a:\n  x_ms: 106751991167d\n  y_ms: 9223372036854775807ms\n");
+	assert_true(cfg_int(c, "a.x_ms", 0, 0, INT64_MAX) == 106751991167LL * 86400000);
+	assert_true(cfg_int(c, "a.y_ms", 0, 0, INT64_MAX) == INT64_MAX);
+	assert_null(cfg_error(c));
+	cfg_free(c);
+
+	setenv("DCV_WORKER_DRAIN_MS", "2305843009213693954s", 1);
+	c = cfg_new_empty();
+	assert_int_equal(cfg_int(c, "worker.drain_ms", 25000, 0, 3600000), 25000);
+	assert_non_null(strstr(cfg_error(c), "DCV_WORKER_DRAIN_MS: out of range"));
+	unsetenv("DCV_WORKER_DRAIN_MS");
+	cfg_free(c);
+}
+
+/* NaN and infinity are no fraction. */
+static void test_double_bounds(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "nan", "NaN", "inf", "-inf", "1e999", "-nan" };
+	char text[64];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "l:\n  f: %s\n", bad[i]);
+		struct cfg *c = load(text);
+		assert_true(cfg_double(c, "l.f", 0.25, 0.0, 1.0) == 0.25);
+		if (!cfg_error(c) || !strstr(cfg_error(c), "t.yaml:2: l.f: out of range [0, 1]"))
+			fail_msg("%s: %s", bad[i], cfg_error(c) ? cfg_error(c) : "accepted");
+		cfg_free(c);
+	}
+}
+
+/* A value in a message cannot split the line or flood it. */
+static void test_value_shown_safely(void **state)
+{
+	(void)state;
+	struct cfg *c = load("w:\n  n: \"4\\nt.yaml:9: all is well\"\n"
+	                     "  m: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
+	cfg_int(c, "w.n", 1, 1, 10);
+	cfg_int(c, "w.m", 1, 1, 10);
+	assert_string_equal(cfg_error(c),
+		"t.yaml:2: w.n: not an integer ('4\\x0at.yaml:9: all is well')\n"
+		"t.yaml:3: w.m: not an integer ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...')");
+	cfg_free(c);
+}
+
+/* An index past an environment list is NULL, even a huge one. */
+static void test_env_list_index(void **state)
+{
+	(void)state;
+	struct cfg *c = cfg_new_empty();
+	setenv("DCV_WORKER_STAGES", "finalize,,create-order", 1);
+	assert_int_equal(cfg_list_len(c, "worker.stages"), 2);
+	assert_string_equal(cfg_list_str(c, "worker.stages", 1), "create-order");
+	assert_null(cfg_list_str(c, "worker.stages", 2));
+	assert_null(cfg_list_str(c, "worker.stages", SIZE_MAX));
+	unsetenv("DCV_WORKER_STAGES");
+	cfg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +304,13 @@ int main(void)
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_env_override),
 		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_unknown_key_in_known_section),
+		cmocka_unit_test(test_all_errors_in_file_order),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_int_overflow),
+		cmocka_unit_test(test_double_bounds),
+		cmocka_unit_test(test_value_shown_safely),
+		cmocka_unit_test(test_env_list_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,6 +309,62 @@ static void test_cert_info(void **state)
 	assert_int_equal(crypto_cert_info("x", 1, &ci), CRYPTO_EPARSE);
 }
 
+/* ari_cert with its SANs replaced by ONE_SAN (LEN octets, may hold a NUL),
+ * signed again with a throwaway key; *OUT is malloc'd PEM. */
+static void cert_with_san(const char *one_san, size_t len, char **out)
+{
+	BIO *in = BIO_new_mem_buf(ari_cert, (int)strlen(ari_cert)), *pem = BIO_new(BIO_s_mem());
+	X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+	char *data;
+	long n;
+
+	assert_non_null(x);
+	assert_non_null(k);
+	assert_true(ASN1_STRING_set(ia5, one_san, (int)len));
+	GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+	sk_GENERAL_NAME_push(gens, g);
+	assert_int_equal(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
+	                                   X509V3_ADD_REPLACE), 1);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(pem, x), 1);
+	n = BIO_get_mem_data(pem, &data);  /* not NUL-terminated */
+	*out = malloc((size_t)n + 1);
+	assert_non_null(*out);
+	memcpy(*out, data, (size_t)n);
+	(*out)[n] = '\0';
+	GENERAL_NAMES_free(gens);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	BIO_free(in);
+	BIO_free(pem);
+}
+
+/* A dNSName with a NUL inside would come out cut at the NUL: a certificate
+ * for "shop.example.com\0.evil.test" must not read as one for
+ * shop.example.com. */
+static void test_cert_san_with_nul(void **state)
+{
+	(void)state;
+	static const char san[] = "shop.example.com\0.evil.test";
+	struct crypto_cert_info ci;
+	char *pem;
+
+	cert_with_san("shop.example.com", 16, &pem);
+	assert_int_equal(crypto_cert_info(pem, strlen(pem), &ci), CRYPTO_OK);
+	assert_int_equal(ci.n_sans, 1);
+	assert_string_equal(ci.sans[0], "shop.example.com");
+	crypto_cert_info_free(&ci);
+	free(pem);
+	cert_with_san(san, sizeof(san) - 1, &pem);
+	assert_int_equal(crypto_cert_info(pem, strlen(pem), &ci), CRYPTO_EPARSE);
+	assert_int_equal(ci.n_sans, 0);
+	free(pem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_seal_open),
 		cmocka_unit_test(test_certstore_open),
 		cmocka_unit_test(test_cert_info),
+		cmocka_unit_test(test_cert_san_with_nul),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

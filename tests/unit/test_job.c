@@ -177,6 +177,19 @@ static void pack_s(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, strlen(s));
 }
 
+/* Starts in SB a job map of FIELDS pairs with v 1 and domain
+ * www.example.com; the caller packs the rest through PK. */
+static void start_job(msgpack_sbuffer *sb, msgpack_packer *pk, size_t fields)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(pk, fields);
+	pack_s(pk, "v");
+	msgpack_pack_uint8(pk, 1);
+	pack_s(pk, "domain");
+	pack_s(pk, "www.example.com");
+}
+
 /* A job map {v, domain, ctx x NCTX maps of PER entries each, extra}. */
 static void build(msgpack_sbuffer *sb, int nctx, int per, const char *dup_key)
 {
@@ -248,13 +261,7 @@ static void test_duplicate_keys(void **state)
 
 	/* a repeated key inside one ctx map */
 	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	pack_s(&pk, "v");
-	msgpack_pack_uint8(&pk, 1);
-	pack_s(&pk, "domain");
-	pack_s(&pk, "www.example.com");
+	start_job(&sb, &pk, 3);
 	pack_s(&pk, "ctx");
 	msgpack_pack_map(&pk, 2);
 	pack_s(&pk, "names");
@@ -263,6 +270,51 @@ static void test_duplicate_keys(void **state)
 	pack_s(&pk, "www.example.com,evil.example.org");
 	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
 	assert_non_null(strstr(why, "ctx key 1 repeats"));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Empty strings: msgpack-c hands them over with a NULL pointer, which the
+ * decoder must not pass to memcmp/memchr/memcpy (UBSan; found by
+ * tests/fuzz/fuzz_job, corpus crash-empty-*). */
+static void test_empty_strings(void **state)
+{
+	(void)state;
+	static const unsigned char two_empty_keys[] =
+		"\x84\xa0\x01\xa0\x02\xa1v\x01\xa6" "domain" "\xab" "example.com";
+	struct job j;
+	char why[256];
+
+	assert_int_equal(job_decode(two_empty_keys, sizeof(two_empty_keys) - 1, 65536,
+	                            &j, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "key 1 of the job map repeats"));
+
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	start_job(&sb, &pk, 4);
+	pack_s(&pk, "tenant");
+	pack_s(&pk, "");
+	pack_s(&pk, "ctx");
+	msgpack_pack_map(&pk, 2);
+	pack_s(&pk, "");
+	pack_s(&pk, "");
+	pack_s(&pk, "a");
+	pack_s(&pk, "");
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_E_FIELD);
+	assert_non_null(strstr(why, "tenant is empty"));
+	msgpack_sbuffer_destroy(&sb);
+
+	start_job(&sb, &pk, 3);
+	pack_s(&pk, "ctx");
+	msgpack_pack_map(&pk, 2);
+	pack_s(&pk, "");
+	pack_s(&pk, "");
+	pack_s(&pk, "a");
+	pack_s(&pk, "");
+	assert_int_equal(job_decode(sb.data, sb.size, 65536, &j, why, sizeof(why)), JOB_OK);
+	assert_int_equal(j.nctx, 2);
+	assert_string_equal(job_ctx_str(&j, ""), "");
+	assert_string_equal(job_ctx_str(&j, "a"), "");
+	job_clear(&j);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -300,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_tenant),
+		cmocka_unit_test(test_empty_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
