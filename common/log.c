@@ -187,6 +187,11 @@ static void emit(enum log_level lvl, const struct log_job *ctx,
 	(void)w;
 }
 
+int log_enabled(enum log_level lvl)
+{
+	return lvl >= log_min;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list ap;

@@ -32,6 +32,11 @@ int log_level_parse(const char *s);
 /* Parses "logfmt"/"json"; returns -1 if unknown. */
 int log_format_parse(const char *s);
 
+/* Nonzero when a line at LVL is written (LVL is at or above the threshold
+ * of log_setup()): for callers that would build a message only to see it
+ * dropped. */
+int log_enabled(enum log_level lvl);
+
 /* Writes one line; lines longer than 4 KiB are truncated. */
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
 /*
  * metrics: a small Prometheus registry and the /metrics, /healthz, /readyz
- * HTTP endpoints (served by libmicrohttpd).
+ * HTTP endpoints (served by libmicrohttpd): metrics.c holds the registry and
+ * its text exposition, metrics_http.c the server and the config section.
  *
  * The registry is one per process (metrics describe the process).  A time
  * series is a metric family (name, help, type) plus one label set.  Callers

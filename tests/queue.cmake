@@ -5,9 +5,15 @@ dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
 dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
+# The runtime's decision: an outcome to the commit that settles its entry.
+dcv_unit_test(test_plan SOURCES unit/test_plan.c LIBS dcv_worker_lib)
 dcv_py_test(it_queue test_queue.py TIMEOUT 900)
 dcv_unit_test(test_log SOURCES unit/test_log.c LIBS dcv_acme)
 # Prints a Lua script's source, so that a test runs it directly.
 add_executable(dcv-script integration/script_source.c)
 target_link_libraries(dcv-script PRIVATE dcv_core)
 dcv_py_test(it_tenant test_tenant.py TIMEOUT 900)
+# The runtime as a library, started and stopped twice in one process.
+add_executable(dcv-runtime-driver integration/runtime_driver.c)
+target_link_libraries(dcv-runtime-driver PRIVATE dcv_worker_lib)
+dcv_py_test(it_runtime test_runtime.py TIMEOUT 300)

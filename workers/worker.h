@@ -11,6 +11,11 @@
  * round trip).  A handler may block on the network (DNS, HTTP): the other
  * threads carry on.  One more thread promotes due delayed jobs and trims the
  * streams.  See README.md, "Architecture".
+ *
+ * What commit settles an entry (attempts, give-up, backoff, the domain's
+ * default state) is decided without I/O in plan.h.  The runtime is an
+ * instance (worker_start, worker_stop, worker_free) with no global state;
+ * worker_main wraps it in the dcv-worker command line.
  */
 #ifndef DCV_WORKER_H
 #define DCV_WORKER_H
@@ -95,7 +100,17 @@ struct stage_env {
 	                        handler returns: every DNS lookup, HTTP request
 	                        and TXT update it makes shares it (pipeline.c
 	                        gives it to the thread's clients) */
+	uint64_t *rnd;       /* the thread's random state, for stage_rand();
+	                        a test that builds an env points it at a seed */
 };
+
+/* The one random source of handlers (jitter, a backoff of their own, a
+ * moment in a window): the next number of ENV's per-thread generator
+ * (xorshift64, seeded from getrandom(2) when the thread starts; also the
+ * runtime's own backoff draws).  Not for secrets: crypto.h is.  Cheap and
+ * lock-free.  With ENV->rnd NULL it draws from a state made of now_ms (the
+ * same number for every call at one now_ms). */
+uint64_t stage_rand(struct stage_env *env);
 
 typedef void (*stage_fn)(struct stage_env *env, struct job *job,
                          struct outcome *out);
@@ -109,6 +124,10 @@ struct worker_app {
 	void (*release)(void *deps);
 };
 
+/* How long after a batch is read its last handler may still run: three
+ * quarters of worker.visibility_timeout_ms (the rest is for the commit). */
+long long worker_job_budget_ms(const struct worker_cfg *w);
+
 /* Reads the runtime's keys (redis, worker, log, streams, stages,
  * validation, metrics) into W; errors are recorded in C.  dcv-worker and
  * dcvctl both read through it, so one dcv.yaml serves both. */
@@ -119,6 +138,10 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w);
 int64_t worker_backoff(const struct stage_policy *p, uint32_t attempt,
                        uint64_t rnd);
 
+/* "none", "advance", "retry", "done", "fail" (the outcome label of
+ * dcv_jobs_total and of log lines); "none" for a kind out of range. */
+const char *outcome_name(enum outcome_kind k);
+
 /* Helpers for handlers. */
 void outcome_advance(struct outcome *o, enum stage next);
 void outcome_retry(struct outcome *o, int64_t delay_ms, const char *fmt, ...)
@@ -127,8 +150,37 @@ void outcome_fail(struct outcome *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void outcome_done(struct outcome *o);
 
-/* dcv-worker's main: parses the command line, loads the configuration,
- * checks Redis, runs the threads until SIGTERM/SIGINT, drains, exits. */
+/* A running runtime: its threads, connections and metric handles.  Nothing
+ * of it is global, so a process may run one, stop it and run another (one
+ * at a time: the consumer names are made of the host name and the pid, and
+ * the metrics server is one per process). */
+struct worker;
+
+/* Starts the runtime for APP with CFG (copied; its strings stay borrowed
+ * from the struct cfg it was loaded from) and DEPS (borrowed: what
+ * APP->configure made): checks Redis (the eviction policy as
+ * redis.eviction_check says, the consumer groups), serves /metrics,
+ * /healthz and /readyz when CFG->metrics.port > 0, and starts
+ * CFG->concurrency worker threads and the maintenance thread.  The caller
+ * blocks SIGPIPE (and whatever signals it waits for) first.  Returns NULL
+ * after logging why. */
+struct worker *worker_start(const struct worker_cfg *cfg,
+                            const struct worker_app *app, void *deps);
+
+/* Drains W: no new entries are read, /readyz says "draining", and each
+ * thread settles what it holds; waits up to worker.drain_ms.  Returns 0
+ * when every thread has ended (then call worker_free), else how many are
+ * still in a handler: their entries stay pending for reclaim, and W cannot
+ * be freed (those threads use it), so the process should _exit. */
+int worker_stop(struct worker *w);
+
+/* Stops the maintenance thread and the metrics server, closes the
+ * connections and frees W, after worker_stop() returned 0.  NULL: no-op. */
+void worker_free(struct worker *w);
+
+/* dcv-worker's main (worker_main.c): parses the command line, loads the
+ * configuration, starts the runtime, waits for SIGTERM/SIGINT, drains,
+ * exits. */
 int worker_main(int argc, char **argv, const struct worker_app *app);
 
 #endif

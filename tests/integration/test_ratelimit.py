@@ -225,9 +225,12 @@ def test_burst_waits_in_line_spaced_by_the_limit_and_a_ca_block(tmp, capsys):
         # a place and a go: the wait costs a couple of runs per domain
         assert runs / N <= 2.5, runs / N
         # what waiting costs beyond the workers' polling is within the
-        # noise of that polling (a few commands a second): under one
-        # command per waiting domain every 20 s (a retry per token, as
-        # before, was several commands per domain per second)
-        assert per_min < 3.0, per_min
+        # noise of that polling: the polling itself (some 400 commands/s
+        # from 3 workers) varies by about 5 % between two windows, which is
+        # some 4 commands per waiting domain per minute here.  So: under one
+        # command per waiting domain every 6 s (a retry per token, as
+        # before, was several commands per domain per second: hundreds a
+        # minute); the figure itself is printed above.
+        assert per_min < 10.0, per_min
     finally:
         env.close()

@@ -1,0 +1,71 @@
+/*
+ * ctl: what dcvctl's commands share.  dcvctl.c parses the global options,
+ * loads the configuration, connects and dispatches to one command:
+ *
+ *   ctl_onboard.c  onboard, nudge
+ *   ctl_release.c  offboard, release
+ *   ctl_status.c   status, stats
+ *   ctl_dead.c     dead list|replay|purge
+ *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
+ *
+ * A command gets the arguments after its name, writes results to stdout and
+ * messages to stderr, and returns one of the exit codes below.
+ */
+#ifndef DCV_CTL_H
+#define DCV_CTL_H
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "queue.h"
+#include "scripts.h"
+#include "worker.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_REFUSED = 4 };
+
+/* One dcvctl run.  CFG and Q are dcvctl.c's (a command borrows them). */
+struct ctl {
+	struct cfg *cfg;
+	struct worker_cfg wc;
+	struct queue *q;
+	int json;              /* --json: results as JSON */
+};
+
+/* dcvctl's usage text into F. */
+void ctl_usage(FILE *f);
+
+/* Runs a fixed command, FMT with %s substitutions split at spaces (keys
+ * and ids, never a space in them).  Returns the reply (queue_reply_free)
+ * or NULL, after saying why on stderr, when Redis is unreachable or
+ * refused the command (an error reply: NOPERM from an ACL, a wrong type):
+ * a refusal is a failure of the command, never a value. */
+redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints J (indented, keys sorted) and releases it (takes the reference). */
+void ctl_print_json(json_t *j);
+
+/* The one DOMAIN argument of CMD (nudge, offboard, release), normalised
+ * into NAME (DNAME_MAX + 1 bytes).  Returns EXIT_OK, or the exit code
+ * after saying why. */
+int ctl_one_domain(const char *cmd, int argc, char **argv, char *name);
+
+/* Runs lifecycle script ID (ARGC arguments, no keys; LENS may be NULL for
+ * text) and returns its integer answer, or INT_MIN after printing the
+ * error. */
+long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
+                        const char **argv, const size_t *lens);
+
+/* The commands: ARGV are the arguments after the command's name. */
+int ctl_onboard(struct ctl *c, int argc, char **argv);
+int ctl_nudge(struct ctl *c, int argc, char **argv);
+int ctl_offboard(struct ctl *c, int argc, char **argv);
+int ctl_release(struct ctl *c, int argc, char **argv);
+int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_stats(struct ctl *c, int argc, char **argv);
+int ctl_dead(struct ctl *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * ctl_status: the read-only views, "dcvctl status DOMAIN" (the domain's
+ * record, secrets left out) and "dcvctl stats" (streams, delayed, dead,
+ * counters).
+ */
+#include "ctl.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dname.h"
+#include "pipeline.h"
+
+/* A field of the domain record never printed: the key of an order being
+ * finalized (plain PEM when no key-encryption key is configured). */
+static int secret_field(const char *name)
+{
+	return strcmp(name, "pending_key") == 0;
+}
+
+int ctl_status(struct ctl *c, int argc, char **argv)
+{
+	const char *domain = NULL;
+	char name[DNAME_MAX + 1];
+	int rc = EXIT_OK;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (!domain)
+			domain = argv[i];
+		else
+			return ctl_usage(stderr), EXIT_USAGE;
+	}
+	if (!domain)
+		return ctl_usage(stderr), EXIT_USAGE;
+	const char *why = dname_normalize(domain, name, sizeof(name));
+	if (why) {
+		fprintf(stderr, "dcvctl status: %s: %s\n", domain, why);
+		return EXIT_FAIL;
+	}
+	redisReply *r = ctl_run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		queue_reply_free(r);
+		return EXIT_FAIL;
+	}
+	/* without a rule nothing is ever seen pointing at us: say so, since it
+	 * is why an abandoned customer domain keeps renewing */
+	struct lifecycle_opts lo;
+	lifecycle_cfg_load(c->cfg, &lo);
+	if (r->elements == 0) {
+		fprintf(stderr, "dcvctl status: %s is not known\n", name);
+		rc = EXIT_NOTFOUND;
+	} else if (c->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "domain", json_string(name));
+		json_object_set_new(j, "pointing_rule", json_boolean(lo.pointing_rule));
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			if (!secret_field(r->element[i]->str))
+				json_object_set_new(j, r->element[i]->str,
+				                    json_stringn(r->element[i + 1]->str,
+				                                 r->element[i + 1]->len));
+		ctl_print_json(j);
+	} else {
+		printf("%-12s %s\n", "domain", name);
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			if (!secret_field(r->element[i]->str))
+				printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
+		if (!lo.pointing_rule)
+			printf("%-12s %s\n", "pointing", "no dns.pointing rule: never parked or "
+			       "offboarded on its own (only by dcvctl offboard)");
+	}
+	queue_reply_free(r);
+	return rc;
+}
+
+/* The value of FIELD in a flat [k, v, k, v...] reply, or NULL. */
+static const redisReply *field(const redisReply *r, const char *name)
+{
+	for (size_t i = 0; r && i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, name) == 0)
+			return r->element[i + 1];
+	return NULL;
+}
+
+static long long as_int(const redisReply *v)
+{
+	if (!v)
+		return -1;
+	if (v->type == REDIS_REPLY_INTEGER)
+		return v->integer;
+	if (v->type == REDIS_REPLY_STRING)
+		return atoll(v->str);
+	return -1; /* nil: e.g. lag unknown */
+}
+
+/* One stage's stream into STAGES (and its table row unless --json):
+ * length, the group's lag and pending count, the oldest pending entry's
+ * age.  Returns 0, or -1 after saying why. */
+static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages)
+{
+	const char *p = c->wc.q.prefix, *group = c->wc.q.group;
+	const char *name = stage_name(s);
+	long long len, lag = -1, pending = 0, oldest = -1;
+
+	redisReply *r = ctl_run(c, "XLEN %s:stream:%s", p, name);
+	if (!r)
+		return -1;
+	len = as_int(r);
+	queue_reply_free(r);
+	/* XINFO of a stream not created yet is an error: no groups */
+	if (!(r = ctl_run(c, "EXISTS %s:stream:%s", p, name)))
+		return -1;
+	long long exists = as_int(r);
+	queue_reply_free(r);
+	r = exists > 0 ? ctl_run(c, "XINFO GROUPS %s:stream:%s", p, name) : NULL;
+	if (exists > 0 && !r)
+		return -1;
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *g = r->element[i], *n = field(g, "name");
+		if (n && strcmp(n->str, group) == 0) {
+			lag = as_int(field(g, "lag"));
+			pending = as_int(field(g, "pending"));
+		}
+	}
+	queue_reply_free(r);
+	if (pending > 0) {
+		r = ctl_run(c, "XPENDING %s:stream:%s %s", p, name, group);
+		if (!r)
+			return -1;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+		    r->element[1]->type == REDIS_REPLY_STRING)
+			oldest = ((long long)now - atoll(r->element[1]->str)) / 1000;
+		queue_reply_free(r);
+	}
+	json_t *j = json_pack("{s:I,s:I,s:I}", "length", (json_int_t)len,
+	                      "pending", (json_int_t)pending,
+	                      "oldest_pending_age_s", (json_int_t)oldest);
+	json_object_set_new(j, "lag", lag >= 0 ? json_integer(lag) : json_null());
+	json_object_set_new(stages, name, j);
+	if (!c->json) {
+		char lagbuf[24] = "?", oldbuf[24] = "-";
+		if (lag >= 0)
+			snprintf(lagbuf, sizeof(lagbuf), "%lld", lag);
+		if (oldest >= 0)
+			snprintf(oldbuf, sizeof(oldbuf), "%lld", oldest);
+		printf("%-16s %10lld %10s %10lld %14s\n", name, len, lagbuf,
+		       pending, oldbuf);
+	}
+	return 0;
+}
+
+/* The rest into ROOT: the lengths of the dead letters and the events, the
+ * delayed jobs (and how many are due), the counters of <p>:stats.
+ * Returns 0, or -1 after saying why. */
+static int totals(struct ctl *c, uint64_t now, json_t *root)
+{
+	static const char *const logs[] = { "dead", "events" };
+	const char *p = c->wc.q.prefix;
+	redisReply *r;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!(r = ctl_run(c, "XLEN %s:%s", p, logs[i])))
+			return -1;
+		json_object_set_new(root, logs[i], json_integer(as_int(r)));
+		queue_reply_free(r);
+	}
+	if (!(r = ctl_run(c, "ZCARD %s:delayed", p)))
+		return -1;
+	json_object_set_new(root, "delayed", json_integer(as_int(r)));
+	queue_reply_free(r);
+	if (!(r = ctl_run(c, "ZCOUNT %s:delayed -inf %llu", p, (unsigned long long)now)))
+		return -1;
+	json_object_set_new(root, "delayed_due", json_integer(as_int(r)));
+	queue_reply_free(r);
+	if (!(r = ctl_run(c, "HGETALL %s:stats", p)))
+		return -1;
+	json_t *counters = json_object();
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+		json_object_set_new(counters, r->element[i]->str,
+		                    json_integer(atoll(r->element[i + 1]->str)));
+	json_object_set_new(root, "counters", counters);
+	queue_reply_free(r);
+	return 0;
+}
+
+/* The lines under the table (without --json). */
+static void print_totals(json_t *root)
+{
+	const char *k;
+	json_t *v;
+
+	printf("delayed %lld (due now %lld)  dead %lld  events %lld\n",
+	       (long long)json_integer_value(json_object_get(root, "delayed")),
+	       (long long)json_integer_value(json_object_get(root, "delayed_due")),
+	       (long long)json_integer_value(json_object_get(root, "dead")),
+	       (long long)json_integer_value(json_object_get(root, "events")));
+	printf("counters:");
+	json_object_foreach(json_object_get(root, "counters"), k, v)
+		printf(" %s=%lld", k, (long long)json_integer_value(v));
+	printf("\n");
+}
+
+int ctl_stats(struct ctl *c, int argc, char **argv)
+{
+	json_t *root = NULL, *stages;
+	uint64_t now = queue_now_ms();
+	int rc = EXIT_FAIL;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			return ctl_usage(stderr), EXIT_USAGE;
+		c->json = 1;
+	}
+	root = json_object();
+	stages = json_object();
+	json_object_set_new(root, "stages", stages);
+	if (!c->json)
+		printf("%-16s %10s %10s %10s %14s\n", "stage", "length", "lag",
+		       "pending", "oldest_pend_s");
+	for (int s = 0; s < STAGE_COUNT; s++)
+		if (stage_stats(c, (enum stage)s, now, stages) != 0)
+			goto out;
+	if (totals(c, now, root) != 0)
+		goto out;
+	if (c->json) {
+		ctl_print_json(root);
+		root = NULL;
+	} else {
+		print_totals(root);
+	}
+	rc = EXIT_OK;
+out:
+	json_decref(root);
+	return rc;
+}
