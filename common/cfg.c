@@ -818,6 +818,7 @@ static void mark_tree(struct node *n)
 
 void cfg_skip(struct cfg *c, const char *path)
 {
+	remember(c, path);    /* its variables are known too (cfg_check_env) */
 	struct node *n = lookup(c, path);
 	if (n)
 		mark_tree(n->child);
@@ -898,6 +899,50 @@ void cfg_check_unknown(struct cfg *c)
 	char path[512] = "";
 	if (c->root)
 		check_map(c, c->root, path, sizeof(path));
+}
+
+/* Whether the variable VAR (NUL-terminated, "DCV_...") overrides a key a
+ * getter asked for, or lies below a section asked for or skipped. */
+static bool env_known(const struct cfg *c, const char *var)
+{
+	char name[300];
+	for (size_t i = 0; i < c->nasked; i++) {
+		env_for(c->asked[i], name, sizeof(name));
+		size_t n = strlen(name);
+		if (strncmp(var, name, n) == 0 && (var[n] == '\0' || var[n] == '_'))
+			return true;
+	}
+	return false;
+}
+
+size_t cfg_check_env(const struct cfg *c, char *const *env,
+                     void (*warn)(void *arg, const char *var, const char *hint),
+                     void *arg)
+{
+	size_t unknown = 0;
+
+	for (; env && *env; env++) {
+		char var[128], name[300], hint[300] = "";
+		size_t len = strcspn(*env, "="), best = SIZE_MAX;
+		if (strncmp(*env, "DCV_", 4) != 0)
+			continue;
+		/* a name too long for any key is shown cut short, never its value */
+		snprintf(var, sizeof(var), "%.*s", (int)(len < sizeof(var) ? len : sizeof(var) - 1),
+		         *env);
+		if (env_known(c, var))
+			continue;
+		for (size_t i = 0; i < c->nasked; i++) {
+			env_for(c->asked[i], name, sizeof(name));
+			size_t d = distance(var + 4, strlen(var + 4), name + 4, strlen(name + 4));
+			if (d < best && d <= 2) {
+				best = d;
+				snprintf(hint, sizeof(hint), "%s", name);
+			}
+		}
+		warn(arg, var, hint[0] ? hint : NULL);
+		unknown++;
+	}
+	return unknown;
 }
 
 const char *cfg_error(const struct cfg *c)

@@ -94,6 +94,18 @@ void cfg_skip(struct cfg *c, const char *path);
 /* Records an error for each key of the file that no getter read. */
 void cfg_check_unknown(struct cfg *c);
 
+/* Calls WARN(ARG, VAR, HINT) for each DCV_* variable of ENV (an environ-
+ * style array) that overrides no key a getter asked for and lies in no
+ * section skipped: a misspelt override would otherwise be ignored in
+ * silence.  HINT is the closest known variable (two edits at most) or NULL.
+ * Only names are passed, never values (they may be secrets).  A warning,
+ * not an error: the environment also holds variables meant for other
+ * programs.  Returns how many were reported.  Call it after every module
+ * has read its keys. */
+size_t cfg_check_env(const struct cfg *c, char *const *env,
+                     void (*warn)(void *arg, const char *var, const char *hint),
+                     void *arg);
+
 /* Every error recorded, one a line (sorted by line; the environment's and
  * those without a line last), or NULL when there is none.  Borrowed until
  * the next call on C. */

@@ -78,7 +78,8 @@ static enum outcome_kind count_attempt(const struct plan_in *in, struct plan *p,
 	struct job *job = in->job;
 	const struct stage_policy *pol = in->policy;
 
-	job->attempt++;
+	if (job->attempt < UINT32_MAX)   /* a crafted job's count stays put, never wraps to 0 */
+		job->attempt++;
 	if (pol->max_attempts <= 0 || job->attempt < pol->max_attempts)
 		return OUT_RETRY;
 	char r[PLAN_REASON_MAX];

@@ -85,6 +85,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+extern char **environ;
+
+/* A DCV_* variable that overrides nothing: said, since a misspelt override
+ * (DCV_WORKER_CONCURENCY) would otherwise change nothing in silence. */
+static void warn_env(void *arg, const char *var, const char *hint)
+{
+	(void)arg;
+	if (hint)
+		log_msg(LOG_WARN, "environment variable %s is no configuration key of "
+		        "dcv-worker and is ignored (did you mean %s?)", var, hint);
+	else
+		log_msg(LOG_WARN, "environment variable %s is no configuration key of "
+		        "dcv-worker and is ignored", var);
+}
+
 /* Reads the runtime's and the program's configuration into *C, W and
  * *DEPS, with the command line's overrides; *APP becomes the no-op
  * handlers when worker.handlers says so.  Returns 0, or 2 after saying
@@ -121,6 +136,7 @@ static int load_config(const char *prog, const struct options *o, struct cfg **c
 		cfg_print_errors(*c, stderr, prog);
 		return 2;
 	}
+	cfg_check_env(*c, environ, warn_env, NULL);
 	return 0;
 }
 

@@ -297,6 +297,53 @@ static void test_env_list_index(void **state)
 	cfg_free(c);
 }
 
+/* What cfg_check_env() reported, for test_env_unknown. */
+struct env_seen {
+	char vars[4][128];
+	char hints[4][128];
+	int n;
+};
+
+static void env_seen(void *arg, const char *var, const char *hint)
+{
+	struct env_seen *s = arg;
+	if (s->n < 4) {
+		snprintf(s->vars[s->n], sizeof(s->vars[0]), "%s", var);
+		snprintf(s->hints[s->n], sizeof(s->hints[0]), "%s", hint ? hint : "-");
+	}
+	s->n++;
+}
+
+static void test_env_unknown(void **state)
+{
+	(void)state;
+	char err[256];
+	struct cfg *c = cfg_load_string("acme:\n  directory: https://x/\n", "t.yaml", err,
+	                                sizeof(err));
+	assert_non_null(c);
+	(void)cfg_int(c, "worker.concurrency", 4, 1, 1024);
+	(void)cfg_keys(c, "stages", &(size_t){ 0 });
+	cfg_skip(c, "acme");
+	char *env[] = {
+		"DCV_WORKER_CONCURENCY=8",                 /* misspelt: said, with the key */
+		"DCV_WORKER_CONCURRENCY=8",                /* known */
+		"DCV_STAGES_FINALIZE_MAX_ATTEMPTS=3",      /* below a section asked for */
+		"DCV_ACME_KEK_FILE=/secret/value",         /* below a skipped section */
+		"DCV_NOTHING_LIKE_IT=s3cr3t",              /* unknown, no hint */
+		"PATH=/usr/bin",
+		NULL,
+	};
+	struct env_seen seen = { .n = 0 };
+	assert_int_equal(cfg_check_env(c, env, env_seen, &seen), 2);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.vars[0], "DCV_WORKER_CONCURENCY");
+	assert_string_equal(seen.hints[0], "DCV_WORKER_CONCURRENCY");
+	assert_string_equal(seen.vars[1], "DCV_NOTHING_LIKE_IT");   /* the name, never the value */
+	assert_string_equal(seen.hints[1], "-");
+	assert_null(cfg_error(c));                                  /* a warning, not an error */
+	cfg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_double_bounds),
 		cmocka_unit_test(test_value_shown_safely),
 		cmocka_unit_test(test_env_list_index),
+		cmocka_unit_test(test_env_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,15 @@ static void test_give_up(void **state)
 	assert_int_equal(f->c.attempts, 100001);
 	fx_free(f);
 
+	/* a crafted count at the top stays there: it never wraps to attempt 0 */
+	f = fx_new(STAGE_VERIFY_CNAME, "a.example", UINT32_MAX, 3);
+	f->pol.max_attempts = 0;
+	outcome_retry(&f->out, -1, "no CNAME yet");
+	fx_plan(f, true, 0);
+	assert_int_equal(f->c.kind, COMMIT_LATER);
+	assert_int_equal(f->c.attempts, UINT32_MAX);
+	fx_free(f);
+
 	/* a Retry-After counts as an attempt too */
 	f = fx_new(STAGE_CREATE_ORDER, "a.example", 4, 3);
 	outcome_retry(&f->out, 1000, "busy");
