@@ -4,6 +4,8 @@
 pkg_check_modules(ACME_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 
 dcv_unit_test(test_crypto SOURCES unit/test_crypto.c LIBS dcv_acme)
+# the sealed certificate key against schemas/certificate-vectors.yaml
+dcv_unit_test(test_certstore SOURCES unit/test_certstore.c LIBS dcv_acme)
 dcv_unit_test(test_acme_parse SOURCES unit/test_acme_parse.c LIBS dcv_acme)
 dcv_unit_test(test_acme_fake SOURCES unit/test_acme_fake.c
               LIBS dcv_acme dcv_worker_lib PkgConfig::ACME_TEST_MHD)

@@ -1,0 +1,132 @@
+/* certstore: the sealed-key vectors of schemas/certificate-vectors.yaml
+ * (made by make_certificate_vectors.py with python3-cryptography, so an
+ * implementation other than common/crypto.c) opened with the KEK reader and
+ * the open function the fleet itself uses; and the refusals around them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "account.h"
+#include "certstore.h"
+#include "cfg.h"
+#include "crypto.h"
+
+/* The KEK text of a vector read as the worker reads DCV_ACME_KEK. */
+static void kek_from_text(const char *text, struct account_kek *kek)
+{
+	assert_int_equal(setenv("DCV_ACME_KEK", text, 1), 0);
+	assert_int_equal(account_kek_load(NULL, kek), ACCOUNT_OK);
+	assert_true(kek->set);
+	unsetenv("DCV_ACME_KEK");
+}
+
+static void test_vectors(void **state)
+{
+	(void)state;
+	char path[1024], err[512], key[256];
+	size_t n = 0, fails = 0;
+	snprintf(path, sizeof(path), "%s/certificate-vectors.yaml", getenv("DCV_SCHEMAS"));
+	struct cfg *c = cfg_load_file(path, err, sizeof(err));
+	if (!c)
+		fail_msg("%s", err);
+	const char *const *names = cfg_keys(c, "vectors", &n);
+	assert_true(n >= 4);
+	for (size_t i = 0; i < n; i++) {
+#define GET(f) (snprintf(key, sizeof(key), "vectors.%s." f, names[i]), cfg_str(c, key, NULL))
+		const char *kektext = GET("kek"), *aad = GET("aad"), *sealed = GET("sealed");
+		const char *plain = GET("plaintext"), *expect_err = GET("error");
+		(void)GET("description");
+#undef GET
+		assert_non_null(kektext);
+		assert_non_null(aad);
+		assert_non_null(sealed);
+		assert_true(!plain != !expect_err);
+		struct account_kek kek;
+		char *out = (char *)"untouched";
+		kek_from_text(kektext, &kek);
+		enum certstore_status st = certstore_open(&kek, sealed, aad, &out);
+		if (expect_err) {
+			if (st != CERTSTORE_EKEK || out != NULL)
+				fail_msg("vector %s opened (%d), yet must fail", names[i], st);
+			fails++;
+		} else {
+			if (st != CERTSTORE_OK)
+				fail_msg("vector %s: %s", names[i], certstore_strerror(st));
+			assert_string_equal(out, plain);
+			/* the same value without its AAD does not open either */
+			char *none = NULL;
+			assert_int_equal(certstore_open(&kek, sealed, "", &none), CERTSTORE_EKEK);
+			assert_null(none);
+			crypto_free_secret(out);
+		}
+		account_kek_wipe(&kek);
+	}
+	assert_true(fails >= 2);
+	cfg_check_unknown(c);
+	assert_null(cfg_error(c));
+	cfg_free(c);
+}
+
+/* What the fleet seals, the same layout opens: prefix, 12-byte nonce,
+ * ciphertext as long as the plaintext, 16-byte tag. */
+static void test_seal_layout(void **state)
+{
+	(void)state;
+	struct account_kek kek;
+	char *sealed = NULL, *out = NULL;
+	unsigned char *raw = NULL;
+	size_t rawlen = 0;
+	const char *plain = "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n";
+
+	kek_from_text("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &kek);
+	assert_int_equal(certstore_seal(&kek, plain, "dcv:cert:x.example.com", &sealed), 0);
+	assert_int_equal(strncmp(sealed, "aesgcm1:", 8), 0);
+	assert_null(strchr(sealed + 8, '='));
+	assert_int_equal(crypto_b64url_decode(sealed + 8, strlen(sealed + 8), &raw, &rawlen),
+	                 CRYPTO_OK);
+	assert_int_equal(rawlen, 12 + strlen(plain) + 16);
+	free(raw);
+	assert_int_equal(certstore_open(&kek, sealed, "dcv:cert:x.example.com", &out),
+	                 CERTSTORE_OK);
+	assert_string_equal(out, plain);
+	crypto_free_secret(out);
+	assert_int_equal(certstore_open(&kek, sealed, "dcv:cert:y.example.com", &out),
+	                 CERTSTORE_EKEK);
+	crypto_free_secret(sealed);
+	account_kek_wipe(&kek);
+}
+
+/* With a KEK, a key in the clear is refused; without one, a sealed key. */
+static void test_refusals(void **state)
+{
+	(void)state;
+	struct account_kek kek, none = { 0 };
+	char *out = NULL;
+
+	kek_from_text("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &kek);
+	assert_int_equal(certstore_open(&kek, "-----BEGIN PRIVATE KEY-----\n", "a", &out),
+	                 CERTSTORE_EPLAINTEXT);
+	assert_null(out);
+	assert_int_equal(certstore_open(&none, "aesgcm1:AAAA", "a", &out), CERTSTORE_EKEK);
+	assert_int_equal(certstore_open(&kek, "aesgcm1:AAAA", "a", &out), CERTSTORE_EKEK);
+	assert_int_equal(certstore_open(&kek, "aesgcm1:!!", "a", &out), CERTSTORE_EKEK);
+	assert_int_equal(certstore_open(&none, "plain", "a", &out), CERTSTORE_OK);
+	assert_string_equal(out, "plain");
+	crypto_free_secret(out);
+	account_kek_wipe(&kek);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_seal_layout),
+		cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
