@@ -10,3 +10,6 @@ dcv_py_test(acl test_acl.py TIMEOUT 600)
 # Secrets: the Redis password in no message, the KEK required, keys in the
 # clear under a KEK refused (redis-server, BIND, Pebble, dcv-worker).
 dcv_py_test(secrets test_secrets.py TIMEOUT 600)
+# dcvctl cert get|list: the exported files, the key against the leaf, the
+# chain against Pebble's root, planted symlinks, a terminal refused.
+dcv_py_test(it_cert test_cert.py TIMEOUT 600)

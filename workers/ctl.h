@@ -7,6 +7,7 @@
  *   ctl_status.c   status, stats
  *   ctl_dead.c     dead list|replay|purge
  *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
+ *   ctl_cert.c     cert get|list (the stored certificates)
  *
  * A command gets the arguments after its name, writes results to stdout and
  * messages to stderr, and returns one of the exit codes below.
@@ -67,5 +68,6 @@ int ctl_release(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_dead(struct ctl *c, int argc, char **argv);
+int ctl_cert(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -12,13 +12,15 @@
  *   dcvctl [-c FILE] dead replay ID|--all
  *   dcvctl [-c FILE] dead purge ID|--all
  *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
+ *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key]
+ *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
  *
  * This file holds the global options and the dispatch; each command group
  * has its own file (ctl.h lists them).
  *
  * Exit codes: 0 done, 1 failed (Redis unreachable, bad input), 2 usage or
  * configuration error, 3 not found, 4 refused (a name is held by another
- * tenant; a release of a running pipeline).
+ * tenant; a release of a running pipeline; a key to a terminal).
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,10 +48,18 @@ void ctl_usage(FILE *f)
 	      "  dead purge ID|--all              delete dead letters\n"
 	      "  account register --email E [--eab-kid K --eab-hmac-file F]\n"
 	      "  account show | rotate-key | deactivate --yes\n"
+	      "  cert get DOMAIN [--out DIR] [--json] [--key]\n"
+	      "                                   the certificate; --out writes cert.pem,\n"
+	      "                                   chain.pem, fullchain.pem and key.pem (0600);\n"
+	      "                                   else the chain to stdout, the key only with\n"
+	      "                                   --key and never to a terminal\n"
+	      "  cert list [--expiring 30d] [--tenant T] [--json]\n"
+	      "                                   the stored certificates\n"
 	      "A name belongs to the tenant that onboarded it until it is released:\n"
 	      "onboarding it for another tenant (as DOMAIN or in --names) is refused.\n"
 	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found,\n"
-	      "4 refused (a name held by another tenant, a release of a running pipeline).\n", f);
+	      "4 refused (a name held by another tenant, a release of a running pipeline,\n"
+	      "a private key to a terminal).\n", f);
 }
 
 /* "account" parses its own arguments from its name on (ctl_account.h). */
@@ -72,6 +82,7 @@ static const struct command commands[] = {
 	{ "stats", ctl_stats },
 	{ "dead", ctl_dead },
 	{ "account", account },
+	{ "cert", ctl_cert },
 };
 
 static const struct command *command(const char *name)

@@ -1,0 +1,268 @@
+"""dcvctl cert get|list (issue 13, export) against a live fleet: redis-server,
+BIND, Pebble and a dcv-worker with the five stages (fleet_env.py).
+
+Two domains of two tenants are issued once for the module; the tests then
+export them: the files and their modes, the key against the leaf, the chain
+against Pebble's root, a symlink planted at key.pem, a terminal (a pty)
+refused, the wrong KEK and a key moved to another domain's hash refused
+without key material in any message, and the list with its filters and its
+SCAN walk over more keys than one batch."""
+import json
+import os
+import pty
+import stat
+import subprocess
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+import harness
+from test_e2e import customer_ready, fleet, wait_issued
+
+FILES = {"cert.pem": 0o644, "chain.pem": 0o644, "fullchain.pem": 0o644, "key.pem": 0o600}
+
+
+@pytest.fixture(scope="module")
+def issued():
+    """(env, {domain: tenant}) with both certificates stored."""
+    tmp = harness.tmpdir("dcv-cert-")
+    env = fleet(tmp)
+    try:
+        domains = {f"shop.{env.zones[0]}": "tenant-a", f"blog.{env.zones[1]}": "tenant-b"}
+        for d, t in domains.items():
+            customer_ready(env, d)
+            env.ctl("onboard", d, "--tenant", t)
+        env.start_worker()
+        wait_issued(env, list(domains), 120)
+        yield env, domains
+    finally:
+        env.close()
+        if not os.environ.get("DCV_KEEP_TMP"):
+            harness.rmtree(tmp)
+
+
+def pem_certs(text):
+    return [x509.load_pem_x509_certificate(b) for b in
+            [("-----BEGIN CERTIFICATE-----" + p).encode()
+             for p in text.split("-----BEGIN CERTIFICATE-----")[1:]]]
+
+
+def key_matches(key_pem, leaf_pem):
+    key = serialization.load_pem_private_key(key_pem.encode(), None)
+    pub = pem_certs(leaf_pem)[0].public_key()
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_key().public_bytes(*raw) == pub.public_bytes(*raw)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def no_secret(*texts):
+    for t in texts:
+        assert "PRIVATE KEY" not in t and "aesgcm1:" not in t, t
+
+
+def test_get_out_writes_the_four_files(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-1")
+    p = env.ctl("cert", "get", d, "--out", out)
+    no_secret(p.stdout, p.stderr)
+    assert sorted(os.listdir(out)) == sorted(FILES), "no temporary file is left behind"
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+    for name, mode in FILES.items():
+        st = os.lstat(os.path.join(out, name))
+        assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == mode, (name, oct(st.st_mode))
+    stored = env.cert(d)
+    full, leaf, chain = (read(os.path.join(out, f)) for f in ("fullchain.pem", "cert.pem", "chain.pem"))
+    # certbot's convention: cert = the leaf, chain = the intermediates,
+    # fullchain = both, as stored (leaf first)
+    assert full == stored["chain"]
+    assert leaf + chain == full
+    assert len(pem_certs(leaf)) == 1 and len(pem_certs(chain)) == len(pem_certs(full)) - 1 >= 1
+    assert key_matches(read(os.path.join(out, "key.pem")), leaf)
+    info = env.verify_cert(os.path.join(out, "fullchain.pem"), [d])
+    assert int(info["serial"], 16) == int(stored["serial"], 16)
+    # and again over the same files: replaced, same content
+    env.ctl("cert", "get", d, "--out", out)
+    assert read(os.path.join(out, "fullchain.pem")) == full
+    assert sorted(os.listdir(out)) == sorted(FILES)
+
+
+def test_a_symlink_planted_at_key_pem_is_not_followed(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-link")
+    os.makedirs(out, mode=0o755)
+    victim = os.path.join(env.tmp, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("not yours\n")
+    os.chmod(victim, 0o644)
+    os.symlink(victim, os.path.join(out, "key.pem"))
+    os.symlink(victim, os.path.join(out, "cert.pem"))
+    env.ctl("cert", "get", d, "--out", out)
+    assert read(victim) == "not yours\n"
+    assert stat.S_IMODE(os.stat(victim).st_mode) == 0o644
+    st = os.lstat(os.path.join(out, "key.pem"))
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert not os.path.islink(os.path.join(out, "cert.pem"))
+    assert key_matches(read(os.path.join(out, "key.pem")), read(os.path.join(out, "cert.pem")))
+
+
+def run_on_pty(env, *args):
+    """dcvctl ARGS with stdout on a pseudo-terminal: (exit code, what the
+    terminal got, stderr)."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([harness.program("dcvctl"), "-c", env.config, *args],
+                             stdout=slave, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **env.env()})
+        os.close(slave)
+        slave = -1
+        _, err = p.communicate(timeout=60)
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            got += chunk
+        return p.returncode, got.decode(errors="replace"), err
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+
+
+def test_a_key_is_never_printed_to_a_terminal(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    for args in (["--key"], ["--key", "--json"]):
+        rc, tty, err = run_on_pty(env, "cert", "get", d, *args)
+        assert rc == 4, (rc, err)
+        assert "terminal" in err
+        no_secret(tty, err)
+    # the chain alone is fine on a terminal
+    rc, tty, err = run_on_pty(env, "cert", "get", d)
+    assert rc == 0, err
+    assert "BEGIN CERTIFICATE" in tty
+    no_secret(tty)
+    # to a pipe: the chain, and the key only when asked for
+    p = env.ctl("cert", "get", d)
+    assert p.stdout == env.cert(d)["chain"]
+    p = env.ctl("cert", "get", d, "--key")
+    assert p.stdout.startswith(env.cert(d)["chain"]) and "PRIVATE KEY" in p.stdout
+    assert key_matches(p.stdout[len(env.cert(d)["chain"]):], env.cert(d)["chain"])
+
+
+def test_json(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    stored = env.cert(d)
+    j = json.loads(env.ctl("cert", "get", d, "--json").stdout)
+    assert "key" not in j
+    assert j["domain"] == d and j["names"] == [d] and j["serial"] == stored["serial"]
+    assert j["not_after"] == int(stored["not_after"]) > time.time()
+    assert j["not_before"] == int(stored["not_before"]) and j["fullchain"] == stored["chain"]
+    assert j["cert"] + j["chain"] == j["fullchain"]
+    k = json.loads(env.ctl("cert", "get", d, "--json", "--key").stdout)
+    assert key_matches(k["key"], k["cert"])
+
+
+def test_wrong_kek_and_moved_key_are_refused(issued):
+    env, domains = issued
+    d, other = list(domains)
+    out = os.path.join(env.tmp, "out-refused")
+    p = env.ctl("cert", "get", d, "--out", out, check=False,
+                env={"DCV_ACME_KEK": os.urandom(32).hex()})
+    assert p.returncode == 1 and "key-encryption key" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
+    assert not os.path.exists(out) or os.listdir(out) == []
+    # d's sealed key copied into other's hash: its AAD names d's hash
+    r = env.client()
+    key = f"{env.prefix}:cert:{other}"
+    saved = r.hget(key, "key")
+    r.hset(key, "key", r.hget(f"{env.prefix}:cert:{d}", "key"))
+    try:
+        p = env.ctl("cert", "get", other, "--key", check=False)
+        assert p.returncode == 1 and "altered" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+    finally:
+        r.hset(key, "key", saved)
+    # another domain's chain under a key that opens: the leaf does not match
+    saved = r.hget(key, "chain")
+    r.hset(key, "chain", r.hget(f"{env.prefix}:cert:{d}", "chain"))
+    try:
+        p = env.ctl("cert", "get", other, "--out", out, check=False)
+        assert p.returncode == 1 and "does not match" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        assert not os.path.exists(out) or os.listdir(out) == []
+    finally:
+        r.hset(key, "chain", saved)
+
+
+def test_usage_and_not_found(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    for args, rc in ((["cert"], 2), (["cert", "get"], 2), (["cert", "bogus"], 2),
+                     (["cert", "get", d, "--out", env.tmp, "--key"], 2),
+                     (["cert", "list", "--expiring", "soon"], 2),
+                     (["cert", "list", "--expiring", "30d\nx: 1"], 2),
+                     (["cert", "get", f"nothing.{env.zones[2]}"], 3)):
+        p = env.ctl(*args, check=False)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+
+
+def listed(env, *args):
+    return {e["domain"]: e for e in json.loads(env.ctl("cert", "list", "--json", *args).stdout)}
+
+
+def test_list_filters(issued):
+    env, domains = issued
+    rows = listed(env)
+    assert set(rows) == set(domains), rows
+    for d, t in domains.items():
+        c = env.cert(d)
+        assert rows[d] == {"domain": d, "tenant": t, "serial": c["serial"],
+                           "not_after": int(c["not_after"]), "state": "issued"}
+    (a, ta), (b, tb) = domains.items()
+    assert set(listed(env, "--tenant", ta)) == {a}
+    assert set(listed(env, "--tenant", tb)) == {b}
+    assert listed(env, "--tenant", "nobody") == {}
+    # --expiring around the sooner not_after, in days
+    days = (min(rows[d]["not_after"] for d in rows) - time.time()) / 86400
+    assert listed(env, "--expiring", f"{int(days) - 1}d") == {}
+    assert set(listed(env, "--expiring", f"{int(days) + 2}d")) >= {min(rows, key=lambda d: rows[d]["not_after"])}
+    assert set(listed(env, "--expiring", f"{int(days) + 2}d", "--tenant", ta)) <= {a}
+    text = env.ctl("cert", "list").stdout
+    assert all(d in text for d in domains) and "DOMAIN" in text.splitlines()[0]
+    no_secret(text)
+
+
+def test_list_walks_every_batch(issued):
+    """More hashes than one SCAN batch (COUNT 100), and keys of other
+    prefixes and kinds that the walk must not list."""
+    env, domains = issued
+    r = env.client()
+    fake = [f"f{i}.example.org" for i in range(250)]
+    pipe = r.pipeline()
+    for i, d in enumerate(fake):
+        pipe.hset(f"{env.prefix}:cert:{d}", mapping={"serial": f"{i:04X}", "not_after": 1000 + i})
+    pipe.hset("other:cert:x.example.org", mapping={"serial": "1"})
+    pipe.set(f"{env.prefix}:certx", "1")
+    pipe.execute()
+    try:
+        rows = listed(env)
+        assert set(rows) == set(domains) | set(fake)
+        assert rows["f7.example.org"] == {"domain": "f7.example.org", "tenant": None,
+                                         "serial": "0007", "not_after": 1007, "state": None}
+        assert set(listed(env, "--expiring", "0s")) == set(fake)
+    finally:
+        r.delete(*[f"{env.prefix}:cert:{d}" for d in fake], "other:cert:x.example.org",
+                 f"{env.prefix}:certx")

@@ -1,0 +1,565 @@
+/*
+ * ctl_cert: "dcvctl cert get|list", the stored certificates
+ * (<prefix>:cert:<domain>, common/certstore.h; the contract of the sealed
+ * key is schemas/certificate.md).
+ *
+ *   cert get DOMAIN [--out DIR] [--json] [--key]
+ *   cert list [--expiring DURATION] [--tenant T] [--json]
+ *
+ * get --out DIR writes, as certbot names them, cert.pem (the leaf),
+ * chain.pem (the intermediates), fullchain.pem (leaf then intermediates,
+ * what most servers load) and key.pem (mode 0600).  Each file is written
+ * to a new temporary file in DIR (O_CREAT|O_EXCL|O_NOFOLLOW, so nothing
+ * planted there is opened or followed), fsync'd, then renamed over its
+ * name; the directory is fsync'd last.  Before anything is written the key
+ * is checked against the leaf (crypto_chain_check), since the chain is not
+ * sealed and a writer to Redis could have replaced it.  Without --out the
+ * full chain goes to stdout, and the key only with --key, never to a
+ * terminal.
+ *
+ * The KEK is read as the worker reads it (acme.kek_file or DCV_ACME_KEK,
+ * account_kek_load()).  No message carries key material.
+ */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "acme.h"
+#include "certstore.h"
+#include "crypto.h"
+#include "dname.h"
+
+#define PEM_END "-----END CERTIFICATE-----"
+
+/* A certificate as read from its hash (the fields dcvctl shows). */
+struct stored_cert {
+	redisReply *r;         /* HGETALL reply owning the strings below */
+	const char *chain, *key, *names, *serial, *not_before, *not_after, *issued_at;
+};
+
+static const char *hfield(const redisReply *r, const char *name)
+{
+	for (size_t i = 0; r && i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, name) == 0)
+			return r->element[i + 1]->str;
+	return NULL;
+}
+
+/* HGETALL of NAME's certificate into S.  Returns EXIT_OK, EXIT_NOTFOUND or
+ * EXIT_FAIL after saying why. */
+static int cert_read(struct ctl *c, const char *name, struct stored_cert *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->r = ctl_run(c, "HGETALL %s:cert:%s", c->wc.q.prefix, name);
+	if (!s->r || s->r->type != REDIS_REPLY_ARRAY)
+		return EXIT_FAIL;
+	if (s->r->elements == 0) {
+		fprintf(stderr, "dcvctl cert: %s has no certificate\n", name);
+		return EXIT_NOTFOUND;
+	}
+	s->chain = hfield(s->r, "chain");
+	s->key = hfield(s->r, "key");
+	s->names = hfield(s->r, "names");
+	s->serial = hfield(s->r, "serial");
+	s->not_before = hfield(s->r, "not_before");
+	s->not_after = hfield(s->r, "not_after");
+	s->issued_at = hfield(s->r, "issued_at");
+	if (!s->chain || !s->key || !s->names || !strstr(s->chain, PEM_END)) {
+		fprintf(stderr, "dcvctl cert: %s:cert:%s lacks its chain, key or names\n",
+		        c->wc.q.prefix, name);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Opens the stored key of NAME into *PEM (a secret: crypto_free_secret())
+ * and checks it against the leaf and the names.  Returns EXIT_OK or
+ * EXIT_FAIL after saying why (never with key material). */
+static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s,
+                    char **pem)
+{
+	struct acme_opts o;
+	struct account_kek kek = { 0 };
+	char aad[400], why[256] = "";
+	char *names = NULL, **v = NULL;
+	int rc = EXIT_FAIL;
+
+	*pem = NULL;
+	memset(&o, 0, sizeof(o));
+	if (acme_cfg_load(c->cfg, &o) != 0) {
+		cfg_print_errors(c->cfg, stderr, "dcvctl cert: configuration");
+		goto out;
+	}
+	if (account_kek_load(o.kek_file, &kek) != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl cert: key-encryption key (%s) must hold "
+		        "64 hex digits or base64url of 32 bytes\n",
+		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+		goto out;
+	}
+	/* the AAD is the hash's name, as certstore_put() sealed it */
+	queue_key(c->q, aad, sizeof(aad), "cert:");
+	snprintf(aad + strlen(aad), sizeof(aad) - strlen(aad), "%s", name);
+	enum certstore_status st = certstore_open(&kek, s->key, aad, pem);
+	if (st != CERTSTORE_OK) {
+		fprintf(stderr, "dcvctl cert: %s: %s%s\n", name, certstore_strerror(st),
+		        st == CERTSTORE_EKEK && !kek.set ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
+		goto out;
+	}
+	size_t n = 1;
+	for (const char *p = s->names; *p; p++)
+		n += *p == ',';
+	names = strdup(s->names);
+	v = calloc(n, sizeof(*v));
+	if (!names || !v) {
+		fprintf(stderr, "dcvctl cert: out of memory\n");
+		goto out;
+	}
+	n = 0;
+	for (char *save = NULL, *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		v[n++] = t;
+	if (crypto_chain_check(s->chain, strlen(s->chain), *pem, (const char *const *)v, n,
+	                       why, sizeof(why)) != CRYPTO_OK) {
+		fprintf(stderr, "dcvctl cert: %s: the stored chain does not match its key "
+		        "or names (%s): refused\n", name, why);
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK) {
+		crypto_free_secret(*pem);
+		*pem = NULL;
+	}
+	free(v);
+	free(names);
+	account_kek_wipe(&kek);
+	acme_opts_free(&o);
+	return rc;
+}
+
+/* The leaf of CHAIN (through its END line and newline) and the rest (the
+ * intermediates, from the next BEGIN), as malloc'd strings. */
+static int split_chain(const char *chain, char **leaf, char **rest)
+{
+	const char *e = strstr(chain, PEM_END), *b = strstr(chain, "-----BEGIN");
+	e += strlen(PEM_END);
+	const char *r = strstr(e, "-----BEGIN");
+	*leaf = malloc((size_t)(e - b) + 2);
+	*rest = strdup(r ? r : "");
+	if (!*leaf || !*rest)
+		return -1;
+	memcpy(*leaf, b, (size_t)(e - b));
+	strcpy(*leaf + (e - b), "\n");
+	return 0;
+}
+
+/* ----------------------------------------------------------- the files */
+
+struct out_file {
+	const char *name;      /* in DIR */
+	const char *data;      /* borrowed */
+	mode_t mode;
+	char tmp[64];          /* the temporary name, "" when none */
+};
+
+/* Writes F to a new temporary file in DFD: created with O_EXCL|O_NOFOLLOW
+ * under a random name, chmod'ed (whatever the umask), written, fsync'd.
+ * Returns 0 or -1 with errno set (F->tmp names what to unlink). */
+static int write_tmp(int dfd, struct out_file *f)
+{
+	unsigned char rnd[8];
+	int fd = -1, saved;
+
+	f->tmp[0] = '\0';
+	if (crypto_random(rnd, sizeof(rnd)) != CRYPTO_OK) {
+		errno = EIO;
+		return -1;
+	}
+	snprintf(f->tmp, sizeof(f->tmp), ".%s.%02x%02x%02x%02x%02x%02x%02x%02x", f->name,
+	         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	fd = openat(dfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		f->tmp[0] = '\0';
+		return -1;
+	}
+	if (fchmod(fd, f->mode) != 0)
+		goto fail;
+	for (size_t off = 0, len = strlen(f->data); off < len;) {
+		ssize_t w = write(fd, f->data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	return close(fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* Writes the N files F into DIR (created 0700 if missing): every one to
+ * its temporary file first, then each renamed over its name (rename
+ * replaces a symlink planted there, it never follows it), then DIR
+ * fsync'd.  Returns EXIT_OK or EXIT_FAIL after saying why; no temporary
+ * file is left behind. */
+static int write_files(const char *dir, struct out_file *f, size_t n)
+{
+	int rc = EXIT_FAIL, dfd;
+	size_t i = 0;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		if (write_tmp(dfd, &f[i]) != 0) {
+			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			goto out;
+		}
+	for (i = 0; i < n; i++) {
+		if (renameat(dfd, f[i].tmp, dfd, f[i].name) != 0) {
+			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			goto out;
+		}
+		f[i].tmp[0] = '\0';
+	}
+	if (fsync(dfd) != 0) {
+		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	for (i = 0; i < n; i++)
+		if (f[i].tmp[0])
+			unlinkat(dfd, f[i].tmp, 0);
+	close(dfd);
+	return rc;
+}
+
+/* ------------------------------------------------------------- get */
+
+static json_t *num_or_null(const char *s)
+{
+	return s ? json_integer(atoll(s)) : json_null();
+}
+
+/* The JSON of "cert get --json": the names as a list, the times as unix
+ * seconds, the PEMs; KEY (the key PEM) only when not NULL. */
+static json_t *cert_json(const char *name, const struct stored_cert *s, const char *leaf,
+                         const char *rest, const char *key, const char *dir)
+{
+	json_t *j = json_object(), *names = json_array();
+	char *copy = strdup(s->names);
+	for (char *save = NULL, *t = copy ? strtok_r(copy, ",", &save) : NULL; t;
+	     t = strtok_r(NULL, ",", &save))
+		json_array_append_new(names, json_string(t));
+	free(copy);
+	json_object_set_new(j, "domain", json_string(name));
+	json_object_set_new(j, "names", names);
+	json_object_set_new(j, "serial", s->serial ? json_string(s->serial) : json_null());
+	json_object_set_new(j, "not_before", num_or_null(s->not_before));
+	json_object_set_new(j, "not_after", num_or_null(s->not_after));
+	json_object_set_new(j, "issued_at", num_or_null(s->issued_at));
+	json_object_set_new(j, "cert", json_string(leaf));
+	json_object_set_new(j, "chain", json_string(rest));
+	json_object_set_new(j, "fullchain", json_string(s->chain));
+	if (key)
+		json_object_set_new(j, "key", json_string(key));
+	if (dir)
+		json_object_set_new(j, "dir", json_string(dir));
+	return j;
+}
+
+/* Prints J to stdout and wipes the text (it may hold the key). */
+static void print_json_secret(json_t *j)
+{
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text)
+		puts(text);
+	fflush(stdout);
+	crypto_free_secret(text);
+	json_decref(j);
+}
+
+struct get_args {
+	const char *domain, *out;
+	int key;
+};
+
+static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(argv[i], "--key") == 0)
+			a->key = 1;
+		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && !a->out)
+			a->out = argv[++i];
+		else if (argv[i][0] != '-' && !a->domain)
+			a->domain = argv[i];
+		else
+			return -1;
+	}
+	/* --out always writes key.pem; --key is for stdout only */
+	return a->domain && !(a->out && a->key) ? 0 : -1;
+}
+
+static int cert_get(struct ctl *c, int argc, char **argv)
+{
+	struct get_args a;
+	struct stored_cert s;
+	char name[DNAME_MAX + 1];
+	char *pem = NULL, *leaf = NULL, *rest = NULL;
+	int rc;
+
+	if (get_parse(c, argc, argv, &a) != 0)
+		return ctl_usage(stderr), EXIT_USAGE;
+	const char *why = dname_normalize(a.domain, name, sizeof(name));
+	if (why) {
+		fprintf(stderr, "dcvctl cert get: %s: %s\n", a.domain, why);
+		return EXIT_FAIL;
+	}
+	if (a.key && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "dcvctl cert get: refusing to print a private key to a "
+		        "terminal (redirect stdout, or use --out DIR)\n");
+		return EXIT_REFUSED;
+	}
+	if ((rc = cert_read(c, name, &s)) != EXIT_OK)
+		goto out;
+	rc = EXIT_FAIL;
+	if ((a.out || a.key) && cert_key(c, name, &s, &pem) != EXIT_OK)
+		goto out;
+	if (split_chain(s.chain, &leaf, &rest) != 0) {
+		fprintf(stderr, "dcvctl cert get: out of memory\n");
+		goto out;
+	}
+	if (a.out) {
+		struct out_file f[] = {
+			{ "key.pem", pem, 0600, "" },
+			{ "cert.pem", leaf, 0644, "" },
+			{ "chain.pem", rest, 0644, "" },
+			{ "fullchain.pem", s.chain, 0644, "" },
+		};
+		if ((rc = write_files(a.out, f, sizeof(f) / sizeof(f[0]))) != EXIT_OK)
+			goto out;
+		if (c->json)
+			print_json_secret(cert_json(name, &s, leaf, rest, NULL, a.out));
+		else
+			printf("wrote %s/{cert,chain,fullchain,key}.pem (serial %s)\n", a.out,
+			       s.serial ? s.serial : "?");
+	} else if (c->json) {
+		print_json_secret(cert_json(name, &s, leaf, rest, pem, NULL));
+	} else {
+		fputs(s.chain, stdout);
+		if (pem)
+			fputs(pem, stdout);
+		fflush(stdout);
+	}
+	rc = EXIT_OK;
+out:
+	crypto_free_secret(pem);
+	free(leaf);
+	free(rest);
+	queue_reply_free(s.r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ list */
+
+struct list_args {
+	const char *tenant;
+	long long expiring_s;  /* -1: no filter */
+};
+
+/* DURATION ("30d", "12h", "90m", "3600s", "3600" seconds) in seconds, or
+ * -1.  Read by the configuration's own duration parser (as a "_ms" key);
+ * only digits and a unit letter are let through to it. */
+static long long parse_duration(const char *s)
+{
+	char text[64], err[256];
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 12 || strlen(s + n) > 1 || (s[n] && !strchr("smhd", s[n])))
+		return -1;
+	snprintf(text, sizeof(text), "d_ms: %s%s\n", s, s[n] ? "" : "s");
+	struct cfg *c = cfg_load_string(text, "--expiring", err, sizeof(err));
+	long long ms = c ? cfg_int(c, "d_ms", -1, 0, LLONG_MAX) : -1;
+	if (c && cfg_error(c))
+		ms = -1;
+	cfg_free(c);
+	return ms < 0 ? -1 : ms / 1000;
+}
+
+static int list_parse(struct ctl *c, int argc, char **argv, struct list_args *a)
+{
+	a->tenant = NULL;
+	a->expiring_s = -1;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			c->json = 1;
+		} else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc) {
+			a->tenant = argv[++i];
+		} else if (strcmp(argv[i], "--expiring") == 0 && i + 1 < argc) {
+			if ((a->expiring_s = parse_duration(argv[++i])) < 0) {
+				fprintf(stderr, "dcvctl cert list: --expiring %s: not a duration "
+				        "(30d, 12h, 90m, 3600s)\n", argv[i]);
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Runs one command given as ARGV (keys from SCAN may hold anything, so
+ * they are never split at spaces).  NULL after saying why. */
+static redisReply *run_argv(struct ctl *c, int argc, const char **argv)
+{
+	redisReply *r = queue_command(c->q, argc, argv, NULL);
+	if (!r) {
+		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
+		queue_reply_free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static const char *elem(const redisReply *r, size_t i)
+{
+	return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
+	       r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
+}
+
+/* One certificate hash KEY (for DOMAIN): its row, unless the filters drop
+ * it.  *FIRST: no JSON element printed yet.  Returns 0, or -1 after saying
+ * why. */
+static int list_one(struct ctl *c, const struct list_args *a, const char *key,
+                    const char *domain, time_t now, int *first)
+{
+	char dkey[400];
+	const char *hc[] = { "HMGET", key, "serial", "not_after" };
+	snprintf(dkey, sizeof(dkey), "%s:domain:%s", c->wc.q.prefix, domain);
+	const char *hd[] = { "HMGET", dkey, "tenant", "state" };
+	redisReply *cr = run_argv(c, 4, hc), *dr = cr ? run_argv(c, 4, hd) : NULL;
+	if (!cr || !dr) {
+		queue_reply_free(cr);
+		return -1;
+	}
+	const char *serial = elem(cr, 0), *na = elem(cr, 1);
+	const char *tenant = elem(dr, 0), *state = elem(dr, 1);
+	long long not_after = na ? atoll(na) : 0;
+	int show = (!a->tenant || (tenant && strcmp(tenant, a->tenant) == 0)) &&
+	           (a->expiring_s < 0 || (na && not_after <= (long long)now + a->expiring_s));
+	if (show && c->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "domain", json_string(domain));
+		json_object_set_new(j, "tenant", tenant ? json_string(tenant) : json_null());
+		json_object_set_new(j, "serial", serial ? json_string(serial) : json_null());
+		json_object_set_new(j, "not_after", na ? json_integer(not_after) : json_null());
+		json_object_set_new(j, "state", state ? json_string(state) : json_null());
+		char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%s\n  %s", *first ? "" : ",", text ? text : "null");
+		*first = 0;
+		free(text);
+		json_decref(j);
+	} else if (show) {
+		char when[32] = "-";
+		time_t t = (time_t)not_after;
+		struct tm tm;
+		if (na && gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-40s %-16s %-20s %-40s %s\n", domain, tenant ? tenant : "-", when,
+		       serial ? serial : "-", state ? state : "-");
+	}
+	queue_reply_free(cr);
+	queue_reply_free(dr);
+	return 0;
+}
+
+/* "<prefix>:cert:*" with the prefix's glob characters escaped. */
+static void cert_pattern(const char *prefix, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = prefix; *p && o + 3 < len; p++) {
+		if (strchr("*?[]\\", *p))
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	snprintf(out + o, len - o, ":cert:*");
+}
+
+/* Walks the certificate hashes with SCAN (never KEYS: one batch of about
+ * 100 keys in memory at a time, rows printed as they come, in SCAN's
+ * order; a key may come twice if Redis rehashes during the walk). */
+static int cert_list(struct ctl *c, int argc, char **argv)
+{
+	struct list_args a;
+	char pattern[300], cursor[32] = "0";
+	size_t plen = strlen(c->wc.q.prefix) + strlen(":cert:");
+	int first = 1, rc = EXIT_OK;
+	time_t now = time(NULL);
+
+	if (list_parse(c, argc, argv, &a) != 0)
+		return ctl_usage(stderr), EXIT_USAGE;
+	cert_pattern(c->wc.q.prefix, pattern, sizeof(pattern));
+	if (c->json)
+		fputs("[", stdout);
+	else
+		printf("%-40s %-16s %-20s %-40s %s\n", "DOMAIN", "TENANT", "NOT_AFTER",
+		       "SERIAL", "STATE");
+	do {
+		const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "100" };
+		redisReply *r = run_argv(c, 6, scan);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !elem(r, 0) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			queue_reply_free(r);
+			rc = EXIT_FAIL;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", elem(r, 0));
+		const redisReply *keys = r->element[1];
+		for (size_t i = 0; rc == EXIT_OK && i < keys->elements; i++) {
+			const char *k = elem(keys, i);
+			if (k && strlen(k) > plen &&
+			    list_one(c, &a, k, k + plen, now, &first) != 0)
+				rc = EXIT_FAIL;
+		}
+		queue_reply_free(r);
+	} while (rc == EXIT_OK && strcmp(cursor, "0") != 0);
+	if (c->json)
+		fputs(first ? "]\n" : "\n]\n", stdout);
+	return rc;
+}
+
+int ctl_cert(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "get") == 0)
+		return cert_get(c, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "list") == 0)
+		return cert_list(c, argc - 1, argv + 1);
+	ctl_usage(stderr);
+	return EXIT_USAGE;
+}
