@@ -74,6 +74,10 @@ def test_the_fleet_runs_as_the_acl_user(tmp):
         for d in everyone:
             assert env.cert(d)["key"].startswith("aesgcm1:")
         env.verify_cert(env.cert(two)["chain"], [two, f"www.{two}"])
+        # the certificate export (SCAN walks <prefix>:cert:*)
+        listed = json.loads(ctl("cert", "list", "--json").stdout)
+        assert {e["domain"] for e in listed} == set(everyone), listed
+        ctl("cert", "get", two, "--out", os.path.join(tmp, "export"))
 
         # the account key rotation (its script once used HEXISTS)
         before = admin.hget("dcv:account", "key_version")
