@@ -266,3 +266,18 @@ def test_list_walks_every_batch(issued):
     finally:
         r.delete(*[f"{env.prefix}:cert:{d}" for d in fake], "other:cert:x.example.org",
                  f"{env.prefix}:certx")
+
+
+def test_each_example_opens_the_fleets_key(issued):
+    """A key sealed by the fleet, opened by deploy/examples' certkey (Node
+    and Python) with the KEK and the hash's name as AAD, matches its leaf."""
+    from test_examples import certkey_cmd
+    env, domains = issued
+    for d in domains:
+        c = env.cert(d)
+        for which in ("node", "python"):
+            p = subprocess.run(certkey_cmd(which) + ["open", "--aad", f"{env.prefix}:cert:{d}"],
+                               input=c["key"], capture_output=True, text=True, timeout=30,
+                               env={**os.environ, "DCV_ACME_KEK": env.kek})
+            assert p.returncode == 0, (which, p.stderr)
+            assert key_matches(p.stdout, c["chain"]), which

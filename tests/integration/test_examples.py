@@ -248,3 +248,75 @@ def test_usage_errors_exit_2(example, tmp, redis_server):
         assert run.wait() == 2, (args, run.stderr())
         assert "usage" in run.stderr().lower() or "onboard" in run.stderr(), run.stderr()
     assert not redis_server.client().exists("dcv:stream:verify-cname")
+
+
+# ---- certkey: the sealed certificate key (schemas/certificate.md) ----------------
+
+VECTORS = os.path.join(harness.SOURCE, "schemas", "certificate-vectors.yaml")
+
+
+def certkey_cmd(which):
+    if which == "node":
+        node = shutil.which("node")
+        assert node, "the node example needs the Debian package nodejs"
+        return [node, os.path.join(EXAMPLES, "node", "certkey.js")]
+    return [sys.executable, os.path.join(EXAMPLES, "python", "certkey.py")]
+
+
+@pytest.fixture(params=["node", "python"])
+def certkey(request):
+    return certkey_cmd(request.param)
+
+
+def load_vectors():
+    import yaml
+    with open(VECTORS) as f:
+        return yaml.safe_load(f)["vectors"]
+
+
+def test_certkey_decodes_the_vectors(certkey):
+    vectors = load_vectors()
+    assert len(vectors) >= 4 and sum("error" in v for v in vectors.values()) >= 2
+    p = subprocess.run(certkey + ["vectors", VECTORS], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    import json
+    got = {l["name"]: l for l in map(json.loads, p.stdout.splitlines())}
+    assert set(got) == set(vectors)
+    for name, v in vectors.items():
+        if "error" in v:
+            assert got[name] == {"name": name, "opened": False, "plaintext": None}
+        else:
+            assert got[name] == {"name": name, "opened": True, "plaintext": v["plaintext"]}
+
+
+def test_certkey_open(certkey, tmp):
+    import pty
+    v = load_vectors()["p256"]
+    env = dict(os.environ, DCV_ACME_KEK=v["kek"])
+
+    def run(args, sealed, **kw):
+        return subprocess.run(certkey + ["open"] + args, input=sealed + "\n", capture_output=True,
+                              text=True, timeout=30, **kw)
+
+    p = run(["--aad", v["aad"]], v["sealed"], env=env)
+    assert p.returncode == 0 and p.stdout == v["plaintext"], p.stderr
+    kek_file = os.path.join(tmp, "kek")
+    with open(kek_file, "w") as f:
+        f.write(v["kek"] + "\n")
+    env.pop("DCV_ACME_KEK")
+    p = run(["--aad", v["aad"], "--kek-file", kek_file], v["sealed"], env=env)
+    assert p.returncode == 0 and p.stdout == v["plaintext"], p.stderr
+    # another domain's AAD: refused, nothing printed
+    p = run(["--aad", "dcv:cert:other.example.com", "--kek-file", kek_file], v["sealed"], env=env)
+    assert p.returncode == 1 and p.stdout == "" and "PRIVATE" not in p.stderr, p.stderr
+    assert run(["--kek-file", kek_file], v["sealed"], env=env).returncode == 2
+    # never to a terminal
+    master, slave = pty.openpty()
+    try:
+        q = subprocess.run(certkey + ["open", "--aad", v["aad"], "--kek-file", kek_file],
+                           input=v["sealed"].encode(), stdout=slave, stderr=subprocess.PIPE,
+                           timeout=30, env=env)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert q.returncode == 4 and b"terminal" in q.stderr, q.stderr
