@@ -13,6 +13,9 @@
  *   ari_id       the RFC 9773 certificate identifier (for "replaces")
  *   renew_at     unix ms when the renewal is due
  *
+ * The layout of the sealed key and its AAD is a contract with the backends:
+ * schemas/certificate.md (with test vectors).
+ *
  * The hash is replaced as a whole on every issuance (MULTI/EXEC), so a
  * reader never sees the chain of one certificate with the key of another.
  */
