@@ -147,17 +147,24 @@ out:
 	return rc;
 }
 
-/* The leaf of CHAIN (through its END line and newline) and the rest (the
- * intermediates, from the next BEGIN), as malloc'd strings. */
-static int split_chain(const char *chain, char **leaf, char **rest)
+/* The leaf of CHAIN (through its END line, plus a newline) and the rest
+ * (the intermediates, from the next BEGIN), as malloc'd strings.  Returns
+ * 0, or -1 after saying why (the caller frees what was set). */
+static int split_chain(const char *name, const char *chain, char **leaf, char **rest)
 {
-	const char *e = strstr(chain, PEM_END), *b = strstr(chain, "-----BEGIN");
+	const char *b = strstr(chain, "-----BEGIN CERTIFICATE-----"), *e = strstr(chain, PEM_END);
+	if (!b || !e || e < b) {
+		fprintf(stderr, "dcvctl cert get: %s: the stored chain is no PEM certificate\n", name);
+		return -1;
+	}
 	e += strlen(PEM_END);
 	const char *r = strstr(e, "-----BEGIN");
 	*leaf = malloc((size_t)(e - b) + 2);
 	*rest = strdup(r ? r : "");
-	if (!*leaf || !*rest)
+	if (!*leaf || !*rest) {
+		fprintf(stderr, "dcvctl cert get: out of memory\n");
 		return -1;
+	}
 	memcpy(*leaf, b, (size_t)(e - b));
 	strcpy(*leaf + (e - b), "\n");
 	return 0;
@@ -350,10 +357,8 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	rc = EXIT_FAIL;
 	if ((a.out || a.key) && cert_key(c, name, &s, &pem) != EXIT_OK)
 		goto out;
-	if (split_chain(s.chain, &leaf, &rest) != 0) {
-		fprintf(stderr, "dcvctl cert get: out of memory\n");
+	if (split_chain(name, s.chain, &leaf, &rest) != 0)
 		goto out;
-	}
 	if (a.out) {
 		struct out_file f[] = {
 			{ "key.pem", pem, 0600, "" },
@@ -371,7 +376,10 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	} else if (c->json) {
 		print_json_secret(cert_json(name, &s, leaf, rest, pem, NULL));
 	} else {
+		size_t n = strlen(s.chain);
 		fputs(s.chain, stdout);
+		if (pem && n && s.chain[n - 1] != '\n')
+			fputc('\n', stdout);
 		if (pem)
 			fputs(pem, stdout);
 		fflush(stdout);
@@ -520,6 +528,7 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 	char pattern[300], cursor[32] = "0";
 	size_t plen = strlen(c->wc.q.prefix) + strlen(":cert:");
 	int first = 1, rc = EXIT_OK;
+	size_t skipped = 0;
 	time_t now = time(NULL);
 
 	if (list_parse(c, argc, argv, &a) != 0)
@@ -543,14 +552,24 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 		const redisReply *keys = r->element[1];
 		for (size_t i = 0; rc == EXIT_OK && i < keys->elements; i++) {
 			const char *k = elem(keys, i);
-			if (k && strlen(k) > plen &&
-			    list_one(c, &a, k, k + plen, now, &first) != 0)
+			char name[DNAME_MAX + 1];
+			/* a key whose tail is no normalised domain was not written by
+			 * the fleet: never echoed (it could hold terminal escapes) */
+			if (!k || strlen(k) <= plen || dname_normalize(k + plen, name, sizeof(name)) ||
+			    strcmp(name, k + plen) != 0) {
+				skipped++;
+				continue;
+			}
+			if (list_one(c, &a, k, name, now, &first) != 0)
 				rc = EXIT_FAIL;
 		}
 		queue_reply_free(r);
 	} while (rc == EXIT_OK && strcmp(cursor, "0") != 0);
 	if (c->json)
 		fputs(first ? "]\n" : "\n]\n", stdout);
+	if (skipped)
+		fprintf(stderr, "dcvctl cert list: skipped %zu key(s) under %s:cert: that name "
+		        "no domain\n", skipped, c->wc.q.prefix);
 	return rc;
 }
 

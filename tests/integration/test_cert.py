@@ -256,16 +256,20 @@ def test_list_walks_every_batch(issued):
         pipe.hset(f"{env.prefix}:cert:{d}", mapping={"serial": f"{i:04X}", "not_after": 1000 + i})
     pipe.hset("other:cert:x.example.org", mapping={"serial": "1"})
     pipe.set(f"{env.prefix}:certx", "1")
+    hostile = f"{env.prefix}:cert:\x1b]0;owned\x07.example.org"
+    pipe.hset(hostile, mapping={"serial": "1"})
     pipe.execute()
     try:
-        rows = listed(env)
+        p = env.ctl("cert", "list", "--json")
+        rows = {e["domain"]: e for e in json.loads(p.stdout)}
         assert set(rows) == set(domains) | set(fake)
+        assert "skipped 1 key" in p.stderr and "\x1b" not in p.stderr + p.stdout, p.stderr
         assert rows["f7.example.org"] == {"domain": "f7.example.org", "tenant": None,
                                          "serial": "0007", "not_after": 1007, "state": None}
         assert set(listed(env, "--expiring", "0s")) == set(fake)
     finally:
         r.delete(*[f"{env.prefix}:cert:{d}" for d in fake], "other:cert:x.example.org",
-                 f"{env.prefix}:certx")
+                 f"{env.prefix}:certx", hostile)
 
 
 def test_each_example_opens_the_fleets_key(issued):
