@@ -26,6 +26,11 @@ redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
 	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && argc < 16;
 	     t = strtok_r(NULL, " ", &save))
 		argv[argc++] = t;
+	return ctl_run_argv(c, argc, argv);
+}
+
+redisReply *ctl_run_argv(struct ctl *c, int argc, const char **argv)
+{
 	redisReply *r = queue_command(c->q, argc, argv, NULL);
 	if (!r) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));

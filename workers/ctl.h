@@ -46,6 +46,10 @@ void ctl_usage(FILE *f);
 redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The same with the arguments as given (for keys read back from Redis,
+ * which may hold anything, spaces included). */
+redisReply *ctl_run_argv(struct ctl *c, int argc, const char **argv);
+
 /* Prints J (indented, keys sorted) and releases it (takes the reference). */
 void ctl_print_json(json_t *j);
 

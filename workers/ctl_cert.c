@@ -440,21 +440,6 @@ static int list_parse(struct ctl *c, int argc, char **argv, struct list_args *a)
 	return 0;
 }
 
-/* Runs one command given as ARGV (keys from SCAN may hold anything, so
- * they are never split at spaces).  NULL after saying why. */
-static redisReply *run_argv(struct ctl *c, int argc, const char **argv)
-{
-	redisReply *r = queue_command(c->q, argc, argv, NULL);
-	if (!r) {
-		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
-		queue_reply_free(r);
-		r = NULL;
-	}
-	return r;
-}
-
 static const char *elem(const redisReply *r, size_t i)
 {
 	return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
@@ -471,7 +456,7 @@ static int list_one(struct ctl *c, const struct list_args *a, const char *key,
 	const char *hc[] = { "HMGET", key, "serial", "not_after" };
 	snprintf(dkey, sizeof(dkey), "%s:domain:%s", c->wc.q.prefix, domain);
 	const char *hd[] = { "HMGET", dkey, "tenant", "state" };
-	redisReply *cr = run_argv(c, 4, hc), *dr = cr ? run_argv(c, 4, hd) : NULL;
+	redisReply *cr = ctl_run_argv(c, 4, hc), *dr = cr ? ctl_run_argv(c, 4, hd) : NULL;
 	if (!cr || !dr) {
 		queue_reply_free(cr);
 		return -1;
@@ -541,7 +526,7 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 		       "SERIAL", "STATE");
 	do {
 		const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "100" };
-		redisReply *r = run_argv(c, 6, scan);
+		redisReply *r = ctl_run_argv(c, 6, scan);
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !elem(r, 0) ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY) {
 			queue_reply_free(r);
