@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
