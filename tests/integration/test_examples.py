@@ -274,6 +274,17 @@ def load_vectors():
         return yaml.safe_load(f)["vectors"]
 
 
+def test_the_vectors_are_the_generators():
+    """schemas/certificate-vectors.yaml is what its generator makes (it is
+    deterministic), so nobody edits a vector by hand."""
+    p = subprocess.run([sys.executable, os.path.join(harness.SOURCE, "tests", "unit",
+                                                     "make_certificate_vectors.py")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    with open(VECTORS) as f:
+        assert p.stdout == f.read()
+
+
 def test_certkey_decodes_the_vectors(certkey):
     vectors = load_vectors()
     assert len(vectors) >= 4 and sum("error" in v for v in vectors.values()) >= 2
