@@ -298,14 +298,18 @@ static json_t *cert_json(const char *name, const struct stored_cert *s, const ch
 	return j;
 }
 
-/* Prints J to stdout and wipes the text (it may hold the key). */
+/* Prints J to stdout and wipes the text and J's "key" (it may hold the
+ * key) before they are freed. */
 static void print_json_secret(json_t *j)
 {
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_t *key = json_object_get(j, "key");
 	if (text)
 		puts(text);
 	fflush(stdout);
 	crypto_free_secret(text);
+	if (json_is_string(key))
+		memset((char *)json_string_value(key), 0, json_string_length(key));
 	json_decref(j);
 }
 
@@ -561,10 +565,19 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 
 int ctl_cert(struct ctl *c, int argc, char **argv)
 {
-	if (argc >= 1 && strcmp(argv[0], "get") == 0)
-		return cert_get(c, argc - 1, argv + 1);
-	if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		return cert_list(c, argc - 1, argv + 1);
-	ctl_usage(stderr);
-	return EXIT_USAGE;
+	int rc;
+	if (argc >= 1 && strcmp(argv[0], "get") == 0) {
+		rc = cert_get(c, argc - 1, argv + 1);
+	} else if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		rc = cert_list(c, argc - 1, argv + 1);
+	} else {
+		ctl_usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* a script reading a short stdout must not be told it all went well */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
+		fprintf(stderr, "dcvctl cert: cannot write to stdout\n");
+		rc = EXIT_FAIL;
+	}
+	return rc;
 }

@@ -285,3 +285,14 @@ def test_each_example_opens_the_fleets_key(issued):
                                env={**os.environ, "DCV_ACME_KEK": env.kek})
             assert p.returncode == 0, (which, p.stderr)
             assert key_matches(p.stdout, c["chain"]), which
+
+
+def test_a_stdout_that_cannot_be_written_fails(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    with open("/dev/full", "w") as full:
+        for args in (["get", d], ["list", "--json"]):
+            p = subprocess.run([harness.program("dcvctl"), "-c", env.config, "cert", *args],
+                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+                               env={**os.environ, **env.env()})
+            assert p.returncode == 1 and "stdout" in p.stderr, (args, p.returncode, p.stderr)
