@@ -13,6 +13,8 @@ dcv_unit_test(test_log SOURCES unit/test_log.c LIBS dcv_acme)
 add_executable(dcv-script integration/script_source.c)
 target_link_libraries(dcv-script PRIVATE dcv_core)
 dcv_py_test(it_tenant test_tenant.py TIMEOUT 900)
+# Each Lua script of common/lua/ run directly (EVALSHA) on a real Redis.
+dcv_py_test(it_scripts test_scripts.py TIMEOUT 300)
 # The runtime as a library, started and stopped twice in one process.
 add_executable(dcv-runtime-driver integration/runtime_driver.c)
 target_link_libraries(dcv-runtime-driver PRIVATE dcv_worker_lib)
