@@ -4,6 +4,7 @@ dcv_unit_test(test_dname SOURCES unit/test_dname.c)
 dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
 dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
+dcv_unit_test(test_script_args SOURCES unit/test_script_args.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
 # The runtime's decision: an outcome to the commit that settles its entry.
 dcv_unit_test(test_plan SOURCES unit/test_plan.c LIBS dcv_worker_lib)
