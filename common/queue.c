@@ -98,115 +98,6 @@ const char *queue_key(const struct queue *q, char *buf, size_t len,
 	return buf;
 }
 
-/* A decimal number of at most 5 digits in S[0..N) from LO to HI, or -1. */
-static long url_number(const char *s, size_t n, long lo, long hi)
-{
-	long v = 0;
-
-	if (n == 0 || n > 5)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= lo && v <= hi ? v : -1;
-}
-
-int queue_url_parse(const char *url, struct queue_url *out, char *err, size_t errlen)
-{
-	const char *p, *at, *end, *colon = NULL, *host;
-	size_t hl;
-	long v;
-	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-	if (!url || strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "redis url must start with redis:// "
-		         "(TLS: see deploy/README.md)");
-		goto out;
-	}
-	p = url + 8;
-	/* host, port and db never hold an '@': the last one ends the
-	 * credentials, whatever the password contains */
-	at = strrchr(p, '@');
-	if (at) {
-		const char *c = memchr(p, ':', (size_t)(at - p));
-		if (!c || c + 1 == at) {
-			snprintf(err, errlen, "redis url: the credentials before the last '@' "
-			         "must be user:password or :password");
-			goto out;
-		}
-		if ((size_t)(c - p) >= sizeof(out->user) ||
-		    (size_t)(at - c - 1) >= sizeof(out->pass)) {
-			snprintf(err, errlen, "redis url: user or password too long "
-			         "(at most %zu and %zu bytes)", sizeof(out->user) - 1,
-			         sizeof(out->pass) - 1);
-			goto out;
-		}
-		memcpy(out->user, p, (size_t)(c - p));
-		memcpy(out->pass, c + 1, (size_t)(at - c - 1));
-		p = at + 1;
-	}
-	end = p + strcspn(p, "/");
-	host = p;
-	if (*p == '[') {               /* [IPv6 address] */
-		const char *rb = memchr(p, ']', (size_t)(end - p));
-		if (!rb) {
-			snprintf(err, errlen, "redis url: '[' without ']' in the host");
-			goto out;
-		}
-		host = p + 1;
-		hl = (size_t)(rb - host);
-		if (rb + 1 < end && rb[1] != ':') {
-			snprintf(err, errlen, "redis url: only :port may follow ']'");
-			goto out;
-		}
-		colon = rb + 1 < end ? rb + 1 : NULL;
-	} else {
-		colon = memchr(p, ':', (size_t)(end - p));
-		hl = (size_t)((colon ? colon : end) - p);
-	}
-	if (hl == 0 || hl >= sizeof(out->host)) {
-		snprintf(err, errlen, "redis url: the host is missing or longer than "
-		         "%zu bytes", sizeof(out->host) - 1);
-		goto out;
-	}
-	for (size_t i = 0; i < hl; i++)
-		if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f) {
-			snprintf(err, errlen, "redis url: the host contains a space or "
-			         "control character");
-			goto out;
-		}
-	memcpy(out->host, host, hl);
-	if (colon) {
-		if ((v = url_number(colon + 1, (size_t)(end - colon - 1), 1, 65535)) < 0) {
-			snprintf(err, errlen, "redis url: the port must be a number from "
-			         "1 to 65535");
-			goto out;
-		}
-		out->port = (int)v;
-	}
-	if (out->pass[0])
-		snprintf(out->where, sizeof(out->where), "the server of redis.url");
-	else
-		snprintf(out->where, sizeof(out->where), "%s:%d", out->host, out->port);
-	if (*end == '/' && end[1]) {
-		if ((v = url_number(end + 1, strlen(end + 1), 0, 1000)) < 0) {
-			snprintf(err, errlen, "redis url: the database must be a number "
-			         "from 0 to 1000");
-			goto out;
-		}
-		out->db = (int)v;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		explicit_bzero(out, sizeof(*out));
-	return rc;
-}
-
 static struct timeval tv_ms(int ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
@@ -514,25 +405,29 @@ static enum queue_status script_command(struct queue *q, enum script_id id,
 	return Q_OK;
 }
 
-/* Runs script ID with A; frees A.  Returns the reply, NULL with errstr on
- * failure (an error reply is returned, its message in errstr too). */
-static redisReply *run_script(struct queue *q, enum script_id id, struct script_args *a)
+/* Runs script ID with A and frees A.  Q_OK with the reply in *R (an error
+ * reply too, its message in errstr); else the failure, *R NULL. */
+static enum queue_status run_script(struct queue *q, enum script_id id,
+                                    struct script_args *a, redisReply **r)
 {
 	const char **argv;
 	const size_t *lens;
-	redisReply *r = NULL;
 	int argc;
+	enum queue_status st = script_command(q, id, a, &argc, &argv, &lens);
 
-	if (script_command(q, id, a, &argc, &argv, &lens) == Q_OK) {
-		r = redisCommandArgv(q->rc, argc, argv, lens);
-		if (!r)
+	*r = NULL;
+	if (st == Q_OK) {
+		*r = redisCommandArgv(q->rc, argc, argv, lens);
+		if (!*r) {
 			set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr
 			                                            : "connection lost");
-		else if (r->type == REDIS_REPLY_ERROR)
-			set_errstr(q, "%s script: %s", script_name(id), r->str);
+			st = Q_E_IO;
+		} else if ((*r)->type == REDIS_REPLY_ERROR) {
+			set_errstr(q, "%s script: %s", script_name(id), (*r)->str);
+		}
 	}
 	sa_free(a);
-	return r;
+	return st;
 }
 
 /* Appends the EVALSHA of a commit to the output buffer. */
@@ -700,9 +595,8 @@ enum queue_status queue_reclaim(struct queue *q, enum stage stage,
 	sa_argu(&a, queue_now_ms());
 	sa_argi(&a, q->dead_maxlen);
 	sa_argi(&a, q->events_maxlen);
-	r = run_script(q, SCRIPT_RECLAIM, &a);
-	if (!r)
-		return Q_E_IO;
+	if ((st = run_script(q, SCRIPT_RECLAIM, &a, &r)) != Q_OK)
+		return st;
 	if (r->type == REDIS_REPLY_ERROR) {
 		freeReplyObject(r);
 		return Q_E_REPLY;
@@ -716,15 +610,16 @@ enum queue_status queue_promote(struct queue *q, uint64_t now_ms, size_t max,
                                 long long *moved)
 {
 	struct script_args a;
+	redisReply *r;
+	enum queue_status st;
 
 	/* layout: common/lua/promote.lua */
 	sa_init(&a, 0);
 	sa_arg(&a, q->prefix);
 	sa_argu(&a, now_ms);
 	sa_argu(&a, max);
-	redisReply *r = run_script(q, SCRIPT_PROMOTE, &a);
-	if (!r)
-		return Q_E_IO;
+	if ((st = run_script(q, SCRIPT_PROMOTE, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_INTEGER) {
 		if (r->type != REDIS_REPLY_ERROR)
 			set_errstr(q, "promote script: unexpected reply");
@@ -740,15 +635,16 @@ enum queue_status queue_trim(struct queue *q, enum stage stage,
                              long long consumer_idle_ms, long long *trimmed)
 {
 	struct script_args a;
+	redisReply *r;
+	enum queue_status st;
 
 	/* layout: common/lua/trim.lua */
 	sa_init(&a, 0);
 	sa_key(&a, q->stream[stage]);
 	sa_arg(&a, q->group);
 	sa_argi(&a, consumer_idle_ms);
-	redisReply *r = run_script(q, SCRIPT_TRIM, &a);
-	if (!r)
-		return Q_E_IO;
+	if ((st = run_script(q, SCRIPT_TRIM, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_INTEGER) {
 		if (r->type != REDIS_REPLY_ERROR)
 			set_errstr(q, "trim script: unexpected reply");
@@ -820,13 +716,12 @@ enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t
 {
 	struct script_args a;
 	enum queue_status st;
+	redisReply *r;
 
 	sa_init(&a, 0);
 	onboard_args(q, d, n, &a);
-	redisReply *r = run_script(q, SCRIPT_ONBOARD, &a);
-	if (!r)
-		return Q_E_IO;
-	st = Q_OK;
+	if ((st = run_script(q, SCRIPT_ONBOARD, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
 		if (r->type != REDIS_REPLY_ERROR)
 			set_errstr(q, "onboard script: unexpected reply");
@@ -858,7 +753,9 @@ void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
 		sa_free(a);
 		return NULL;
 	}
-	return run_script(q, id, a);
+	redisReply *r;
+	run_script(q, id, a, &r);
+	return r;
 }
 
 void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
@@ -879,7 +776,9 @@ void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
 		else
 			sa_argn(&a, argv[i], len);
 	}
-	return run_script(q, id, &a);
+	redisReply *r;
+	run_script(q, id, &a, &r);
+	return r;
 }
 
 void *queue_command(struct queue *q, int argc, const char **argv,
