@@ -112,7 +112,7 @@ def test_every_script_documents_its_layout():
         # the ARGV of the scripts are named, never indexed by hand
         assert not re.search(r"ARGV\[\d", text), f"{name}.lua indexes ARGV by hand"
         embedded = source(name).decode()
-        assert "--" not in "".join(ln.strip()[:2] for ln in embedded.splitlines()), \
+        assert not any(ln.lstrip().startswith("--") for ln in embedded.splitlines()), \
             f"{name}: comment lines are left out of the loaded text"
         if "ACTIVE[" in text:
             assert "local ACTIVE = {['queued'] = 1," in embedded, name
