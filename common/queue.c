@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "script_args.h"
 #include "scripts.h"
 
 static const char *const stage_names[STAGE_COUNT] = {
@@ -95,115 +96,6 @@ const char *queue_key(const struct queue *q, char *buf, size_t len,
 {
 	snprintf(buf, len, "%s:%s", q->prefix, suffix);
 	return buf;
-}
-
-/* A decimal number of at most 5 digits in S[0..N) from LO to HI, or -1. */
-static long url_number(const char *s, size_t n, long lo, long hi)
-{
-	long v = 0;
-
-	if (n == 0 || n > 5)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= lo && v <= hi ? v : -1;
-}
-
-int queue_url_parse(const char *url, struct queue_url *out, char *err, size_t errlen)
-{
-	const char *p, *at, *end, *colon = NULL, *host;
-	size_t hl;
-	long v;
-	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-	if (!url || strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "redis url must start with redis:// "
-		         "(TLS: see deploy/README.md)");
-		goto out;
-	}
-	p = url + 8;
-	/* host, port and db never hold an '@': the last one ends the
-	 * credentials, whatever the password contains */
-	at = strrchr(p, '@');
-	if (at) {
-		const char *c = memchr(p, ':', (size_t)(at - p));
-		if (!c || c + 1 == at) {
-			snprintf(err, errlen, "redis url: the credentials before the last '@' "
-			         "must be user:password or :password");
-			goto out;
-		}
-		if ((size_t)(c - p) >= sizeof(out->user) ||
-		    (size_t)(at - c - 1) >= sizeof(out->pass)) {
-			snprintf(err, errlen, "redis url: user or password too long "
-			         "(at most %zu and %zu bytes)", sizeof(out->user) - 1,
-			         sizeof(out->pass) - 1);
-			goto out;
-		}
-		memcpy(out->user, p, (size_t)(c - p));
-		memcpy(out->pass, c + 1, (size_t)(at - c - 1));
-		p = at + 1;
-	}
-	end = p + strcspn(p, "/");
-	host = p;
-	if (*p == '[') {               /* [IPv6 address] */
-		const char *rb = memchr(p, ']', (size_t)(end - p));
-		if (!rb) {
-			snprintf(err, errlen, "redis url: '[' without ']' in the host");
-			goto out;
-		}
-		host = p + 1;
-		hl = (size_t)(rb - host);
-		if (rb + 1 < end && rb[1] != ':') {
-			snprintf(err, errlen, "redis url: only :port may follow ']'");
-			goto out;
-		}
-		colon = rb + 1 < end ? rb + 1 : NULL;
-	} else {
-		colon = memchr(p, ':', (size_t)(end - p));
-		hl = (size_t)((colon ? colon : end) - p);
-	}
-	if (hl == 0 || hl >= sizeof(out->host)) {
-		snprintf(err, errlen, "redis url: the host is missing or longer than "
-		         "%zu bytes", sizeof(out->host) - 1);
-		goto out;
-	}
-	for (size_t i = 0; i < hl; i++)
-		if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f) {
-			snprintf(err, errlen, "redis url: the host contains a space or "
-			         "control character");
-			goto out;
-		}
-	memcpy(out->host, host, hl);
-	if (colon) {
-		if ((v = url_number(colon + 1, (size_t)(end - colon - 1), 1, 65535)) < 0) {
-			snprintf(err, errlen, "redis url: the port must be a number from "
-			         "1 to 65535");
-			goto out;
-		}
-		out->port = (int)v;
-	}
-	if (out->pass[0])
-		snprintf(out->where, sizeof(out->where), "the server of redis.url");
-	else
-		snprintf(out->where, sizeof(out->where), "%s:%d", out->host, out->port);
-	if (*end == '/' && end[1]) {
-		if ((v = url_number(end + 1, strlen(end + 1), 0, 1000)) < 0) {
-			snprintf(err, errlen, "redis url: the database must be a number "
-			         "from 0 to 1000");
-			goto out;
-		}
-		out->db = (int)v;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		explicit_bzero(out, sizeof(*out));
-	return rc;
 }
 
 static struct timeval tv_ms(int ms)
@@ -465,62 +357,94 @@ static enum queue_status keep_reply(struct queue *q, struct queue_batch *b,
 	return Q_OK;
 }
 
+/* The arguments of COMMIT (layout: common/lua/commit.lua): the header,
+ * then one item per entry. */
+static void commit_args(const struct queue *q, const struct queue_commit *c,
+                        size_t n, struct script_args *a)
+{
+	static const char kinds[] = { 'f', 'l', 'd', 'x' };
+
+	sa_arg(a, q->prefix);
+	sa_arg(a, q->group);
+	sa_argu(a, queue_now_ms());
+	sa_argi(a, q->events_maxlen);
+	sa_argi(a, q->dead_maxlen);
+	sa_argu(a, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_commit *x = &c[i];
+		int routed = x->kind == COMMIT_FORWARD || x->kind == COMMIT_LATER;
+		sa_arg(a, stage_names[x->src]);
+		sa_arg(a, x->entry_id);
+		sa_argn(a, &kinds[x->kind], 1);
+		sa_arg(a, routed ? stage_names[x->dst] : "");
+		sa_argu(a, x->due_ms);
+		sa_argn(a, x->job, x->job ? x->job_len : 0);
+		sa_arg(a, x->domain);
+		sa_arg(a, x->job_id);
+		sa_arg(a, x->state);
+		sa_argu(a, x->attempts);
+		sa_arg(a, x->last_error);
+		sa_arg(a, x->event);
+		sa_arg(a, x->detail);
+		sa_argu(a, x->gen);
+		sa_arg(a, x->clear);
+	}
+}
+
+/* The EVALSHA of script ID with A as hiredis's argv form; Q_E_NOMEM or
+ * Q_E_REPLY (with errstr) when A could not be built. */
+static enum queue_status script_command(struct queue *q, enum script_id id,
+                                        struct script_args *a, int *argc,
+                                        const char ***argv, const size_t **lens)
+{
+	enum sa_status e = sa_command(a, "EVALSHA", q->sha[id], argc, argv, lens);
+	if (e != SA_OK) {
+		set_errstr(q, "%s script: %s", script_name(id), sa_strerror(e));
+		return e == SA_E_NOMEM ? Q_E_NOMEM : Q_E_REPLY;
+	}
+	return Q_OK;
+}
+
+/* Runs script ID with A and frees A.  Q_OK with the reply in *R (an error
+ * reply too, its message in errstr); else the failure, *R NULL. */
+static enum queue_status run_script(struct queue *q, enum script_id id,
+                                    struct script_args *a, redisReply **r)
+{
+	const char **argv;
+	const size_t *lens;
+	int argc;
+	enum queue_status st = script_command(q, id, a, &argc, &argv, &lens);
+
+	*r = NULL;
+	if (st == Q_OK) {
+		*r = redisCommandArgv(q->rc, argc, argv, lens);
+		if (!*r) {
+			set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr
+			                                            : "connection lost");
+			st = Q_E_IO;
+		} else if ((*r)->type == REDIS_REPLY_ERROR) {
+			set_errstr(q, "%s script: %s", script_name(id), (*r)->str);
+		}
+	}
+	sa_free(a);
+	return st;
+}
+
 /* Appends the EVALSHA of a commit to the output buffer. */
 static enum queue_status append_commit(struct queue *q, const struct queue_commit *c,
                                        size_t n)
 {
-	size_t argc = 3 + COMMIT_HEADER_ARGS + COMMIT_ITEM_ARGS * n;
-	const char **argv = malloc(argc * sizeof(*argv));
-	size_t *lens = malloc(argc * sizeof(*lens));
-	char *nums = malloc(5 * 24 + n * 3 * 24);
-	enum queue_status st = Q_E_NOMEM;
-	size_t a = 0;
-	char *np = nums;
+	struct script_args a;
+	const char **argv;
+	const size_t *lens;
+	int argc;
 
-	if (!argv || !lens || !nums)
-		goto out;
-#define ARG(s, l) do { argv[a] = (s); lens[a] = (l); a++; } while (0)
-#define STR(s) ARG((s), strlen(s))
-#define NUM(v) do { int w_ = sprintf(np, "%llu", (unsigned long long)(v)); \
-		ARG(np, (size_t)w_); np += w_ + 1; } while (0)
-	STR("EVALSHA");
-	STR(q->sha[SCRIPT_COMMIT]);
-	STR("0");
-	STR(q->prefix);
-	STR(q->group);
-	NUM(queue_now_ms());
-	NUM(q->events_maxlen);
-	NUM(q->dead_maxlen);
-	NUM(n);
-	for (size_t i = 0; i < n; i++) {
-		static const char kinds[] = { 'f', 'l', 'd', 'x' };
-		const struct queue_commit *x = &c[i];
-		STR(stage_names[x->src]);
-		STR(x->entry_id);
-		ARG(&kinds[x->kind], 1);
-		STR(x->kind == COMMIT_FORWARD || x->kind == COMMIT_LATER ?
-		    stage_names[x->dst] : "");
-		NUM(x->due_ms);
-		ARG(x->job ? x->job : "", x->job ? x->job_len : 0);
-		STR(x->domain);
-		STR(x->job_id);
-		STR(x->state);
-		NUM(x->attempts);
-		STR(x->last_error);
-		STR(x->event);
-		STR(x->detail);
-		NUM(x->gen);
-		STR(x->clear ? x->clear : "");
-	}
-#undef NUM
-#undef STR
-#undef ARG
-	redisAppendCommandArgv(q->rc, (int)a, argv, lens);
-	st = Q_OK;
-out:
-	free(argv);
-	free(lens);
-	free(nums);
+	sa_init(&a, 0);
+	commit_args(q, c, n, &a);
+	enum queue_status st = script_command(q, SCRIPT_COMMIT, &a, &argc, &argv, &lens);
+	if (st == Q_OK)
+		redisAppendCommandArgv(q->rc, argc, argv, lens);
+	sa_free(&a);
 	return st;
 }
 
@@ -653,19 +577,27 @@ enum queue_status queue_reclaim(struct queue *q, enum stage stage,
                                 long long min_idle_ms, size_t count,
                                 struct queue_batch *b)
 {
+	struct script_args a;
 	redisReply *r;
 	enum queue_status st;
 
 	queue_batch_reset(b);
-	r = cmd(q, "EVALSHA %s 1 %s %s %s %s %lld %llu %d %s %llu %lld %lld",
-	        q->sha[SCRIPT_RECLAIM], q->stream[stage], q->prefix, q->group,
-	        q->consumer, min_idle_ms, (unsigned long long)count, q->max_deliveries,
-	        stage_names[stage], (unsigned long long)queue_now_ms(),
-	        q->dead_maxlen, q->events_maxlen);
-	if (!r)
-		return Q_E_IO;
+	/* layout: common/lua/reclaim.lua */
+	sa_init(&a, 0);
+	sa_key(&a, q->stream[stage]);
+	sa_arg(&a, q->prefix);
+	sa_arg(&a, q->group);
+	sa_arg(&a, q->consumer);
+	sa_argi(&a, min_idle_ms);
+	sa_argu(&a, count);
+	sa_argi(&a, q->max_deliveries);
+	sa_arg(&a, stage_names[stage]);
+	sa_argu(&a, queue_now_ms());
+	sa_argi(&a, q->dead_maxlen);
+	sa_argi(&a, q->events_maxlen);
+	if ((st = run_script(q, SCRIPT_RECLAIM, &a, &r)) != Q_OK)
+		return st;
 	if (r->type == REDIS_REPLY_ERROR) {
-		set_errstr(q, "reclaim script: %s", r->str);
 		freeReplyObject(r);
 		return Q_E_REPLY;
 	}
@@ -677,13 +609,20 @@ enum queue_status queue_reclaim(struct queue *q, enum stage stage,
 enum queue_status queue_promote(struct queue *q, uint64_t now_ms, size_t max,
                                 long long *moved)
 {
-	redisReply *r = cmd(q, "EVALSHA %s 0 %s %llu %llu", q->sha[SCRIPT_PROMOTE],
-	                    q->prefix, (unsigned long long)now_ms,
-	                    (unsigned long long)max);
-	if (!r)
-		return Q_E_IO;
+	struct script_args a;
+	redisReply *r;
+	enum queue_status st;
+
+	/* layout: common/lua/promote.lua */
+	sa_init(&a, 0);
+	sa_arg(&a, q->prefix);
+	sa_argu(&a, now_ms);
+	sa_argu(&a, max);
+	if ((st = run_script(q, SCRIPT_PROMOTE, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_INTEGER) {
-		set_errstr(q, "promote script: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
+		if (r->type != REDIS_REPLY_ERROR)
+			set_errstr(q, "promote script: unexpected reply");
 		freeReplyObject(r);
 		return Q_E_REPLY;
 	}
@@ -695,12 +634,20 @@ enum queue_status queue_promote(struct queue *q, uint64_t now_ms, size_t max,
 enum queue_status queue_trim(struct queue *q, enum stage stage,
                              long long consumer_idle_ms, long long *trimmed)
 {
-	redisReply *r = cmd(q, "EVALSHA %s 1 %s %s %lld", q->sha[SCRIPT_TRIM],
-	                    q->stream[stage], q->group, consumer_idle_ms);
-	if (!r)
-		return Q_E_IO;
+	struct script_args a;
+	redisReply *r;
+	enum queue_status st;
+
+	/* layout: common/lua/trim.lua */
+	sa_init(&a, 0);
+	sa_key(&a, q->stream[stage]);
+	sa_arg(&a, q->group);
+	sa_argi(&a, consumer_idle_ms);
+	if ((st = run_script(q, SCRIPT_TRIM, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_INTEGER) {
-		set_errstr(q, "trim script: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
+		if (r->type != REDIS_REPLY_ERROR)
+			set_errstr(q, "trim script: unexpected reply");
 		freeReplyObject(r);
 		return Q_E_REPLY;
 	}
@@ -748,43 +695,36 @@ enum queue_status queue_enqueue(struct queue *q, enum stage stage,
 	return st;
 }
 
+/* The arguments of ONBOARD (layout: common/lua/onboard.lua). */
+static void onboard_args(const struct queue *q, const struct queue_onboard *d,
+                         size_t n, struct script_args *a)
+{
+	sa_arg(a, q->prefix);
+	sa_argu(a, queue_now_ms());
+	sa_argu(a, n);
+	for (size_t i = 0; i < n; i++) {
+		sa_arg(a, d[i].domain);
+		sa_arg(a, d[i].tenant);
+		sa_arg(a, d[i].target);
+		sa_arg(a, d[i].names ? d[i].names : d[i].domain);
+		sa_argn(a, d[i].job, d[i].job_len);
+		sa_arg(a, d[i].job_id);
+	}
+}
+
 enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t n)
 {
-	size_t argc = 6 + 6 * n;
-	const char **argv = malloc(argc * sizeof(*argv));
-	size_t *lens = malloc(argc * sizeof(*lens));
-	char now[24], count[24];
-	enum queue_status st = Q_E_NOMEM;
-	size_t a = 0;
+	struct script_args a;
+	enum queue_status st;
+	redisReply *r;
 
-	if (!argv || !lens)
-		goto out;
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
-	snprintf(count, sizeof(count), "%zu", n);
-	const char *head[] = { "EVALSHA", q->sha[SCRIPT_ONBOARD], "0", q->prefix, now, count };
-	for (size_t i = 0; i < 6; i++, a++) {
-		argv[a] = head[i];
-		lens[a] = strlen(head[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *item[] = { d[i].domain, d[i].tenant, d[i].target,
-		                       d[i].names ? d[i].names : d[i].domain,
-		                       d[i].job, d[i].job_id };
-		for (size_t j = 0; j < 6; j++, a++) {
-			argv[a] = item[j];
-			lens[a] = j == 4 ? d[i].job_len : strlen(item[j]);
-		}
-	}
-	redisReply *r = redisCommandArgv(q->rc, (int)a, argv, lens);
-	st = Q_E_IO;
-	if (!r) {
-		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
-		goto out;
-	}
-	st = Q_OK;
+	sa_init(&a, 0);
+	onboard_args(q, d, n, &a);
+	if ((st = run_script(q, SCRIPT_ONBOARD, &a, &r)) != Q_OK)
+		return st;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-		set_errstr(q, "onboard: %s", r->type == REDIS_REPLY_ERROR ? r->str
-		                                                         : "unexpected reply");
+		if (r->type != REDIS_REPLY_ERROR)
+			set_errstr(q, "onboard script: unexpected reply");
 		st = Q_E_REPLY;
 	} else {
 		for (size_t i = 0; i < n; i++) {
@@ -803,36 +743,41 @@ enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t
 		}
 	}
 	freeReplyObject(r);
-out:
-	free(argv);
-	free(lens);
 	return st;
+}
+
+void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
+{
+	if ((unsigned)id >= SCRIPT_COUNT) {
+		set_errstr(q, "script %d unknown", (int)id);
+		sa_free(a);
+		return NULL;
+	}
+	redisReply *r;
+	run_script(q, id, a, &r);
+	return r;
 }
 
 void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
                    const char **argv, const size_t *argvlen)
 {
-	const char *av[72];
-	size_t al[72];
-	char nk[16];
+	struct script_args a;
 
-	if (argc + 3 > 72)
+	if ((unsigned)id >= SCRIPT_COUNT || nkeys < 0 || nkeys > argc) {
+		set_errstr(q, "script %d called with %d keys of %d arguments", (int)id,
+		           nkeys, argc);
 		return NULL;
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = q->sha[id];
-	av[2] = nk;
-	for (int i = 0; i < 3; i++)
-		al[i] = strlen(av[i]);
-	for (int i = 0; i < argc; i++) {
-		av[3 + i] = argv[i];
-		al[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
 	}
-	redisReply *r = redisCommandArgv(q->rc, argc + 3, av, al);
-	if (!r)
-		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
-	else if (r->type == REDIS_REPLY_ERROR)
-		set_errstr(q, "script: %s", r->str);
+	sa_init(&a, 0);
+	for (int i = 0; i < argc; i++) {
+		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
+		if (i < nkeys)
+			sa_key(&a, argv[i]);   /* keys are text */
+		else
+			sa_argn(&a, argv[i], len);
+	}
+	redisReply *r;
+	run_script(q, id, &a, &r);
 	return r;
 }
 

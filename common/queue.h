@@ -212,8 +212,18 @@ struct queue_onboard {
  * "queued" and its job in verify-cname.  Sets each item's result. */
 enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t n);
 
+struct script_args;
+
+/* Runs script ID with the keys and arguments of A (script_args.h, built in
+ * the order of the script's common/lua/<name>.lua) and frees A.  Returns
+ * the reply (queue_reply_free), NULL on I/O error or when A could not be
+ * built (out of memory, over its cap); an error reply and those failures
+ * are also in queue_errstr(). */
+void *queue_eval(struct queue *q, enum script_id id, struct script_args *a);
+
 /* Runs script ID (one of the lifecycle scripts of scripts.h) with NKEYS of
- * the ARGC arguments as keys; ARGVLEN may be NULL for text arguments.
+ * the ARGC arguments as keys (text); ARGVLEN may be NULL for text
+ * arguments.  The same as queue_eval() with a list of these arguments.
  * Returns the reply (queue_reply_free), NULL on I/O error; an error reply
  * is also in queue_errstr(). */
 void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,

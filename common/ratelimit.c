@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "script_args.h"
+
 /* Runs SCRIPT_BUCKET in MODE with the arguments A1, A2 and MEMBER (the
  * waiter's entry in the delayed set, "" none).  Returns the wait, or -1;
  * *SLOT and *SHIFT get the script's answer when not NULL. */
@@ -11,20 +13,26 @@ static long long bucket(struct queue *q, const char *name, const struct rl_bucke
                         const char *mode, uint64_t now_ms, long long a1, long long a2,
                         const char *member, long long *slot, long long *shift)
 {
-	char key[512], now[24], limit[24], period[24], s1[24], s2[24], delayed[128];
+	char key[512], delayed[128];
+	struct script_args a;
 	long long wait = -1;
 
 	queue_key(q, key, sizeof(key), "rl:");
 	size_t kl = strlen(key);
 	snprintf(key + kl, sizeof(key) - kl, "%s", name);
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms);
-	snprintf(limit, sizeof(limit), "%lld", b->limit);
-	snprintf(period, sizeof(period), "%lld", b->period_ms);
-	snprintf(s1, sizeof(s1), "%lld", a1);
-	snprintf(s2, sizeof(s2), "%lld", a2);
 	queue_key(q, delayed, sizeof(delayed), "delayed");
-	const char *argv[] = { key, now, limit, period, mode, s1, s2, member, delayed };
-	redisReply *r = queue_script(q, SCRIPT_BUCKET, 1, 9, argv, NULL);
+	/* layout: common/lua/bucket.lua */
+	sa_init(&a, 0);
+	sa_key(&a, key);
+	sa_argu(&a, now_ms);
+	sa_argi(&a, b->limit);
+	sa_argi(&a, b->period_ms);
+	sa_arg(&a, mode);
+	sa_argi(&a, a1);
+	sa_argi(&a, a2);
+	sa_arg(&a, member);
+	sa_arg(&a, delayed);
+	redisReply *r = queue_eval(q, SCRIPT_BUCKET, &a);
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 	    r->element[0]->type == REDIS_REPLY_INTEGER) {
 		wait = r->element[0]->integer;

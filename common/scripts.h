@@ -6,6 +6,14 @@
  * use is the Redis contract (schemas/redis.md).  Scripts receive the key
  * prefix and build key names from it; with a "{dcv}" prefix every key shares
  * one Redis Cluster hash slot, which is what makes that legal in a cluster.
+ *
+ * Each script is a source file, common/lua/<name>.lua, whose header comment
+ * names its KEYS and ARGV in order; the build embeds the files as C strings
+ * (common/lua/embed.cmake), pasting in the ACTIVE set of lifecycle_names.h.
+ * The C side builds each script's arguments in that order with
+ * script_args.h, in one place per script (queue.c, ratelimit.c and the
+ * callers named in the file's header).  tests/integration/test_scripts.py
+ * runs every script directly against a real redis-server.
  */
 #ifndef DCV_SCRIPTS_H
 #define DCV_SCRIPTS_H
@@ -26,15 +34,11 @@ enum script_id {
 	SCRIPT_COUNT
 };
 
-/* The source text of script ID. */
+/* The source text of script ID (static; NULL for an unknown ID). */
 const char *script_source(enum script_id id);
 
 /* Its name in lower case ("onboard"), for tests and messages; NULL for an
  * unknown ID. */
 const char *script_name(enum script_id id);
-
-/* Fields per job in SCRIPT_COMMIT's argument list, after the header. */
-#define COMMIT_HEADER_ARGS 6
-#define COMMIT_ITEM_ARGS 15
 
 #endif

@@ -4,6 +4,7 @@ dcv_unit_test(test_dname SOURCES unit/test_dname.c)
 dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
 dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
+dcv_unit_test(test_script_args SOURCES unit/test_script_args.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
 # The runtime's decision: an outcome to the commit that settles its entry.
 dcv_unit_test(test_plan SOURCES unit/test_plan.c LIBS dcv_worker_lib)
@@ -13,6 +14,8 @@ dcv_unit_test(test_log SOURCES unit/test_log.c LIBS dcv_acme)
 add_executable(dcv-script integration/script_source.c)
 target_link_libraries(dcv-script PRIVATE dcv_core)
 dcv_py_test(it_tenant test_tenant.py TIMEOUT 900)
+# Each Lua script of common/lua/ run directly (EVALSHA) on a real Redis.
+dcv_py_test(it_scripts test_scripts.py TIMEOUT 300)
 # The runtime as a library, started and stopped twice in one process.
 add_executable(dcv-runtime-driver integration/runtime_driver.c)
 target_link_libraries(dcv-runtime-driver PRIVATE dcv_worker_lib)

@@ -1,6 +1,6 @@
 """Rate limits delay, never fail (issue 11, item 1).
 
-test_bucket_*: the BUCKET script (common/scripts.c) run directly against a
+test_bucket_*: the BUCKET script (common/lua/bucket.lua) run directly against a
 real redis-server: virtual scheduling, places in line, claims, a block
 that pushes the line back (and the waiters' delayed entries with it).
 
@@ -15,9 +15,8 @@ Redis commands per waiting domain per minute (printed).
 
 DCV_RATELIMIT_DOMAINS sets N (default 600, about a minute of waiting; 2000
 is the full run of issue 11, about 200 s)."""
-import ast
 import os
-import re
+import subprocess
 import time
 
 import msgpack
@@ -26,15 +25,10 @@ import pytest
 import harness
 import lifecycle_env as L
 
-SCRIPTS_C = os.path.join(harness.SOURCE, "common", "scripts.c")
-
-
 def lua(name):
-    """The text of the C string literal NAME in common/scripts.c."""
-    src = open(SCRIPTS_C).read()
-    m = re.search(r"static const char " + name + r"\[\] =\n((?:\".*\"\n)*\".*\");", src)
-    assert m, name
-    return "".join(ast.literal_eval(line) for line in m.group(1).splitlines())
+    """The text of script NAME (common/lua/NAME.lua) as the build embeds it."""
+    return subprocess.run([harness.program("dcv-script"), name], check=True,
+                          capture_output=True).stdout
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def r(tmp):
 class Bucket:
     def __init__(self, r, limit, period):
         self.r, self.limit, self.period = r, limit, period
-        self.sha = r.script_load(lua("bucket_lua"))
+        self.sha = r.script_load(lua("bucket"))
 
     def __call__(self, now, mode, a1=0, a2=0, member=""):
         return self.r.evalsha(self.sha, 1, "dcv:rl:ca:new-orders", now, self.limit,

@@ -32,7 +32,7 @@ def redis(tmp):
 
 
 class Scripts:
-    """Runs a script of common/scripts.c by name, with EVAL."""
+    """Runs a script of common/lua/ by name, with EVAL."""
 
     def __init__(self, r):
         self.r = r

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lifecycle_names.h"
+#include "scripts.h"
 
 #define MAXW 64
 
@@ -231,6 +232,49 @@ static void test_lua_sets(void **state)
 	assert_int_equal(u.n, 11);
 }
 
+/* Occurrences of NEEDLE in HAY. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Every embedded script (common/lua/) that uses a lifecycle set has it
+ * from lifecycle_names.h, pasted in by the build, exactly once: no script
+ * spells a set of its own. */
+static void test_scripts_use_the_sets(void **state)
+{
+	static const struct { const char *use, *decl, *text; } sets[] = {
+		{ "ACTIVE[", "local ACTIVE =", LIFECYCLE_ACTIVE_LUA },
+		{ "UNDER_WAY[", "local UNDER_WAY =", LIFECYCLE_UNDER_WAY_LUA },
+		{ "GONE[", "local GONE =", LIFECYCLE_GONE_LUA },
+	};
+	int users = 0;
+	(void)state;
+
+	for (int id = 0; id < SCRIPT_COUNT; id++) {
+		const char *src = script_source((enum script_id)id);
+		assert_non_null(src);
+		assert_non_null(script_name((enum script_id)id));
+		for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+			int decls = count_of(src, sets[k].decl);
+			if (strstr(src, sets[k].use)) {
+				if (decls != 1 || count_of(src, sets[k].text) != 1)
+					fail_msg("script %s uses %s without the set of "
+					         "lifecycle_names.h", script_name((enum script_id)id),
+					         sets[k].use);
+				users++;
+			} else {
+				assert_int_equal(decls, 0);
+			}
+		}
+	}
+	/* onboard, claim, nudge, offboard, release */
+	assert_int_equal(users, 5);
+}
+
 static void test_lifecycle_md(void **state)
 {
 	char *t = slurp("lifecycle.md");
@@ -290,6 +334,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_round_trip),
 		cmocka_unit_test(test_lua_sets),
+		cmocka_unit_test(test_scripts_use_the_sets),
 		cmocka_unit_test(test_lifecycle_md),
 		cmocka_unit_test(test_redis_md),
 		cmocka_unit_test(test_job_md_and_readme),
