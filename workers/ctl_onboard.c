@@ -3,6 +3,7 @@
  * of ONBOARD_PIPELINE per SCRIPT_ONBOARD call) and "dcvctl nudge".
  */
 #include "ctl.h"
+#include "ctl_term.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -215,6 +216,8 @@ static int onboard_file(struct ctl *c, const struct onboard_args *a,
 		perror(file);
 		return EXIT_FAIL;
 	}
+	struct ctl_progress pg;
+	ctl_progress_start(&pg, f);
 	while (fgets(line, sizeof(line), f) && rc == EXIT_OK) {
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
@@ -231,12 +234,16 @@ static int onboard_file(struct ctl *c, const struct onboard_args *a,
 			rc = onboard_chunk(c, names, n, a->tenant, NULL, 0, &refused);
 			total += n;
 			n = 0;
+			ctl_progress_step(&pg, total, ftell(f), false);
 		}
 	}
 	if (rc == EXIT_OK && n) {
 		rc = onboard_chunk(c, names, n, a->tenant, NULL, 0, &refused);
 		total += n;
 	}
+	if (rc == EXIT_OK)
+		ctl_progress_step(&pg, total, -1, true);
+	ctl_progress_end(&pg);
 	if (f != stdin)
 		fclose(f);
 	if (rc != EXIT_OK)

@@ -4,6 +4,7 @@
  * counters).
  */
 #include "ctl.h"
+#include "ctl_term.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -65,10 +66,14 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 				                                 r->element[i + 1]->len));
 		ctl_print_json(j);
 	} else {
+		bool colour = ctl_term_colour(stdout);
 		printf("%-12s %s\n", "domain", name);
-		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			if (!secret_field(r->element[i]->str))
-				printf("%-12s %s\n", r->element[i]->str, r->element[i + 1]->str);
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *k = r->element[i]->str, *v = r->element[i + 1]->str;
+			const char *sgr = colour && strcmp(k, "state") == 0 ? ctl_term_state(v) : "";
+			if (!secret_field(k))
+				printf("%-12s %s%s%s\n", k, sgr, v, *sgr ? CTL_TERM_RESET : "");
+		}
 		if (!lo.pointing_rule)
 			printf("%-12s %s\n", "pointing", "no dns.pointing rule: never parked or "
 			       "offboarded on its own (only by dcvctl offboard)");
@@ -194,10 +199,13 @@ static void print_totals(json_t *root)
 	const char *k;
 	json_t *v;
 
-	printf("delayed %lld (due now %lld)  dead %lld  events %lld\n",
+	long long dead = (long long)json_integer_value(json_object_get(root, "dead"));
+	/* dead letters want a look: red on a terminal */
+	const char *sgr = dead > 0 && ctl_term_colour(stdout) ? CTL_TERM_RED : "";
+	printf("delayed %lld (due now %lld)  %sdead %lld%s  events %lld\n",
 	       (long long)json_integer_value(json_object_get(root, "delayed")),
 	       (long long)json_integer_value(json_object_get(root, "delayed_due")),
-	       (long long)json_integer_value(json_object_get(root, "dead")),
+	       sgr, dead, *sgr ? CTL_TERM_RESET : "",
 	       (long long)json_integer_value(json_object_get(root, "events")));
 	printf("counters:");
 	json_object_foreach(json_object_get(root, "counters"), k, v)

@@ -407,6 +407,59 @@ def test_dcvctl_commands_and_exit_codes(fleet):
     assert "verify-cname" in human and "counters:" in human
 
 
+def ctl_on_pty(fleet, *args, stdout_pty=True, stderr_pty=True, env=None):
+    """Runs dcvctl with stdout and/or stderr on a terminal (a pty); returns
+    (exit status, what the terminal got, what the pipes got)."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([harness.program("dcvctl"), "-c", fleet.config, *args],
+                         stdout=slave if stdout_pty else subprocess.PIPE,
+                         stderr=slave if stderr_pty else subprocess.PIPE,
+                         env={**os.environ, **fleet.env(), "TERM": "xterm", **(env or {})})
+    os.close(slave)
+    term = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:          # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        term += chunk
+    out, err = p.communicate(timeout=60)
+    os.close(master)
+    return p.returncode, term.decode(errors="replace"), (out or b"") + (err or b"")
+
+
+def test_terminal_gets_progress_and_colour_pipes_get_neither(fleet):
+    """Issue 16, small things: onboard --file shows progress on a terminal,
+    status and stats colour on one; a pipe gets plain bytes."""
+    path = os.path.join(fleet.tmp, "many.txt")
+    with open(path, "w") as f:
+        f.write("".join(f"d{i}.progress.example\n" for i in range(3000)))
+    rc, term, piped = ctl_on_pty(fleet, "onboard", "--file", path, stdout_pty=False)
+    assert rc == 0, (term, piped)
+    assert "\r" in term and "3000 queued" in term and "/s" in term, term
+    assert b"3000 domains queued" in piped and b"\x1b" not in piped
+    # piped stderr: no progress at all
+    p = fleet.ctl("onboard", "--file", path)
+    assert "\x1b" not in p.stderr and "\r" not in p.stderr and "queued," not in p.stderr
+    # status: the state coloured on a terminal (a running state is yellow)
+    rc, term, _ = ctl_on_pty(fleet, "status", "d1.progress.example")
+    assert rc == 0 and "\x1b[33mqueued\x1b[0m" in term, term
+    rc, term, _ = ctl_on_pty(fleet, "status", "d1.progress.example", env={"NO_COLOR": "1"})
+    assert rc == 0 and "\x1b" not in term and "queued" in term
+    p = fleet.ctl("status", "d1.progress.example")
+    assert "\x1b" not in p.stdout and "queued" in p.stdout
+    # stats: dead letters in red on a terminal only
+    fleet.xadd("create-order", job_bytes("dead.progress.example", v=2), "dead.progress.example")
+    fleet.start_worker()
+    harness.wait_until(lambda: fleet.dead(), 10, what="a dead letter")
+    rc, term, _ = ctl_on_pty(fleet, "stats")
+    assert rc == 0 and "\x1b[31mdead 1\x1b[0m" in term, term
+    assert "\x1b" not in fleet.ctl("stats").stdout
+
+
 def test_metrics_count_what_happened_and_readiness_follows_redis(tmp):
     import urllib.error
     import urllib.request
