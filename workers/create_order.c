@@ -27,7 +27,14 @@
 #include <time.h>
 
 #include "log.h"
+#include "acme_outcome.h"
+#include "bucket.h"
+#include "domain_rec.h"
+#include "gate.h"
+#include "order.h"
 #include "pipeline.h"
+#include "stages.h"
+#include "txt_list.h"
 
 #define NAMES_MAX 16
 
@@ -43,23 +50,22 @@ static enum recorded recorded_order(struct stage_env *env, struct acme_client *c
                                     const struct domain_rec *rec, const struct job *job,
                                     struct outcome *out)
 {
-	const char *url = rec_str(rec, "order_url", NULL);
+	const char *url = order_recorded(rec, job);
 	struct acme_order o = { 0 };
 	enum recorded r = REC_NONE;
-	char mem[PIPELINE_JOURNAL_URL_MAX], gen[24];
-	bool recalled = false;
+	char mem[ORDER_URL_MAX], gen[24];
+	bool recalled = false, gone;
 	long long ra;
 
-	if (!url || (uint64_t)rec_int(rec, "order_gen", 0) != job->gen) {
+	if (!url) {
 		/* Redis lost the record (a restart without the last second of
 		 * writes) or was down when it was made: this process remembers */
-		if (!pipeline_order_recall(env, job, mem, sizeof(mem)))
+		if (!order_recall(env, job, mem, sizeof(mem)))
 			return REC_NONE;
 		url = mem;
 		recalled = true;
 	}
-	o.url = strdup(url);
-	enum acme_status st = o.url ? acme_order_poll(c, &o, &ra) : ACME_E_NOMEM;
+	enum acme_status st = order_poll(c, url, &o, &ra, &gone);
 	if ((st == ACME_OK || st == ACME_PENDING) && o.status) {
 		if (strcmp(o.status, "valid") != 0)
 			r = REC_USABLE;
@@ -76,8 +82,8 @@ static enum recorded recorded_order(struct stage_env *env, struct acme_client *c
 				r = REC_FAILED;
 			}
 		}
-	} else if (st != ACME_E_INVALID && !pipeline_acme_gone(env)) {
-		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
+	} else if (st != ACME_E_INVALID && !gone) {
+		acme_outcome_failed(env, job, st, "fetching the recorded order", out);
 		r = REC_FAILED;
 	}
 	acme_order_free(&o);
@@ -97,7 +103,7 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 
 	/* a job holding a place in line checked these before it took it */
 	for (int i = 0; i < n && !t.slot && w == 0; i++) {
-		pipeline_bucket(env, "failed-authz", names[i], bucket, sizeof(bucket));
+		bucket_name(p->ca, "failed-authz", names[i], bucket, sizeof(bucket));
 		w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
 		if (w > 0) {
 			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
@@ -107,7 +113,7 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 		}
 	}
 	if (w == 0) {
-		pipeline_bucket(env, "new-orders", NULL, bucket, sizeof(bucket));
+		bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
 		bool had = t.slot != 0;
 		char member[DNAME_MAX + JOB_ID_MAX + 32];
 		snprintf(member, sizeof(member), "%s %s %s", stage_name(STAGE_CREATE_ORDER),
@@ -206,7 +212,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	struct acme_client *c;
 	bool locked = false;
 
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
 		goto out;
 	switch (recorded_order(env, c, &rec, job, out)) {
 	case REC_USABLE:
@@ -222,7 +228,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	case REC_NONE:
 		break;
 	}
-	int n = pipeline_names(&rec, job, names, NAMES_MAX);
+	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
 		goto out;
 	locked = true;
@@ -239,14 +245,14 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		/* the place in line is kept: after a rateLimited answer the job
 		 * goes first when the block ends */
 		domain_set(env, job, "order_started", (const char *)NULL, (const char *)NULL);
-		pipeline_acme_failed(env, job, st, "new order", out);
+		acme_outcome_failed(env, job, st, "new order", out);
 		goto out;
 	}
 	/* first of all: a job that dies after this resumes this order (and
 	 * this process remembers it when Redis does not) */
-	pipeline_order_journal(env, job, order.url);
+	order_journal(env, job, order.url);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	pipeline_join((const char *const *)order.authorizations, order.n_authz, authz,
+	rec_join((const char *const *)order.authorizations, order.n_authz, authz,
 	              sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "authz", authz, "order_started", (const char *)NULL,

@@ -23,7 +23,14 @@
 #include "crypto.h"
 #include "log.h"
 #include "offboard_policy.h"
+#include "acme_outcome.h"
+#include "bucket.h"
+#include "domain_rec.h"
+#include "gate.h"
+#include "order.h"
 #include "pipeline.h"
+#include "stages.h"
+#include "txt_list.h"
 
 /* The fields of the order in hand, deleted when it is done with. */
 #define ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges"
@@ -35,9 +42,9 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	struct pipeline *p = env->deps;
 	char bucket[600], why[256];
 
-	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
+	if (txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
-	pipeline_bucket(env, "failed-authz", identifier, bucket, sizeof(bucket));
+	bucket_name(p->ca, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	/* with the commit: a job reclaimed before it still finds its order */
@@ -84,7 +91,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
 			        a.error.detail[0] ? a.error.detail : acme_strerror(st), out);
 		} else if (!ok) {
-			pipeline_acme_failed(env, job, st, "authorization", out);
+			acme_outcome_failed(env, job, st, "authorization", out);
 		}
 		acme_authz_free(&a);
 		if (!ok)
@@ -138,7 +145,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 		out->state = "";
 		return;
 	}
-	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0)
+	if (txt_cleanup(env, job, rec, err, sizeof(err)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s (offboard-check retries)",
 		        job->domain, err);
 	snprintf(na, sizeof(na), "%lld", (long long)s.not_after);
@@ -181,11 +188,11 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	long long ra = -1;
 
 	enum acme_status st;
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
-	    !pipeline_order(c, job, &rec, &order, &st, &ra, out))
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
 		goto out;
 	if (st != ACME_OK && st != ACME_PENDING && st != ACME_E_INVALID) {
-		pipeline_acme_failed(env, job, st, "order", out);
+		acme_outcome_failed(env, job, st, "order", out);
 		goto out;
 	}
 	/* "ready" and after: every authorization is valid already */
@@ -220,7 +227,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		}
 		st = acme_finalize_csr(c, &order, csr, &ra);
 		if (st != ACME_OK && st != ACME_PENDING) {
-			pipeline_acme_failed(env, job, st, "finalize", out);
+			acme_outcome_failed(env, job, st, "finalize", out);
 			goto out;
 		}
 		/* a CA that issues at once has the certificate now: one look
@@ -267,12 +274,12 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	 * not the CA's order object) and the key we hold, before it is stored */
 	char names[DNAME_NAMES_MAX][DNAME_MAX + 2];
 	const char *namev[DNAME_NAMES_MAX];
-	int nn = pipeline_names(&rec, job, names, DNAME_NAMES_MAX);
+	int nn = rec_names(&rec, job, names, DNAME_NAMES_MAX);
 	for (int i = 0; i < nn; i++)
 		namev[i] = names[i];
 	st = acme_cert_download(c, order.certificate, key_pem, namev, (size_t)nn, &chain);
 	if (st != ACME_OK) {
-		pipeline_acme_failed(env, job, st, "certificate download", out);
+		acme_outcome_failed(env, job, st, "certificate download", out);
 		goto out;
 	}
 	issued(env, c, job, &rec, chain, key_pem, out);

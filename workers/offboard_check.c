@@ -35,7 +35,14 @@
 
 #include "log.h"
 #include "offboard_policy.h"
+#include "acme_outcome.h"
+#include "bucket.h"
+#include "domain_rec.h"
+#include "gate.h"
+#include "order.h"
 #include "pipeline.h"
+#include "stages.h"
+#include "txt_list.h"
 
 /* A random number for JOB at NOW (jitter, a renewal moment). */
 static uint64_t mix(const struct stage_env *env, const struct job *job)
@@ -162,7 +169,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	char err[256], b[OB_NAMES_MAX][DNAME_MAX + 1];
 	int seen = 0, of = 0;
 
-	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
+	if (txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
 		outcome_retry(out, -1, "%s", err);
 		out->state = "offboarded";
 		return;
@@ -304,7 +311,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	char now[24], next_at[24];
 	long long renew_at, ari_next;
 
-	if (!pipeline_gate(env, job, &rec, out))
+	if (!gate_pass(env, job, &rec, out))
 		goto out;
 	if (rec_int(&rec, "offboard_requested", 0) ||
 	    strcmp(rec_str(&rec, "state", ""), "offboarded") == 0) {
@@ -321,7 +328,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	}
 	/* what finalize could not remove, removed now */
 	if (rec_str(&rec, "txt", "")[0] &&
-	    pipeline_txt_cleanup(env, job, &rec, err, sizeof(err)) != 0)
+	    txt_cleanup(env, job, &rec, err, sizeof(err)) != 0)
 		log_msg(LOG_WARN, "stage=offboard-check domain=%s: %s", job->domain, err);
 	follow_ari(env, job, &rec, &renew_at, &ari_next);
 	long long check_at = rec_int(&rec, "check_at", 0);

@@ -20,7 +20,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "acme_outcome.h"
+#include "bucket.h"
+#include "domain_rec.h"
+#include "gate.h"
+#include "order.h"
 #include "pipeline.h"
+#include "stages.h"
+#include "txt_list.h"
 
 struct chal {
 	char target[DNAME_MAX + 1];
@@ -39,7 +46,7 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 		struct acme_authz a = { 0 };
 		enum acme_status st = acme_authz_get(c, order->authorizations[i], &a);
 		if (st != ACME_OK) {
-			pipeline_acme_failed(env, job, st, "authorization", out);
+			acme_outcome_failed(env, job, st, "authorization", out);
 			acme_authz_free(&a);
 			return -1;
 		}
@@ -67,19 +74,24 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 
 /* The "name value;..." list of CH, as recorded in the domain's "txt", into
  * LIST (TXT_LIST_MAX bytes).  -1 if it does not fit. */
-static int txt_list(const struct chal *ch, int n, char *list)
+static int chal_list(const struct chal *ch, int n, char *list)
 {
-	size_t o = 0;
+	const char *names[ACME_MAX_AUTHZ], *values[ACME_MAX_AUTHZ];
 
-	list[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		int w = snprintf(list + o, TXT_LIST_MAX - o, "%s%s %s", o ? ";" : "",
-		                 ch[i].target, ch[i].value);
-		if (w < 0 || (size_t)w >= TXT_LIST_MAX - o)
-			return -1;
-		o += (size_t)w;
+		names[i] = ch[i].target;
+		values[i] = ch[i].value;
 	}
-	return 0;
+	return txt_list_format(names, values, n, list, TXT_LIST_MAX);
+}
+
+/* Whether CH holds NAME with VALUE. */
+static bool chal_has(const struct chal *ch, int n, const char *name, const char *value)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(ch[i].target, name) == 0 && strcmp(ch[i].value, value) == 0)
+			return true;
+	return false;
 }
 
 /* Publishes every value and records them, unless exactly these are
@@ -92,11 +104,12 @@ static int publish(struct stage_env *env, struct job *job,
                    const struct domain_rec *rec, struct chal *ch, int n,
                    struct outcome *out)
 {
-	char list[TXT_LIST_MAX], both[2 * TXT_LIST_MAX + 1], old[TXT_LIST_MAX];
+	char list[TXT_LIST_MAX], both[2 * TXT_LIST_MAX + 1];
+	struct txt_list old;
 	char msg[TXT_MSG_MAX];
 	const char *was = rec_str(rec, "txt", "");
 
-	if (txt_list(ch, n, list) != 0) {
+	if (chal_list(ch, n, list) != 0) {
 		outcome_fail(out, "too many TXT values for one domain record");
 		out->state = "failed";
 		return -1;
@@ -124,15 +137,13 @@ static int publish(struct stage_env *env, struct job *job,
 		}
 	}
 	job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
-	snprintf(old, sizeof(old), "%s", was);
-	for (char *save = NULL, *t = strtok_r(old, ";", &save); t;
-	     t = strtok_r(NULL, ";", &save)) {
-		char *sp = strchr(t, ' ');
-		if (!sp || strstr(list, t))
+	txt_list_parse(&old, was);
+	for (int i = 0; i < old.n; i++) {
+		if (chal_has(ch, n, old.e[i].name, old.e[i].value))
 			continue;
-		*sp = '\0';
-		if (txt_remove(pipeline_txt(env), t, sp + 1, msg, sizeof(msg)) == TXT_TRANSIENT) {
-			outcome_retry(out, -1, "removing the TXT at %s: %s", t, msg);
+		if (txt_remove(pipeline_txt(env), old.e[i].name, old.e[i].value, msg,
+		               sizeof(msg)) == TXT_TRANSIENT) {
+			outcome_retry(out, -1, "removing the TXT at %s: %s", old.e[i].name, msg);
 			out->state = "provisioning";
 			return -1;
 		}
@@ -231,7 +242,7 @@ static void record_challenges(struct stage_env *env, const struct job *job,
 
 	for (int i = 0; i < n; i++)
 		urls[i] = ch[i].url;
-	pipeline_join(urls, (size_t)n, list, sizeof(list));
+	rec_join(urls, (size_t)n, list, sizeof(list));
 	if (list[0])
 		domain_set(env, job, "challenges", list, (const char *)NULL);
 }
@@ -248,8 +259,8 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 
 	memset(ch, 0, sizeof(ch));
 	enum acme_status st;
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
-	    !pipeline_order(c, job, &rec, &order, &st, &ra, out))
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
 		goto out;
 	if (st == ACME_OK || st == ACME_E_INVALID) {
 		/* nothing left to publish: finalize takes it from here */
@@ -258,7 +269,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 		goto out;
 	}
 	if (st != ACME_PENDING) {
-		pipeline_acme_failed(env, job, st, "order", out);
+		acme_outcome_failed(env, job, st, "order", out);
 		goto out;
 	}
 	if ((n = pending(env, c, job, &order, ch, out)) < 0)
@@ -273,7 +284,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 			continue;
 		st = acme_challenge_respond(c, ch[i].url);
 		if (st != ACME_OK && acme_status_retryable(st)) {
-			pipeline_acme_failed(env, job, st, "answering the challenge", out);
+			acme_outcome_failed(env, job, st, "answering the challenge", out);
 			goto out;
 		}
 		/* a challenge already being validated may be refused: finalize

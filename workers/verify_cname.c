@@ -22,7 +22,10 @@
 
 #include "caa.h"
 #include "log.h"
+#include "domain_rec.h"
+#include "gate.h"
 #include "pipeline.h"
+#include "stages.h"
 
 #define NAMES_MAX 16
 
@@ -192,7 +195,7 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 	char names[NAMES_MAX][DNAME_MAX + 2];
 	char gen[24];
 
-	if (!claim(env, job, out) || !pipeline_gate(env, job, &rec, out))
+	if (!claim(env, job, out) || !gate_pass(env, job, &rec, out))
 		goto out;
 	if (env->now_ms - job->since > (uint64_t)p->lc.verify_max_wait_ms) {
 		outcome_done(out);
@@ -207,7 +210,7 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		job->attempt = 0;           /* the backoff starts again */
 		job_ctx_set_int(job, "nudge_seen", nudged);
 	}
-	int n = pipeline_names(&rec, job, names, NAMES_MAX);
+	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out)) {
 		wake_by_deadline(env, job, out);
 		goto out;
