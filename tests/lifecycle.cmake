@@ -8,3 +8,6 @@ dcv_py_test(it_chaos test_chaos.py TIMEOUT 1200)
 dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)
 # The one list of states and events against the documentation.
 dcv_unit_test(test_lifecycle_names SOURCES unit/test_lifecycle_names.c)
+# The stages' pure decisions (workers/*_policy.c), row by row of the
+# tables of schemas/lifecycle.md.
+dcv_unit_test(test_verify_cname SOURCES unit/test_verify_cname.c LIBS dcv_worker_lib)
