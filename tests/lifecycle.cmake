@@ -10,4 +10,5 @@ dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)
 dcv_unit_test(test_lifecycle_names SOURCES unit/test_lifecycle_names.c)
 # The stages' pure decisions (workers/*_policy.c), row by row of the
 # tables of schemas/lifecycle.md.
-dcv_unit_test(test_verify_cname SOURCES unit/test_verify_cname.c LIBS dcv_worker_lib)
+dcv_unit_test(test_verify_cname SOURCES unit/test_verify_cname.c LIBS dcv_stage_policy)
+dcv_unit_test(test_create_order SOURCES unit/test_create_order.c LIBS dcv_stage_policy)

@@ -3,9 +3,10 @@
  *
  * acme_outcome_decide() is pure: from the failure (status, the CA's
  * problem, whether the stored account key moved, the job's attempt) it
- * fills the outcome and says what else to do.  acme_outcome_failed() is
- * its driver: it gathers those facts from the thread's client and Redis and
- * performs the effect.  tests/unit/test_create_order.c covers the rows.
+ * fills the outcome and says what else to do.  pipeline_acme_failed()
+ * (pipeline.h) is its driver: it gathers those facts from the thread's
+ * client and Redis and performs the effect.  tests/unit/test_create_order.c
+ * covers the rows.
  *
  *   - rateLimited: retried after the CA's Retry-After (without one: a
  *     minute, or the new-order bucket's period when shorter), state
@@ -54,11 +55,5 @@ enum acme_effect {
  * effect; *BLOCK_MS is set for ACME_EFFECT_BLOCK. */
 enum acme_effect acme_outcome_decide(const struct acme_failure *f, const char *what,
                                      struct outcome *out, long long *block_ms);
-
-/* acme_outcome_decide() for status ST of the thread's last ACME call,
- * performed (counts dcv_acme_problems_total, blocks the bucket, marks the
- * account for a reload). */
-void acme_outcome_failed(struct stage_env *env, const struct job *job,
-                         enum acme_status st, const char *what, struct outcome *out);
 
 #endif

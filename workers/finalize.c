@@ -91,7 +91,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
 			        a.error.detail[0] ? a.error.detail : acme_strerror(st), out);
 		} else if (!ok) {
-			acme_outcome_failed(env, job, st, "authorization", out);
+			pipeline_acme_failed(env, job, st, "authorization", out);
 		}
 		acme_authz_free(&a);
 		if (!ok)
@@ -192,7 +192,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
 		goto out;
 	if (st != ACME_OK && st != ACME_PENDING && st != ACME_E_INVALID) {
-		acme_outcome_failed(env, job, st, "order", out);
+		pipeline_acme_failed(env, job, st, "order", out);
 		goto out;
 	}
 	/* "ready" and after: every authorization is valid already */
@@ -227,7 +227,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		}
 		st = acme_finalize_csr(c, &order, csr, &ra);
 		if (st != ACME_OK && st != ACME_PENDING) {
-			acme_outcome_failed(env, job, st, "finalize", out);
+			pipeline_acme_failed(env, job, st, "finalize", out);
 			goto out;
 		}
 		/* a CA that issues at once has the certificate now: one look
@@ -279,7 +279,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 		namev[i] = names[i];
 	st = acme_cert_download(c, order.certificate, key_pem, namev, (size_t)nn, &chain);
 	if (st != ACME_OK) {
-		acme_outcome_failed(env, job, st, "certificate download", out);
+		pipeline_acme_failed(env, job, st, "certificate download", out);
 		goto out;
 	}
 	issued(env, c, job, &rec, chain, key_pem, out);

@@ -7,7 +7,7 @@
  * The rest of what the stages share is a module each: lifecycle_cfg.h (the
  * configuration), domain_rec.h (the domain record), gate.h (the gate every
  * stage passes first), bucket.h (rate-limit bucket names), acme_outcome.h
- * (a failed ACME call as an outcome), order.h (the recorded order),
+ * (a failed ACME call as an outcome, performed by pipeline_acme_failed), order.h (the recorded order),
  * txt_list.h (the record's "txt" list); stages.h names the five stages.
  */
 #ifndef DCV_PIPELINE_H
@@ -63,6 +63,13 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
 /* The fleet's account URL (for CAA's accounturi), or NULL when there is
  * none yet. */
 const char *pipeline_account_url(struct stage_env *env);
+
+/* acme_outcome_decide() for status ST of the thread's last ACME call (WHAT
+ * names it: "new order"), performed: counts dcv_acme_problems_total, blocks
+ * the CA's new-order bucket on rateLimited, marks the account for a reload
+ * when the CA refused its key. */
+void pipeline_acme_failed(struct stage_env *env, const struct job *job,
+                          enum acme_status st, const char *what, struct outcome *out);
 
 /* The thread's DNS context and TXT provider (NULL in a worker without
  * provision-txt, finalize and offboard-check), given env->deadline_ms as

@@ -46,7 +46,7 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 		struct acme_authz a = { 0 };
 		enum acme_status st = acme_authz_get(c, order->authorizations[i], &a);
 		if (st != ACME_OK) {
-			acme_outcome_failed(env, job, st, "authorization", out);
+			pipeline_acme_failed(env, job, st, "authorization", out);
 			acme_authz_free(&a);
 			return -1;
 		}
@@ -269,7 +269,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 		goto out;
 	}
 	if (st != ACME_PENDING) {
-		acme_outcome_failed(env, job, st, "order", out);
+		pipeline_acme_failed(env, job, st, "order", out);
 		goto out;
 	}
 	if ((n = pending(env, c, job, &order, ch, out)) < 0)
@@ -284,7 +284,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 			continue;
 		st = acme_challenge_respond(c, ch[i].url);
 		if (st != ACME_OK && acme_status_retryable(st)) {
-			acme_outcome_failed(env, job, st, "answering the challenge", out);
+			pipeline_acme_failed(env, job, st, "answering the challenge", out);
 			goto out;
 		}
 		/* a challenge already being validated may be refused: finalize
