@@ -42,7 +42,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	struct pipeline *p = env->deps;
 	char bucket[600], why[256];
 
-	if (txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
+	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
 	bucket_name(p->ca, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
@@ -145,7 +145,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 		out->state = "";
 		return;
 	}
-	if (txt_cleanup(env, job, rec, err, sizeof(err)) != 0)
+	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s (offboard-check retries)",
 		        job->domain, err);
 	snprintf(na, sizeof(na), "%lld", (long long)s.not_after);

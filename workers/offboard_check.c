@@ -169,7 +169,7 @@ static void offboarded(struct stage_env *env, struct job *job,
 	char err[256], b[OB_NAMES_MAX][DNAME_MAX + 1];
 	int seen = 0, of = 0;
 
-	if (txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
+	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
 		outcome_retry(out, -1, "%s", err);
 		out->state = "offboarded";
 		return;
@@ -328,7 +328,7 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	}
 	/* what finalize could not remove, removed now */
 	if (rec_str(&rec, "txt", "")[0] &&
-	    txt_cleanup(env, job, &rec, err, sizeof(err)) != 0)
+	    pipeline_txt_cleanup(env, job, &rec, err, sizeof(err)) != 0)
 		log_msg(LOG_WARN, "stage=offboard-check domain=%s: %s", job->domain, err);
 	follow_ari(env, job, &rec, &renew_at, &ari_next);
 	long long check_at = rec_int(&rec, "check_at", 0);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "txt_list.h"
 
 /* How long a thread signs with the account it loaded before it looks
  * whether another process rotated the key (a request refused meanwhile
@@ -229,4 +230,28 @@ int pipeline_target(struct stage_env *env, const struct job *job,
 {
 	return dname_target(env->cfg->target_template, base, env->cfg->zone,
 	                    job->tenant[0] ? job->tenant : NULL, out, len) ? -1 : 0;
+}
+
+int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
+                const struct domain_rec *rec, char *why, size_t whylen)
+{
+	struct txt_list l;
+	char msg[TXT_MSG_MAX];
+	const char *list = rec_str(rec, "txt", "");
+	struct txt_provider *txt;
+
+	if (!list[0])
+		return 0;
+	if (!(txt = pipeline_txt(env))) {
+		snprintf(why, whylen, "this worker has no TXT provider");
+		return -1;
+	}
+	txt_list_parse(&l, list);
+	for (int i = 0; i < l.n; i++) {
+		if (txt_remove(txt, l.e[i].name, l.e[i].value, msg, sizeof(msg)) == TXT_TRANSIENT) {
+			snprintf(why, whylen, "removing the TXT at %s: %s", l.e[i].name, msg);
+			return -1;
+		}
+	}
+	return domain_set(env, job, "txt", (const char *)NULL, (const char *)NULL);
 }

@@ -19,6 +19,7 @@
 #include "account.h"
 #include "acme.h"
 #include "dns.h"
+#include "domain_rec.h"
 #include "lifecycle_cfg.h"
 #include "txt_provider.h"
 #include "worker.h"
@@ -83,5 +84,10 @@ void pipeline_dns_count(const char *check, const struct dns_check_result *r);
 /* The delegation target of BASE (a name without "*.") for JOB's tenant. */
 int pipeline_target(struct stage_env *env, const struct job *job,
                     const char *base, char *out, size_t len);
+
+/* Removes the TXT values listed in the record's "txt" field (txt_list.h)
+ * and clears it.  Returns 0 or -1 (transient; WHY says what). */
+int pipeline_txt_cleanup(struct stage_env *env, const struct job *job,
+                         const struct domain_rec *rec, char *why, size_t whylen);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline.h"
 
 void txt_list_parse(struct txt_list *l, const char *s)
 {
@@ -35,28 +34,4 @@ int txt_list_format(const char *const *names, const char *const *values, int n,
 		o += (size_t)w;
 	}
 	return 0;
-}
-
-int txt_cleanup(struct stage_env *env, const struct job *job,
-                const struct domain_rec *rec, char *why, size_t whylen)
-{
-	struct txt_list l;
-	char msg[TXT_MSG_MAX];
-	const char *list = rec_str(rec, "txt", "");
-	struct txt_provider *txt;
-
-	if (!list[0])
-		return 0;
-	if (!(txt = pipeline_txt(env))) {
-		snprintf(why, whylen, "this worker has no TXT provider");
-		return -1;
-	}
-	txt_list_parse(&l, list);
-	for (int i = 0; i < l.n; i++) {
-		if (txt_remove(txt, l.e[i].name, l.e[i].value, msg, sizeof(msg)) == TXT_TRANSIENT) {
-			snprintf(why, whylen, "removing the TXT at %s: %s", l.e[i].name, msg);
-			return -1;
-		}
-	}
-	return domain_set(env, job, "txt", (const char *)NULL, (const char *)NULL);
 }

@@ -2,16 +2,14 @@
  * txt_list: the domain record's "txt" field, the TXT values that may be
  * published for the domain: "<target> <value>" pairs separated by ';'
  * (schemas/lifecycle.md, "The domain record").  Parsed here only; the
- * parse and the format are pure.  txt_cleanup() removes what a list names.
+ * parse and the format are pure; pipeline_txt_cleanup() (pipeline.h)
+ * removes what a list names.
  */
 #ifndef DCV_TXT_LIST_H
 #define DCV_TXT_LIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "domain_rec.h"
-#include "worker.h"
 
 #define TXT_LIST_MAX 8192      /* one list: 16 names' targets and values */
 #define TXT_LIST_ENTRIES 128
@@ -36,10 +34,5 @@ void txt_list_parse(struct txt_list *l, const char *s);
  * bytes).  0, or -1 when they do not fit. */
 int txt_list_format(const char *const *names, const char *const *values, int n,
                     char *out, size_t len);
-
-/* Removes the TXT values listed in the record's "txt" field and clears it.
- * Returns 0 or -1 (transient; WHY says what). */
-int txt_cleanup(struct stage_env *env, const struct job *job,
-                const struct domain_rec *rec, char *why, size_t whylen);
 
 #endif
