@@ -222,7 +222,7 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 				fewest = st->name[i].away_checks;
 		if (fewest >= p->min_checks) {
 			d->action = OB_PARK;
-			d->event = "never-pointed";
+			d->event = domain_event_name(EVENT_NEVER_POINTED);
 			snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
 			         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
 			return;
@@ -261,7 +261,7 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 			if (st->name[i].current)
 				list_add(stay, sizeof(stay), st->name[i].name);
 		d->names_changed = true;
-		d->event = "name-left";
+		d->event = domain_event_name(EVENT_NAME_LEFT);
 		snprintf(d->detail, sizeof(d->detail), "%.160s pointed elsewhere on %d checks over "
 		         "%lld s: dropped from the certificate; the next renewal orders %.160s",
 		         leaving, most, p->offboard_after_ms / 1000, stay);
@@ -271,12 +271,12 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 			if (n->current && n->pointed && n->away_since)
 				n->away_told = true;
 		}
-		d->event = "moving-away";
+		d->event = domain_event_name(EVENT_MOVING_AWAY);
 		snprintf(d->detail, sizeof(d->detail), "%.400s points elsewhere: offboarded if it "
 		         "still does after %lld s and %d checks", moving,
 		         p->offboard_after_ms / 1000, p->min_checks);
 	} else if (readded[0] || back[0]) {
-		d->event = "back";
+		d->event = domain_event_name(EVENT_BACK);
 		if (readded[0])
 			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again: back in the "
 			         "certificate, renewing now", readded);
@@ -284,7 +284,7 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again", back);
 	} else if (tell_missing) {
 		st->missing_told = true;
-		d->event = "delegation-missing";
+		d->event = domain_event_name(EVENT_DELEGATION_MISSING);
 		snprintf(d->detail, sizeof(d->detail), "%sthe delegation is gone on %d checks: %.400s",
 		         p->rule ? "pointing at us but " : "", st->missing_checks,
 		         f->deleg_detail ? f->deleg_detail : "");
@@ -332,4 +332,107 @@ void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
 	/* RFC 9773: a uniform moment of the window; one in the past is now */
 	long long at = start_ms + (long long)(rnd % (uint64_t)(end_ms - start_ms + 1));
 	*renew_at = at < now ? now : at;
+}
+
+void ob_outcome(const struct ob_decision *d, int64_t delay, enum ob_deleg deleg,
+                const char *deleg_detail, struct outcome *out)
+{
+	switch (d->action) {
+	case OB_PARK:
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "%s", d->detail);
+		outcome_state(out, STATE_PARKED);
+		out->event = d->event;
+		break;
+	case OB_RETRY:
+		outcome_retry(out, -1, "nothing definite from DNS: %s",
+		              deleg_detail && deleg_detail[0] ? deleg_detail :
+		              "the pointing checks were inconclusive");
+		outcome_state(out, STATE_ISSUED);
+		break;
+	case OB_KEEP:
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = delay;
+		outcome_state(out, STATE_ISSUED);
+		if (deleg == OB_DELEG_MISSING)
+			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %.460s",
+			         deleg_detail ? deleg_detail : "");
+		break;
+	case OB_OFFBOARD:
+	case OB_RENEW:
+		break;
+	}
+}
+
+const char *ob_renew_reason(bool cert_missing, bool names_changed)
+{
+	return cert_missing ? "the stored certificate is missing: renewing"
+	       : names_changed ? "a name came back: renewing" : "renewal due";
+}
+
+void ob_renewing(const char *why, struct outcome *out)
+{
+	outcome_advance(out, STAGE_VERIFY_CNAME);
+	snprintf(out->reason, sizeof(out->reason), "%s", why);
+	outcome_state(out, STATE_RENEWING);
+}
+
+void ob_watch(const struct ob_watch *w, const char *why, const char *base,
+              long long stale_interval_ms, const char *notified, struct outcome *out)
+{
+	outcome_state(out, STATE_OFFBOARDED);
+	if (w->unchecked) {
+		/* no server was asked (a zone over dns.max_ns_addrs, or whose
+		 * addresses may not be queried): not seeing the delegation is
+		 * not seeing it gone */
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = stale_interval_ms;
+		snprintf(out->reason, sizeof(out->reason), "%.60s; the delegation of "
+		         "%.253s cannot be checked: %.100s", why, w->unchecked,
+		         w->detail ? w->detail : "");
+		return;
+	}
+	if (w->seen == 0) {
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s no longer "
+		         "points at us", why, base);
+		outcome_event(out, EVENT_DELEGATION_REMOVED);
+		return;
+	}
+	outcome_advance(out, STAGE_OFFBOARD_CHECK);
+	out->delay_ms = stale_interval_ms;
+	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
+	         "at us on %d of %d servers: ask the customer to delete it", why, base,
+	         w->seen, w->of);
+	/* once: the record's last event says whether it was told */
+	if (strcmp(notified ? notified : "", domain_event_name(EVENT_STALE_DELEGATION)) != 0)
+		outcome_event(out, EVENT_STALE_DELEGATION);
+}
+
+void ob_watch_retry(const char *why, struct outcome *out)
+{
+	outcome_retry(out, -1, "%s", why);
+	outcome_state(out, STATE_OFFBOARDED);
+}
+
+void ob_never_issued(struct outcome *out)
+{
+	/* offboard-check runs after an issuance, or after an offboard */
+	outcome_fail(out, "refused: offboard-check of a domain never issued");
+	outcome_keep_state(out);
+	outcome_event(out, EVENT_DEAD_LETTER);
+}
+
+void ob_window_only(int64_t delay, struct outcome *out)
+{
+	outcome_advance(out, STAGE_OFFBOARD_CHECK);
+	out->delay_ms = delay;
+	outcome_state(out, STATE_ISSUED);
+}
+
+void ob_checked_meanwhile(struct outcome *out)
+{
+	outcome_retry(out, 0, "the domain was checked meanwhile; again");
+	outcome_keep_state(out);
+	out->wait = true;
 }
