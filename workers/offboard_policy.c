@@ -173,6 +173,70 @@ static void observe(const struct ob_facts *f, struct ob_state *st, struct ob_dec
 	}
 }
 
+/* Parked: never pointed at us, for certain, after the grace, every name
+ * elsewhere on min_checks definite checks.  True with D set. */
+static bool parked(const struct ob_params *p, const struct ob_facts *f,
+                   const struct ob_state *st, bool unknown, struct ob_decision *d)
+{
+	long long now = (long long)f->now_ms;
+	int fewest = -1;
+
+	if (!p->rule || ob_ever_pointed(st) || unknown ||
+	    now - f->first_issued_at < p->park_grace_ms)
+		return false;
+	for (int i = 0; i < st->n; i++)
+		if (st->name[i].current && (fewest < 0 || st->name[i].away_checks < fewest))
+			fewest = st->name[i].away_checks;
+	if (fewest < p->min_checks)
+		return false;
+	d->action = OB_PARK;
+	d->event = domain_event_name(EVENT_NEVER_POINTED);
+	snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
+	         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
+	return true;
+}
+
+/* The run of checks that found a delegation missing; whether
+ * "delegation-missing" is to be told now (AT_US: the domain points at us,
+ * or there is no rule; the certificate still valid). */
+static bool track_missing(const struct ob_params *p, const struct ob_facts *f,
+                          struct ob_state *st, bool at_us)
+{
+	long long now = (long long)f->now_ms;
+
+	if (f->deleg == OB_DELEG_OK) {
+		st->missing_since = 0;
+		st->missing_checks = 0;
+		st->missing_told = false;
+	} else if (f->deleg == OB_DELEG_MISSING) {
+		if (!st->missing_since)
+			st->missing_since = now;
+		st->missing_checks++;
+	}
+	return st->missing_since && !st->missing_told && st->missing_checks >= p->min_checks &&
+	       at_us && f->not_after_ms > now;
+}
+
+/* Drops the names that left for certain from the current names; the names
+ * that stay into STAY. */
+static void drop_left(const struct ob_params *p, struct ob_state *st, long long now,
+                      char *stay, size_t len)
+{
+	for (int i = 0; i < st->n; i++) {
+		struct ob_name *n = &st->name[i];
+		if (n->current && n->pointed && n->away_since &&
+		    now - n->away_since >= p->offboard_after_ms && n->away_checks >= p->min_checks) {
+			n->current = false;
+			n->away_since = 0;
+			n->away_checks = 0;
+			n->away_told = false;
+		}
+	}
+	for (int i = 0; i < st->n; i++)
+		if (st->name[i].current)
+			list_add(stay, len, st->name[i].name);
+}
+
 void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_state *st,
                struct ob_decision *d)
 {
@@ -213,53 +277,15 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 		return;
 	}
 
-	/* parked: never pointed at us, for certain, after the grace */
-	if (p->rule && !ob_ever_pointed(st) && !unknown &&
-	    now - f->first_issued_at >= p->park_grace_ms) {
-		int fewest = -1;
-		for (int i = 0; i < st->n; i++)
-			if (st->name[i].current && (fewest < 0 || st->name[i].away_checks < fewest))
-				fewest = st->name[i].away_checks;
-		if (fewest >= p->min_checks) {
-			d->action = OB_PARK;
-			d->event = domain_event_name(EVENT_NEVER_POINTED);
-			snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
-			         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
-			return;
-		}
-	}
+	if (parked(p, f, st, unknown, d))
+		return;
 
-	/* the delegations */
-	if (f->deleg == OB_DELEG_OK) {
-		st->missing_since = 0;
-		st->missing_checks = 0;
-		st->missing_told = false;
-	} else if (f->deleg == OB_DELEG_MISSING) {
-		if (!st->missing_since)
-			st->missing_since = now;
-		st->missing_checks++;
-	}
-	bool tell_missing = st->missing_since && !st->missing_told &&
-	                    st->missing_checks >= p->min_checks && at_us &&
-	                    f->not_after_ms > now;
+	bool tell_missing = track_missing(p, f, st, at_us);
 
 	/* one event per check, the weightiest; the others that can wait
 	 * ("told" flags) are told at a later check */
 	if (n_leaving) {
-		for (int i = 0; i < st->n; i++) {
-			struct ob_name *n = &st->name[i];
-			if (n->current && n->pointed && n->away_since &&
-			    now - n->away_since >= p->offboard_after_ms &&
-			    n->away_checks >= p->min_checks) {
-				n->current = false;
-				n->away_since = 0;
-				n->away_checks = 0;
-				n->away_told = false;
-			}
-		}
-		for (int i = 0; i < st->n; i++)
-			if (st->name[i].current)
-				list_add(stay, sizeof(stay), st->name[i].name);
+		drop_left(p, st, now, stay, sizeof(stay));
 		d->names_changed = true;
 		d->event = domain_event_name(EVENT_NAME_LEFT);
 		snprintf(d->detail, sizeof(d->detail), "%.160s pointed elsewhere on %d checks over "
