@@ -29,24 +29,22 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "acme_outcome.h"
 #include "bucket.h"
 #include "create_order_policy.h"
 #include "domain_rec.h"
 #include "gate.h"
+#include "log.h"
 #include "order.h"
 #include "pipeline.h"
 #include "stages.h"
-#include "txt_list.h"
 
 #define NAMES_MAX 16
 
-/* What the recorded order of this generation is good for (CO_USABLE and
- * CO_ISSUED: OUT is set to resume it; CO_ACME_FAILED: OUT is set). */
-static enum co_recorded recorded_order(struct stage_env *env, struct acme_client *c,
-                                       const struct domain_rec *rec, const struct job *job,
-                                       struct outcome *out)
+/* Whether the order recorded for this generation decides the run (OUT
+ * set: it is resumed, or the CA could not be asked); false: order anew. */
+static bool recorded_order(struct stage_env *env, struct acme_client *c,
+                           const struct domain_rec *rec, const struct job *job,
+                           struct outcome *out)
 {
 	const char *url = order_recorded(rec, job);
 	struct acme_order o = { 0 };
@@ -58,13 +56,20 @@ static enum co_recorded recorded_order(struct stage_env *env, struct acme_client
 		/* Redis lost the record (a restart without the last second of
 		 * writes) or was down when it was made: this process remembers */
 		if (!order_recall(env, job, mem, sizeof(mem)))
-			return CO_ORDER_ANEW;
+			return false;
 		url = mem;
 		recalled = true;
 	}
 	enum acme_status st = order_poll(c, url, &o, &ra, &gone);
 	enum co_recorded r = co_recorded(st, o.status, gone,
 	                                 rec_str(rec, "pending_key", NULL) != NULL, recalled);
+	acme_order_free(&o);
+	if (r == CO_ORDER_ANEW)
+		return false;
+	if (r == CO_ACME_FAILED) {
+		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
+		return true;
+	}
 	if (r == CO_USABLE_RECALLED) {
 		log_msg(LOG_INFO, "stage=create-order domain=%s the record lost the order "
 		        "this process created: %s", job->domain, url);
@@ -73,15 +78,11 @@ static enum co_recorded recorded_order(struct stage_env *env, struct acme_client
 		               (const char *)NULL) != 0) {
 			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 			outcome_keep_state(out);
-			r = CO_ACME_FAILED;    /* OUT is set */
+			return true;
 		}
 	}
-	if (r == CO_ACME_FAILED && out->kind == OUT_NONE)
-		pipeline_acme_failed(env, job, st, "fetching the recorded order", out);
-	else if (r == CO_USABLE || r == CO_USABLE_RECALLED || r == CO_ISSUED)
-		co_resume(r, out);
-	acme_order_free(&o);
-	return r;
+	co_resume(r, out);
+	return true;
 }
 
 /* Waits for the failed-authorization buckets of the names (peek only:
@@ -232,7 +233,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 
 	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
 		goto out;
-	if (recorded_order(env, c, &rec, job, out) != CO_ORDER_ANEW)
+	if (recorded_order(env, c, &rec, job, out))
 		goto out;
 	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (budget(env, job, names, n, out) != 0 || !one_at_a_time(out))

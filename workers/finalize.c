@@ -22,19 +22,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "bucket.h"
 #include "certstore.h"
 #include "crypto.h"
+#include "domain_rec.h"
 #include "finalize_policy.h"
+#include "gate.h"
 #include "log.h"
 #include "offboard_policy.h"
-#include "acme_outcome.h"
-#include "bucket.h"
-#include "domain_rec.h"
-#include "gate.h"
 #include "order.h"
 #include "pipeline.h"
 #include "stages.h"
-#include "txt_list.h"
 
 /* An authorization the CA found invalid: the TXT removed (best effort),
  * a token of the identifier's failed-authorization bucket taken, the run
