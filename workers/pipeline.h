@@ -4,11 +4,15 @@
  * DNS context and a TXT provider.  The stages get their clients here only,
  * each bounded by the job's deadline (env->deadline_ms).
  *
+ * Here too is what needs those clients: a failed ACME call turned into an
+ * outcome (acme_outcome.h decides, pipeline_acme_failed performs) and the
+ * removal of the TXT values the record lists.
+ *
  * The rest of what the stages share is a module each: lifecycle_cfg.h (the
  * configuration), domain_rec.h (the domain record), gate.h (the gate every
- * stage passes first), bucket.h (rate-limit bucket names), acme_outcome.h
- * (a failed ACME call as an outcome, performed by pipeline_acme_failed), order.h (the recorded order),
- * txt_list.h (the record's "txt" list); stages.h names the five stages.
+ * stage passes first), bucket.h (rate-limit bucket names), order.h (the
+ * recorded order), txt_list.h (the record's "txt" list); stages.h names
+ * the five stages, each a driver over its *_policy.h.
  */
 #ifndef DCV_PIPELINE_H
 #define DCV_PIPELINE_H
