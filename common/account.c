@@ -524,24 +524,11 @@ enum account_status account_delete(redisContext *rc, const char *prefix)
 	return st;
 }
 
-enum acme_status account_retry_rotated(redisContext *rc, const char *prefix,
-                                       const struct account_kek *kek,
-                                       struct account *a,
-                                       struct acme_client *client,
-                                       enum acme_status (*fn)(struct acme_client *,
-                                                              void *),
-                                       void *arg)
+bool account_key_refused(enum acme_status st)
 {
-	enum acme_status st = fn(client, arg);
 	/* A signature by a rotated-away key is refused as unauthorized,
 	 * malformed ("JWS verification error") or accountDoesNotExist,
-	 * depending on the CA; only a moved key_version makes it a rotation. */
-	if (st != ACME_E_UNAUTHORIZED && st != ACME_E_BADPUBLICKEY &&
-	    st != ACME_E_NOACCOUNT && st != ACME_E_MALFORMED)
-		return st;
-	bool changed = false;
-	if (account_refresh(rc, prefix, kek, a, client, &changed) != ACCOUNT_OK ||
-	    !changed)
-		return st;
-	return fn(client, arg);
+	 * depending on the CA. */
+	return st == ACME_E_UNAUTHORIZED || st == ACME_E_BADPUBLICKEY ||
+	       st == ACME_E_NOACCOUNT || st == ACME_E_MALFORMED;
 }

@@ -25,9 +25,8 @@
  * lost.
  *
  * Workers call account_refresh() cheaply (one HGET of key_version) and
- * reload when it moved; account_retry_rotated() wraps one ACME call so that
- * a request refused because the key rotated under it is retried once with
- * the reloaded key.
+ * reload when it moved; a request refused for its key
+ * (account_key_refused()) is tried again with the reloaded key.
  *
  * With a KEK configured, a key read back in the clear is refused
  * (ACCOUNT_EPLAINTEXT), never used: anyone who can write to Redis could
@@ -140,17 +139,11 @@ enum account_status account_rotate(redisContext *rc, const char *prefix,
 /* Removes the account hash (after deactivation). */
 enum account_status account_delete(redisContext *rc, const char *prefix);
 
-/* Runs FN(CLIENT, ARG) signed with A's key.  If it fails with
+/* Whether ST is a request refused for the key that signed it:
  * unauthorized, badPublicKey, malformed (a JWS the CA cannot verify) or
- * accountDoesNotExist and the stored
- * key_version has moved (another process rotated the key), reloads A, points
- * CLIENT at the new key and runs FN once more.  Returns FN's status. */
-enum acme_status account_retry_rotated(redisContext *rc, const char *prefix,
-                                       const struct account_kek *kek,
-                                       struct account *a,
-                                       struct acme_client *client,
-                                       enum acme_status (*fn)(struct acme_client *,
-                                                              void *),
-                                       void *arg);
+ * accountDoesNotExist, depending on the CA.  Only a key_version that moved
+ * (account_refresh) makes it a rotation; the stages' rule for it is in
+ * workers/acme_outcome.h. */
+bool account_key_refused(enum acme_status st);
 
 #endif

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "dname.h"
-#include "pipeline.h"
+#include "lifecycle_cfg.h"
 
 /* A field of the domain record never printed: the key of an order being
  * finalized (plain PEM when no key-encryption key is configured). */

@@ -1,9 +1,10 @@
 /*
  * dcv-worker: the stateless worker.  Its handlers are the five stages
- * (verify_cname.c ... offboard_check.c, sharing pipeline.c); worker.handlers:
+ * (verify_cname.c ... offboard_check.c, sharing pipeline.h and its modules); worker.handlers:
  * noop runs the runtime alone.  See worker.h and README.md.
  */
 #include "pipeline.h"
+#include "stages.h"
 
 static const struct worker_app dcv_worker = {
 	.name = "dcv-worker",

@@ -5,7 +5,7 @@
 
 #include "acme.h"
 #include "dns.h"
-#include "pipeline.h"
+#include "lifecycle_cfg.h"
 #include "txt_provider.h"
 
 void modules_cfg_check(struct cfg *c, int with_provider)

@@ -28,14 +28,20 @@
  * Each run also checks what earlier stages assumed: TXT values still listed
  * in the record are removed again, and a certificate missing from
  * dcv:cert (or not the one the record names) is renewed at once.
+ *
+ * This file is the driver: it asks DNS, the CA and Redis, and
+ * offboard_policy.h decides.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "domain_rec.h"
+#include "gate.h"
 #include "log.h"
 #include "offboard_policy.h"
 #include "pipeline.h"
+#include "stages.h"
 
 /* A random number for JOB at NOW (jitter, a renewal moment). */
 static uint64_t mix(const struct stage_env *env, const struct job *job)
@@ -49,7 +55,7 @@ static uint64_t mix(const struct stage_env *env, const struct job *job)
 /* D with +- lifecycle.offboard_jitter. */
 static int64_t jittered(struct stage_env *env, const struct job *job, long long d)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	double u = (double)(mix(env, job) >> 11) / (double)(1ull << 53);      /* [0, 1) */
 	double j = p->lc.offboard_jitter * (2 * u - 1);
 	int64_t r = (int64_t)((double)d * (1 + j));
@@ -88,7 +94,7 @@ static int bases(const struct ob_state *st, bool all, char (*out)[DNAME_MAX + 1]
 static int delegation_of(struct stage_env *env, const struct job *job, const char *base,
                          struct dns_check_result *res)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	char target[DNAME_MAX + 1];
 
 	memset(res, 0, sizeof(*res));
@@ -156,57 +162,36 @@ static void pointing(struct stage_env *env, struct ob_state *st)
 static void offboarded(struct stage_env *env, struct job *job,
                        const struct domain_rec *rec, const char *why, struct outcome *out)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	struct dns_check_result res;
 	struct ob_state st;
-	char err[256], b[OB_NAMES_MAX][DNAME_MAX + 1];
-	int seen = 0, of = 0;
+	struct ob_watch w = { 0 };
+	char err[OUTCOME_REASON_MAX], b[OB_NAMES_MAX][DNAME_MAX + 1];
 
 	if (pipeline_txt_cleanup(env, job, rec, err, sizeof(err)) != 0) {
-		outcome_retry(out, -1, "%s", err);
-		out->state = "offboarded";
+		ob_watch_retry(err, out);
 		return;
 	}
 	ob_state_parse(&st, rec_str(rec, "names", job->domain), rec_str(rec, "left", ""),
 	               NULL, NULL, NULL);
 	int n = bases(&st, true, b);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && !w.unchecked; i++) {
 		if (delegation_of(env, job, b[i], &res) != 0 || res.status == DNS_CHECK_TRANSIENT) {
-			outcome_retry(out, -1, "delegation check: %s", res.detail);
-			out->state = "offboarded";
+			snprintf(err, sizeof(err), "delegation check: %.400s", res.detail);
+			ob_watch_retry(err, out);
 			return;
 		}
 		if (res.n_vantage == 0) {
-			/* no server was asked (a zone over dns.max_ns_addrs, or whose
-			 * addresses may not be queried): not seeing the delegation
-			 * is not seeing it gone */
-			outcome_advance(out, STAGE_OFFBOARD_CHECK);
-			out->delay_ms = p->lc.stale_interval_ms;
-			snprintf(out->reason, sizeof(out->reason), "%.60s; the delegation of "
-			         "%.253s cannot be checked: %.100s", why, b[i], res.detail);
-			out->state = "offboarded";
-			return;
+			w.unchecked = b[i];
+			w.detail = res.detail;
+			break;
 		}
 		for (int v = 0; v < res.n_vantage; v++)
-			seen += res.vantage[v].outcome == DNS_MATCH;
-		of += res.n_vantage;
+			w.seen += res.vantage[v].outcome == DNS_MATCH;
+		w.of += res.n_vantage;
 	}
-	if (seen == 0) {
-		outcome_done(out);
-		snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s no longer "
-		         "points at us", why, dname_base(job->domain));
-		out->state = "offboarded";
-		out->event = "delegation-removed";
-		return;
-	}
-	outcome_advance(out, STAGE_OFFBOARD_CHECK);
-	out->delay_ms = p->lc.stale_interval_ms;
-	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
-	         "at us on %d of %d servers: ask the customer to delete it", why,
-	         dname_base(job->domain), seen, of);
-	out->state = "offboarded";
-	if (strcmp(rec_str(rec, "notified", ""), "stale-delegation") != 0)
-		out->event = "stale-delegation";
+	ob_watch(&w, why, dname_base(job->domain), p->lc.stale_interval_ms,
+	         rec_str(rec, "notified", ""), out);
 }
 
 /* Starts the renewal: back through verify-cname, which must pass again. */
@@ -220,14 +205,12 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 	               "order_started", (const char *)NULL, "pending_key", (const char *)NULL,
 	               (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
+		outcome_keep_state(out);
 		return;
 	}
 	if (ari[0])
 		job_ctx_set_str(job, "replaces", ari);
-	outcome_advance(out, STAGE_VERIFY_CNAME);
-	snprintf(out->reason, sizeof(out->reason), "%s", why);
-	out->state = "renewing";
+	ob_renewing(why, out);
 }
 
 /* Whether dcv:cert:<domain> holds the certificate the record names. */
@@ -254,7 +237,7 @@ static int cert_stored(struct stage_env *env, const struct job *job,
 static void follow_ari(struct stage_env *env, const struct job *job,
                        const struct domain_rec *rec, long long *renew_at, long long *next)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	const char *id = rec_str(rec, "ari_id", "");
 	const struct acme_directory *d;
 	struct acme_renewal_info ri;
@@ -293,30 +276,92 @@ static void follow_ari(struct stage_env *env, const struct job *job,
 	domain_set(env, job, "renew_at", ra, "ari_next", an, (const char *)NULL);
 }
 
-void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome *out)
+/* The full check: where the names point, the delegations, the stored
+ * certificate; ob_decide(), and what it learnt and tells written in one
+ * step (guarded by the time of the check it started from).  Then D is
+ * performed. */
+static void full_check(struct stage_env *env, struct job *job, const struct domain_rec *rec,
+                       long long renew_at, long long ari_next, struct outcome *out)
 {
-	struct pipeline *p = env->deps;
-	struct domain_rec rec = { 0 };
+	struct pipeline *p = pipeline_of(env);
 	struct ob_state st;
 	struct ob_decision d;
 	char names[OB_FIELD_MAX], left[OB_FIELD_MAX], pointed[OB_FIELD_MAX];
-	char away[OB_FIELD_MAX], missing[OB_FIELD_MAX], detail[512], err[256];
-	char now[24], next_at[24];
+	char away[OB_FIELD_MAX], missing[OB_FIELD_MAX], detail[512], now[24], next_at[24];
+
+	ob_state_parse(&st, rec_str(rec, "names", job->domain), rec_str(rec, "left", ""),
+	               rec_str(rec, "pointed", ""), rec_str(rec, "away", ""),
+	               rec_str(rec, "missing", ""));
+	if (p->lc.pointing_rule)
+		pointing(env, &st);
+	enum ob_deleg deleg = delegations(env, job, &st, detail, sizeof(detail));
+	int stored = cert_stored(env, job, rec);
+	struct ob_params op = {
+		.offboard_after_ms = p->lc.offboard_after_ms,
+		.min_checks = p->lc.offboard_min_checks,
+		.park_grace_ms = p->lc.park_grace_ms,
+		.interval_ms = p->lc.offboard_interval_ms,
+		.rule = p->lc.pointing_rule,
+	};
+	struct ob_facts f = {
+		.now_ms = env->now_ms,
+		.first_issued_at = rec_int(rec, "first_issued_at", 0),
+		.renew_at = renew_at,
+		.not_after_ms = rec_int(rec, "not_after", 0) * 1000,
+		.deleg = deleg,
+		.deleg_detail = detail,
+		.renew_now = stored == 0,
+	};
+	ob_decide(&op, &f, &st, &d);
+
+	ob_state_format(&st, names, left, pointed, away, missing);
+	int64_t delay = sooner(env, sooner(env, jittered(env, job, d.next_ms), renew_at),
+	                       ari_next);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
+	snprintf(next_at, sizeof(next_at), "%llu", (unsigned long long)(env->now_ms + (uint64_t)delay));
+	int w = domain_note(env, job, "checked_at", rec_str(rec, "checked_at", ""),
+	                    d.action == OB_PARK ? NULL : d.event, d.detail,
+	                    "names", d.names_changed ? names : rec_str(rec, "names", job->domain),
+	                    "left", left[0] ? left : NULL, "pointed", pointed[0] ? pointed : NULL,
+	                    "away", away[0] ? away : NULL, "missing", missing[0] ? missing : NULL,
+	                    "ever_pointed", ob_ever_pointed(&st) ? "1" : NULL,
+	                    "checked_at", now, "check_at", next_at, (const char *)NULL);
+	if (w == -2) {
+		ob_checked_meanwhile(out);
+		return;
+	}
+	if (w != 0) {
+		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+		outcome_keep_state(out);
+		return;
+	}
+	if (d.event && d.action != OB_PARK)
+		log_msg(LOG_INFO, "stage=offboard-check domain=%s %s: %s", job->domain, d.event,
+		        d.detail);
+	if (d.action == OB_OFFBOARD)
+		offboarded(env, job, rec, d.detail, out);
+	else if (d.action == OB_RENEW)
+		renew(env, job, rec, ob_renew_reason(stored == 0, d.names_changed), out);
+	else
+		ob_outcome(&d, delay, deleg, detail, out);
+}
+
+void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome *out)
+{
+	struct domain_rec rec = { 0 };
+	char err[256];
 	long long renew_at, ari_next;
 
-	if (!pipeline_gate(env, job, &rec, out))
+	if (!gate_pass(env, job, &rec, out))
 		goto out;
 	if (rec_int(&rec, "offboard_requested", 0) ||
-	    strcmp(rec_str(&rec, "state", ""), "offboarded") == 0) {
+	    strcmp(rec_str(&rec, "state", ""), domain_state_name(STATE_OFFBOARDED)) == 0) {
 		offboarded(env, job, &rec, rec_int(&rec, "offboard_requested", 0) ?
 		           "offboarded by the backend" : "moved away from us", out);
 		goto out;
 	}
 	if (!rec_str(&rec, "issued_gen", NULL)) {
-		/* offboard-check runs after an issuance, or after an offboard */
-		outcome_fail(out, "refused: offboard-check of a domain never issued");
-		out->state = "";
-		out->event = "dead-letter";
+		ob_never_issued(out);
 		goto out;
 	}
 	/* what finalize could not remove, removed now */
@@ -327,96 +372,11 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	long long check_at = rec_int(&rec, "check_at", 0);
 	if (check_at > (long long)env->now_ms && renew_at > (long long)env->now_ms) {
 		/* only the renewal window was due: the DNS checks keep their pace */
-		outcome_advance(out, STAGE_OFFBOARD_CHECK);
-		out->delay_ms = sooner(env, sooner(env, check_at - (long long)env->now_ms,
-		                                   renew_at), ari_next);
-		out->state = "issued";
+		ob_window_only(sooner(env, sooner(env, check_at - (long long)env->now_ms,
+		                                  renew_at), ari_next), out);
 		goto out;
 	}
-
-	ob_state_parse(&st, rec_str(&rec, "names", job->domain), rec_str(&rec, "left", ""),
-	               rec_str(&rec, "pointed", ""), rec_str(&rec, "away", ""),
-	               rec_str(&rec, "missing", ""));
-	if (p->lc.pointing_rule)
-		pointing(env, &st);
-	enum ob_deleg deleg = delegations(env, job, &st, detail, sizeof(detail));
-	int stored = cert_stored(env, job, &rec);
-	struct ob_params op = {
-		.offboard_after_ms = p->lc.offboard_after_ms,
-		.min_checks = p->lc.offboard_min_checks,
-		.park_grace_ms = p->lc.park_grace_ms,
-		.interval_ms = p->lc.offboard_interval_ms,
-		.rule = p->lc.pointing_rule,
-	};
-	struct ob_facts f = {
-		.now_ms = env->now_ms,
-		.first_issued_at = rec_int(&rec, "first_issued_at", 0),
-		.renew_at = renew_at,
-		.not_after_ms = rec_int(&rec, "not_after", 0) * 1000,
-		.deleg = deleg,
-		.deleg_detail = detail,
-		.renew_now = stored == 0,
-	};
-	ob_decide(&op, &f, &st, &d);
-
-	/* what this check learnt, and what it tells, in one step; guarded by
-	 * the time of the check it started from */
-	ob_state_format(&st, names, left, pointed, away, missing);
-	int64_t delay = sooner(env, sooner(env, jittered(env, job, d.next_ms), renew_at),
-	                       ari_next);
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
-	snprintf(next_at, sizeof(next_at), "%llu", (unsigned long long)(env->now_ms + (uint64_t)delay));
-	int w = domain_note(env, job, "checked_at", rec_str(&rec, "checked_at", ""),
-	                    d.action == OB_PARK ? NULL : d.event, d.detail,
-	                    "names", d.names_changed ? names : rec_str(&rec, "names", job->domain),
-	                    "left", left[0] ? left : NULL, "pointed", pointed[0] ? pointed : NULL,
-	                    "away", away[0] ? away : NULL, "missing", missing[0] ? missing : NULL,
-	                    "ever_pointed", ob_ever_pointed(&st) ? "1" : NULL,
-	                    "checked_at", now, "check_at", next_at, (const char *)NULL);
-	if (w == -2) {
-		/* another run of this job wrote first: decide again on its view */
-		outcome_retry(out, 0, "the domain was checked meanwhile; again");
-		out->state = "";
-		out->wait = true;
-		goto out;
-	}
-	if (w != 0) {
-		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
-		goto out;
-	}
-	if (d.event && d.action != OB_PARK)
-		log_msg(LOG_INFO, "stage=offboard-check domain=%s %s: %s", job->domain, d.event,
-		        d.detail);
-	switch (d.action) {
-	case OB_OFFBOARD:
-		offboarded(env, job, &rec, d.detail, out);
-		break;
-	case OB_PARK:
-		outcome_done(out);
-		snprintf(out->reason, sizeof(out->reason), "%s", d.detail);
-		out->state = "parked";
-		out->event = d.event;
-		break;
-	case OB_RENEW:
-		renew(env, job, &rec, stored == 0 ? "the stored certificate is missing: renewing"
-		                      : d.names_changed ? "a name came back: renewing"
-		                      : "renewal due", out);
-		break;
-	case OB_RETRY:
-		outcome_retry(out, -1, "nothing definite from DNS: %s", detail[0] ? detail :
-		              "the pointing checks were inconclusive");
-		out->state = "issued";
-		break;
-	case OB_KEEP:
-		outcome_advance(out, STAGE_OFFBOARD_CHECK);
-		out->delay_ms = delay;
-		out->state = "issued";
-		if (f.deleg == OB_DELEG_MISSING)
-			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %.460s",
-			         detail);
-		break;
-	}
+	full_check(env, job, &rec, renew_at, ari_next, out);
 out:
 	domain_rec_free(&rec);
 }

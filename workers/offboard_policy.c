@@ -173,6 +173,70 @@ static void observe(const struct ob_facts *f, struct ob_state *st, struct ob_dec
 	}
 }
 
+/* Parked: never pointed at us, for certain, after the grace, every name
+ * elsewhere on min_checks definite checks.  True with D set. */
+static bool parked(const struct ob_params *p, const struct ob_facts *f,
+                   const struct ob_state *st, bool unknown, struct ob_decision *d)
+{
+	long long now = (long long)f->now_ms;
+	int fewest = -1;
+
+	if (!p->rule || ob_ever_pointed(st) || unknown ||
+	    now - f->first_issued_at < p->park_grace_ms)
+		return false;
+	for (int i = 0; i < st->n; i++)
+		if (st->name[i].current && (fewest < 0 || st->name[i].away_checks < fewest))
+			fewest = st->name[i].away_checks;
+	if (fewest < p->min_checks)
+		return false;
+	d->action = OB_PARK;
+	d->event = domain_event_name(EVENT_NEVER_POINTED);
+	snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
+	         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
+	return true;
+}
+
+/* The run of checks that found a delegation missing; whether
+ * "delegation-missing" is to be told now (AT_US: the domain points at us,
+ * or there is no rule; the certificate still valid). */
+static bool track_missing(const struct ob_params *p, const struct ob_facts *f,
+                          struct ob_state *st, bool at_us)
+{
+	long long now = (long long)f->now_ms;
+
+	if (f->deleg == OB_DELEG_OK) {
+		st->missing_since = 0;
+		st->missing_checks = 0;
+		st->missing_told = false;
+	} else if (f->deleg == OB_DELEG_MISSING) {
+		if (!st->missing_since)
+			st->missing_since = now;
+		st->missing_checks++;
+	}
+	return st->missing_since && !st->missing_told && st->missing_checks >= p->min_checks &&
+	       at_us && f->not_after_ms > now;
+}
+
+/* Drops the names that left for certain from the current names; the names
+ * that stay into STAY. */
+static void drop_left(const struct ob_params *p, struct ob_state *st, long long now,
+                      char *stay, size_t len)
+{
+	for (int i = 0; i < st->n; i++) {
+		struct ob_name *n = &st->name[i];
+		if (n->current && n->pointed && n->away_since &&
+		    now - n->away_since >= p->offboard_after_ms && n->away_checks >= p->min_checks) {
+			n->current = false;
+			n->away_since = 0;
+			n->away_checks = 0;
+			n->away_told = false;
+		}
+	}
+	for (int i = 0; i < st->n; i++)
+		if (st->name[i].current)
+			list_add(stay, len, st->name[i].name);
+}
+
 void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_state *st,
                struct ob_decision *d)
 {
@@ -213,55 +277,17 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 		return;
 	}
 
-	/* parked: never pointed at us, for certain, after the grace */
-	if (p->rule && !ob_ever_pointed(st) && !unknown &&
-	    now - f->first_issued_at >= p->park_grace_ms) {
-		int fewest = -1;
-		for (int i = 0; i < st->n; i++)
-			if (st->name[i].current && (fewest < 0 || st->name[i].away_checks < fewest))
-				fewest = st->name[i].away_checks;
-		if (fewest >= p->min_checks) {
-			d->action = OB_PARK;
-			d->event = "never-pointed";
-			snprintf(d->detail, sizeof(d->detail), "never pointed at us within %lld s of "
-			         "the first certificate (%d checks)", p->park_grace_ms / 1000, fewest);
-			return;
-		}
-	}
+	if (parked(p, f, st, unknown, d))
+		return;
 
-	/* the delegations */
-	if (f->deleg == OB_DELEG_OK) {
-		st->missing_since = 0;
-		st->missing_checks = 0;
-		st->missing_told = false;
-	} else if (f->deleg == OB_DELEG_MISSING) {
-		if (!st->missing_since)
-			st->missing_since = now;
-		st->missing_checks++;
-	}
-	bool tell_missing = st->missing_since && !st->missing_told &&
-	                    st->missing_checks >= p->min_checks && at_us &&
-	                    f->not_after_ms > now;
+	bool tell_missing = track_missing(p, f, st, at_us);
 
 	/* one event per check, the weightiest; the others that can wait
 	 * ("told" flags) are told at a later check */
 	if (n_leaving) {
-		for (int i = 0; i < st->n; i++) {
-			struct ob_name *n = &st->name[i];
-			if (n->current && n->pointed && n->away_since &&
-			    now - n->away_since >= p->offboard_after_ms &&
-			    n->away_checks >= p->min_checks) {
-				n->current = false;
-				n->away_since = 0;
-				n->away_checks = 0;
-				n->away_told = false;
-			}
-		}
-		for (int i = 0; i < st->n; i++)
-			if (st->name[i].current)
-				list_add(stay, sizeof(stay), st->name[i].name);
+		drop_left(p, st, now, stay, sizeof(stay));
 		d->names_changed = true;
-		d->event = "name-left";
+		d->event = domain_event_name(EVENT_NAME_LEFT);
 		snprintf(d->detail, sizeof(d->detail), "%.160s pointed elsewhere on %d checks over "
 		         "%lld s: dropped from the certificate; the next renewal orders %.160s",
 		         leaving, most, p->offboard_after_ms / 1000, stay);
@@ -271,12 +297,12 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 			if (n->current && n->pointed && n->away_since)
 				n->away_told = true;
 		}
-		d->event = "moving-away";
+		d->event = domain_event_name(EVENT_MOVING_AWAY);
 		snprintf(d->detail, sizeof(d->detail), "%.400s points elsewhere: offboarded if it "
 		         "still does after %lld s and %d checks", moving,
 		         p->offboard_after_ms / 1000, p->min_checks);
 	} else if (readded[0] || back[0]) {
-		d->event = "back";
+		d->event = domain_event_name(EVENT_BACK);
 		if (readded[0])
 			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again: back in the "
 			         "certificate, renewing now", readded);
@@ -284,7 +310,7 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 			snprintf(d->detail, sizeof(d->detail), "%.400s points at us again", back);
 	} else if (tell_missing) {
 		st->missing_told = true;
-		d->event = "delegation-missing";
+		d->event = domain_event_name(EVENT_DELEGATION_MISSING);
 		snprintf(d->detail, sizeof(d->detail), "%sthe delegation is gone on %d checks: %.400s",
 		         p->rule ? "pointing at us but " : "", st->missing_checks,
 		         f->deleg_detail ? f->deleg_detail : "");
@@ -332,4 +358,107 @@ void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
 	/* RFC 9773: a uniform moment of the window; one in the past is now */
 	long long at = start_ms + (long long)(rnd % (uint64_t)(end_ms - start_ms + 1));
 	*renew_at = at < now ? now : at;
+}
+
+void ob_outcome(const struct ob_decision *d, int64_t delay, enum ob_deleg deleg,
+                const char *deleg_detail, struct outcome *out)
+{
+	switch (d->action) {
+	case OB_PARK:
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "%s", d->detail);
+		outcome_state(out, STATE_PARKED);
+		out->event = d->event;
+		break;
+	case OB_RETRY:
+		outcome_retry(out, -1, "nothing definite from DNS: %s",
+		              deleg_detail && deleg_detail[0] ? deleg_detail :
+		              "the pointing checks were inconclusive");
+		outcome_state(out, STATE_ISSUED);
+		break;
+	case OB_KEEP:
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = delay;
+		outcome_state(out, STATE_ISSUED);
+		if (deleg == OB_DELEG_MISSING)
+			snprintf(out->reason, sizeof(out->reason), "the delegation is gone: %.460s",
+			         deleg_detail ? deleg_detail : "");
+		break;
+	case OB_OFFBOARD:
+	case OB_RENEW:
+		break;
+	}
+}
+
+const char *ob_renew_reason(bool cert_missing, bool names_changed)
+{
+	return cert_missing ? "the stored certificate is missing: renewing"
+	       : names_changed ? "a name came back: renewing" : "renewal due";
+}
+
+void ob_renewing(const char *why, struct outcome *out)
+{
+	outcome_advance(out, STAGE_VERIFY_CNAME);
+	snprintf(out->reason, sizeof(out->reason), "%s", why);
+	outcome_state(out, STATE_RENEWING);
+}
+
+void ob_watch(const struct ob_watch *w, const char *why, const char *base,
+              long long stale_interval_ms, const char *notified, struct outcome *out)
+{
+	outcome_state(out, STATE_OFFBOARDED);
+	if (w->unchecked) {
+		/* no server was asked (a zone over dns.max_ns_addrs, or whose
+		 * addresses may not be queried): not seeing the delegation is
+		 * not seeing it gone */
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = stale_interval_ms;
+		snprintf(out->reason, sizeof(out->reason), "%.60s; the delegation of "
+		         "%.253s cannot be checked: %.100s", why, w->unchecked,
+		         w->detail ? w->detail : "");
+		return;
+	}
+	if (w->seen == 0) {
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s no longer "
+		         "points at us", why, base);
+		outcome_event(out, EVENT_DELEGATION_REMOVED);
+		return;
+	}
+	outcome_advance(out, STAGE_OFFBOARD_CHECK);
+	out->delay_ms = stale_interval_ms;
+	snprintf(out->reason, sizeof(out->reason), "%s; _acme-challenge.%s still points "
+	         "at us on %d of %d servers: ask the customer to delete it", why, base,
+	         w->seen, w->of);
+	/* once: the record's last event says whether it was told */
+	if (strcmp(notified ? notified : "", domain_event_name(EVENT_STALE_DELEGATION)) != 0)
+		outcome_event(out, EVENT_STALE_DELEGATION);
+}
+
+void ob_watch_retry(const char *why, struct outcome *out)
+{
+	outcome_retry(out, -1, "%s", why);
+	outcome_state(out, STATE_OFFBOARDED);
+}
+
+void ob_never_issued(struct outcome *out)
+{
+	/* offboard-check runs after an issuance, or after an offboard */
+	outcome_fail(out, "refused: offboard-check of a domain never issued");
+	outcome_keep_state(out);
+	outcome_event(out, EVENT_DEAD_LETTER);
+}
+
+void ob_window_only(int64_t delay, struct outcome *out)
+{
+	outcome_advance(out, STAGE_OFFBOARD_CHECK);
+	out->delay_ms = delay;
+	outcome_state(out, STATE_ISSUED);
+}
+
+void ob_checked_meanwhile(struct outcome *out)
+{
+	outcome_retry(out, 0, "the domain was checked meanwhile; again");
+	outcome_keep_state(out);
+	out->wait = true;
 }

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "dname.h"
+#include "worker.h"
 
 #define OB_NAMES_MAX 16
 #define OB_DETAIL_MAX 512
@@ -131,6 +132,59 @@ bool ob_ever_pointed(const struct ob_state *st);
  * names' "seen") and fills D. */
 void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_state *st,
                struct ob_decision *d);
+
+/*
+ * The check's decision as the stage's outcome (the state and event of
+ * schemas/lifecycle.md's rows for offboard-check).
+ */
+
+/* OB_PARK, OB_RETRY and OB_KEEP of D into OUT: parked (the event
+ * "never-pointed", the pipeline ends); issued, looked at again with the
+ * backoff (DELEG_DETAIL, or the pointing checks, say why); issued, checked
+ * again after DELAY (the delegation gone, when DELEG is missing).
+ * OB_OFFBOARD and OB_RENEW are ob_watch() and ob_renewing(). */
+void ob_outcome(const struct ob_decision *d, int64_t delay, enum ob_deleg deleg,
+                const char *deleg_detail, struct outcome *out);
+
+/* Why a renewal starts: the stored certificate is missing, a name came
+ * back, or it is due. */
+const char *ob_renew_reason(bool cert_missing, bool names_changed);
+
+/* The renewal starts (verified_gen and the order's fields deleted): back
+ * through verify-cname, "renewing". */
+void ob_renewing(const char *why, struct outcome *out);
+
+/* What the watch of an offboarded domain saw of the delegations of all its
+ * names (current and left). */
+struct ob_watch {
+	int seen;               /* servers still answering the CNAME to us */
+	int of;                 /* servers asked */
+	const char *unchecked;  /* a base no server could be asked about, or NULL */
+	const char *detail;     /* its check's detail */
+};
+
+/* An offboarded domain (WHY: "offboarded by the backend" or "moved away
+ * from us"; BASE: the domain's base name): while some server still shows
+ * the delegation, "stale-delegation" once (NOTIFIED: the record's last
+ * event) and again after STALE_INTERVAL_MS; when none does,
+ * "delegation-removed" and the pipeline ends.  Always "offboarded". */
+void ob_watch(const struct ob_watch *w, const char *why, const char *base,
+              long long stale_interval_ms, const char *notified, struct outcome *out);
+
+/* The watch could not look (the TXT could not be removed, a delegation
+ * check was transient): again with the backoff, "offboarded". */
+void ob_watch_retry(const char *why, struct outcome *out);
+
+/* The gate's row: an offboard-check job of a domain never issued. */
+void ob_never_issued(struct outcome *out);
+
+/* Only the renewal window was due (the DNS checks keep their pace): again
+ * after DELAY, "issued". */
+void ob_window_only(int64_t delay, struct outcome *out);
+
+/* Another run of this job wrote the check first: decide again on its view
+ * (at once, a wait, the state left alone). */
+void ob_checked_meanwhile(struct outcome *out);
 
 /* ARI (RFC 9773), followed: when to renew and when to ask again, from a
  * window [START_MS, END_MS] the CA suggests now and the Retry-After it sent

@@ -14,13 +14,21 @@
  * missing on a server (NXDOMAIN, NODATA, other values; not a timeout), it
  * is added again (at most once per lifecycle.propagation_poll_ms), so a
  * value the primary lost or never got does not keep the domain waiting.
+ *
+ * This file is the driver: it asks the CA, the TXT provider and DNS, and
+ * provision_txt_policy.h decides each step.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain_rec.h"
+#include "gate.h"
 #include "log.h"
+#include "order.h"
 #include "pipeline.h"
+#include "provision_txt_policy.h"
+#include "stages.h"
 
 struct chal {
 	char target[DNAME_MAX + 1];
@@ -38,25 +46,22 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 	for (size_t i = 0; i < order->n_authz && n < ACME_MAX_AUTHZ; i++) {
 		struct acme_authz a = { 0 };
 		enum acme_status st = acme_authz_get(c, order->authorizations[i], &a);
-		if (st != ACME_OK) {
+		bool value_ok = st == ACME_OK && a.dns01_url && a.dns01_token && a.identifier &&
+		                pipeline_target(env, job, a.identifier, ch[n].target,
+		                                sizeof(ch[n].target)) == 0 &&
+		                acme_dns01_txt(c, a.dns01_token, ch[n].value) == ACME_OK;
+		switch (pt_authz(st, a.status, a.identifier, a.dns01_url != NULL, value_ok, out)) {
+		case PT_GO:
+			ch[n].url = a.dns01_status && strcmp(a.dns01_status, "pending") == 0 ?
+			            strdup(a.dns01_url) : NULL;
+			n++;
+			break;
+		case PT_ACME_FAILED:
 			pipeline_acme_failed(env, job, st, "authorization", out);
-			acme_authz_free(&a);
-			return -1;
-		}
-		if (strcmp(a.status, "pending") == 0) {
-			if (!a.dns01_url) {
-				outcome_fail(out, "the CA offers no dns-01 challenge for %s", a.identifier);
-				out->state = "failed";
-			} else if (pipeline_target(env, job, a.identifier, ch[n].target,
-			                           sizeof(ch[n].target)) != 0 ||
-			           (st = acme_dns01_txt(c, a.dns01_token, ch[n].value)) != ACME_OK) {
-				outcome_fail(out, "no TXT value for %s", a.identifier);
-				out->state = "failed";
-			} else {
-				ch[n].url = a.dns01_status && strcmp(a.dns01_status, "pending") == 0 ?
-				            strdup(a.dns01_url) : NULL;
-				n++;
-			}
+			break;
+		case PT_SKIP:
+		case PT_STOP:
+			break;
 		}
 		acme_authz_free(&a);
 		if (out->kind != OUT_NONE)
@@ -65,21 +70,15 @@ static int pending(struct stage_env *env, struct acme_client *c, const struct jo
 	return n;
 }
 
-/* The "name value;..." list of CH, as recorded in the domain's "txt", into
- * LIST (TXT_LIST_MAX bytes).  -1 if it does not fit. */
-static int txt_list(const struct chal *ch, int n, char *list)
+/* Records S as the domain's "txt", or sets OUT. */
+static int record_txt(struct stage_env *env, const struct job *job, const char *s,
+                      struct outcome *out)
 {
-	size_t o = 0;
-
-	list[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		int w = snprintf(list + o, TXT_LIST_MAX - o, "%s%s %s", o ? ";" : "",
-		                 ch[i].target, ch[i].value);
-		if (w < 0 || (size_t)w >= TXT_LIST_MAX - o)
-			return -1;
-		o += (size_t)w;
-	}
-	return 0;
+	if (domain_set(env, job, "txt", s, (const char *)NULL) == 0)
+		return 0;
+	outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+	outcome_keep_state(out);
+	return -1;
 }
 
 /* Publishes every value and records them, unless exactly these are
@@ -92,109 +91,44 @@ static int publish(struct stage_env *env, struct job *job,
                    const struct domain_rec *rec, struct chal *ch, int n,
                    struct outcome *out)
 {
-	char list[TXT_LIST_MAX], both[2 * TXT_LIST_MAX + 1], old[TXT_LIST_MAX];
+	struct pt_publish plan;
+	const char *targets[ACME_MAX_AUTHZ], *values[ACME_MAX_AUTHZ];
 	char msg[TXT_MSG_MAX];
-	const char *was = rec_str(rec, "txt", "");
 
-	if (txt_list(ch, n, list) != 0) {
-		outcome_fail(out, "too many TXT values for one domain record");
-		out->state = "failed";
-		return -1;
-	}
-	if (strcmp(list, was) == 0)
-		return 0;
-	snprintf(both, sizeof(both), "%s%s%s", was, *was && *list ? ";" : "", list);
-	if (domain_set(env, job, "txt", both, (const char *)NULL) != 0) {
-		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
-		return -1;
-	}
 	for (int i = 0; i < n; i++) {
-		enum txt_status st = txt_add(pipeline_txt(env), ch[i].target, ch[i].value,
-		                             msg, sizeof(msg));
-		if (st == TXT_TRANSIENT) {
-			outcome_retry(out, -1, "publishing the TXT at %s: %s", ch[i].target, msg);
-			out->state = "provisioning";
-			return -1;
-		}
-		if (st != TXT_OK) {
-			outcome_fail(out, "publishing the TXT at %s: %s", ch[i].target, msg);
-			out->state = "failed";
-			return -1;
-		}
+		targets[i] = ch[i].target;
+		values[i] = ch[i].value;
 	}
-	job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
-	snprintf(old, sizeof(old), "%s", was);
-	for (char *save = NULL, *t = strtok_r(old, ";", &save); t;
-	     t = strtok_r(NULL, ";", &save)) {
-		char *sp = strchr(t, ' ');
-		if (!sp || strstr(list, t))
-			continue;
-		*sp = '\0';
-		if (txt_remove(pipeline_txt(env), t, sp + 1, msg, sizeof(msg)) == TXT_TRANSIENT) {
-			outcome_retry(out, -1, "removing the TXT at %s: %s", t, msg);
-			out->state = "provisioning";
-			return -1;
-		}
-	}
-	if (domain_set(env, job, "txt", list, (const char *)NULL) != 0) {
-		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
+	if (!pt_publish_plan(rec_str(rec, "txt", ""), targets, values, n, &plan, out))
 		return -1;
-	}
-	return 0;
-}
-
-/* Whether a server answered, for certain, that the value is not there
- * (NXDOMAIN, NODATA, other values): not a timeout or a SERVFAIL. */
-static bool absent_somewhere(const struct dns_check_result *res)
-{
-	for (int i = 0; i < res->n_vantage; i++) {
-		enum dns_outcome o = res->vantage[i].outcome;
-		if (o == DNS_NXDOMAIN || o == DNS_NODATA || o == DNS_DIFFERENT)
-			return true;
-	}
-	return false;
-}
-
-/* The record says the value is published; a server says it is not.  Adds
- * it again (adding a TXT that exists changes nothing), at most once per
- * propagation poll, so a secondary that only lags costs one extra update
- * and a primary that lost it (or never got it) gets it back.  0, or -1 with
- * OUT set. */
-static int republish(struct stage_env *env, struct job *job, const struct chal *c,
-                     const struct dns_check_result *res, struct outcome *out)
-{
-	struct pipeline *p = env->deps;
-	char msg[TXT_MSG_MAX];
-	int64_t at = job_ctx_int(job, "txt_at", 0);
-
-	if (!absent_somewhere(res) ||
-	    (at && env->now_ms - (uint64_t)at < (uint64_t)p->lc.propagation_poll_ms))
+	if (plan.unchanged)
 		return 0;
-	enum txt_status st = txt_add(pipeline_txt(env), c->target, c->value, msg, sizeof(msg));
-	if (st == TXT_TRANSIENT) {
-		outcome_retry(out, -1, "publishing the TXT at %s again: %s", c->target, msg);
-		out->state = "provisioning";
+	if (record_txt(env, job, plan.both, out) != 0)
 		return -1;
+	for (int i = 0; i < n; i++) {
+		enum txt_status st = txt_add(pipeline_txt(env), targets[i], values[i],
+		                             msg, sizeof(msg));
+		if (!pt_txt_failed(PT_ADD, st, targets[i], msg, out))
+			return -1;
 	}
-	if (st != TXT_OK) {
-		outcome_fail(out, "publishing the TXT at %s again: %s", c->target, msg);
-		out->state = "failed";
-		return -1;
-	}
-	log_msg(LOG_INFO, "stage=provision-txt domain=%s published the TXT at %s again: %s",
-	        job->domain, c->target, res->detail);
 	job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
-	return 0;
+	for (int i = 0; i < plan.old.n; i++) {
+		const struct txt_entry *e = &plan.old.e[i];
+		if (plan.remove[i] &&
+		    !pt_txt_failed(PT_REMOVE, txt_remove(pipeline_txt(env), e->name, e->value,
+		                                         msg, sizeof(msg)), e->name, msg, out))
+			return -1;
+	}
+	return record_txt(env, job, plan.list, out);
 }
 
 /* Whether every authoritative server serves every value. */
 static bool propagated(struct stage_env *env, struct job *job, struct chal *ch, int n,
                        struct outcome *out)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	struct dns_check_result res;
+	char msg[TXT_MSG_MAX];
 
 	for (int i = 0; i < n; i++) {
 		if (dns_propagation_check(pipeline_dns(env), ch[i].target, ch[i].value, &res) != 0) {
@@ -202,20 +136,24 @@ static bool propagated(struct stage_env *env, struct job *job, struct chal *ch, 
 			return false;
 		}
 		pipeline_dns_count("propagation", &res);
-		if (res.status != DNS_CHECK_OK) {
-			if (env->now_ms - job->since > (uint64_t)p->lc.propagation_timeout_ms) {
-				outcome_fail(out, "TXT at %s not everywhere after %lld s: %s",
-				             ch[i].target, p->lc.propagation_timeout_ms / 1000,
-				             res.detail);
-				out->state = "failed";
+		switch (pt_propagation(&res, ch[i].target, env->now_ms, job->since,
+		                       job_ctx_int(job, "txt_at", 0), p->lc.propagation_poll_ms,
+		                       p->lc.propagation_timeout_ms, out)) {
+		case PT_PROPAGATED:
+			continue;
+		case PT_REPUBLISH:
+			/* adding a TXT that exists changes nothing */
+			if (!pt_txt_failed(PT_ADD_AGAIN, txt_add(pipeline_txt(env), ch[i].target,
+			                                         ch[i].value, msg, sizeof(msg)),
+			                   ch[i].target, msg, out))
 				return false;
-			}
-			if (republish(env, job, &ch[i], &res, out) != 0)
-				return false;
-			outcome_retry(out, p->lc.propagation_poll_ms, "TXT at %s not everywhere yet: %s",
-			              ch[i].target, res.detail);
-			out->state = "provisioning";
-			out->wait = true;    /* waiting is not failing */
+			log_msg(LOG_INFO, "stage=provision-txt domain=%s published the TXT at %s "
+			        "again: %s", job->domain, ch[i].target, res.detail);
+			job_ctx_set_int(job, "txt_at", (int64_t)env->now_ms);
+			pt_not_yet(ch[i].target, res.detail, p->lc.propagation_poll_ms, out);
+			return false;
+		case PT_WAIT:
+		case PT_FAILED:
 			return false;
 		}
 	}
@@ -231,57 +169,59 @@ static void record_challenges(struct stage_env *env, const struct job *job,
 
 	for (int i = 0; i < n; i++)
 		urls[i] = ch[i].url;
-	pipeline_join(urls, (size_t)n, list, sizeof(list));
+	rec_join(urls, (size_t)n, list, sizeof(list));
 	if (list[0])
 		domain_set(env, job, "challenges", list, (const char *)NULL);
 }
 
-void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out)
+/* Answers the challenges still pending.  0, or -1 with OUT set. */
+static int answer(struct stage_env *env, struct acme_client *c, const struct job *job,
+                  const struct chal *ch, int n, struct outcome *out)
 {
-	struct pipeline *p = env->deps;
-	struct domain_rec rec = { 0 };
-	struct acme_order order = { 0 };
-	struct chal ch[ACME_MAX_AUTHZ];
-	struct acme_client *c;
-	long long ra;
-	int n = 0;
-
-	memset(ch, 0, sizeof(ch));
-	enum acme_status st;
-	if (!pipeline_gate(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
-	    !pipeline_order(c, job, &rec, &order, &st, &ra, out))
-		goto out;
-	if (st == ACME_OK || st == ACME_E_INVALID) {
-		/* nothing left to publish: finalize takes it from here */
-		outcome_advance(out, STAGE_FINALIZE);
-		out->state = "validating";
-		goto out;
-	}
-	if (st != ACME_PENDING) {
-		pipeline_acme_failed(env, job, st, "order", out);
-		goto out;
-	}
-	if ((n = pending(env, c, job, &order, ch, out)) < 0)
-		goto out;
-	if (publish(env, job, &rec, ch, n, out) != 0)
-		goto out;
-	if (!propagated(env, job, ch, n, out))
-		goto out;
-	record_challenges(env, job, ch, n);
 	for (int i = 0; i < n; i++) {
 		if (!ch[i].url)
 			continue;
-		st = acme_challenge_respond(c, ch[i].url);
+		enum acme_status st = acme_challenge_respond(c, ch[i].url);
 		if (st != ACME_OK && acme_status_retryable(st)) {
 			pipeline_acme_failed(env, job, st, "answering the challenge", out);
-			goto out;
+			return -1;
 		}
 		/* a challenge already being validated may be refused: finalize
 		 * reads the authorization's verdict either way */
 	}
-	outcome_advance(out, STAGE_FINALIZE);
-	out->delay_ms = p->lc.authz_poll_ms;
-	out->state = "validating";
+	return 0;
+}
+
+void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	struct domain_rec rec = { 0 };
+	struct acme_order order = { 0 };
+	struct chal ch[ACME_MAX_AUTHZ];
+	struct acme_client *c;
+	enum acme_status st;
+	long long ra;
+	int n = 0;
+
+	memset(ch, 0, sizeof(ch));
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
+		goto out;
+	switch (pt_order(st, out)) {
+	case PT_GO:
+		break;
+	case PT_ACME_FAILED:
+		pipeline_acme_failed(env, job, st, "order", out);
+		goto out;
+	default:
+		goto out;
+	}
+	if ((n = pending(env, c, job, &order, ch, out)) < 0 ||
+	    publish(env, job, &rec, ch, n, out) != 0 || !propagated(env, job, ch, n, out))
+		goto out;
+	record_challenges(env, job, ch, n);
+	if (answer(env, c, job, ch, n, out) == 0)
+		pt_answered(p->lc.authz_poll_ms, out);
 out:
 	for (int i = 0; i < ACME_MAX_AUTHZ; i++)
 		free(ch[i].url);

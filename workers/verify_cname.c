@@ -15,21 +15,26 @@
  * or, when another pipeline runs already, nudges that one and is dropped.
  * One that names a name another tenant holds is refused into the dead
  * letters (schemas/lifecycle.md, "Tenants").
+ *
+ * This file is the driver: it asks DNS and Redis, and verify_policy.h
+ * decides, step by step in the order of the lifecycle's table.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "caa.h"
+#include "domain_rec.h"
+#include "gate.h"
 #include "log.h"
 #include "pipeline.h"
+#include "stages.h"
+#include "verify_policy.h"
 
 #define NAMES_MAX 16
 
-/* Gives a job without a generation its domain's generation, drops it when
- * another pipeline of its tenant runs, or refuses it when a name it asks
- * for belongs to another tenant.  Returns false with OUT set when it must
- * not run. */
+/* Runs CLAIM for a job without a generation and gives it the domain's.
+ * Returns false with OUT set when it must not run. */
 static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 {
 	char now[24], target[DNAME_MAX + 1], names[1024];
@@ -40,13 +45,13 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 	if ((why = dname_names(job->domain, want ? want : job->domain, names,
 	                       sizeof(names)))) {
 		outcome_fail(out, "ctx.names: %s", why);
-		out->state = "";
-		out->event = "dead-letter";
+		outcome_keep_state(out);
+		outcome_event(out, EVENT_DEAD_LETTER);
 		return false;
 	}
 	if (pipeline_target(env, job, job->domain, target, sizeof(target)) != 0) {
 		outcome_fail(out, "no delegation target can be made for %s", job->domain);
-		out->state = "";
+		outcome_keep_state(out);
 		return false;
 	}
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
@@ -56,31 +61,20 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
+		outcome_keep_state(out);
 		queue_reply_free(r);
 		return false;
 	}
 	long long code = r->element[0]->integer, gen = r->element[1]->integer;
-	if (code < 0) {
-		/* another tenant's name: the dead letter and its event tell the
-		 * backend; that tenant's domain was not touched */
-		outcome_fail(out, "%s", r->elements > 2 && r->element[2]->type == REDIS_REPLY_STRING
-		             ? r->element[2]->str : "refused: a name is held by another tenant");
-		out->state = "";
-		out->event = "dead-letter";
-		queue_reply_free(r);
-		return false;
-	}
+	bool go = vc_claimed(code, r->elements > 2 && r->element[2]->type == REDIS_REPLY_STRING
+	                     ? r->element[2]->str : NULL, out);
 	queue_reply_free(r);
-	if (code == 0) {
+	if (code == 0)
 		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a pipeline runs "
 		        "already; nudged it and dropped this job", job->domain, job->id);
-		outcome_done(out);
-		out->state = "";
-		return false;
-	}
-	job->gen = (uint64_t)gen;
-	return true;
+	if (go)
+		job->gen = (uint64_t)gen;
+	return go;
 }
 
 /* Checks every base name's delegation.  Returns true when all of them are
@@ -104,29 +98,22 @@ static bool delegation(struct stage_env *env, struct job *job,
 			return false;
 		}
 		pipeline_dns_count("delegation", &res);
-		switch (res.status) {
-		case DNS_CHECK_OK:
+		switch (vc_delegation(base, target, &res, out)) {
+		case VC_NEXT:
 			break;
-		case DNS_CHECK_CONFIRMING:
+		case VC_CONFIRMING:
 			confirming = true;
 			break;
-		case DNS_CHECK_TRANSIENT:
-			outcome_retry(out, -1, "_acme-challenge.%s: %s", base, res.detail);
-			out->state = "waiting-cname";
-			return false;
-		default:
+		case VC_STOP_FORGET:
 			job_ctx_del(job, "confirmed");
-			outcome_retry(out, -1, "_acme-challenge.%s must be a CNAME to %s: %s",
-			              base, target, res.detail);
-			out->state = "waiting-cname";
+			return false;
+		case VC_STOP:
 			return false;
 		}
 	}
 	if (confirming) {
 		job_ctx_set_int(job, "confirmed", prev + 1);
-		outcome_retry(out, res.retry_after_ms, "delegation seen everywhere: "
-		              "confirmation %d of %d", prev + 1, res.needed);
-		out->state = "verifying";
+		vc_confirming(prev, res.needed, res.retry_after_ms, out);
 		return false;
 	}
 	return true;
@@ -136,7 +123,7 @@ static bool delegation(struct stage_env *env, struct job *job,
 static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
                        char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	struct caa_result res;
 
 	if (!p->lc.caa_check)
@@ -152,75 +139,44 @@ static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
 			outcome_fail(out, "%s: not a name CAA can be checked for", names[i]);
 			return false;
 		}
-		if (res.verdict == CAA_ALLOWED)
-			continue;
-		if (res.verdict == CAA_FORBIDDEN) {
-			outcome_retry(out, -1, "CAA forbids issuance for %s: %s (%s)",
-			              names[i], res.record, res.detail);
-			out->state = "caa-blocked";
-			if (strcmp(rec_str(rec, "state", ""), "caa-blocked") != 0)
-				out->event = "caa-blocked";
-		} else {
-			outcome_retry(out, -1, "CAA of %s: %s", names[i], res.detail);
-			out->state = "verifying";
-		}
-		return false;
+		if (!vc_caa(names[i], &res, rec_str(rec, "state", ""), out))
+			return false;
 	}
 	return true;
 }
 
-/* A retry's backoff, cut short so that the job is back when the wait for
- * the customer is over (and the domain is abandoned on time). */
-static void wake_by_deadline(struct stage_env *env, const struct job *job,
-                             struct outcome *out)
-{
-	struct pipeline *p = env->deps;
-	uint64_t deadline = job->since + (uint64_t)p->lc.verify_max_wait_ms;
-
-	if (out->kind != OUT_RETRY || out->delay_ms >= 0)
-		return;
-	out->delay_ms = worker_backoff(&env->cfg->policy[STAGE_VERIFY_CNAME],
-	                               job->attempt + 1, env->now_ms * 0x9E3779B97F4A7C15ull);
-	if (deadline > env->now_ms && (uint64_t)out->delay_ms > deadline - env->now_ms)
-		out->delay_ms = (int64_t)(deadline - env->now_ms) + 1;
-}
-
 void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *out)
 {
-	struct pipeline *p = env->deps;
+	struct pipeline *p = pipeline_of(env);
 	struct domain_rec rec = { 0 };
 	char names[NAMES_MAX][DNAME_MAX + 2];
 	char gen[24];
 
-	if (!claim(env, job, out) || !pipeline_gate(env, job, &rec, out))
+	if (!claim(env, job, out) || !gate_pass(env, job, &rec, out))
 		goto out;
-	if (env->now_ms - job->since > (uint64_t)p->lc.verify_max_wait_ms) {
-		outcome_done(out);
-		snprintf(out->reason, sizeof(out->reason), "no delegation after %lld days: %s",
-		         p->lc.verify_max_wait_ms / 86400000, rec_str(&rec, "last_error", "?"));
-		out->state = "abandoned";
-		out->event = "abandoned";
+	if (vc_abandoned(env->now_ms, job->since, p->lc.verify_max_wait_ms,
+	                 rec_str(&rec, "last_error", "?"), out))
 		goto out;
-	}
 	long long nudged = rec_int(&rec, "nudged_at", 0);
-	if (nudged > job_ctx_int(job, "nudge_seen", 0)) {
+	if (vc_nudged(nudged, job_ctx_int(job, "nudge_seen", 0))) {
 		job->attempt = 0;           /* the backoff starts again */
 		job_ctx_set_int(job, "nudge_seen", nudged);
 	}
-	int n = pipeline_names(&rec, job, names, NAMES_MAX);
+	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out)) {
-		wake_by_deadline(env, job, out);
+		vc_wake_by_deadline(&env->cfg->policy[STAGE_VERIFY_CNAME], job->attempt,
+		                    env->now_ms, job->since, p->lc.verify_max_wait_ms,
+		                    env->now_ms * 0x9E3779B97F4A7C15ull, out);
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
 	if (domain_set(env, job, "verified_gen", gen, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
-		out->state = "";
+		outcome_keep_state(out);
 		goto out;
 	}
 	job_ctx_del(job, "confirmed");
-	outcome_advance(out, STAGE_CREATE_ORDER);
-	out->state = "ordering";
+	vc_verified(out);
 out:
 	domain_rec_free(&rec);
 }

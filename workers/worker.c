@@ -133,6 +133,21 @@ void outcome_fail(struct outcome *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+void outcome_state(struct outcome *o, enum domain_state s)
+{
+	o->state = domain_state_name(s);
+}
+
+void outcome_keep_state(struct outcome *o)
+{
+	o->state = "";
+}
+
+void outcome_event(struct outcome *o, enum domain_event e)
+{
+	o->event = domain_event_name(e);
+}
+
 static uint64_t xorshift(uint64_t *state)
 {
 	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;  /* 0 is a fixed point */

@@ -25,6 +25,7 @@
 
 #include "cfg.h"
 #include "job.h"
+#include "lifecycle_names.h"
 #include "metrics.h"
 #include "queue.h"
 
@@ -149,6 +150,12 @@ void outcome_retry(struct outcome *o, int64_t delay_ms, const char *fmt, ...)
 void outcome_fail(struct outcome *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void outcome_done(struct outcome *o);
+/* The domain state and the event of O, named from the one list
+ * (lifecycle_names.h); outcome_keep_state() leaves the record's state as
+ * it was (a retry after a Redis error, a job refused or dropped). */
+void outcome_state(struct outcome *o, enum domain_state s);
+void outcome_keep_state(struct outcome *o);
+void outcome_event(struct outcome *o, enum domain_event e);
 
 /* A running runtime: its threads, connections and metric handles.  Nothing
  * of it is global, so a process may run one, stop it and run another (one

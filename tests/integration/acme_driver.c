@@ -283,7 +283,9 @@ static int cmd_issue(struct acme_client *c, const struct opts *o)
 
 /* account-worker: loads the account from Redis, makes one order, then waits
  * for a line on stdin (the test rotates the key meanwhile) and makes a
- * second through account_retry_rotated(). */
+ * second, again with the reloaded key when the CA refused the old one
+ * and the stored key moved (account_key_refused, account_refresh), as
+ * the stages do (workers/acme_outcome.h). */
 struct order_arg {
 	char **names;
 	size_t n;
@@ -341,7 +343,11 @@ static int cmd_account_worker(struct acme_client *c, const struct opts *o)
 	char line[16];
 	if (!fgets(line, sizeof(line), stdin))
 		goto out;
-	st = account_retry_rotated(rc, o->prefix, &kek, &a, c, do_order, &oa);
+	st = do_order(c, &oa);
+	bool changed = false;
+	if (account_key_refused(st) &&
+	    account_refresh(rc, o->prefix, &kek, &a, c, &changed) == ACCOUNT_OK && changed)
+		st = do_order(c, &oa);
 	if (st != ACME_OK) {
 		ret = acme_fail(c, st, "order-after-rotate");
 		goto out;

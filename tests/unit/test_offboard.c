@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "offboard_policy.h"
+#include "stage_assert.h"
 
 #define DAY (24LL * 3600 * 1000)
 #define T0 1800000000000LL          /* the first certificate */
@@ -332,6 +333,134 @@ static void test_ari_schedule(void **state)
 	assert_int_equal(at, now + 2 * DAY);
 }
 
+/* The rows of offboard-check as outcomes: parked with never-pointed (the
+ * pipeline ends); issued, checked again (the delegation gone says so);
+ * issued, retried with the backoff when nothing was definite. */
+static void test_outcomes_of_a_check(void **state)
+{
+	(void)state;
+	struct ob_decision d = { .action = OB_PARK, .event = "never-pointed",
+	                         .detail = "never pointed at us within 2592000 s" };
+	struct outcome out = { 0 };
+
+	ob_outcome(&d, 5000, OB_DELEG_OK, "", &out);
+	assert_int_equal(out.kind, OUT_DONE);
+	assert_state(&out, STATE_PARKED);
+	assert_event_is(&out, EVENT_NEVER_POINTED);
+	assert_string_equal(out.reason, d.detail);
+
+	struct ob_decision keep = { .action = OB_KEEP };
+	memset(&out, 0, sizeof(out));
+	ob_outcome(&keep, 5000, OB_DELEG_OK, "", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_OFFBOARD_CHECK);
+	assert_int_equal(out.delay_ms, 5000);
+	assert_state(&out, STATE_ISSUED);
+	assert_event_is(&out, NO_EVENT);
+	memset(&out, 0, sizeof(out));
+	ob_outcome(&keep, 5000, OB_DELEG_MISSING, "_acme-challenge.a.example: NXDOMAIN", &out);
+	assert_string_equal(out.reason, "the delegation is gone: _acme-challenge.a.example: "
+	                    "NXDOMAIN");
+
+	struct ob_decision retry = { .action = OB_RETRY };
+	memset(&out, 0, sizeof(out));
+	ob_outcome(&retry, 5000, OB_DELEG_UNKNOWN, "", &out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, -1);
+	assert_state(&out, STATE_ISSUED);
+	assert_string_equal(out.reason, "nothing definite from DNS: the pointing checks were "
+	                    "inconclusive");
+}
+
+/* renewing: back through verify-cname, with why. */
+static void test_renewing(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_string_equal(ob_renew_reason(true, true), "the stored certificate is missing: "
+	                    "renewing");
+	assert_string_equal(ob_renew_reason(false, true), "a name came back: renewing");
+	assert_string_equal(ob_renew_reason(false, false), "renewal due");
+	ob_renewing("renewal due", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_VERIFY_CNAME);
+	assert_state(&out, STATE_RENEWING);
+	assert_string_equal(out.reason, "renewal due");
+}
+
+/* offboarded: stale-delegation once while a server still shows the
+ * delegation (checked every stale_interval_ms), delegation-removed when
+ * none does (the pipeline ends); a delegation no server could be asked
+ * about is not one seen gone. */
+static void test_offboarded_watch(void **state)
+{
+	(void)state;
+	struct ob_watch w = { .seen = 2, .of = 4 };
+	struct outcome out = { 0 };
+
+	ob_watch(&w, "offboarded by the backend", "example.com", 7 * DAY, "", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_OFFBOARD_CHECK);
+	assert_int_equal(out.delay_ms, 7 * DAY);
+	assert_state(&out, STATE_OFFBOARDED);
+	assert_event_is(&out, EVENT_STALE_DELEGATION);
+	assert_string_equal(out.reason, "offboarded by the backend; _acme-challenge.example.com "
+	                    "still points at us on 2 of 4 servers: ask the customer to delete it");
+	memset(&out, 0, sizeof(out));
+	ob_watch(&w, "moved away from us", "example.com", 7 * DAY, "stale-delegation", &out);
+	assert_state(&out, STATE_OFFBOARDED);
+	assert_event_is(&out, NO_EVENT);
+
+	struct ob_watch gone = { .seen = 0, .of = 4 };
+	memset(&out, 0, sizeof(out));
+	ob_watch(&gone, "moved away from us", "example.com", 7 * DAY, "stale-delegation", &out);
+	assert_int_equal(out.kind, OUT_DONE);
+	assert_state(&out, STATE_OFFBOARDED);
+	assert_event_is(&out, EVENT_DELEGATION_REMOVED);
+	assert_string_equal(out.reason, "moved away from us; _acme-challenge.example.com no "
+	                    "longer points at us");
+
+	struct ob_watch blind = { .unchecked = "example.com", .detail = "too many NS" };
+	memset(&out, 0, sizeof(out));
+	ob_watch(&blind, "moved away from us", "example.com", 7 * DAY, "", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_event_is(&out, NO_EVENT);
+	assert_string_equal(out.reason, "moved away from us; the delegation of example.com "
+	                    "cannot be checked: too many NS");
+
+	memset(&out, 0, sizeof(out));
+	ob_watch_retry("removing the TXT at t.zone: timeout", &out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, -1);
+	assert_state(&out, STATE_OFFBOARDED);
+}
+
+/* The gate's row for offboard-check; the window-only run; a check written
+ * by another run first. */
+static void test_gate_window_and_race(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	ob_never_issued(&out);
+	assert_int_equal(out.kind, OUT_FAIL);
+	assert_state(&out, KEEP);
+	assert_event_is(&out, EVENT_DEAD_LETTER);
+	assert_string_equal(out.reason, "refused: offboard-check of a domain never issued");
+	memset(&out, 0, sizeof(out));
+	ob_window_only(1234, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.delay_ms, 1234);
+	assert_state(&out, STATE_ISSUED);
+	memset(&out, 0, sizeof(out));
+	ob_checked_meanwhile(&out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 0);
+	assert_true(out.wait);
+	assert_state(&out, KEEP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +474,10 @@ int main(void)
 		cmocka_unit_test(test_never_pointed_name_rides_along),
 		cmocka_unit_test(test_state_roundtrip_and_caps),
 		cmocka_unit_test(test_ari_schedule),
+		cmocka_unit_test(test_outcomes_of_a_check),
+		cmocka_unit_test(test_renewing),
+		cmocka_unit_test(test_offboarded_watch),
+		cmocka_unit_test(test_gate_window_and_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

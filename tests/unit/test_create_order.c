@@ -1,0 +1,311 @@
+/* create_order_policy and acme_outcome: create-order's decisions, one test
+ * per row of schemas/lifecycle.md that names create-order (States:
+ * ordering, rate-limited, provisioning, finalizing; "Rate limits": the
+ * place in line, the failed-authorization peek, a block by the CA; "At most
+ * one order per issuance": the recorded order reused or replaced, the
+ * process's memory, order_started; "What is checked against the world": the
+ * order exists), and the rows of a failed ACME call every ACME stage
+ * shares. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "acme_outcome.h"
+#include "create_order_policy.h"
+#include "stage_assert.h"
+
+#define T0 1800000000000ULL
+
+/* provisioning: a recorded order the CA has pending, ready or processing
+ * is reused (its record restored when only this process remembered it). */
+static void test_recorded_order_reused(void **state)
+{
+	(void)state;
+	const char *live[] = { "pending", "ready", "processing" };
+
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(co_recorded(ACME_OK, live[i], false, false, false), CO_USABLE);
+		assert_int_equal(co_recorded(ACME_PENDING, live[i], false, true, false), CO_USABLE);
+		assert_int_equal(co_recorded(ACME_OK, live[i], false, false, true),
+		                 CO_USABLE_RECALLED);
+	}
+	struct outcome out = { 0 };
+	co_resume(CO_USABLE, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_PROVISION_TXT);
+	assert_state(&out, STATE_PROVISIONING);
+	assert_event_is(&out, NO_EVENT);
+}
+
+/* finalizing: a valid order whose key is recorded goes to finalize (which
+ * downloads it); without the key, or only remembered by the process, it is
+ * replaced. */
+static void test_valid_order_with_key_finalizes(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_int_equal(co_recorded(ACME_OK, "valid", false, true, false), CO_ISSUED);
+	co_resume(CO_ISSUED, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_FINALIZE);
+	assert_state(&out, STATE_FINALIZING);
+	assert_int_equal(co_recorded(ACME_OK, "valid", false, false, false), CO_ORDER_ANEW);
+	assert_int_equal(co_recorded(ACME_OK, "valid", false, true, true), CO_ORDER_ANEW);
+}
+
+/* Replaced: an order that went invalid, or that the CA no longer has
+ * (404); a CA that cannot be asked is a failed ACME call, not a new
+ * order. */
+static void test_order_replaced_or_failed(void **state)
+{
+	(void)state;
+	assert_int_equal(co_recorded(ACME_E_INVALID, "invalid", false, true, false),
+	                 CO_ORDER_ANEW);
+	assert_int_equal(co_recorded(ACME_E_CA, NULL, true, true, false), CO_ORDER_ANEW);
+	assert_int_equal(co_recorded(ACME_E_NETWORK, NULL, false, true, false), CO_ACME_FAILED);
+	assert_int_equal(co_recorded(ACME_E_SERVER, NULL, false, false, true), CO_ACME_FAILED);
+}
+
+/* rate-limited: a failed-authorization bucket of one of the names is
+ * empty (a wildcard counts under its base name); not an attempt. */
+static void test_failed_authz_bucket_waits(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_true(co_rate(CO_FAILED_AUTHZ, 0, "*.example.com", "ca:14000", 300, 10800000,
+	                    NULL, &out));
+	assert_int_equal(out.kind, OUT_NONE);
+	assert_false(co_rate(CO_FAILED_AUTHZ, 1234, "*.example.com", "ca:14000", 300,
+	                     10800000, NULL, &out));
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 1234);
+	assert_true(out.wait);
+	assert_state(&out, STATE_RATE_LIMITED);
+	assert_string_equal(out.reason, "rate limit of failed authorizations for example.com "
+	                    "at ca:14000: waiting 1234 ms");
+}
+
+/* rate-limited: the job's place in the new-order line is not yet due;
+ * last_error gives the place (one token per period / limit). */
+static void test_place_in_line_waits(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	/* 300 per 3 h: one per 36 s; 100 s ahead is place 3 */
+	assert_false(co_rate(CO_NEW_ORDERS, 100000, NULL, "acme.example", 300, 10800000, NULL,
+	                     &out));
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 100000);
+	assert_true(out.wait);
+	assert_state(&out, STATE_RATE_LIMITED);
+	assert_string_equal(out.reason, "rate limit of new orders at acme.example: place 3 in "
+	                    "line, waiting 100000 ms");
+	memset(&out, 0, sizeof(out));
+	assert_true(co_rate(CO_NEW_ORDERS, 0, NULL, "acme.example", 300, 10800000, NULL, &out));
+	assert_int_equal(out.kind, OUT_NONE);
+}
+
+/* A Redis failure of the limiter is a retry that leaves the state. */
+static void test_limiter_redis_failure(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_false(co_rate(CO_NEW_ORDERS, -1, NULL, "ca", 300, 10800000, "connection lost",
+	                     &out));
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 1000);
+	assert_false(out.wait);
+	assert_state(&out, KEEP);
+	assert_string_equal(out.reason, "redis: connection lost");
+}
+
+/* ordering: another thread of the process holds the ordering lock, or
+ * another run of this job started a newOrder lately: wait, not an
+ * attempt.  A mark older than twice the ACME timeout and 10 s is a run
+ * that died. */
+static void test_one_newOrder_at_a_time(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	long long stale = 2 * 30000 + 10000;
+
+	co_lock_busy(&out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 100);
+	assert_true(out.wait);
+	assert_state(&out, STATE_ORDERING);
+
+	memset(&out, 0, sizeof(out));
+	assert_true(co_lease(0, T0, stale, &out));
+	assert_true(co_lease((long long)T0 - stale, T0, stale, &out));
+	assert_int_equal(out.kind, OUT_NONE);
+	assert_false(co_lease((long long)T0 - 5000, T0, stale, &out));
+	assert_int_equal(out.delay_ms, 1000);
+	assert_true(out.wait);
+	assert_state(&out, STATE_ORDERING);
+	assert_string_equal(out.reason, "another run of this job is creating the order "
+	                    "(for 5000 ms now): waiting for it");
+	/* due sooner than a second: woken when it goes stale */
+	memset(&out, 0, sizeof(out));
+	assert_false(co_lease((long long)T0 - stale + 300, T0, stale, &out));
+	assert_int_equal(out.delay_ms, 300);
+}
+
+/* The guarded mark: two runs cannot both start. */
+static void test_lease_written(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_true(co_lease_written(0, NULL, &out));
+	assert_int_equal(out.kind, OUT_NONE);
+	assert_false(co_lease_written(-2, NULL, &out));
+	assert_int_equal(out.delay_ms, 100);
+	assert_true(out.wait);
+	assert_state(&out, STATE_ORDERING);
+	memset(&out, 0, sizeof(out));
+	assert_false(co_lease_written(-1, "timeout", &out));
+	assert_int_equal(out.delay_ms, 1000);
+	assert_false(out.wait);
+	assert_state(&out, KEEP);
+}
+
+/* provisioning: the order was created and recorded. */
+static void test_ordered(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	co_ordered(&out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_PROVISION_TXT);
+	assert_int_equal(out.delay_ms, 0);
+	assert_state(&out, STATE_PROVISIONING);
+	assert_event_is(&out, NO_EVENT);
+}
+
+static struct acme_failure failure(enum acme_status st)
+{
+	struct acme_failure f = { .st = st, .type = "urn:ietf:params:acme:error:x",
+	                          .detail = "the CA says no", .retry_after_ms = -1,
+	                          .orders_period_ms = 10800000 };
+	return f;
+}
+
+/* rate-limited by the CA (any ACME stage): its Retry-After, else a minute
+ * or the bucket's period when shorter; the new-order bucket is blocked as
+ * long; not an attempt. */
+static void test_ca_rate_limited_blocks(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	struct acme_failure f = failure(ACME_E_RATELIMITED);
+	long long block = 0;
+
+	f.retry_after_ms = 90000;
+	assert_int_equal(acme_outcome_decide(&f, "new order", &out, &block), ACME_EFFECT_BLOCK);
+	assert_int_equal(block, 90000);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 90000);
+	assert_true(out.wait);
+	assert_state(&out, STATE_RATE_LIMITED);
+	assert_string_equal(out.reason, "new order: rate limited by the CA: the CA says no");
+	f.retry_after_ms = -1;
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(block, 60000);
+	f.orders_period_ms = 10000;
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(block, 10000);
+	assert_int_equal(out.delay_ms, 10000);
+}
+
+/* A key refused by the CA: at once with the new key when it was rotated,
+ * else again after a second for a few attempts (a rotation half-way),
+ * then failed; the state is left alone while it retries. */
+static void test_refused_key(void **state)
+{
+	(void)state;
+	enum acme_status refused[] = { ACME_E_UNAUTHORIZED, ACME_E_BADPUBLICKEY,
+	                               ACME_E_MALFORMED, ACME_E_NOACCOUNT };
+	long long block = -7;
+
+	for (size_t i = 0; i < 4; i++) {
+		struct outcome out = { 0 };
+		struct acme_failure f = failure(refused[i]);
+		f.key_moved = true;
+		f.attempt = 50;
+		assert_int_equal(acme_outcome_decide(&f, "authorization", &out, &block),
+		                 ACME_EFFECT_RELOAD);
+		assert_int_equal(out.kind, OUT_RETRY);
+		assert_int_equal(out.delay_ms, 0);
+		assert_state(&out, KEEP);
+		f.key_moved = false;
+		f.attempt = KEY_REFUSED_RETRIES - 1;
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(acme_outcome_decide(&f, "authorization", &out, &block),
+		                 ACME_EFFECT_RELOAD);
+		assert_int_equal(out.delay_ms, 1000);
+		assert_state(&out, KEEP);
+	}
+	struct outcome out = { 0 };
+	struct acme_failure f = failure(ACME_E_UNAUTHORIZED);
+	f.attempt = KEY_REFUSED_RETRIES;
+	assert_int_equal(acme_outcome_decide(&f, "new order", &out, &block), ACME_EFFECT_NONE);
+	assert_int_equal(out.kind, OUT_FAIL);
+	assert_state(&out, STATE_FAILED);
+	assert_string_equal(out.reason, "new order: the CA says no (urn:ietf:params:acme:error:x)");
+	assert_int_equal(block, -7);
+}
+
+/* A retryable error (network, 5xx, badNonce) retries after its Retry-After
+ * or the backoff, the state left alone; a permanent one fails. */
+static void test_retryable_and_permanent(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	struct acme_failure f = failure(ACME_E_NETWORK);
+	long long block = 0;
+
+	assert_true(acme_status_retryable(ACME_E_NETWORK));
+	assert_int_equal(acme_outcome_decide(&f, "order", &out, &block), ACME_EFFECT_NONE);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, -1);
+	assert_state(&out, KEEP);
+	assert_string_equal(out.reason, "order: the CA says no");
+	f = failure(ACME_E_SERVER);
+	f.retry_after_ms = 5000;
+	acme_outcome_decide(&f, "order", &out, &block);
+	assert_int_equal(out.delay_ms, 5000);
+	memset(&out, 0, sizeof(out));
+	f = failure(ACME_E_REJECTEDID);
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(out.kind, OUT_FAIL);
+	assert_state(&out, STATE_FAILED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_recorded_order_reused),
+		cmocka_unit_test(test_valid_order_with_key_finalizes),
+		cmocka_unit_test(test_order_replaced_or_failed),
+		cmocka_unit_test(test_failed_authz_bucket_waits),
+		cmocka_unit_test(test_place_in_line_waits),
+		cmocka_unit_test(test_limiter_redis_failure),
+		cmocka_unit_test(test_one_newOrder_at_a_time),
+		cmocka_unit_test(test_lease_written),
+		cmocka_unit_test(test_ordered),
+		cmocka_unit_test(test_ca_rate_limited_blocks),
+		cmocka_unit_test(test_refused_key),
+		cmocka_unit_test(test_retryable_and_permanent),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

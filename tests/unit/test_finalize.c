@@ -1,0 +1,177 @@
+/* finalize_policy: finalize's decisions, one test per row of
+ * schemas/lifecycle.md that names finalize (States: validating,
+ * finalizing, issued, waiting-cname after an invalid authorization,
+ * failed, ordering when the finalized order's key was lost; Events:
+ * issued, authz-invalid, failed; "Renewal": renew_at without ARI; the
+ * order's fields leaving the record with the commit). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "finalize_policy.h"
+#include "stage_assert.h"
+
+#define H 3600000LL
+#define DAY (24 * H)
+
+/* validating: the CA is still validating an authorization (its
+ * Retry-After, else lifecycle.authz_poll_ms): a wait. */
+static void test_authz_pending_waits(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_int_equal(fz_authz(ACME_OK, "valid", "a.example", -1, 1000, &out), FZ_GO);
+	assert_int_equal(out.kind, OUT_NONE);
+	assert_int_equal(fz_authz(ACME_PENDING, "pending", "a.example", -1, 1000, &out),
+	                 FZ_WAIT);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 1000);
+	assert_true(out.wait);
+	assert_state(&out, STATE_VALIDATING);
+	assert_string_equal(out.reason, "the CA is validating a.example");
+	fz_authz(ACME_PENDING, "pending", "a.example", 7000, 1000, &out);
+	assert_int_equal(out.delay_ms, 7000);
+}
+
+/* An invalid authorization is the invalid way; another failure is a
+ * failed ACME call. */
+static void test_authz_invalid_or_failed(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	assert_int_equal(fz_authz(ACME_E_INVALID, "invalid", "a.example", -1, 1000, &out),
+	                 FZ_INVALID);
+	assert_int_equal(fz_authz(ACME_E_TIMEOUT, NULL, NULL, -1, 1000, &out), FZ_ACME_FAILED);
+	assert_int_equal(out.kind, OUT_NONE);
+}
+
+/* waiting-cname, event authz-invalid every time: back to verify-cname
+ * after lifecycle.invalid_backoff_ms doubled for every earlier invalid
+ * one in a row (at most about 30 days); the order's fields and
+ * verified_gen leave with the commit. */
+static void test_invalid_backs_off(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	fz_invalid(1, 3, H, "a.example", "no TXT found", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_VERIFY_CNAME);
+	assert_int_equal(out.delay_ms, H);
+	assert_state(&out, STATE_WAITING_CNAME);
+	assert_event_is(&out, EVENT_AUTHZ_INVALID);
+	assert_string_equal(out.reason, "the CA found a.example invalid: no TXT found");
+	assert_string_equal(out.clear, FZ_ORDER_FIELDS " verified_gen");
+	memset(&out, 0, sizeof(out));
+	fz_invalid(2, 3, H, "a.example", "x", &out);
+	assert_int_equal(out.delay_ms, 2 * H);
+	memset(&out, 0, sizeof(out));
+	fz_invalid(90, 100, DAY, "a.example", "x", &out);
+	assert_true(out.delay_ms >= 30 * DAY && out.delay_ms < 60 * DAY);
+	/* not counted (Redis failed): the first backoff */
+	memset(&out, 0, sizeof(out));
+	fz_invalid(-1, 3, H, "a.example", "x", &out);
+	assert_int_equal(out.delay_ms, H);
+	assert_event_is(&out, EVENT_AUTHZ_INVALID);
+}
+
+/* failed, event failed (no dead letter): the max_invalid_authz-th invalid
+ * authorization in a row. */
+static void test_invalid_too_often_fails(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	fz_invalid(3, 3, H, "a.example", "no TXT found", &out);
+	assert_int_equal(out.kind, OUT_DONE);
+	assert_state(&out, STATE_FAILED);
+	assert_event_is(&out, EVENT_FAILED);
+	assert_string_equal(out.reason, "authorization of a.example invalid 3 times in a "
+	                    "row: no TXT found");
+	assert_string_equal(out.clear, FZ_ORDER_FIELDS " verified_gen");
+}
+
+/* ordering: a valid order whose key was lost, or refused (in the clear
+ * under a KEK, or not opening under it): a new order. */
+static void test_key_lost_orders_again(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	fz_key_lost(false, NULL, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_CREATE_ORDER);
+	assert_state(&out, STATE_ORDERING);
+	assert_string_equal(out.reason, "the key of the finalized order was lost; "
+	                    "ordering again");
+	memset(&out, 0, sizeof(out));
+	fz_key_lost(true, "in the clear", &out);
+	assert_state(&out, STATE_ORDERING);
+	assert_string_equal(out.reason, "refused the recorded key of the finalized order: "
+	                    "in the clear; ordering again");
+}
+
+/* finalizing: the CA is issuing: a wait. */
+static void test_issuing_waits(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	fz_issuing(-1, 1000, &out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, 1000);
+	assert_true(out.wait);
+	assert_state(&out, STATE_FINALIZING);
+	fz_issuing(3000, 1000, &out);
+	assert_int_equal(out.delay_ms, 3000);
+}
+
+/* Without ARI: renew when lifecycle.renew_fraction of the lifetime is
+ * left. */
+static void test_renew_at_fraction(void **state)
+{
+	(void)state;
+	long long nb = 1800000000, na = nb + 90 * 86400;
+
+	assert_int_equal(fz_renew_at(nb, na, 1.0 / 3), (uint64_t)(na * 1000 - 30 * DAY));
+	assert_int_equal(fz_renew_at(nb, na, 0.0), (uint64_t)na * 1000);
+	assert_int_equal(fz_renew_at(nb, na, 1.0), (uint64_t)nb * 1000);
+}
+
+/* issued, event issued "serial <HEX>, not after <time>": on to
+ * offboard-check, whose first check sets the schedule. */
+static void test_issued(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	fz_issued("03AB", 1800000000, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_OFFBOARD_CHECK);
+	assert_int_equal(out.delay_ms, 1);
+	assert_state(&out, STATE_ISSUED);
+	assert_event_is(&out, EVENT_ISSUED);
+	assert_string_equal(out.reason, "serial 03AB, not after 2027-01-15T08:00:00Z");
+	assert_string_equal(out.clear, FZ_ORDER_FIELDS " verified_gen invalid_count");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_authz_pending_waits),
+		cmocka_unit_test(test_authz_invalid_or_failed),
+		cmocka_unit_test(test_invalid_backs_off),
+		cmocka_unit_test(test_invalid_too_often_fails),
+		cmocka_unit_test(test_key_lost_orders_again),
+		cmocka_unit_test(test_issuing_waits),
+		cmocka_unit_test(test_renew_at_fraction),
+		cmocka_unit_test(test_issued),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

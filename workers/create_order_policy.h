@@ -1,0 +1,79 @@
+/*
+ * create_order_policy: what create-order decides, as pure functions of the
+ * job, the record and what the CA and the rate limiter said
+ * (schemas/lifecycle.md: the rows of "States" set by create-order, "Rate
+ * limits", "At most one order per issuance").  No I/O: create_order.c
+ * asks, in this order, and performs each step's decision;
+ * tests/unit/test_create_order.c walks the rows.
+ *
+ *   1. co_recorded: the order recorded for this generation (or, when the
+ *      record lost it, the one this process remembers) is reused while the
+ *      CA has it pending, ready or processing ("provisioning"), goes to
+ *      finalize when valid with its key recorded ("finalizing"); one that
+ *      went invalid, that the CA no longer has, or that was finalized with
+ *      a key we lost, is replaced: a new order;
+ *   2. co_rate: the failed-authorization bucket of each name (a peek), then
+ *      the job's place in the new-order line: a wait is "rate-limited" and
+ *      not an attempt;
+ *   3. co_lock_busy: another thread of the process is ordering: wait;
+ *   4. co_lease, co_lease_written: another run of this job started a
+ *      newOrder lately ("order_started"): wait for it; else mark it;
+ *   5. co_ordered: newOrder answered and recorded: "provisioning".
+ * A failed ACME call is acme_outcome.h's.
+ */
+#ifndef DCV_CREATE_ORDER_POLICY_H
+#define DCV_CREATE_ORDER_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acme.h"
+#include "worker.h"
+
+enum co_recorded {
+	CO_ORDER_ANEW = 0,  /* none, or one that cannot be used */
+	CO_USABLE,          /* pending, ready or processing: carry on */
+	CO_USABLE_RECALLED, /* CO_USABLE, the record lost it: record it again */
+	CO_ISSUED,          /* valid, with its key recorded: finalize downloads it */
+	CO_ACME_FAILED,     /* the CA could not be asked: acme_outcome_failed */
+};
+
+/* The recorded order, polled with status ST (its "status" STATUS, NULL
+ * when none came), GONE when the CA no longer has it (HTTP 404); HAS_KEY:
+ * the record holds "pending_key"; RECALLED: the URL came from the process's
+ * memory, not the record. */
+enum co_recorded co_recorded(enum acme_status st, const char *status, bool gone,
+                             bool has_key, bool recalled);
+
+/* OUT for a recorded order that is CO_USABLE (to provision-txt) or
+ * CO_ISSUED (to finalize). */
+void co_resume(enum co_recorded r, struct outcome *out);
+
+enum co_bucket {
+	CO_FAILED_AUTHZ,    /* NAME's failed-authorization bucket (a peek) */
+	CO_NEW_ORDERS,      /* the job's place in the new-order line */
+};
+
+/* What the bucket answered: W ms to wait (0: go; below 0: Redis failed, or
+ * the place could not be kept in the job, ERR says why).  CA is the
+ * bucket's CA; LIMIT and PERIOD_MS the new-order bucket's (the place in
+ * line is W * LIMIT / PERIOD + 1).  True to go on, else OUT is set. */
+bool co_rate(enum co_bucket b, long long w, const char *name, const char *ca,
+             long long limit, long long period_ms, const char *err, struct outcome *out);
+
+/* Another thread of this process holds the ordering lock. */
+void co_lock_busy(struct outcome *out);
+
+/* SINCE: the record's "order_started" (0: none); STALE_MS: twice the ACME
+ * timeout and ten seconds.  True when this run may mark and order; else OUT
+ * waits for the other run. */
+bool co_lease(long long since, uint64_t now_ms, long long stale_ms, struct outcome *out);
+
+/* The guarded write of "order_started" answered W (domain_note: 0, -1
+ * Redis failed, -2 another run marked it first).  True to order. */
+bool co_lease_written(int w, const char *err, struct outcome *out);
+
+/* newOrder answered and its URL recorded: on to provision-txt. */
+void co_ordered(struct outcome *out);
+
+#endif

@@ -1,0 +1,95 @@
+/* finalize's decisions; see finalize_policy.h. */
+#include "finalize_policy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define INVALID_BACKOFF_CAP_MS (30LL * 86400000)
+
+enum fz_step fz_authz(enum acme_status st, const char *status, const char *identifier,
+                      long long ra, long long authz_poll_ms, struct outcome *out)
+{
+	if (st == ACME_OK)
+		return FZ_GO;
+	if (st == ACME_PENDING) {
+		outcome_retry(out, ra > 0 ? ra : authz_poll_ms, "the CA is validating %s",
+		              identifier ? identifier : "?");
+		outcome_state(out, STATE_VALIDATING);
+		out->wait = true;  /* waiting is not failing: the CA ends it */
+		return FZ_WAIT;
+	}
+	if (status && strcmp(status, "invalid") == 0)
+		return FZ_INVALID;
+	return FZ_ACME_FAILED;
+}
+
+void fz_invalid(long long k, int max_invalid, long long invalid_backoff_ms,
+                const char *identifier, const char *detail, struct outcome *out)
+{
+	/* with the commit: a job reclaimed before it still finds its order */
+	out->clear = FZ_ORDER_FIELDS " verified_gen";
+	if (k >= max_invalid) {
+		outcome_done(out);
+		snprintf(out->reason, sizeof(out->reason), "authorization of %s invalid "
+		         "%lld times in a row: %s", identifier, k, detail);
+		outcome_state(out, STATE_FAILED);
+		outcome_event(out, EVENT_FAILED);
+		return;
+	}
+	long long delay = invalid_backoff_ms;
+	for (long long i = 1; i < k && delay < INVALID_BACKOFF_CAP_MS; i++)
+		delay *= 2;
+	outcome_advance(out, STAGE_VERIFY_CNAME);
+	out->delay_ms = delay;
+	snprintf(out->reason, sizeof(out->reason), "the CA found %s invalid: %s",
+	         identifier, detail);
+	outcome_state(out, STATE_WAITING_CNAME);
+	outcome_event(out, EVENT_AUTHZ_INVALID);
+}
+
+void fz_key_lost(bool have_key, const char *why, struct outcome *out)
+{
+	/* finalized by a process that died before recording its key, or the
+	 * key recorded cannot be trusted: a new order and a new key */
+	outcome_advance(out, STAGE_CREATE_ORDER);
+	if (!have_key)
+		snprintf(out->reason, sizeof(out->reason),
+		         "the key of the finalized order was lost; ordering again");
+	else
+		snprintf(out->reason, sizeof(out->reason),
+		         "refused the recorded key of the finalized order: %s; ordering again",
+		         why ? why : "?");
+	outcome_state(out, STATE_ORDERING);
+}
+
+void fz_issuing(long long ra, long long authz_poll_ms, struct outcome *out)
+{
+	outcome_retry(out, ra > 0 ? ra : authz_poll_ms, "the CA is issuing");
+	outcome_state(out, STATE_FINALIZING);
+	out->wait = true;          /* waiting is not failing */
+}
+
+uint64_t fz_renew_at(long long not_before, long long not_after, double renew_fraction)
+{
+	double life = (double)(not_after - not_before) * 1000.0;
+	return (uint64_t)not_after * 1000 - (uint64_t)(life * renew_fraction);
+}
+
+void fz_issued(const char *serial, long long not_after, struct outcome *out)
+{
+	char when[24];
+	struct tm tm;
+	time_t t = (time_t)not_after;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	outcome_advance(out, STAGE_OFFBOARD_CHECK);
+	out->delay_ms = 1;     /* its first check sets the real schedule */
+	snprintf(out->reason, sizeof(out->reason), "serial %s, not after %s", serial, when);
+	/* with the commit: a job reclaimed before it downloads again instead of
+	 * finding neither order nor verification */
+	out->clear = FZ_ORDER_FIELDS " verified_gen invalid_count";
+	outcome_state(out, STATE_ISSUED);
+	outcome_event(out, EVENT_ISSUED);
+}

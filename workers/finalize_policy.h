@@ -1,0 +1,69 @@
+/*
+ * finalize_policy: what finalize decides, as pure functions of the job,
+ * the record and what the CA said (schemas/lifecycle.md: the rows of
+ * "States" and "Events" set by finalize: validating, finalizing, issued,
+ * waiting-cname with authz-invalid, failed, ordering when the finalized
+ * order's key was lost; "Renewal": renew_at without ARI).  No I/O:
+ * finalize.c asks, in this order, and performs each step;
+ * tests/unit/test_finalize.c walks the rows.
+ *
+ *   1. fz_authz, per authorization: valid goes on; pending waits
+ *      ("validating", not an attempt); invalid is fz_invalid;
+ *   2. fz_invalid: the k-th invalid authorization in a row: back to
+ *      verify-cname after lifecycle.invalid_backoff_ms doubled k-1 times
+ *      (at most about 30 days; "waiting-cname", event "authz-invalid"),
+ *      or at lifecycle.max_invalid_authz "failed" (event "failed");
+ *   3. fz_key_lost: a valid order whose key was not recorded, or refused:
+ *      a new order ("ordering");
+ *   4. fz_issuing: the CA is still issuing ("finalizing", not an attempt);
+ *   5. fz_renew_at, fz_issued: the certificate is stored: "issued" (event
+ *      with its serial and expiry), on to offboard-check.
+ * The order's fields and verified_gen leave the record with the commit
+ * (out->clear), so a job reclaimed before it still finds its order.
+ */
+#ifndef DCV_FINALIZE_POLICY_H
+#define DCV_FINALIZE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acme.h"
+#include "worker.h"
+
+/* The fields of the order in hand, deleted when it is done with. */
+#define FZ_ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges"
+
+enum fz_step {
+	FZ_GO = 0,         /* valid: the next one */
+	FZ_WAIT,           /* OUT waits */
+	FZ_INVALID,        /* the driver takes the effects, then fz_invalid */
+	FZ_ACME_FAILED,    /* pipeline_acme_failed decides */
+};
+
+/* One authorization, polled with ST (STATUS its status, RA a Retry-After,
+ * -1 none); IDENTIFIER for the reason. */
+enum fz_step fz_authz(enum acme_status st, const char *status, const char *identifier,
+                      long long ra, long long authz_poll_ms, struct outcome *out);
+
+/* The K-th invalid authorization of IDENTIFIER in a row (K: the record's
+ * invalid_count after its increment; below 1 when it could not be
+ * counted), the CA's DETAIL. */
+void fz_invalid(long long k, int max_invalid, long long invalid_backoff_ms,
+                const char *identifier, const char *detail, struct outcome *out);
+
+/* A valid order whose key is not in the record (HAVE_KEY false), or whose
+ * recorded key was refused (WHY: certstore_strerror). */
+void fz_key_lost(bool have_key, const char *why, struct outcome *out);
+
+/* The order is not valid yet, or has no certificate URL yet. */
+void fz_issuing(long long ra, long long authz_poll_ms, struct outcome *out);
+
+/* Without ARI: when RENEW_FRACTION of the lifetime [NOT_BEFORE, NOT_AFTER]
+ * (unix seconds) is left; unix ms. */
+uint64_t fz_renew_at(long long not_before, long long not_after, double renew_fraction);
+
+/* The certificate SERIAL, valid until NOT_AFTER (unix seconds), is stored
+ * and the record written. */
+void fz_issued(const char *serial, long long not_after, struct outcome *out);
+
+#endif
