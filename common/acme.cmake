@@ -6,6 +6,9 @@ pkg_check_modules(ACME_JANSSON REQUIRED IMPORTED_TARGET jansson)
 
 add_library(dcv_acme STATIC
   ${CMAKE_CURRENT_LIST_DIR}/acme.c
+  ${CMAKE_CURRENT_LIST_DIR}/acme_cert.c
+  ${CMAKE_CURRENT_LIST_DIR}/acme_opts.c
+  ${CMAKE_CURRENT_LIST_DIR}/acme_parse.c
   ${CMAKE_CURRENT_LIST_DIR}/acme_http.c
   ${CMAKE_CURRENT_LIST_DIR}/crypto.c
   ${CMAKE_CURRENT_LIST_DIR}/account.c
