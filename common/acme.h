@@ -246,7 +246,8 @@ int acme_opts_defaults(struct acme_opts *o);
 int acme_cfg_load(struct cfg *c, struct acme_opts *o);
 void acme_opts_free(struct acme_opts *o);
 
-/* Reads a small secret file (at most 4 KiB; trailing whitespace trimmed),
+/* Reads a small secret file (secret_read_file(): at most 4 KiB, trailing
+ * whitespace trimmed),
  * such as an EAB HMAC key.  Returns a copy the caller frees with
  * crypto_free_secret(), or NULL when it cannot be read or is too big. */
 char *acme_read_secret_file(const char *path);

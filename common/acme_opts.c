@@ -2,13 +2,16 @@
  * configuration keys, and their release. */
 #include "acme.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acme_internal.h"
 #include "cfg.h"
+#include "secret.h"
+
+/* Largest secret file read (an EAB HMAC key is 32-64 bytes encoded). */
+#define ACME_SECRET_FILE_MAX 4096
 
 int acme_opts_defaults(struct acme_opts *o)
 {
@@ -42,20 +45,9 @@ void acme_opts_free(struct acme_opts *o)
 
 char *acme_read_secret_file(const char *path)
 {
-	char buf[4097];
 	char *s = NULL;
-	FILE *f = fopen(path, "r");
-	if (!f)
+	if (secret_read_file(path, ACME_SECRET_FILE_MAX, &s, NULL) != SECRET_OK)
 		return NULL;
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n < sizeof(buf)) {
-		while (n > 0 && isspace((unsigned char)buf[n - 1]))
-			n--;
-		buf[n] = '\0';
-		s = strdup(buf);
-	}
-	explicit_bzero(buf, sizeof(buf));
 	return s;
 }
 
