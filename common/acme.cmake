@@ -15,5 +15,5 @@ add_library(dcv_acme STATIC
   ${CMAKE_CURRENT_LIST_DIR}/certstore.c
 )
 target_include_directories(dcv_acme PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(dcv_acme PUBLIC dcv_core PkgConfig::ACME_CURL
+target_link_libraries(dcv_acme PUBLIC dcv_core dcv_http PkgConfig::ACME_CURL
                       PkgConfig::ACME_SSL PkgConfig::ACME_JANSSON)

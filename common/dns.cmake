@@ -19,6 +19,6 @@ add_library(dcv_dns STATIC
 )
 target_include_directories(dcv_dns PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # dcv_metrics: the TXT updates are counted (dcv_dns_provider_requests_total).
-target_link_libraries(dcv_dns PUBLIC dcv_core dcv_metrics PkgConfig::DCV_DNS_CARES
+target_link_libraries(dcv_dns PUBLIC dcv_core dcv_http dcv_metrics PkgConfig::DCV_DNS_CARES
                       PkgConfig::DCV_DNS_LDNS PkgConfig::DCV_DNS_CURL
                       PkgConfig::DCV_DNS_JANSSON)

@@ -3,6 +3,8 @@
 # real redis-server; the whole client against a real Pebble (pytest).
 pkg_check_modules(ACME_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 
+# The capped HTTP body reader both HTTP clients share.
+dcv_unit_test(test_http_body SOURCES unit/test_http_body.c LIBS dcv_http)
 dcv_unit_test(test_crypto SOURCES unit/test_crypto.c LIBS dcv_acme)
 dcv_unit_test(test_acme_parse SOURCES unit/test_acme_parse.c LIBS dcv_acme)
 dcv_unit_test(test_acme_fake SOURCES unit/test_acme_fake.c
