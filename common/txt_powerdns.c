@@ -11,7 +11,7 @@
  * propagation check that follows every add (and the stage's retry) catches
  * that, and the window is one HTTP round trip.
  */
-#include "txt_provider.h"
+#include "txt_provider_impl.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

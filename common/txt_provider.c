@@ -2,7 +2,7 @@
  * txt_provider: configuration, argument checks and dispatch to the
  * provider chosen in the configuration.
  */
-#include "txt_provider.h"
+#include "txt_provider_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
