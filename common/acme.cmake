@@ -11,6 +11,8 @@ add_library(dcv_acme STATIC
   ${CMAKE_CURRENT_LIST_DIR}/acme_parse.c
   ${CMAKE_CURRENT_LIST_DIR}/acme_http.c
   ${CMAKE_CURRENT_LIST_DIR}/crypto.c
+  ${CMAKE_CURRENT_LIST_DIR}/crypto_seal.c
+  ${CMAKE_CURRENT_LIST_DIR}/crypto_x509.c
   ${CMAKE_CURRENT_LIST_DIR}/account.c
   ${CMAKE_CURRENT_LIST_DIR}/certstore.c
 )

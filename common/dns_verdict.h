@@ -5,9 +5,9 @@
  *
  * The checks (dns_check.c, over the engine of dns_engine.c) find the
  * zone, its servers and send the check's question to each vantage point
- * (an authoritative server or a resolver).  Each answer they get, parsed by dns_msg_parse(), goes to the
- * verdict of the check's kind, which writes that vantage's outcome and
- * "seen" text:
+ * (an authoritative server or a resolver).  Each answer they get, parsed
+ * by dns_msg_parse(), goes to the verdict of the check's kind, which
+ * writes that vantage's outcome and "seen" text:
  *
  *   delegation   does the CNAME chain of _acme-challenge.<domain> reach
  *                the target?  The chain may leave the zone: the verdict
