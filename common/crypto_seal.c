@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "secret.h"
+
 #define GCM_NONCE 12
 #define GCM_TAG 16
 
@@ -124,8 +126,5 @@ out:
 
 void crypto_free_secret(char *s)
 {
-	if (!s)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
-	free(s);
+	secret_free(s); /* the one wipe (secret.h) */
 }

@@ -135,6 +135,30 @@ static const char *unquote(const char *content, char *out, size_t outlen)
 	return out;
 }
 
+/* The PowerDNS "records" array of the N values VALS: quoted, or as they
+ * were for the ones marked verbatim (a leading \x01).  NULL when out of
+ * memory. */
+static json_t *records_of(const char vals[][TXT_VALUE_MAX + 1], int n)
+{
+	json_t *records = json_array();
+	for (int v = 0; records && v < n; v++) {
+		char content[TXT_VALUE_MAX + 4];
+		bool verbatim = vals[v][0] == '\x01';
+		const char *src = verbatim ? vals[v] + 1 : vals[v];
+		size_t l = strlen(src), k = 0; /* l <= TXT_VALUE_MAX */
+		if (!verbatim)
+			content[k++] = '"';
+		memcpy(content + k, src, l);
+		k += l;
+		if (!verbatim)
+			content[k++] = '"';
+		content[k] = '\0';
+		json_array_append_new(records, json_pack("{s:s,s:b}", "content",
+		                                         content, "disabled", 0));
+	}
+	return records;
+}
+
 enum txt_status txt_powerdns_merge(const char *body, size_t len,
                                    const char *fqdn, const char *name,
                                    const char *value, bool add, int ttl_add,
@@ -217,22 +241,7 @@ enum txt_status txt_powerdns_merge(const char *body, size_t len,
 				memcpy(vals[kept++], vals[v], sizeof vals[0]);
 		nvals = kept;
 	}
-	records = json_array();
-	for (int v = 0; records && v < nvals; v++) {
-		char content[TXT_VALUE_MAX + 4];
-		bool verbatim = vals[v][0] == '\x01';
-		const char *src = verbatim ? vals[v] + 1 : vals[v];
-		size_t l = strlen(src), k = 0; /* l <= TXT_VALUE_MAX */
-		if (!verbatim)
-			content[k++] = '"';
-		memcpy(content + k, src, l);
-		k += l;
-		if (!verbatim)
-			content[k++] = '"';
-		content[k] = '\0';
-		json_array_append_new(records, json_pack("{s:s,s:b}", "content",
-		                                         content, "disabled", 0));
-	}
+	records = records_of(vals, nvals);
 	patch = json_pack("{s:[{s:s,s:s,s:I,s:s,s:o}]}", "rrsets", "name", fqdn,
 	                  "type", "TXT", "ttl", (json_int_t)(add ? ttl_add : ttl),
 	                  "changetype", nvals ? "REPLACE" : "DELETE", "records",
