@@ -244,6 +244,24 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
+/* Sets METHOD (HEAD, GET, or POST of BODY as JOSE) on C, with the headers
+ * it needs appended to *HDRS.  False for any other method. */
+static bool set_method(CURL *c, const char *method, const char *body,
+                       struct curl_slist **hdrs)
+{
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		*hdrs = curl_slist_append(*hdrs, "Content-Type: application/jose+json");
+		/* No "Expect: 100-continue" round trip. */
+		*hdrs = curl_slist_append(*hdrs, "Expect:");
+	} else if (strcmp(method, "GET") != 0) {
+		return false;
+	}
+	return true;
+}
+
 enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
                                    const char *url, const char *body,
                                    const char *accept,
@@ -286,16 +304,8 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
 	if (h->ca_bundle)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
-	if (strcmp(method, "HEAD") == 0) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/jose+json");
-		/* No "Expect: 100-continue" round trip. */
-		hdrs = curl_slist_append(hdrs, "Expect:");
-	} else if (strcmp(method, "GET") != 0) {
+	if (!set_method(c, method, body, &hdrs))
 		return ACME_HTTP_EINVAL;
-	}
 	if (accept) {
 		snprintf(acc, sizeof(acc), "Accept: %s", accept);
 		hdrs = curl_slist_append(hdrs, acc);
