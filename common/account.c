@@ -6,6 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "secret.h"
+
+/* Longest KEK text taken from a file or the environment (64 hex digits
+ * or 43 base64url characters, with room for whitespace). */
+#define ACCOUNT_KEK_TEXT_MAX 256
+
 #define ACCOUNT_FIELD_MAX (64 * 1024) /* any stored field */
 
 const char *account_strerror(enum account_status st)
@@ -67,33 +73,25 @@ static bool kek_decode(const char *s, size_t n, unsigned char out[32])
 
 enum account_status account_kek_load(const char *file, struct account_kek *out)
 {
-	char buf[257];
+	char *held = NULL; /* the file's content, a secret */
+	const char *s;
 	size_t n = 0;
 	enum account_status st = ACCOUNT_OK;
 	memset(out, 0, sizeof(*out));
 	if (file) {
-		FILE *f = fopen(file, "r");
-		if (!f)
+		if (secret_read_file(file, ACCOUNT_KEK_TEXT_MAX, &held, &n) != SECRET_OK)
 			return ACCOUNT_EKEK;
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		bool big = !feof(f);
-		fclose(f);
-		if (big) {
-			st = ACCOUNT_EKEK;
-			goto out;
-		}
+		s = held;
 	} else {
 		const char *env = getenv("DCV_ACME_KEK");
 		if (!env || !*env)
 			return ACCOUNT_OK;
+		s = env;
 		n = strlen(env);
-		if (n >= sizeof(buf))
+		if (n > ACCOUNT_KEK_TEXT_MAX)
 			return ACCOUNT_EKEK;
-		memcpy(buf, env, n);
 	}
-	buf[n] = '\0';
-	char *s = buf;
-	while (isspace((unsigned char)*s)) {
+	while (n > 0 && isspace((unsigned char)*s)) {
 		s++;
 		n--;
 	}
@@ -105,7 +103,7 @@ enum account_status account_kek_load(const char *file, struct account_kek *out)
 	}
 	out->set = true;
 out:
-	memset(buf, 0, sizeof(buf));
+	secret_free(held);
 	return st;
 }
 

@@ -16,6 +16,10 @@
  * Retry-After, RFC 3339) are pure: bytes in, struct out, each with a cap on
  * its input, so they are unit-tested and fuzzed without a network.
  *
+ * The module's files: acme_parse.c the parsers, acme_opts.c the options,
+ * acme.c the client, acme_cert.c its certificate steps (download,
+ * revocation, renewal information); acme_internal.h what they share.
+ *
  * A client is not thread-safe: one per worker thread.  It holds the
  * account key it signs with (borrowed, see acme_set_account()), a cached
  * directory and one spare nonce.  Nothing here logs secrets: keys, JWS
@@ -96,7 +100,7 @@ struct acme_problem {
  * status.  Unknown types fall back on the HTTP status (5xx: ACME_E_SERVER). */
 enum acme_status acme_problem_status(const char *type, int http_status);
 
-/* Parses a problem document BODY (LEN bytes, at most 64 KiB) answered with
+/* Parses a problem document BODY (LEN bytes, at most 256 KiB) answered with
  * HTTP_STATUS and the Retry-After header RETRY_AFTER (may be NULL), at time
  * NOW.  Fills OUT even when the body is not JSON (type "" and the status
  * from the HTTP code).  Returns out->status. */
@@ -129,7 +133,7 @@ struct acme_directory {
 	size_t n_profiles;         /* meta.profiles */
 };
 
-/* Parses a directory (at most 64 KiB).  ACME_E_PROTOCOL when a required
+/* Parses a directory (at most 256 KiB).  ACME_E_PROTOCOL when a required
  * URL (newNonce, newAccount, newOrder) is missing or not a URL,
  * ACME_E_INSECURE when any URL (those, revokeCert, keyChange, renewalInfo)
  * is not https://.  The order and authorization parsers refuse the same
@@ -242,7 +246,8 @@ int acme_opts_defaults(struct acme_opts *o);
 int acme_cfg_load(struct cfg *c, struct acme_opts *o);
 void acme_opts_free(struct acme_opts *o);
 
-/* Reads a small secret file (at most 4 KiB; trailing whitespace trimmed),
+/* Reads a small secret file (secret_read_file(): at most 4 KiB, trailing
+ * whitespace trimmed),
  * such as an EAB HMAC key.  Returns a copy the caller frees with
  * crypto_free_secret(), or NULL when it cannot be read or is too big. */
 char *acme_read_secret_file(const char *path);

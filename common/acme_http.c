@@ -6,12 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <pthread.h>
 #include <stdio.h>
 
 #include <curl/curl.h>
 
 #include "deadline.h"
+#include "http_body.h"
 
 #ifndef DCV_VERSION
 #define DCV_VERSION "dev"
@@ -59,16 +59,10 @@ void acme_http_resp_free(struct acme_http_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct acme_http *acme_http_new(const struct acme_http_opts *opts)
 {
-	pthread_once(&curl_once, curl_init_once);
+	if (http_curl_init() != 0)
+		return NULL;
 	struct acme_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
@@ -105,39 +99,11 @@ void acme_http_set_deadline(struct acme_http *h, long long deadline_mono_ms)
 
 /* State of one transfer, shared with the callbacks. */
 struct xfer {
-	struct acme_http_resp *resp;
-	size_t cap;
-	size_t alloc;
-	bool toobig;
+	struct acme_http_resp *resp;  /* headers land here, the body at the end */
+	struct http_body body;        /* capped at max_body */
+	bool toobig;                  /* a header too long */
 	bool nomem;
 };
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	size_t n = size * nmemb;
-	struct acme_http_resp *r = x->resp;
-	if (n > x->cap - r->body_len) {
-		x->toobig = true;
-		return 0;
-	}
-	if (r->body_len + n + 1 > x->alloc) {
-		size_t want = x->alloc ? x->alloc : 4096;
-		while (want < r->body_len + n + 1)
-			want *= 2;
-		char *nb = realloc(r->body, want);
-		if (!nb) {
-			x->nomem = true;
-			return 0;
-		}
-		r->body = nb;
-		x->alloc = want;
-	}
-	memcpy(r->body + r->body_len, ptr, n);
-	r->body_len += n;
-	r->body[r->body_len] = '\0';
-	return n;
-}
 
 /* Trims whitespace at both ends of [s, s+n) into a new string. */
 static char *trimdup(const char *s, size_t n)
@@ -278,6 +244,24 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
+/* Sets METHOD (HEAD, GET, or POST of BODY as JOSE) on C, with the headers
+ * it needs appended to *HDRS.  False for any other method. */
+static bool set_method(CURL *c, const char *method, const char *body,
+                       struct curl_slist **hdrs)
+{
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		*hdrs = curl_slist_append(*hdrs, "Content-Type: application/jose+json");
+		/* No "Expect: 100-continue" round trip. */
+		*hdrs = curl_slist_append(*hdrs, "Expect:");
+	} else if (strcmp(method, "GET") != 0) {
+		return false;
+	}
+	return true;
+}
+
 enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
                                    const char *url, const char *body,
                                    const char *accept,
@@ -288,11 +272,12 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	struct curl_slist *hdrs = NULL;
 	char cerr[CURL_ERROR_SIZE] = "";
 	char acc[256];
-	struct xfer x = { .resp = resp, .cap = h->max_body };
+	struct xfer x = { .resp = resp };
 	CURL *c = h->curl;
 	long timeout = (long)deadline_left(h->deadline, h->timeout_ms);
 	bool capped = timeout < h->timeout_ms;   /* the deadline, not ours */
 	memset(resp, 0, sizeof(*resp));
+	http_body_init(&x.body, h->max_body);
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!url || !method)
@@ -312,23 +297,15 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	                 h->connect_timeout_ms < timeout ? h->connect_timeout_ms : timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x.body);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
 	if (h->ca_bundle)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
-	if (strcmp(method, "HEAD") == 0) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/jose+json");
-		/* No "Expect: 100-continue" round trip. */
-		hdrs = curl_slist_append(hdrs, "Expect:");
-	} else if (strcmp(method, "GET") != 0) {
+	if (!set_method(c, method, body, &hdrs))
 		return ACME_HTTP_EINVAL;
-	}
 	if (accept) {
 		snprintf(acc, sizeof(acc), "Accept: %s", accept);
 		hdrs = curl_slist_append(hdrs, acc);
@@ -337,9 +314,10 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
 	CURLcode cc = curl_easy_perform(c);
-	if (x.nomem) {
+	resp->body = http_body_take(&x.body, &resp->body_len);
+	if (x.nomem || x.body.nomem) {
 		st = ACME_HTTP_ENOMEM;
-	} else if (x.toobig || cc == CURLE_FILESIZE_EXCEEDED) {
+	} else if (x.toobig || x.body.toobig || cc == CURLE_FILESIZE_EXCEEDED) {
 		st = ACME_HTTP_ETOOBIG;
 	} else if (cc != CURLE_OK) {
 		switch (cc) {

@@ -9,6 +9,12 @@
  *
  * JWS objects are built with jansson (flattened JSON serialisation, RFC 7515
  * section 7.2.2), never by hand.
+ *
+ * The module's files: crypto.c keys, JWK and JWS; crypto_hash.c base64url,
+ * SHA-256, HMAC and random bytes (in the core library: names are hashed
+ * with it, dname.c); crypto_seal.c AES-GCM sealing; crypto_x509.c CSRs,
+ * certificates and chain checks.  Nothing else in common/ or workers/
+ * calls OpenSSL (the unit tests do, to check what comes out).
  */
 #ifndef DCV_CRYPTO_H
 #define DCV_CRYPTO_H

@@ -1,8 +1,9 @@
 #include "dname.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "crypto.h"
 
 /* Checks one label of LEN octets at P. */
 static const char *check_label(const char *p, size_t len)
@@ -96,8 +97,8 @@ static int within_limits(const char *name)
 
 static void hex_digest(const char *s, size_t nbytes, char *out)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)s, strlen(s), md);
+	unsigned char md[32];
+	crypto_sha256(s, strlen(s), md);
 	for (size_t i = 0; i < nbytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

@@ -1,7 +1,7 @@
 /*
  * dns: the pure half of the module: configuration, address and range
  * parsing, name suffix logic and the DNS answer parser.  No I/O here; the
- * c-ares engine and the checks are in dns_check.c.
+ * c-ares engine is dns_engine.c, the checks over it dns_check.c.
  */
 #include "dns.h"
 

@@ -1,7 +1,8 @@
 # The DNS layer: c-ares lookups and checks (dns.c the pure parts,
-# dns_check.c the engine, dns_verdict.c what the answers mean), the CAA
-# check (caa.c, dns_caa.c) and the TXT providers (RFC 2136 over ldns,
-# PowerDNS over libcurl + jansson).
+# dns_engine.c the c-ares engine, dns_check.c the checks over it,
+# dns_verdict.c what the answers mean), the CAA check (caa.c, dns_caa.c)
+# and the TXT providers (RFC 2136 over ldns, PowerDNS over libcurl +
+# jansson).
 pkg_check_modules(DCV_DNS_CARES REQUIRED IMPORTED_TARGET libcares)
 pkg_check_modules(DCV_DNS_LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(DCV_DNS_CURL REQUIRED IMPORTED_TARGET libcurl)
@@ -10,6 +11,7 @@ pkg_check_modules(DCV_DNS_JANSSON REQUIRED IMPORTED_TARGET jansson)
 add_library(dcv_dns STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dns.c
   ${CMAKE_CURRENT_LIST_DIR}/dns_check.c
+  ${CMAKE_CURRENT_LIST_DIR}/dns_engine.c
   ${CMAKE_CURRENT_LIST_DIR}/dns_verdict.c
   ${CMAKE_CURRENT_LIST_DIR}/caa.c
   ${CMAKE_CURRENT_LIST_DIR}/dns_caa.c
@@ -19,6 +21,6 @@ add_library(dcv_dns STATIC
 )
 target_include_directories(dcv_dns PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # dcv_metrics: the TXT updates are counted (dcv_dns_provider_requests_total).
-target_link_libraries(dcv_dns PUBLIC dcv_core dcv_metrics PkgConfig::DCV_DNS_CARES
+target_link_libraries(dcv_dns PUBLIC dcv_core dcv_http dcv_metrics PkgConfig::DCV_DNS_CARES
                       PkgConfig::DCV_DNS_LDNS PkgConfig::DCV_DNS_CURL
                       PkgConfig::DCV_DNS_JANSSON)

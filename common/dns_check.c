@@ -1,6 +1,6 @@
 /*
- * dns_check: the c-ares engine and the three checks (delegation,
- * propagation, pointing) declared in dns.h.
+ * dns_check: the three checks (delegation, propagation, pointing)
+ * declared in dns.h, as tasks over the engine of dns_engine.c.
  *
  * A check is a task that moves through phases; each phase sends a set of
  * queries and the last answer of the set moves the task on:
@@ -14,7 +14,8 @@
  *         the resolvers from where the authoritative server stopped
  *
  * ZONE..ADDR are skipped while the zone's servers are in the cache.
- * Queries of all tasks share the channels and are driven by dns_run().
+ * Queries of all tasks share the engine's channels and are driven by
+ * dns_run() (dns_engine.c).
  * What an answer of ASK and TAIL means, and how the check ends, is decided
  * by the pure verdicts of dns_verdict.c; this file only gets the answers.
  */
@@ -22,47 +23,20 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "dns_engine.h"
 #include "dns_internal.h"
 #include "dns_verdict.h"
 #include "log.h"
 
-#define ZONE_CACHE_MAX 256    /* zones whose servers are remembered */
-#define CHAN_MAX 1024         /* idle channels are dropped beyond this */
-#define EDNS_SIZE 1232
 #define PUB_KEPT 64           /* published NS addresses told apart */
-
-/* One c-ares channel: the resolvers, one resolver, or one server. */
-struct chan {
-	ares_channel ch;
-	char key[DNS_ADDR_MAX + 8]; /* "addr:port", or "*" for the resolvers */
-	int pending;                /* queries sent and not yet answered */
-	struct chan *next;
-};
-
-/* An authoritative server address to ask. */
-struct server {
-	char addr[DNS_ADDR_MAX];   /* numeric, no brackets */
-	int port;
-	char ns_name[DNAME_MAX + 1];
-};
-
-struct zone_entry {
-	char zone[DNAME_MAX + 1];
-	struct server servers[DNS_MAX_SERVERS];
-	int n;
-	long long expires;         /* monotonic ms */
-};
 
 enum phase { P_START, P_ZONE, P_NS, P_ADDR, P_ASK, P_DONE };
 
@@ -107,267 +81,6 @@ struct query {
 	char name[DNAME_MAX + 1];
 };
 
-struct dns_ctx {
-	struct dns_opts o;
-	struct chan *disc;          /* all resolvers, with failover */
-	struct chan *res[DNS_MAX_RESOLVERS]; /* one resolver each */
-	struct chan *chans;         /* per-server channels */
-	int n_chans;
-	struct zone_entry *zones;   /* ZONE_CACHE_MAX entries */
-	int n_zones;
-	struct task *tasks;
-	int n_tasks;
-	unsigned long sent;
-	struct dns_msg msg;         /* scratch for the answer being handled */
-	long long deadline;         /* CLOCK_MONOTONIC ms, 0: none */
-	bool closing;
-};
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool past_deadline(const struct dns_ctx *ctx)
-{
-	return ctx->deadline > 0 && now_ms() >= ctx->deadline;
-}
-
-/* ---- channels ---- */
-
-static struct chan *chan_new(const struct dns_opts *o, const char *csv,
-                             int flags, char *err, size_t errlen)
-{
-	struct ares_options ao;
-	struct chan *c = calloc(1, sizeof *c);
-	int st;
-
-	if (!c) {
-		dns_putf(err, errlen, "out of memory");
-		return NULL;
-	}
-	memset(&ao, 0, sizeof ao);
-	ao.flags = flags | ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH;
-	ao.timeout = o->timeout_ms;
-	ao.tries = o->tries;
-	ao.ednspsz = EDNS_SIZE;
-	st = ares_init_options(&c->ch, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-	                       ARES_OPT_TRIES | ARES_OPT_EDNSPSZ);
-	if (st != ARES_SUCCESS) {
-		dns_putf(err, errlen, "c-ares init: %s", ares_strerror(st));
-		free(c);
-		return NULL;
-	}
-	st = ares_set_servers_ports_csv(c->ch, csv);
-	if (st != ARES_SUCCESS) {
-		dns_putf(err, errlen, "servers %s: %s", csv, ares_strerror(st));
-		ares_destroy(c->ch);
-		free(c);
-		return NULL;
-	}
-	dns_putf(c->key, sizeof c->key, "%s", csv);
-	return c;
-}
-
-static void chan_free(struct chan *c)
-{
-	if (!c)
-		return;
-	ares_destroy(c->ch);
-	free(c);
-}
-
-static void hostport(char *out, size_t len, const char *addr, int port)
-{
-	if (strchr(addr, ':'))
-		dns_putf(out, len, "[%s]:%d", addr, port);
-	else
-		dns_putf(out, len, "%s:%d", addr, port);
-}
-
-/* The channel for one authoritative server (RD=0), made on first use. */
-static struct chan *chan_for(struct dns_ctx *ctx, const struct server *s)
-{
-	char key[DNS_ADDR_MAX + 8], err[128];
-	struct chan *c;
-
-	hostport(key, sizeof key, s->addr, s->port);
-	for (c = ctx->chans; c; c = c->next)
-		if (strcmp(c->key, key) == 0)
-			return c;
-	if (ctx->n_chans >= CHAN_MAX)
-		return NULL;
-	c = chan_new(&ctx->o, key, ARES_FLAG_NORECURSE | ARES_FLAG_NOCHECKRESP,
-	             err, sizeof err);
-	if (!c) {
-		log_msg(LOG_WARN, "dns: %s", err);
-		return NULL;
-	}
-	c->next = ctx->chans;
-	ctx->chans = c;
-	ctx->n_chans++;
-	return c;
-}
-
-/* Drops idle server channels when there are too many; called only between
- * rounds of dns_run(), where nothing points into the list. */
-static void chans_trim(struct dns_ctx *ctx)
-{
-	struct chan **pp = &ctx->chans;
-
-	if (ctx->n_chans < CHAN_MAX / 2)
-		return;
-	while (*pp) {
-		struct chan *c = *pp;
-		if (c->pending == 0) {
-			*pp = c->next;
-			chan_free(c);
-			ctx->n_chans--;
-		} else {
-			pp = &c->next;
-		}
-	}
-}
-
-/* ---- context ---- */
-
-struct dns_ctx *dns_new(const struct dns_opts *o, char *err, size_t errlen)
-{
-	struct dns_ctx *ctx = NULL;
-	char csv[DNS_MAX_RESOLVERS * (DNS_ADDR_MAX + 8)] = "";
-	size_t used = 0;
-	static int inited;
-
-	if (!inited) {
-		int st = ares_library_init(ARES_LIB_INIT_ALL);
-		if (st != ARES_SUCCESS) {
-			dns_putf(err, errlen, "c-ares: %s", ares_strerror(st));
-			return NULL;
-		}
-		inited = 1;
-	}
-	if (o->n_resolvers < 1) {
-		dns_putf(err, errlen, "no resolvers configured");
-		return NULL;
-	}
-	/* dns_cfg_load keeps these bounds; a struct filled by hand might not,
-	 * and every loop below reads up to the counts */
-	if (o->n_resolvers > DNS_MAX_RESOLVERS || o->n_port_map < 0 ||
-	    o->n_port_map > DNS_MAX_PORTMAP || o->n_ranges < 0 ||
-	    o->n_ranges > DNS_MAX_RANGES || o->n_suffixes < 0 ||
-	    o->n_suffixes > DNS_MAX_SUFFIXES || o->n_allowed_ns < 0 ||
-	    o->n_allowed_ns > DNS_MAX_ALLOWED || o->max_ns_names < 1 ||
-	    o->max_ns_names > DNS_MAX_NS_NAMES || o->max_ns_addrs < 1 ||
-	    o->max_ns_addrs > DNS_MAX_SERVERS || o->max_cname_depth < 1) {
-		dns_putf(err, errlen, "dns options out of their bounds");
-		return NULL;
-	}
-	ctx = calloc(1, sizeof *ctx);
-	if (!ctx)
-		goto oom;
-	ctx->o = *o;
-	ctx->zones = calloc(ZONE_CACHE_MAX, sizeof *ctx->zones);
-	if (!ctx->zones)
-		goto oom;
-	for (int i = 0; i < o->n_resolvers; i++) {
-		char addr[DNS_ADDR_MAX], one[DNS_ADDR_MAX + 8];
-		int port;
-		if (dns_parse_hostport(o->resolvers[i], 53, addr, &port) != 0) {
-			dns_putf(err, errlen, "bad resolver %s", o->resolvers[i]);
-			goto fail;
-		}
-		hostport(one, sizeof one, addr, port);
-		ctx->res[i] = chan_new(o, one, ARES_FLAG_NOCHECKRESP, err, errlen);
-		if (!ctx->res[i])
-			goto fail;
-		/* the total is checked, not each piece */
-		if (used + strlen(one) + 2 > sizeof csv) {
-			dns_putf(err, errlen, "resolver list too long");
-			goto fail;
-		}
-		used += (size_t)snprintf(csv + used, sizeof csv - used, "%s%s",
-		                         i ? "," : "", one);
-	}
-	ctx->disc = chan_new(o, csv, 0, err, errlen);
-	if (!ctx->disc)
-		goto fail;
-	return ctx;
-oom:
-	dns_putf(err, errlen, "out of memory");
-fail:
-	dns_free(ctx);
-	return NULL;
-}
-
-void dns_free(struct dns_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	ctx->closing = true;
-	/* Destroying a channel calls back every pending query with
-	 * ARES_EDESTRUCTION; with closing set those only free the query. */
-	for (int i = 0; i < DNS_MAX_RESOLVERS; i++)
-		chan_free(ctx->res[i]);
-	chan_free(ctx->disc);
-	while (ctx->chans) {
-		struct chan *c = ctx->chans;
-		ctx->chans = c->next;
-		chan_free(c);
-	}
-	while (ctx->tasks) {
-		struct task *t = ctx->tasks;
-		ctx->tasks = t->next_t;
-		free(t);
-	}
-	free(ctx->zones);
-	free(ctx);
-}
-
-unsigned long dns_queries_sent(const struct dns_ctx *ctx)
-{
-	return ctx->sent;
-}
-
-void dns_set_deadline(struct dns_ctx *ctx, long long deadline_mono_ms)
-{
-	ctx->deadline = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
-}
-
-/* ---- zone cache ---- */
-
-static struct zone_entry *zone_get(struct dns_ctx *ctx, const char *zone)
-{
-	long long now = now_ms();
-	for (int i = 0; i < ctx->n_zones; i++) {
-		struct zone_entry *z = &ctx->zones[i];
-		if (strcmp(z->zone, zone) == 0)
-			return z->expires > now ? z : NULL;
-	}
-	return NULL;
-}
-
-static void zone_put(struct dns_ctx *ctx, const struct task *t)
-{
-	struct zone_entry *z = NULL;
-	long long now = now_ms();
-
-	if (ctx->o.ns_cache_ms <= 0)
-		return;
-	for (int i = 0; i < ctx->n_zones && !z; i++)
-		if (strcmp(ctx->zones[i].zone, t->r.zone) == 0 ||
-		    ctx->zones[i].expires <= now)
-			z = &ctx->zones[i];
-	if (!z && ctx->n_zones < ZONE_CACHE_MAX)
-		z = &ctx->zones[ctx->n_zones++];
-	if (!z)
-		z = &ctx->zones[now % ZONE_CACHE_MAX];
-	dns_putf(z->zone, sizeof z->zone, "%s", t->r.zone);
-	memcpy(z->servers, t->servers, sizeof t->servers[0] * (size_t)t->n_servers);
-	z->n = t->n_servers;
-	z->expires = now + ctx->o.ns_cache_ms;
-}
 
 /* ---- tasks ---- */
 
@@ -451,19 +164,6 @@ static void send_query(struct task *t, struct chan *c, const char *name,
 	ares_query(c->ch, name[0] ? name : ".", 1 /* IN */, type, on_answer, q);
 }
 
-/* Maps a c-ares status without a usable answer to an outcome. */
-static enum dns_outcome status_outcome(int status)
-{
-	switch (status) {
-	case ARES_ETIMEOUT: return DNS_TIMEOUT;
-	case ARES_ESERVFAIL: return DNS_SERVFAIL;
-	case ARES_EREFUSED: return DNS_REFUSED;
-	case ARES_ENOTFOUND: return DNS_NXDOMAIN;
-	case ARES_ENODATA: return DNS_NODATA;
-	default: return DNS_NETERR;
-	}
-}
-
 /* ---- phase handlers ---- */
 
 static void on_zone(struct task *t, const struct dns_msg *m, int status)
@@ -473,7 +173,7 @@ static void on_zone(struct task *t, const struct dns_msg *m, int status)
 	if (!m) {
 		task_fail(t, DNS_CHECK_TRANSIENT,
 		          "finding the zone of %s: resolvers: %s", t->walk,
-		          dns_outcome_str(status_outcome(status)));
+		          dns_outcome_str(dns_status_outcome(status)));
 		return;
 	}
 	if (dns_rcode_outcome(m->rcode) != DNS_MATCH) {
@@ -511,7 +211,7 @@ static void on_ns(struct task *t, const struct dns_msg *m, int status)
 	if (!m || dns_rcode_outcome(m->rcode) != DNS_MATCH) {
 		task_fail(t, DNS_CHECK_TRANSIENT, "NS of %s: resolvers: %s",
 		          t->r.zone, dns_outcome_str(m ? dns_rcode_outcome(m->rcode) :
-		                                     status_outcome(status)));
+		                                     dns_status_outcome(status)));
 		return;
 	}
 	/* Every distinct name is counted, and the count checked against the
@@ -595,9 +295,9 @@ static void on_addr(struct task *t, const struct query *q,
 	int n;
 
 	if (!m) {
-		if (dns_outcome_transient(status_outcome(status)))
+		if (dns_outcome_transient(dns_status_outcome(status)))
 			log_msg(LOG_DEBUG, "dns: address of NS %s: %s", ns,
-			        dns_outcome_str(status_outcome(status)));
+			        dns_outcome_str(dns_status_outcome(status)));
 		return;
 	}
 	n = dns_msg_chain(m, ns, chain, 16);
@@ -659,7 +359,7 @@ static void on_ask(struct task *t, const struct query *q,
 		if (!dns_verdict_delegation(&t->chk, q->name, auth || q->aux, m,
 		                            &t->hops[q->vantage], dv, next))
 			break;
-		if (past_deadline(t->ctx)) {
+		if (dns_past_deadline(t->ctx)) {
 			dv->outcome = DNS_DEADLINE;
 			if (!t->failed)
 				t->r.bad = q->vantage;
@@ -736,11 +436,11 @@ static void on_answer(void *arg, int status, int timeouts,
 			bad = ps == DNS_PARSE_TOOBIG ? DNS_TOOBIG : DNS_NETERR;
 	}
 	if (!m && bad == DNS_MATCH)
-		bad = status_outcome(status);
+		bad = dns_status_outcome(status);
 	if (m && status != ARES_SUCCESS && status != ARES_ENODATA &&
 	    status != ARES_ENOTFOUND && status != ARES_ESERVFAIL &&
 	    status != ARES_EREFUSED)
-		m = NULL, bad = status_outcome(status);
+		m = NULL, bad = dns_status_outcome(status);
 
 	if (!t->failed) {
 		switch (t->phase) {
@@ -806,13 +506,13 @@ static void send_asks(struct task *t)
 			         ctx->o.resolvers[i - t->n_servers]);
 			continue;
 		}
-		hostport(hp, sizeof hp, t->servers[i].addr, t->servers[i].port);
+		dns_hostport(hp, sizeof hp, t->servers[i].addr, t->servers[i].port);
 		dns_putf(dv->server, sizeof dv->server, "auth %s", hp);
 		dns_putf(dv->ns_name, sizeof dv->ns_name, "%s",
 		         t->servers[i].ns_name);
 	}
 	for (int i = 0; i < t->n_servers; i++) {
-		struct chan *c = chan_for(ctx, &t->servers[i]);
+		struct chan *c = dns_chan_for(ctx, &t->servers[i]);
 		if (c)
 			send_query(t, c, t->chk.qname, DNS_T_TXT, i, 0);
 		else
@@ -843,7 +543,7 @@ static void task_issue(struct task *t)
 			send_query(t, ctx->disc, t->walk, DNS_T_SOA, -1, 0);
 			return;
 		}
-		z = zone_get(ctx, t->r.zone);
+		z = dns_zone_get(ctx, t->r.zone);
 		if (z) {
 			memcpy(t->servers, z->servers,
 			       sizeof z->servers[0] * (size_t)z->n);
@@ -909,7 +609,7 @@ static void task_issue(struct task *t)
 			if (!t->addr_seen[i])
 				log_msg(LOG_INFO, "dns: NS %s of %s has no address",
 				        t->ns_names[i], t->r.zone);
-		zone_put(ctx, t);
+		dns_zone_put(ctx, t->r.zone, t->servers, t->n_servers);
 		t->phase = P_ASK;
 		zone_wake(ctx, t->r.zone);
 		send_asks(t);
@@ -929,7 +629,7 @@ static void task_step(struct task *t)
 	/* Past the deadline nothing more is sent; a check whose last phase
 	 * has all its answers (ASK) still concludes from them. */
 	if (!t->failed && t->phase != P_ASK && t->phase != P_DONE &&
-	    past_deadline(t->ctx)) {
+	    dns_past_deadline(t->ctx)) {
 		if (t->kind == DNS_KIND_POINTING)
 			task_fail(t, DNS_CHECK_TRANSIENT, "deadline reached before "
 			          "the resolvers were asked for %s", t->chk.domain);
@@ -1039,233 +739,28 @@ int dns_pointing_start(struct dns_ctx *ctx, const char *domain,
 	return 0;
 }
 
-/* ---- raw queries (dns_internal.h) ----
- *
- * A raw query is not a task: it has no phases and no result struct.  It is
- * counted in n_tasks so that dns_run() drives it like a check, and it goes
- * on the failover resolver channel, whose pending count dns_run() reads. */
+/* ---- what the engine asks of the tasks (dns_engine.h) ---- */
 
-struct raw_query {
-	struct dns_ctx *ctx;
-	dns_raw_cb cb;
-	void *arg;
-};
-
-static void on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
-                   int alen)
+void dns_tasks_wake_parked(struct dns_ctx *ctx)
 {
-	struct raw_query *rq = arg;
-	struct dns_ctx *ctx = rq->ctx;
-	bool answer;
-
-	(void)timeouts;
-	ctx->disc->pending--;
-	ctx->n_tasks--;
-	if (ctx->closing) {
-		free(rq);
-		return;
-	}
-	/* The statuses with which c-ares hands over an answer worth reading
-	 * (its rcode says the rest), as in on_answer(). */
-	answer = abuf && alen > 0 &&
-	         (status == ARES_SUCCESS || status == ARES_ENODATA ||
-	          status == ARES_ENOTFOUND || status == ARES_ESERVFAIL ||
-	          status == ARES_EREFUSED);
-	if (answer)
-		rq->cb(rq->arg, DNS_MATCH, abuf, (size_t)alen);
-	else
-		rq->cb(rq->arg, status == ARES_ECANCELLED ? DNS_DEADLINE :
-		       status_outcome(status), NULL, 0);
-	free(rq);
-}
-
-int dns_raw_start(struct dns_ctx *ctx, const char *name, int type,
-                  dns_raw_cb cb, void *arg)
-{
-	struct raw_query *rq;
-
-	if (past_deadline(ctx)) {
-		cb(arg, DNS_DEADLINE, NULL, 0);
-		return 0;
-	}
-	rq = calloc(1, sizeof *rq);
-	if (!rq)
-		return -1;
-	rq->ctx = ctx;
-	rq->cb = cb;
-	rq->arg = arg;
-	ctx->n_tasks++;
-	ctx->disc->pending++;
-	ctx->sent++;
-	ares_query(ctx->disc->ch, name[0] ? name : ".", 1 /* IN */, type, on_raw,
-	           rq);
-	return 0;
-}
-
-/* ---- the loop ---- */
-
-/* The deadline has passed: cancels every query in flight (their callbacks
- * end the checks, see deadline_missed), servers first so that a check
- * names the server it waited for.  Parked checks are woken by the tasks
- * they waited for, or here. */
-static void deadline_expire(struct dns_ctx *ctx)
-{
-	for (struct chan *c = ctx->chans; c; c = c->next)
-		if (c->pending)
-			ares_cancel(c->ch);
-	for (int i = 0; i < ctx->o.n_resolvers; i++)
-		if (ctx->res[i]->pending)
-			ares_cancel(ctx->res[i]->ch);
-	if (ctx->disc->pending)
-		ares_cancel(ctx->disc->ch);
 	for (;;) {
 		struct task *w = NULL;
 		for (struct task *t = ctx->tasks; t && !w; t = t->next_t)
 			if (t->parked)
 				w = t;
 		if (!w)
-			break;
+			return;
 		w->parked = false;
 		if (--w->outstanding == 0)
 			task_step(w);
 	}
 }
 
-int dns_run(struct dns_ctx *ctx, long max_ms)
+void dns_tasks_free(struct dns_ctx *ctx)
 {
-	long long start = now_ms();
-	struct pollfd *pfd = NULL;
-	struct chan **owner = NULL;
-	size_t cap = 0;
-
-	while (ctx->n_tasks > 0) {
-		struct chan *all[DNS_MAX_RESOLVERS + 1];
-		int n_all = 0, wait = 1000, rc;
-		size_t n = 0;
-		struct chan *c;
-
-		chans_trim(ctx);
-		if (past_deadline(ctx)) {
-			deadline_expire(ctx);
-			break;
-		}
-		if (max_ms >= 0 && now_ms() - start >= max_ms)
-			break;
-		all[n_all++] = ctx->disc;
-		for (int i = 0; i < ctx->o.n_resolvers; i++)
-			all[n_all++] = ctx->res[i];
-		if (cap < (size_t)(ctx->n_chans + n_all) * ARES_GETSOCK_MAXNUM) {
-			size_t nc = (size_t)(ctx->n_chans + n_all) * ARES_GETSOCK_MAXNUM;
-			struct pollfd *np = realloc(pfd, nc * sizeof *np);
-			struct chan **no;
-			if (!np)
-				break;
-			pfd = np;
-			no = realloc(owner, nc * sizeof *no);
-			if (!no)
-				break;
-			owner = no;
-			cap = nc;
-		}
-		for (int k = 0; ; k++) {
-			ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-			struct timeval tv, *tvp;
-			int bits;
-			c = k < n_all ? all[k] : (k == n_all ? ctx->chans : c->next);
-			if (!c)
-				break;
-			if (c->pending == 0)
-				continue;
-			bits = ares_getsock(c->ch, socks, ARES_GETSOCK_MAXNUM);
-			for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-				short ev = 0;
-				/* the c-ares macros shift a signed 1 by up to 31 */
-				if ((unsigned)bits & (1u << i))
-					ev |= POLLIN;
-				if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
-					ev |= POLLOUT;
-				if (!ev)
-					continue;
-				pfd[n].fd = socks[i];
-				pfd[n].events = ev;
-				pfd[n].revents = 0;
-				owner[n++] = c;
-			}
-			tvp = ares_timeout(c->ch, NULL, &tv);
-			if (tvp) {
-				long ms = tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
-				if (ms < wait)
-					wait = (int)ms;
-			}
-		}
-		if (max_ms >= 0) {
-			long left = max_ms - (long)(now_ms() - start);
-			if (left < wait)
-				wait = left < 0 ? 0 : (int)left;
-		}
-		if (ctx->deadline > 0) {
-			long long left = ctx->deadline - now_ms();
-			if (left < wait)
-				wait = left < 0 ? 0 : (int)left;
-		}
-		rc = poll(pfd, n, wait);
-		if (rc < 0 && errno != EINTR)
-			break;
-		for (size_t i = 0; rc > 0 && i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			ares_process_fd(owner[i]->ch,
-			                pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-			                pfd[i].fd : ARES_SOCKET_BAD,
-			                pfd[i].revents & POLLOUT ? pfd[i].fd :
-			                ARES_SOCKET_BAD);
-		}
-		/* Timeouts: each busy channel once per round. */
-		for (int k = 0; ; k++) {
-			c = k < n_all ? all[k] : (k == n_all ? ctx->chans : c->next);
-			if (!c)
-				break;
-			if (c->pending)
-				ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-		}
+	while (ctx->tasks) {
+		struct task *t = ctx->tasks;
+		ctx->tasks = t->next_t;
+		free(t);
 	}
-	free(pfd);
-	free(owner);
-	return ctx->n_tasks;
-}
-
-/* ---- synchronous forms ---- */
-
-static void copy_result(void *arg, const struct dns_check_result *r)
-{
-	*(struct dns_check_result *)arg = *r;
-}
-
-static int run_one(struct dns_ctx *ctx, int started)
-{
-	if (started != 0)
-		return -1;
-	dns_run(ctx, -1);
-	return 0;
-}
-
-int dns_delegation_check(struct dns_ctx *ctx, const char *domain,
-                         const char *target, int prev,
-                         struct dns_check_result *out)
-{
-	return run_one(ctx, dns_delegation_start(ctx, domain, target, prev,
-	                                         copy_result, out));
-}
-
-int dns_propagation_check(struct dns_ctx *ctx, const char *name,
-                          const char *value, struct dns_check_result *out)
-{
-	return run_one(ctx, dns_propagation_start(ctx, name, value, copy_result,
-	                                          out));
-}
-
-int dns_pointing_check(struct dns_ctx *ctx, const char *domain,
-                       struct dns_check_result *out)
-{
-	return run_one(ctx, dns_pointing_start(ctx, domain, copy_result, out));
 }

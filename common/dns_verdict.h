@@ -3,11 +3,11 @@
  * they get, as pure functions (no I/O, no clock, no allocation), so that a
  * unit test or a fuzzer can hand them any parsed message.
  *
- * The engine (dns_check.c) finds the zone, its servers and sends the
- * check's question to each vantage point (an authoritative server or a
- * resolver).  Each answer it gets, parsed by dns_msg_parse(), goes to the
- * verdict of the check's kind, which writes that vantage's outcome and
- * "seen" text:
+ * The checks (dns_check.c, over the engine of dns_engine.c) find the
+ * zone, its servers and send the check's question to each vantage point
+ * (an authoritative server or a resolver).  Each answer they get, parsed
+ * by dns_msg_parse(), goes to the verdict of the check's kind, which
+ * writes that vantage's outcome and "seen" text:
  *
  *   delegation   does the CNAME chain of _acme-challenge.<domain> reach
  *                the target?  The chain may leave the zone: the verdict

@@ -11,7 +11,7 @@
  * propagation check that follows every add (and the stage's retry) catches
  * that, and the window is one HTTP round trip.
  */
-#include "txt_provider.h"
+#include "txt_provider_impl.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "deadline.h"
+#include "http_body.h"
 #include "txt_answer.h"
 
 #define PDNS_BODY_MAX (16u << 20)  /* largest API answer read */
@@ -31,37 +32,11 @@ struct powerdns {
 	char zone_id[DNAME_MAX + 2];  /* "zone." */
 };
 
-/* An HTTP answer body, capped at PDNS_BODY_MAX. */
-struct body {
-	char *buf;
-	size_t len;
-	bool toobig;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	size_t add = size * n;
-	char *nb;
-
-	if (b->len + add > PDNS_BODY_MAX) {
-		b->toobig = true;
-		return 0; /* aborts the transfer */
-	}
-	nb = realloc(b->buf, b->len + add + 1);
-	if (!nb)
-		return 0;
-	b->buf = nb;
-	memcpy(b->buf + b->len, data, add);
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
 /* One request.  Returns the HTTP status, or -1 on transport failure (MSG
- * says why).  BODY gets the answer (caller frees body->buf). */
+ * says why).  BODY (set up by the caller with http_body_init()) gets the answer
+ * (caller frees it with http_body_free()). */
 static long request(struct powerdns *p, const char *method, const char *url,
-                    const char *payload, struct body *body, char *msg,
+                    const char *payload, struct http_body *body, char *msg,
                     size_t msglen)
 {
 	const struct txt_provider_opts *o = &p->base.o;
@@ -99,7 +74,7 @@ static long request(struct powerdns *p, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	if (payload)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
@@ -158,6 +133,30 @@ static const char *unquote(const char *content, char *out, size_t outlen)
 	memcpy(out, content + 1, n - 2);
 	out[n - 2] = '\0';
 	return out;
+}
+
+/* The PowerDNS "records" array of the N values VALS: quoted, or as they
+ * were for the ones marked verbatim (a leading \x01).  NULL when out of
+ * memory. */
+static json_t *records_of(const char vals[][TXT_VALUE_MAX + 1], int n)
+{
+	json_t *records = json_array();
+	for (int v = 0; records && v < n; v++) {
+		char content[TXT_VALUE_MAX + 4];
+		bool verbatim = vals[v][0] == '\x01';
+		const char *src = verbatim ? vals[v] + 1 : vals[v];
+		size_t l = strlen(src), k = 0; /* l <= TXT_VALUE_MAX */
+		if (!verbatim)
+			content[k++] = '"';
+		memcpy(content + k, src, l);
+		k += l;
+		if (!verbatim)
+			content[k++] = '"';
+		content[k] = '\0';
+		json_array_append_new(records, json_pack("{s:s,s:b}", "content",
+		                                         content, "disabled", 0));
+	}
+	return records;
 }
 
 enum txt_status txt_powerdns_merge(const char *body, size_t len,
@@ -242,22 +241,7 @@ enum txt_status txt_powerdns_merge(const char *body, size_t len,
 				memcpy(vals[kept++], vals[v], sizeof vals[0]);
 		nvals = kept;
 	}
-	records = json_array();
-	for (int v = 0; records && v < nvals; v++) {
-		char content[TXT_VALUE_MAX + 4];
-		bool verbatim = vals[v][0] == '\x01';
-		const char *src = verbatim ? vals[v] + 1 : vals[v];
-		size_t l = strlen(src), k = 0; /* l <= TXT_VALUE_MAX */
-		if (!verbatim)
-			content[k++] = '"';
-		memcpy(content + k, src, l);
-		k += l;
-		if (!verbatim)
-			content[k++] = '"';
-		content[k] = '\0';
-		json_array_append_new(records, json_pack("{s:s,s:b}", "content",
-		                                         content, "disabled", 0));
-	}
+	records = records_of(vals, nvals);
 	patch = json_pack("{s:[{s:s,s:s,s:I,s:s,s:o}]}", "rrsets", "name", fqdn,
 	                  "type", "TXT", "ttl", (json_int_t)(add ? ttl_add : ttl),
 	                  "changetype", nvals ? "REPLACE" : "DELETE", "records",
@@ -283,12 +267,13 @@ static enum txt_status change(struct powerdns *p, const char *name,
 {
 	const struct txt_provider_opts *o = &p->base.o;
 	enum txt_status rc = TXT_TRANSIENT;
-	struct body b = { 0 };
+	struct http_body b;
 	char *payload = NULL, *ename = NULL;
 	char url[TXT_URL_MAX + 3 * DNAME_MAX + 128], fqdn[DNAME_MAX + 2];
 	long code;
 	CURL *esc = curl_easy_init();
 
+	http_body_init(&b, PDNS_BODY_MAX);
 	snprintf(fqdn, sizeof fqdn, "%s.", name);
 	ename = esc ? curl_easy_escape(esc, fqdn, 0) : NULL;
 	if (!ename) {
@@ -309,8 +294,7 @@ static enum txt_status change(struct powerdns *p, const char *name,
 		goto out; /* a failure, or nothing to change */
 	snprintf(url, sizeof url, "%s/api/v1/servers/%s/zones/%s", o->api_url,
 	         o->server_id, p->zone_id);
-	free(b.buf);
-	b = (struct body){ 0 };
+	http_body_free(&b);
 	code = request(p, "PATCH", url, payload, &b, msg, msglen);
 	if (code < 0) {
 		rc = TXT_TRANSIENT;
@@ -319,7 +303,7 @@ static enum txt_status change(struct powerdns *p, const char *name,
 	rc = txt_powerdns_status(code, b.buf, b.len, add ? "adding the TXT value" :
 	                         "removing the TXT value", msg, msglen);
 out:
-	free(b.buf);
+	http_body_free(&b);
 	free(payload);
 	curl_free(ename);
 	curl_easy_cleanup(esc);
@@ -357,20 +341,14 @@ struct txt_provider *txt_powerdns_new(const struct txt_provider_opts *o,
                                       char *err, size_t errlen)
 {
 	struct powerdns *p;
-	static int inited;
 
 	if (!o->api_url[0] || !o->api_key[0] || !o->zone[0]) {
 		snprintf(err, errlen, "powerdns: need api_url, api_key and zone");
 		return NULL;
 	}
-	if (!inited) {
-		/* Once per process; the lead's main may have done it already,
-		 * which is harmless. */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			snprintf(err, errlen, "powerdns: curl init failed");
-			return NULL;
-		}
-		inited = 1;
+	if (http_curl_init() != 0) {
+		snprintf(err, errlen, "powerdns: curl init failed");
+		return NULL;
 	}
 	p = calloc(1, sizeof *p);
 	if (!p) {

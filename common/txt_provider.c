@@ -2,18 +2,16 @@
  * txt_provider: configuration, argument checks and dispatch to the
  * provider chosen in the configuration.
  */
-#include "txt_provider.h"
+#include "txt_provider_impl.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cfg.h"
 #include "dns.h"
 #include "metrics.h"
+#include "secret.h"
 
 const char *txt_strerror(enum txt_status s)
 {
@@ -26,29 +24,27 @@ const char *txt_strerror(enum txt_status s)
 	return "unknown";
 }
 
-/* Reads a secret from PATH into OUT (trailing whitespace dropped).  The
- * message names the path, never the content. */
+/* Reads a secret from PATH into OUT (secret_read_file(): trailing
+ * whitespace dropped).  The message names the path, never the content. */
 static int read_secret_file(struct cfg *c, const char *key, const char *path,
                             char *out, size_t outlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	char *s = NULL;
+	size_t n = 0;
+	enum secret_status st = secret_read_file(path, outlen - 1, &s, &n);
 
-	if (fd < 0) {
+	out[0] = '\0';
+	if (st == SECRET_EOPEN) {
 		cfg_fail(c, key, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	n = read(fd, out, outlen);
-	close(fd);
-	if (n < 0 || (size_t)n >= outlen) {
+	if (st != SECRET_OK) {
 		cfg_fail(c, key, "%s: unreadable or longer than %zu bytes", path,
 		         outlen - 1);
-		out[0] = '\0';
 		return -1;
 	}
-	out[n] = '\0';
-	while (n > 0 && isspace((unsigned char)out[n - 1]))
-		out[--n] = '\0';
+	memcpy(out, s, n + 1);
+	secret_free(s);
 	return 0;
 }
 

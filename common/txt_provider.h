@@ -19,7 +19,8 @@
  *   - messages never contain a secret.
  *
  * A new provider (a cloud DNS API) is one more file: a struct txt_provider
- * whose ops implement add/remove/free, and a case in txt_provider_new().
+ * whose ops implement add/remove/free (txt_provider_impl.h, included by
+ * the providers only), and a case in txt_provider_new().
  */
 #ifndef DCV_TXT_PROVIDER_H
 #define DCV_TXT_PROVIDER_H
@@ -76,24 +77,9 @@ struct txt_provider_opts {
  * them. */
 int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o);
 
+/* A provider's handle: opaque (its operations are txt_provider_impl.h's,
+ * seen only by the providers). */
 struct txt_provider;
-
-/* The operations of one provider. */
-struct txt_provider_ops {
-	const char *name;
-	enum txt_status (*add)(struct txt_provider *p, const char *name,
-	                       const char *value, char *msg, size_t msglen);
-	enum txt_status (*remove)(struct txt_provider *p, const char *name,
-	                          const char *value, char *msg, size_t msglen);
-	void (*free)(struct txt_provider *p);
-};
-
-/* The common head of every provider's handle. */
-struct txt_provider {
-	const struct txt_provider_ops *ops;
-	struct txt_provider_opts o;   /* copied at creation */
-	long long deadline;           /* CLOCK_MONOTONIC ms (deadline.h); 0: none */
-};
 
 /* Makes the provider O names (O is copied).  NULL with ERR on failure. */
 struct txt_provider *txt_provider_new(const struct txt_provider_opts *o,
@@ -115,11 +101,5 @@ void txt_set_deadline(struct txt_provider *p, long long deadline_mono_ms);
 
 /* NULL is a no-op. */
 void txt_provider_free(struct txt_provider *p);
-
-/* Constructors of the providers (used by txt_provider_new). */
-struct txt_provider *txt_rfc2136_new(const struct txt_provider_opts *o,
-                                     char *err, size_t errlen);
-struct txt_provider *txt_powerdns_new(const struct txt_provider_opts *o,
-                                      char *err, size_t errlen);
 
 #endif

@@ -11,7 +11,7 @@
  * The value is put into the RR as raw rdata, never through the zone-file
  * parser, so a value cannot smuggle extra syntax.
  */
-#include "txt_provider.h"
+#include "txt_provider_impl.h"
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>

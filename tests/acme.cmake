@@ -3,6 +3,8 @@
 # real redis-server; the whole client against a real Pebble (pytest).
 pkg_check_modules(ACME_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 
+# The capped HTTP body reader both HTTP clients share.
+dcv_unit_test(test_http_body SOURCES unit/test_http_body.c LIBS dcv_http)
 dcv_unit_test(test_crypto SOURCES unit/test_crypto.c LIBS dcv_acme)
 # the sealed certificate key against schemas/certificate-vectors.yaml
 dcv_unit_test(test_certstore SOURCES unit/test_certstore.c LIBS dcv_acme)

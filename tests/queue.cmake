@@ -1,6 +1,8 @@
 # The queue runtime: pure logic (cmocka) and the real thing against a real
 # redis-server (pytest).
 dcv_unit_test(test_dname SOURCES unit/test_dname.c)
+# The one secret-file reader (EAB key, TSIG secret, API key, KEK).
+dcv_unit_test(test_secret SOURCES unit/test_secret.c)
 dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
 dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
