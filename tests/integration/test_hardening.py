@@ -35,6 +35,17 @@ def _readelf(*args):
                           text=True).stdout
 
 
+def _flags_of(path):
+    """The C flags CMake compiled PATH's sources with ("" when unknown)."""
+    flags = os.path.join(os.path.dirname(path), "CMakeFiles",
+                         os.path.basename(path) + ".dir", "flags.make")
+    try:
+        with open(flags) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 BINARIES = _executables()
 
 
@@ -65,7 +76,13 @@ def test_hardened(path):
     if "__stack_chk_fail" not in symbols:
         missing.append("-fstack-protector-strong")
     if fortify:
-        if not re.search(r"__\w+_chk\b", symbols):
+        # FORTIFY rewrites a call only where it knows the object's size: a
+        # small program (a unit test copying into heap buffers) may have no
+        # such call.  Its compile flags must still say so; the programs that
+        # run in production must show the checked calls themselves.
+        if not re.search(r"__\w+_chk\b", symbols) and (
+                os.path.basename(path) in ("dcv-worker", "dcvctl")
+                or "-D_FORTIFY_SOURCE=3" not in _flags_of(path)):
             missing.append("_FORTIFY_SOURCE")
     else:
         print(f"{path}: _FORTIFY_SOURCE not checked: a Debug or sanitizer build "
