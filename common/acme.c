@@ -285,6 +285,49 @@ char *acme_payload_of(json_t *obj)
 	return s;
 }
 
+/* Adds to REQ (a newAccount payload) the externalAccountBinding for the
+ * CA's key id KID and its base64url HMAC key HMAC_B64: a JWS over the
+ * account's public key, MACed with that key, for the newAccount URL
+ * (RFC 8555 7.3.4).  The decoded key is wiped before it is freed. */
+static enum acme_status add_eab(struct acme_client *c,
+                                const struct acme_directory *d, json_t *req,
+                                const char *kid, const char *hmac_b64)
+{
+	json_t *eab = NULL, *jwk = NULL;
+	char *jwk_text = NULL;
+	unsigned char *mac = NULL;
+	size_t maclen = 0;
+	enum acme_status st = ACME_OK;
+
+	if (crypto_b64url_decode(hmac_b64, strlen(hmac_b64), &mac,
+	                         &maclen) != CRYPTO_OK || maclen == 0) {
+		st = acme_fail(c, ACME_E_INVAL, "EAB HMAC key is not base64url");
+		goto out;
+	}
+	jwk = crypto_key_jwk(c->key);
+	jwk_text = jwk ? json_dumps(jwk, JSON_COMPACT) : NULL;
+	json_t *prot = json_pack("{ssss}", "kid", kid, "url", d->new_account);
+	enum crypto_status cs = (prot && jwk_text)
+		? crypto_jws(NULL, mac, maclen, prot, jwk_text, &eab)
+		: CRYPTO_ENOMEM;
+	json_decref(prot);
+	if (cs != CRYPTO_OK) {
+		st = acme_fail(c, ACME_E_CRYPTO, "EAB: %s", crypto_strerror(cs));
+		goto out;
+	}
+	json_object_set_new(req, "externalAccountBinding", eab);
+	eab = NULL;
+out:
+	if (mac) {
+		memset(mac, 0, maclen);
+		free(mac);
+	}
+	free(jwk_text);
+	json_decref(jwk);
+	json_decref(eab);
+	return st;
+}
+
 enum acme_status acme_account_register(struct acme_client *c,
                                        const char *contact,
                                        const char *eab_kid,
@@ -293,10 +336,9 @@ enum acme_status acme_account_register(struct acme_client *c,
 {
 	const struct acme_directory *d;
 	struct acme_http_resp r = { 0 };
-	json_t *req = NULL, *eab = NULL, *jwk = NULL;
-	char *payload = NULL, *jwk_text = NULL;
-	unsigned char *mac = NULL;
-	size_t maclen = 0;
+	json_t *req = NULL;
+	char *payload = NULL;
+	bool eab_sent = false;
 	enum acme_status st = acme_directory(c, &d);
 	if (st != ACME_OK)
 		goto out;
@@ -324,26 +366,10 @@ enum acme_status acme_account_register(struct acme_client *c,
 			json_object_set_new(req, "contact", json_pack("[s]", mailto));
 		}
 		if (eab_kid && eab_hmac) {
-			if (crypto_b64url_decode(eab_hmac, strlen(eab_hmac), &mac,
-			                         &maclen) != CRYPTO_OK || maclen == 0) {
-				st = acme_fail(c, ACME_E_INVAL,
-				               "EAB HMAC key is not base64url");
+			st = add_eab(c, d, req, eab_kid, eab_hmac);
+			if (st != ACME_OK)
 				goto out;
-			}
-			jwk = crypto_key_jwk(c->key);
-			jwk_text = jwk ? json_dumps(jwk, JSON_COMPACT) : NULL;
-			json_t *prot = json_pack("{ssss}", "kid", eab_kid,
-			                         "url", d->new_account);
-			enum crypto_status cs = (prot && jwk_text)
-				? crypto_jws(NULL, mac, maclen, prot, jwk_text, &eab)
-				: CRYPTO_ENOMEM;
-			json_decref(prot);
-			if (cs != CRYPTO_OK) {
-				st = acme_fail(c, ACME_E_CRYPTO, "EAB: %s", crypto_strerror(cs));
-				goto out;
-			}
-			json_object_set_new(req, "externalAccountBinding", eab);
-			eab = NULL;
+			eab_sent = true;
 		} else if (d->eab_required) {
 			st = acme_fail(c, ACME_E_EAB,
 			               "this CA requires external account binding "
@@ -361,7 +387,7 @@ enum acme_status acme_account_register(struct acme_client *c,
 	st = acme_signed_post(c, d->new_account, payload, true, NULL, &r);
 	/* A refused binding comes back as unauthorized or malformed: name it,
 	 * keeping the CA's detail. */
-	if (mac && (st == ACME_E_UNAUTHORIZED || st == ACME_E_MALFORMED))
+	if (eab_sent && (st == ACME_E_UNAUTHORIZED || st == ACME_E_MALFORMED))
 		st = c->prob.status = ACME_E_EAB;
 	if (st != ACME_OK)
 		goto out;
@@ -377,13 +403,6 @@ enum acme_status acme_account_register(struct acme_client *c,
 	st = acme_set_account(c, c->key, r.location);
 out:
 	acme_http_resp_free(&r);
-	if (mac) {
-		memset(mac, 0, maclen);
-		free(mac);
-	}
-	free(jwk_text);
-	json_decref(jwk);
-	json_decref(eab);
 	json_decref(req);
 	free(payload);
 	return st;

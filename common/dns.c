@@ -310,13 +310,13 @@ void dns_opts_default(struct dns_opts *o)
 	o->max_ns_addrs = 16;
 }
 
-int dns_cfg_load(struct cfg *c, struct dns_opts *o)
+/* dns.resolvers into O (the default kept when the list is absent);
+ * -1 when an entry is bad. */
+static int load_resolvers(struct cfg *c, struct dns_opts *o)
 {
 	int rc = 0;
-	size_t n;
+	size_t n = cfg_list_len(c, "dns.resolvers");
 
-	dns_opts_default(o);
-	n = cfg_list_len(c, "dns.resolvers");
 	if (n > DNS_MAX_RESOLVERS) {
 		cfg_fail(c, "dns.resolvers", "at most %d resolvers",
 		         DNS_MAX_RESOLVERS);
@@ -341,6 +341,12 @@ int dns_cfg_load(struct cfg *c, struct dns_opts *o)
 		             port) >= DNS_ADDR_MAX)
 			rc = -1;
 	}
+	return rc;
+}
+
+/* The scalar keys of dns: into O, each kept at its default when absent. */
+static void load_numbers(struct cfg *c, struct dns_opts *o)
+{
 	o->timeout_ms = (int)cfg_int(c, "dns.timeout_ms", o->timeout_ms, 10,
 	                             60000);
 	o->tries = (int)cfg_int(c, "dns.tries", o->tries, 1, 10);
@@ -360,7 +366,14 @@ int dns_cfg_load(struct cfg *c, struct dns_opts *o)
 	                               DNS_MAX_NS_NAMES);
 	o->max_ns_addrs = (int)cfg_int(c, "dns.max_ns_addrs", o->max_ns_addrs, 1,
 	                               DNS_MAX_SERVERS);
-	n = cfg_list_len(c, "dns.allowed_ns_ranges");
+}
+
+/* dns.allowed_ns_ranges and dns.port_map into O; -1 when an entry is bad. */
+static int load_ns_lists(struct cfg *c, struct dns_opts *o)
+{
+	int rc = 0;
+	size_t n = cfg_list_len(c, "dns.allowed_ns_ranges");
+
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cfg_list_str(c, "dns.allowed_ns_ranges", i);
 		if (o->n_allowed_ns >= DNS_MAX_ALLOWED || !s ||
@@ -385,7 +398,16 @@ int dns_cfg_load(struct cfg *c, struct dns_opts *o)
 		}
 		o->n_port_map++;
 	}
-	n = cfg_list_len(c, "dns.pointing.ip_ranges");
+	return rc;
+}
+
+/* dns.pointing (ip_ranges, host_suffixes) into O; -1 when an entry is
+ * bad. */
+static int load_pointing(struct cfg *c, struct dns_opts *o)
+{
+	int rc = 0;
+	size_t n = cfg_list_len(c, "dns.pointing.ip_ranges");
+
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cfg_list_str(c, "dns.pointing.ip_ranges", i);
 		if (o->n_ranges >= DNS_MAX_RANGES || !s ||
@@ -412,6 +434,23 @@ int dns_cfg_load(struct cfg *c, struct dns_opts *o)
 		}
 		snprintf(o->suffixes[o->n_suffixes++], DNAME_MAX + 1, "%s", norm);
 	}
+	return rc;
+}
+
+int dns_cfg_load(struct cfg *c, struct dns_opts *o)
+{
+	int rc = 0;
+
+	dns_opts_default(o);
+	/* in the order the keys were always read: the first known key of
+	 * those as close to a misspelt one is the one suggested */
+	if (load_resolvers(c, o) < 0)
+		rc = -1;
+	load_numbers(c, o);
+	if (load_ns_lists(c, o) < 0)
+		rc = -1;
+	if (load_pointing(c, o) < 0)
+		rc = -1;
 	return rc;
 }
 

@@ -251,55 +251,78 @@ const char *job_tenant_check(const char *t)
 	return NULL;
 }
 
-enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
-                           struct job *j, char *why, size_t whylen)
+/* The field K of the job map, for the keys other than v, domain and ctx,
+ * into J: NULL, or what is wrong with its value.  A key the schema does not
+ * name is ignored (a newer writer may add one). */
+static const char *decode_field(const msgpack_object *k, const msgpack_object *v,
+                                struct job *j)
 {
-	msgpack_unpacked u;
-	const unsigned char *p = buf;
+	uint64_t x = 0;
+
+	if (key_is(k, "id")) {
+		if (copy_str(v, j->id, sizeof(j->id)) < 0 || !valid_id(j->id))
+			return "id must be 1-64 characters of A-Z a-z 0-9 - _";
+	} else if (key_is(k, "tenant")) {
+		if (copy_str(v, j->tenant, sizeof(j->tenant)) < 0)
+			return "tenant must be a string of at most 63 characters";
+		return job_tenant_check(j->tenant);
+	} else if (key_is(k, "attempt")) {
+		if (get_uint(v, UINT32_MAX, &x) < 0)
+			return "attempt must be a non-negative integer";
+		j->attempt = (uint32_t)x;
+	} else if (key_is(k, "created_at")) {
+		if (get_uint(v, UINT64_MAX, &j->created_at) < 0)
+			return "created_at must be unix milliseconds";
+	} else if (key_is(k, "since")) {
+		if (get_uint(v, UINT64_MAX, &j->since) < 0)
+			return "since must be unix milliseconds";
+	} else if (key_is(k, "gen")) {
+		if (get_uint(v, UINT64_MAX, &j->gen) < 0)
+			return "gen must be a non-negative integer";
+	}
+	return NULL;
+}
+
+/* The domain object DOM (a str) normalised into j->domain. */
+static enum job_status decode_domain(const msgpack_object *dom, struct job *j,
+                                     char *why, size_t whylen)
+{
+	char raw[DNAME_MAX + 16];
+
+	if (dom->type != MSGPACK_OBJECT_STR) {
+		snprintf(why, whylen, "domain is not a string");
+		return JOB_E_DOMAIN;
+	}
+	if (copy_str(dom, raw, sizeof(raw)) < 0) {
+		snprintf(why, whylen, "domain: name longer than 253 octets");
+		return JOB_E_DOMAIN;
+	}
+	const char *bad = dname_normalize(raw, j->domain, sizeof(j->domain));
+	if (bad) {
+		snprintf(why, whylen, "domain: %s", bad);
+		return JOB_E_DOMAIN;
+	}
+	return JOB_OK;
+}
+
+/* The job map M into J, key by key in the order written, stopping at the
+ * first bad one; then the two keys every job must have, v and domain. */
+static enum job_status decode_map(const msgpack_object_map *m, struct job *j,
+                                  char *why, size_t whylen)
+{
 	enum job_status st = JOB_OK;
 	const msgpack_object *dom = NULL;
 	int have_v = 0;
+	uint32_t dup;
 	uint64_t x = 0;
 
-	memset(j, 0, sizeof(*j));
-	why[0] = '\0';
-	msgpack_unpacked_init(&u);
-	if (len > maxlen) {
-		snprintf(why, whylen, "job is %zu bytes, over the %zu-byte cap", len, maxlen);
-		st = JOB_E_TOOBIG;
-		goto out;
-	}
-	if (len == 0 || prescan(&p, p + len, 0) < 0) {
-		snprintf(why, whylen, "not a valid msgpack object");
-		st = JOB_E_MSGPACK;
-		goto out;
-	}
-	if (p != (const unsigned char *)buf + len) {
-		snprintf(why, whylen, "trailing bytes after the msgpack object");
-		st = JOB_E_MSGPACK;
-		goto out;
-	}
-	if (msgpack_unpack_next(&u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS) {
-		snprintf(why, whylen, "not a valid msgpack object");
-		st = JOB_E_MSGPACK;
-		goto out;
-	}
-	if (u.data.type != MSGPACK_OBJECT_MAP) {
-		snprintf(why, whylen, "job is not a msgpack map");
-		st = JOB_E_NOTMAP;
-		goto out;
-	}
-
-	const msgpack_object_map *m = &u.data.via.map;
-	uint32_t dup;
 	if (has_duplicate_key(m, &dup)) {
 		snprintf(why, whylen, "key %u of the job map repeats an earlier key", dup);
-		st = JOB_E_FIELD;
-		goto out;
+		return JOB_E_FIELD;
 	}
 	for (uint32_t i = 0; i < m->size && st == JOB_OK; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-		const char *bad = NULL;
+		const char *bad;
 
 		if (key_is(k, "v")) {
 			if (get_uint(v, UINT32_MAX, &x) < 0 || x != JOB_VERSION) {
@@ -310,66 +333,70 @@ enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
 			have_v = 1;
 		} else if (key_is(k, "domain")) {
 			dom = v;
-		} else if (key_is(k, "id")) {
-			if (copy_str(v, j->id, sizeof(j->id)) < 0 || !valid_id(j->id))
-				bad = "id must be 1-64 characters of A-Z a-z 0-9 - _";
-		} else if (key_is(k, "tenant")) {
-			if (copy_str(v, j->tenant, sizeof(j->tenant)) < 0)
-				bad = "tenant must be a string of at most 63 characters";
-			else
-				bad = job_tenant_check(j->tenant);
-		} else if (key_is(k, "attempt")) {
-			if (get_uint(v, UINT32_MAX, &x) < 0)
-				bad = "attempt must be a non-negative integer";
-			j->attempt = (uint32_t)x;
-		} else if (key_is(k, "created_at")) {
-			if (get_uint(v, UINT64_MAX, &j->created_at) < 0)
-				bad = "created_at must be unix milliseconds";
-		} else if (key_is(k, "since")) {
-			if (get_uint(v, UINT64_MAX, &j->since) < 0)
-				bad = "since must be unix milliseconds";
-		} else if (key_is(k, "gen")) {
-			if (get_uint(v, UINT64_MAX, &j->gen) < 0)
-				bad = "gen must be a non-negative integer";
 		} else if (key_is(k, "ctx")) {
 			st = decode_ctx(v, j, why, whylen);
-		}
-		if (bad) {
+		} else if ((bad = decode_field(k, v, j)) != NULL) {
 			snprintf(why, whylen, "%s", bad);
 			st = JOB_E_FIELD;
 		}
 	}
 	if (st != JOB_OK)
-		goto out;
+		return st;
 	if (!have_v) {
 		snprintf(why, whylen, "job has no schema version v");
-		st = JOB_E_VERSION;
-		goto out;
+		return JOB_E_VERSION;
 	}
 	if (!dom) {
 		snprintf(why, whylen, "job has no domain");
-		st = JOB_E_NODOMAIN;
-		goto out;
+		return JOB_E_NODOMAIN;
 	}
-	char raw[DNAME_MAX + 16];
-	if (dom->type != MSGPACK_OBJECT_STR) {
-		snprintf(why, whylen, "domain is not a string");
-		st = JOB_E_DOMAIN;
-		goto out;
+	return decode_domain(dom, j, why, whylen);
+}
+
+/* Unpacks BUF (LEN bytes, at most MAXLEN) into U after checking, before
+ * msgpack-c allocates anything, that it is one sane msgpack object. */
+static enum job_status unpack_job(const void *buf, size_t len, size_t maxlen,
+                                  msgpack_unpacked *u, char *why, size_t whylen)
+{
+	const unsigned char *p = buf;
+
+	if (len > maxlen) {
+		snprintf(why, whylen, "job is %zu bytes, over the %zu-byte cap", len, maxlen);
+		return JOB_E_TOOBIG;
 	}
-	if (copy_str(dom, raw, sizeof(raw)) < 0) {
-		snprintf(why, whylen, "domain: name longer than 253 octets");
-		st = JOB_E_DOMAIN;
-		goto out;
+	if (len == 0 || prescan(&p, p + len, 0) < 0) {
+		snprintf(why, whylen, "not a valid msgpack object");
+		return JOB_E_MSGPACK;
 	}
-	const char *bad = dname_normalize(raw, j->domain, sizeof(j->domain));
-	if (bad) {
-		snprintf(why, whylen, "domain: %s", bad);
-		st = JOB_E_DOMAIN;
-		goto out;
+	if (p != (const unsigned char *)buf + len) {
+		snprintf(why, whylen, "trailing bytes after the msgpack object");
+		return JOB_E_MSGPACK;
 	}
-	j->v = JOB_VERSION;
-out:
+	if (msgpack_unpack_next(u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS) {
+		snprintf(why, whylen, "not a valid msgpack object");
+		return JOB_E_MSGPACK;
+	}
+	if (u->data.type != MSGPACK_OBJECT_MAP) {
+		snprintf(why, whylen, "job is not a msgpack map");
+		return JOB_E_NOTMAP;
+	}
+	return JOB_OK;
+}
+
+enum job_status job_decode(const void *buf, size_t len, size_t maxlen,
+                           struct job *j, char *why, size_t whylen)
+{
+	msgpack_unpacked u;
+	enum job_status st;
+
+	memset(j, 0, sizeof(*j));
+	why[0] = '\0';
+	msgpack_unpacked_init(&u);
+	st = unpack_job(buf, len, maxlen, &u, why, whylen);
+	if (st == JOB_OK)
+		st = decode_map(&u.data.via.map, j, why, whylen);
+	if (st == JOB_OK)
+		j->v = JOB_VERSION;
 	msgpack_unpacked_destroy(&u);
 	if (st != JOB_OK)
 		job_clear(j);

@@ -159,6 +159,46 @@ static json_t *records_of(const char vals[][TXT_VALUE_MAX + 1], int n)
 	return records;
 }
 
+/* Appends the records of the TXT RRSET to VALS (*NVALS of them so far);
+ * *FOUND gets the index of VALUE when it is among them.  TXT_PERMANENT with
+ * MSG set when they do not fit (NAME says where). */
+static enum txt_status read_rrset(json_t *rrset, char vals[][TXT_VALUE_MAX + 1],
+                                  int *nvals, const char *value, int *found,
+                                  const char *name, char *msg, size_t msglen)
+{
+	size_t k;
+	json_t *rec;
+
+	json_array_foreach(json_object_get(rrset, "records"), k, rec) {
+		const char *ct = json_string_value(json_object_get(rec, "content"));
+		char text[TXT_VALUE_MAX + 1];
+		if (!ct)
+			continue;
+		if (*nvals >= PDNS_VALUES_MAX) {
+			snprintf(msg, msglen, "powerdns: more than %d TXT values "
+			         "at %s", PDNS_VALUES_MAX, name);
+			return TXT_PERMANENT;
+		}
+		/* Values not in the simple quoted form are kept verbatim,
+		 * marked by a leading \x01; one too long to keep whole
+		 * stops us, as rewriting it cut would corrupt it. */
+		if (unquote(ct, text, sizeof text)) {
+			memcpy(vals[*nvals], text, strlen(text) + 1);
+		} else if (strlen(ct) + 1 < sizeof vals[0]) {
+			vals[*nvals][0] = '\x01';
+			memcpy(vals[*nvals] + 1, ct, strlen(ct) + 1);
+		} else {
+			snprintf(msg, msglen, "powerdns: a TXT record at %s is "
+			         "too long to preserve", name);
+			return TXT_PERMANENT;
+		}
+		if (strcmp(vals[*nvals], value) == 0)
+			*found = *nvals;
+		(*nvals)++;
+	}
+	return TXT_OK;
+}
+
 enum txt_status txt_powerdns_merge(const char *body, size_t len,
                                    const char *fqdn, const char *name,
                                    const char *value, bool add, int ttl_add,
@@ -183,42 +223,13 @@ enum txt_status txt_powerdns_merge(const char *body, size_t len,
 	json_array_foreach(json_object_get(zone, "rrsets"), i, rrset) {
 		const char *rn = json_string_value(json_object_get(rrset, "name"));
 		const char *rt = json_string_value(json_object_get(rrset, "type"));
-		size_t k;
-		json_t *rec;
 		if (!rn || !rt || strcasecmp(rn, fqdn) || strcmp(rt, "TXT"))
 			continue;
 		if (json_is_integer(json_object_get(rrset, "ttl")))
 			ttl = (long)json_integer_value(json_object_get(rrset, "ttl"));
-		json_array_foreach(json_object_get(rrset, "records"), k, rec) {
-			const char *ct = json_string_value(json_object_get(rec,
-			                                                   "content"));
-			char text[TXT_VALUE_MAX + 1];
-			if (!ct)
-				continue;
-			if (nvals >= PDNS_VALUES_MAX) {
-				rc = TXT_PERMANENT;
-				snprintf(msg, msglen, "powerdns: more than %d TXT values "
-				         "at %s", PDNS_VALUES_MAX, name);
-				goto out;
-			}
-			/* Values not in the simple quoted form are kept verbatim,
-			 * marked by a leading \x01; one too long to keep whole
-			 * stops us, as rewriting it cut would corrupt it. */
-			if (unquote(ct, text, sizeof text)) {
-				memcpy(vals[nvals], text, strlen(text) + 1);
-			} else if (strlen(ct) + 1 < sizeof vals[0]) {
-				vals[nvals][0] = '\x01';
-				memcpy(vals[nvals] + 1, ct, strlen(ct) + 1);
-			} else {
-				rc = TXT_PERMANENT;
-				snprintf(msg, msglen, "powerdns: a TXT record at %s is "
-				         "too long to preserve", name);
-				goto out;
-			}
-			if (strcmp(vals[nvals], value) == 0)
-				found = nvals;
-			nvals++;
-		}
+		rc = read_rrset(rrset, vals, &nvals, value, &found, name, msg, msglen);
+		if (rc != TXT_OK)
+			goto out;
 	}
 	if ((add && found >= 0) || (!add && found < 0)) {
 		rc = TXT_OK; /* already as wanted */
