@@ -177,5 +177,5 @@ const char console_css[] =
 ".msg{padding:.6em;border-radius:4px;background:#e7f3e7;border:1px solid #9c9}"
 ".err{background:#fbeaea;border-color:#d99}.why{background:#fff6e0;border:1px solid #e7c36b;"
 "padding:.6em;border-radius:4px}svg{width:100%;height:auto;background:#fff;"
-"border:1px solid #d8dde3;border-radius:6px}"
+"border:1px solid #d8dde3;border-radius:6px;max-width:720px}"
 ".top{margin-top:.8em}@media (max-width:600px){main{padding:.5em}th,td{padding:.3em}}\n";
