@@ -8,7 +8,8 @@ action without the write token is refused, and forged POSTs (no CSRF token,
 another Origin, another Host) too; no page carries key material; a hostile
 domain name and reason are rendered as text.  With DCV_CONSOLE_SCREENSHOTS=DIR
 the screenshots of the pages are written to DIR (deploy/console/ holds the
-committed ones)."""
+committed ones).  The fleet and the console log in as the dcv-worker ACL
+user; Redis's ACL LOG stays empty."""
 import os
 import re
 import time
@@ -60,7 +61,9 @@ def read(path):
 @pytest.fixture(scope="module")
 def live():
     tmp = harness.tmpdir("dcv-console-")
-    env = fleet(tmp, config=SLOW_VERIFY)
+    # as the least-privilege Redis user of deploy/redis/users.acl: the
+    # console needs no command beyond the workers' (checked at the end)
+    env = fleet(tmp, config=SLOW_VERIFY, acl=True)
     procs, driver = [], None
     try:
         r = env.client()
@@ -307,3 +310,8 @@ def test_authentication_when_configured(live):
         urllib.request.urlopen(req)
     assert e.value.code == 401
     assert "s3cret" not in read(p.logpath)
+
+
+def test_no_command_was_refused_by_the_acl(live):
+    log = live["env"].client().acl_log()
+    assert log == [], log
