@@ -93,6 +93,10 @@ static void throughput_chart(const struct console *k, struct html *h)
 			html_printf(h, "%.1f,%.1f ", n > 1 ? (double)W * (double)i / (double)(n - 1) : 0.0,
 			            (double)H - (double)(H - 8) * rate[i] / max);
 		html_raw(h, "\"/>");
+		for (size_t i = 0; i < n; i++)
+			html_printf(h, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#1f3a5f\"/>",
+			            n > 1 ? (double)W * (double)i / (double)(n - 1) : 0.0,
+			            (double)H - (double)(H - 8) * rate[i] / max);
 	}
 	html_printf(h, "<text x=\"4\" y=\"14\" font-size=\"12\" fill=\"#555\">max %.0f/min"
 	            "</text><text x=\"4\" y=\"%d\" font-size=\"12\" fill=\"#555\">last %zu "

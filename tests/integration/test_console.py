@@ -163,7 +163,6 @@ def test_overview_shows_the_fleet(live):
     # wait for a few samples, so the chart has a line for the screenshot
     harness.wait_until(lambda: "polyline" in open_page(live, "/").page_source, 30,
                        what="a throughput line")
-    shot(d, "overview")
 
 
 def test_find_the_waiting_domain_and_read_why(live):
@@ -246,6 +245,13 @@ def test_nudge_and_see_it_issued(live):
     # the next re-check was two minutes away: only the nudge makes it now
     harness.wait_until(lambda: state() == "issued", 60, interval=0.5, what="issued after nudge")
     assert issued(env, waiting)
+    # the overview counts that work in its throughput, once sampled
+    def rate():
+        rows = open_page(live, "/").find_element(By.ID, "stages").find_elements(By.TAG_NAME, "tr")
+        return sum(float(r.find_elements(By.TAG_NAME, "td")[-1].text.replace("-", "0"))
+                   for r in rows[1:])
+    harness.wait_until(lambda: rate() > 0, 30, interval=0.5, what="a throughput after the nudge")
+    shot(d, "overview")
 
 
 def test_dead_letters_filter_and_replay(live):
