@@ -16,6 +16,11 @@ Everything it starts is stopped by PID when it ends, also on Ctrl-C, SIGTERM
 or an error; the last line names those PIDs.
 
   /usr/bin/python3 deploy/demo.py [--build-dir DIR] [--timeout S] [--keep]
+                                 [--console [ADDR:PORT]]
+
+--console: once every domain is issued, keep the fleet running and serve
+the web console (dcvctl console, deploy/console/README.md) on ADDR:PORT
+(default 127.0.0.1:8080) with a fresh write token, printed; Ctrl-C stops all.
 
 DIR: the build tree with workers/dcv-worker and workers/dcvctl (default
 $DCV_BUILD_DIR, else build/ of this checkout).  Exit 0 when every demo
@@ -258,12 +263,40 @@ class Demo:
         section("the fleet (dcvctl stats)")
         out(indent(self.env.ctl("stats").stdout))
 
+    def console(self, listen):
+        """dcvctl console on LISTEN with a new write token, until Ctrl-C."""
+        import harness
+        token = os.urandom(12).hex()
+        path = os.path.join(self.tmp, "console-write-token")
+        with open(path, "w") as f:
+            f.write(token + "\n")
+        os.chmod(path, 0o600)
+        log = os.path.join(self.tmp, "console.log")
+        self.console_proc = harness.Proc(
+            [harness.program("dcvctl"), "-c", self.env.config, "console", "--listen", listen,
+             "--write-token-file", path], log, env=self.env.env())
+        self.pids.append(("dcvctl console", self.console_proc.pid))
+        deadline = time.time() + 20
+        while "listening on" not in open(log).read():
+            if self.console_proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"dcvctl console did not start: {open(log).read()}")
+            time.sleep(0.05)
+        url = re.search(r"listening on (\S+)", open(log).read()).group(1)
+        section("the web console")
+        out(f"   open {url} in a browser (actions ask for the write token {token});")
+        out("   on another machine: ssh -L 8080:127.0.0.1:8080 THIS_HOST, then open it there")
+        out("   Ctrl-C stops the console and the fleet")
+        while self.console_proc.poll() is None:
+            time.sleep(0.5)
+
     def stop(self):
         """Workers first, by SIGTERM (they drain), then the servers; all by PID."""
         env, self.env = self.env, None
         if env is None:
             return True     # nothing started, or FleetEnv stopped its own
         section("stopping everything by PID")
+        if getattr(self, "console_proc", None):
+            self.console_proc.stop()
         for w in list(env.workers):
             try:
                 env.stop_worker(w, timeout=15)
@@ -293,6 +326,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds from onboarding until every domain must be issued")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    ap.add_argument("--console", nargs="?", const="127.0.0.1:8080", metavar="ADDR:PORT",
+                    help="then serve the web console until Ctrl-C (default 127.0.0.1:8080)")
     args = ap.parse_args()
     build = os.path.abspath(args.build_dir)
     for prog in ("dcv-worker", "dcvctl"):
@@ -318,6 +353,8 @@ def main():
         if demo.follow():
             demo.final()
             ok = True
+            if args.console:
+                demo.console(args.console)
         else:
             demo.report_failure()
             keep = True

@@ -17,6 +17,8 @@ packages=(
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
 	python3-cryptography openssl sqlite3 ca-certificates curl
+	# the web console in a real browser (tests/integration/test_console.py)
+	chromium chromium-driver python3-selenium
 	# the manifests against their JSON schemas (tests/integration/k8s_schemas.py);
 	# promtool and a real Prometheus for deploy/monitoring
 	python3-jsonschema prometheus

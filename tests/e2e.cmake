@@ -13,3 +13,10 @@ dcv_py_test(secrets test_secrets.py TIMEOUT 600)
 # dcvctl cert get|list: the exported files, the key against the leaf, the
 # chain against Pebble's root, planted symlinks, a terminal refused.
 dcv_py_test(it_cert test_cert.py TIMEOUT 600)
+# dcvctl console in headless chromium (python3-selenium, chromium-driver).
+dcv_py_test(it_console test_console.py TIMEOUT 900)
+# The console's pure checks (CSRF, origin, auth, forms) and its escaping.
+dcv_unit_test(test_console_guard SOURCES unit/test_console_guard.c
+              ${PROJECT_SOURCE_DIR}/workers/console_guard.c
+              ${PROJECT_SOURCE_DIR}/workers/console_html.c LIBS dcv_acme)
+target_include_directories(test_console_guard PRIVATE ${PROJECT_SOURCE_DIR}/workers)

@@ -78,3 +78,46 @@ long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
 	queue_reply_free(r);
 	return v;
 }
+
+int ctl_scan(struct ctl *c, const char *kind, int domains, size_t max,
+             int (*fn)(struct ctl *c, const char *key, const char *tail, void *arg),
+             void *arg)
+{
+	char pattern[400], cursor[32] = "0";
+	size_t o = 0, seen = 0, plen = strlen(c->wc.q.prefix) + strlen(kind) + 2;
+	int rc = 0;
+
+	/* the prefix's glob characters escaped */
+	for (const char *p = c->wc.q.prefix; *p && o + 3 < sizeof(pattern) - 64; p++) {
+		if (strchr("*?[]\\", *p))
+			pattern[o++] = '\\';
+		pattern[o++] = *p;
+	}
+	snprintf(pattern + o, sizeof(pattern) - o, ":%s:*", kind);
+	do {
+		const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "100" };
+		redisReply *r = ctl_run_argv(c, 6, scan);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			queue_reply_free(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		const redisReply *keys = r->element[1];
+		for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
+			const redisReply *k = keys->element[i];
+			char name[DNAME_MAX + 1];
+			if (k->type != REDIS_REPLY_STRING || k->len <= plen)
+				continue;
+			if (domains && (dname_normalize(k->str + plen, name, sizeof(name)) ||
+			                strcmp(name, k->str + plen) != 0))
+				continue;
+			rc = fn(c, k->str, k->str + plen, arg) ? 1 : 0;
+			if (max && ++seen >= max)
+				rc = 1;
+		}
+		queue_reply_free(r);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	return rc;
+}

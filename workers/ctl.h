@@ -8,6 +8,7 @@
  *   ctl_dead.c     dead list|replay|purge
  *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
  *   ctl_cert.c     cert get|list (the stored certificates)
+ *   ctl_console.c  console (the web console; console_page.h, console_html.h)
  *
  * A command gets the arguments after its name, writes results to stdout and
  * messages to stderr, and returns one of the exit codes below.
@@ -64,6 +65,31 @@ int ctl_one_domain(const char *cmd, int argc, char **argv, char *name);
 long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
                         const char **argv, const size_t *lens);
 
+/* The domain record of NAME (normalised) as a JSON object of strings,
+ * the secret fields (pending_key) left out; an empty object when the
+ * domain is not known; NULL after saying why it cannot be read.  The
+ * caller owns the reference. */
+json_t *ctl_status_record(struct ctl *c, const char *name);
+
+/* What "dcvctl stats --json" prints: {"stages": {stage: {length, lag,
+ * pending, oldest_pending_age_s}}, dead, events, delayed, delayed_due,
+ * counters}; NULL after saying why.  The caller owns it. */
+json_t *ctl_stats_collect(struct ctl *c);
+
+/* The newest COUNT dead letters as "dcvctl dead list --json" prints them
+ * (id, domain, stage, reason, time, job_hex); NULL after saying why. */
+json_t *ctl_dead_fetch(struct ctl *c, long count);
+
+/* Walks the keys "<prefix>:<KIND>:*" with SCAN (KIND has no glob
+ * character), about 100 at a time, calling FN with each key and its tail
+ * (after "<prefix>:<KIND>:") until FN returns non-zero or MAX keys were
+ * seen (0: no cap).  With DOMAINS, a tail that is no normalised domain
+ * name is skipped (it was not written by the fleet).  Returns 0, 1 when
+ * FN or the cap stopped it, -1 after saying why. */
+int ctl_scan(struct ctl *c, const char *kind, int domains, size_t max,
+             int (*fn)(struct ctl *c, const char *key, const char *tail, void *arg),
+             void *arg);
+
 /* The commands: ARGV are the arguments after the command's name. */
 int ctl_onboard(struct ctl *c, int argc, char **argv);
 int ctl_nudge(struct ctl *c, int argc, char **argv);
@@ -73,5 +99,11 @@ int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_dead(struct ctl *c, int argc, char **argv);
 int ctl_cert(struct ctl *c, int argc, char **argv);
+int ctl_console(struct ctl *c, int argc, char **argv);
+
+/* Reads the console's configuration keys (console.listen,
+ * console.write_token_file, console.auth_file): called for every command
+ * before cfg_check_unknown(), so that they are known keys. */
+void ctl_console_cfg(struct cfg *cfg);
 
 #endif

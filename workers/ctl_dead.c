@@ -38,20 +38,28 @@ static json_t *dead_json(const redisReply *e)
 	return j;
 }
 
+json_t *ctl_dead_fetch(struct ctl *c, long count)
+{
+	redisReply *r = ctl_run(c, "XREVRANGE %s:dead + - COUNT %ld", c->wc.q.prefix, count);
+	json_t *arr = NULL;
+
+	if (r && r->type == REDIS_REPLY_ARRAY) {
+		arr = json_array();
+		for (size_t i = 0; i < r->elements; i++)
+			json_array_append_new(arr, dead_json(r->element[i]));
+	}
+	queue_reply_free(r);
+	return arr;
+}
+
 /* "dead list": the newest COUNT dead letters. */
 static int dead_list(struct ctl *c, long count)
 {
 	if (count < 1 || count > 100000)
 		return ctl_usage(stderr), EXIT_USAGE;
-	redisReply *r = ctl_run(c, "XREVRANGE %s:dead + - COUNT %ld", c->wc.q.prefix, count);
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
-		queue_reply_free(r);
+	json_t *arr = ctl_dead_fetch(c, count);
+	if (!arr)
 		return EXIT_FAIL;
-	}
-	json_t *arr = json_array();
-	for (size_t i = 0; i < r->elements; i++)
-		json_array_append_new(arr, dead_json(r->element[i]));
-	queue_reply_free(r);
 	if (c->json) {
 		ctl_print_json(arr);
 		return EXIT_OK;

@@ -22,6 +22,25 @@ static int secret_field(const char *name)
 	return strcmp(name, "pending_key") == 0;
 }
 
+json_t *ctl_status_record(struct ctl *c, const char *name)
+{
+	redisReply *r = ctl_run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
+	json_t *j = NULL;
+
+	if (r && r->type == REDIS_REPLY_ARRAY) {
+		j = json_object();
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    r->element[i + 1]->type == REDIS_REPLY_STRING &&
+			    !secret_field(r->element[i]->str))
+				json_object_set_new(j, r->element[i]->str,
+				                    json_stringn(r->element[i + 1]->str,
+				                                 r->element[i + 1]->len));
+	}
+	queue_reply_free(r);
+	return j;
+}
+
 int ctl_status(struct ctl *c, int argc, char **argv)
 {
 	const char *domain = NULL;
@@ -43,42 +62,36 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dcvctl status: %s: %s\n", domain, why);
 		return EXIT_FAIL;
 	}
-	redisReply *r = ctl_run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
-		queue_reply_free(r);
+	json_t *j = ctl_status_record(c, name);
+	if (!j)
 		return EXIT_FAIL;
-	}
 	/* without a rule nothing is ever seen pointing at us: say so, since it
 	 * is why an abandoned customer domain keeps renewing */
 	struct lifecycle_opts lo;
 	lifecycle_cfg_load(c->cfg, &lo);
-	if (r->elements == 0) {
+	if (json_object_size(j) == 0) {
 		fprintf(stderr, "dcvctl status: %s is not known\n", name);
 		rc = EXIT_NOTFOUND;
 	} else if (c->json) {
-		json_t *j = json_object();
 		json_object_set_new(j, "domain", json_string(name));
 		json_object_set_new(j, "pointing_rule", json_boolean(lo.pointing_rule));
-		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			if (!secret_field(r->element[i]->str))
-				json_object_set_new(j, r->element[i]->str,
-				                    json_stringn(r->element[i + 1]->str,
-				                                 r->element[i + 1]->len));
 		ctl_print_json(j);
+		j = NULL;
 	} else {
+		const char *k;
+		json_t *v;
 		bool colour = ctl_term_colour(stdout);
 		printf("%-12s %s\n", "domain", name);
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *k = r->element[i]->str, *v = r->element[i + 1]->str;
-			const char *sgr = colour && strcmp(k, "state") == 0 ? ctl_term_state(v) : "";
-			if (!secret_field(k))
-				printf("%-12s %s%s%s\n", k, sgr, v, *sgr ? CTL_TERM_RESET : "");
+		json_object_foreach(j, k, v) {
+			const char *s = json_string_value(v);
+			const char *sgr = colour && strcmp(k, "state") == 0 ? ctl_term_state(s) : "";
+			printf("%-12s %s%s%s\n", k, sgr, s ? s : "", *sgr ? CTL_TERM_RESET : "");
 		}
 		if (!lo.pointing_rule)
 			printf("%-12s %s\n", "pointing", "no dns.pointing rule: never parked or "
 			       "offboarded on its own (only by dcvctl offboard)");
 	}
-	queue_reply_free(r);
+	json_decref(j);
 	return rc;
 }
 
@@ -103,7 +116,7 @@ static long long as_int(const redisReply *v)
 	return -1; /* nil: e.g. lag unknown */
 }
 
-/* One stage's stream into STAGES (and its table row unless --json):
+/* One stage's stream into STAGES:
  * length, the group's lag and pending count, the oldest pending entry's
  * age.  Returns 0, or -1 after saying why. */
 static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages)
@@ -147,15 +160,6 @@ static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages
 	                      "oldest_pending_age_s", (json_int_t)oldest);
 	json_object_set_new(j, "lag", lag >= 0 ? json_integer(lag) : json_null());
 	json_object_set_new(stages, name, j);
-	if (!c->json) {
-		char lagbuf[24] = "?", oldbuf[24] = "-";
-		if (lag >= 0)
-			snprintf(lagbuf, sizeof(lagbuf), "%lld", lag);
-		if (oldest >= 0)
-			snprintf(oldbuf, sizeof(oldbuf), "%lld", oldest);
-		printf("%-16s %10lld %10s %10lld %14s\n", name, len, lagbuf,
-		       pending, oldbuf);
-	}
 	return 0;
 }
 
@@ -213,36 +217,61 @@ static void print_totals(json_t *root)
 	printf("\n");
 }
 
+json_t *ctl_stats_collect(struct ctl *c)
+{
+	json_t *root = json_object(), *stages = json_object();
+	uint64_t now = queue_now_ms();
+
+	json_object_set_new(root, "stages", stages);
+	for (int s = 0; s < STAGE_COUNT; s++)
+		if (stage_stats(c, (enum stage)s, now, stages) != 0)
+			goto fail;
+	if (totals(c, now, root) != 0)
+		goto fail;
+	return root;
+fail:
+	json_decref(root);
+	return NULL;
+}
+
+/* The table of the stages (without --json). */
+static void print_stages(json_t *root)
+{
+	const char *name;
+	json_t *j;
+
+	printf("%-16s %10s %10s %10s %14s\n", "stage", "length", "lag",
+	       "pending", "oldest_pend_s");
+	json_object_foreach(json_object_get(root, "stages"), name, j) {
+		char lagbuf[24] = "?", oldbuf[24] = "-";
+		json_t *lag = json_object_get(j, "lag");
+		long long oldest = json_integer_value(json_object_get(j, "oldest_pending_age_s"));
+		if (json_is_integer(lag))
+			snprintf(lagbuf, sizeof(lagbuf), "%lld", (long long)json_integer_value(lag));
+		if (oldest >= 0)
+			snprintf(oldbuf, sizeof(oldbuf), "%lld", oldest);
+		printf("%-16s %10lld %10s %10lld %14s\n", name,
+		       (long long)json_integer_value(json_object_get(j, "length")), lagbuf,
+		       (long long)json_integer_value(json_object_get(j, "pending")), oldbuf);
+	}
+}
+
 int ctl_stats(struct ctl *c, int argc, char **argv)
 {
-	json_t *root = NULL, *stages;
-	uint64_t now = queue_now_ms();
-	int rc = EXIT_FAIL;
-
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0)
 			return ctl_usage(stderr), EXIT_USAGE;
 		c->json = 1;
 	}
-	root = json_object();
-	stages = json_object();
-	json_object_set_new(root, "stages", stages);
-	if (!c->json)
-		printf("%-16s %10s %10s %10s %14s\n", "stage", "length", "lag",
-		       "pending", "oldest_pend_s");
-	for (int s = 0; s < STAGE_COUNT; s++)
-		if (stage_stats(c, (enum stage)s, now, stages) != 0)
-			goto out;
-	if (totals(c, now, root) != 0)
-		goto out;
+	json_t *root = ctl_stats_collect(c);
+	if (!root)
+		return EXIT_FAIL;
 	if (c->json) {
 		ctl_print_json(root);
-		root = NULL;
-	} else {
-		print_totals(root);
+		return EXIT_OK;
 	}
-	rc = EXIT_OK;
-out:
+	print_stages(root);
+	print_totals(root);
 	json_decref(root);
-	return rc;
+	return EXIT_OK;
 }

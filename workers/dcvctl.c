@@ -14,6 +14,8 @@
  *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
  *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key]
  *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
+ *   dcvctl [-c FILE] console [--listen ADDR:PORT] [--write-token-file F]
+ *                           [--auth-file F] [--host NAME:PORT]...
  *
  * This file holds the global options and the dispatch; each command group
  * has its own file (ctl.h lists them).
@@ -55,6 +57,9 @@ void ctl_usage(FILE *f)
 	      "                                   --key and never to a terminal\n"
 	      "  cert list [--expiring 30d] [--tenant T] [--json]\n"
 	      "                                   the stored certificates\n"
+	      "  console [--listen 127.0.0.1:8080] [--write-token-file F] [--auth-file F]\n"
+	      "          [--host NAME:PORT]       the web console (read-only without a\n"
+	      "                                   write token)\n"
 	      "A name belongs to the tenant that onboarded it until it is released:\n"
 	      "onboarding it for another tenant (as DOMAIN or in --names) is refused.\n"
 	      "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 not found,\n"
@@ -83,6 +88,7 @@ static const struct command commands[] = {
 	{ "dead", ctl_dead },
 	{ "account", account },
 	{ "cert", ctl_cert },
+	{ "console", ctl_console },
 };
 
 static const struct command *command(const char *name)
@@ -115,6 +121,7 @@ int main(int argc, char **argv)
 	}
 	worker_cfg_load(c.cfg, &c.wc);
 	modules_cfg_check(c.cfg, 0);
+	ctl_console_cfg(c.cfg);
 	log_setup(LOG_WARN, LOG_FMT_LOGFMT);
 	cfg_check_unknown(c.cfg);
 	if (cfg_error(c.cfg)) {

@@ -66,3 +66,38 @@ def test_demo_issues_every_domain_and_stops_everything():
     assert not [x for x in pids if alive(x)], pids
     tmp = re.search(r"config (/\S+)/dcv\.yaml", out).group(1)
     assert not os.path.exists(tmp), tmp
+
+
+def test_demo_console_opens_then_ctrl_c_stops_everything():
+    """deploy/demo.sh --console (README): the console of the demo answers at
+    the printed address, and Ctrl-C stops it with the fleet."""
+    import signal
+    import urllib.request
+    cwd = harness.tmpdir("dcv-demo-cwd-")
+    log = os.path.join(cwd, "demo.log")
+    p = harness.Proc(["/usr/bin/python3", DEMO, "--build-dir", harness.BUILD,
+                      "--console", "127.0.0.1:0"], log, cwd=cwd)
+    try:
+        def printed():
+            with open(log) as f:
+                m = re.search(r"open (http://127\.0\.0\.1:\d+/) in a browser \(actions ask for "
+                              r"the write token ([0-9a-f]+)\)", f.read())
+            if p.poll() is not None:
+                raise AssertionError(f"demo exited {p.returncode}")
+            return m
+        harness.wait_until(printed, 200, interval=0.2, what="the console's address")
+        url = printed().group(1)
+        with urllib.request.urlopen(url + "expiring?days=3650") as resp:
+            page = resp.read().decode()
+        assert resp.status == 200 and "4 of 4 certificates" in page, page
+        p.signal(signal.SIGINT)
+        assert p.wait(60) == 0
+        with open(log) as f:
+            out = f.read()
+        m = re.search(r"stopped pids ([\d ]+); none left", out)
+        assert m and "demo OK" in out, out
+        pids = [int(x) for x in m.group(1).split()]
+        assert len(pids) == 9 and not [x for x in pids if alive(x)], pids
+    finally:
+        p.stop()
+        harness.rmtree(cwd)

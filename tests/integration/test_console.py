@@ -1,0 +1,323 @@
+"""dcvctl console (issue 16, section 1) in a real browser: headless Debian
+chromium driven by python3-selenium, with a fresh profile in a temp dir,
+against a live fleet (redis-server, BIND, Pebble, a dcv-worker; fleet_env.py).
+
+A waiting domain is found and why it waits is read; it is nudged (once its
+customer created the CNAME) and seen issued; a dead letter is replayed; an
+action without the write token is refused, and forged POSTs (no CSRF token,
+another Origin, another Host) too; no page carries key material; a hostile
+domain name and reason are rendered as text.  With DCV_CONSOLE_SCREENSHOTS=DIR
+the screenshots of the pages are written to DIR (deploy/console/ holds the
+committed ones).  The fleet and the console log in as the dcv-worker ACL
+user; Redis's ACL LOG stays empty."""
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+import harness
+from test_e2e import customer_ready, fleet, issued, job, wait_issued
+
+TOKEN = "w-" + os.urandom(12).hex()
+HOSTILE_REASON = '<b id="pwn">bold</b><script>document.title="pwned"</script>'
+HOSTILE_DOMAIN = '<img src=x id="pwn2">.test'
+# slow re-checks: without the nudge the waiting domain is not looked at
+# again within the test
+SLOW_VERIFY = {"stages.verify-cname.backoff_base_ms": 120000,
+               "stages.verify-cname.backoff_cap_ms": 120000}
+
+
+def start_console(env, tmp, name, args=(), extra_env=None):
+    """dcvctl console on a free port; returns (Proc, base URL)."""
+    p = harness.Proc([harness.program("dcvctl"), "-c", env.config, "console",
+                      "--listen", "127.0.0.1:0", *args],
+                     os.path.join(tmp, f"{name}.log"), env={**env.env(), **(extra_env or {})})
+    found = {}
+
+    def up():
+        if p.poll() is not None:
+            raise AssertionError(f"console exited {p.returncode}: {read(p.logpath)}")
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", read(p.logpath))
+        if m:
+            found["url"] = m.group(1)
+        return bool(m)
+    harness.wait_until(up, 20, interval=0.05, what="console listening")
+    return p, found["url"]
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def live():
+    tmp = harness.tmpdir("dcv-console-")
+    # as the least-privilege Redis user of deploy/redis/users.acl: the
+    # console needs no command beyond the workers' (checked at the end)
+    env = fleet(tmp, config=SLOW_VERIFY, acl=True)
+    procs, driver = [], None
+    try:
+        r = env.client()
+        waiting, shop = f"wait.{env.zones[0]}", f"shop.{env.zones[1]}"
+        customer_ready(env, shop)
+        env.ctl("onboard", shop, "--tenant", "tenant-shop")
+        env.ctl("onboard", waiting, "--tenant", "tenant-wait")   # no CNAME yet
+        env.start_worker()
+        wait_issued(env, [shop], 120)
+        harness.wait_until(lambda: env.domain(waiting).get("state") == "waiting-cname" and
+                           env.domain(waiting).get("last_error"), 60, what="waiting with a reason")
+        # a dead letter the fleet makes (a job that is not the domain's
+        # pipeline), and one with a hostile domain and reason
+        r.xadd("dcv:stream:create-order", {"domain": waiting, "job": job(waiting)})
+        harness.wait_until(lambda: r.xlen("dcv:dead") >= 1, 30, what="a dead letter")
+        r.xadd("dcv:dead", {"domain": HOSTILE_DOMAIN, "stage": "verify-cname",
+                            "reason": HOSTILE_REASON, "time": str(int(time.time() * 1000)),
+                            "job": b"\xc1"})
+        # key material where a careless page would show it
+        r.hset(f"dcv:domain:{shop}", "pending_key", "-----BEGIN PRIVATE KEY-----planted")
+        wtok = os.path.join(tmp, "write-token")
+        with open(wtok, "w") as f:
+            f.write(TOKEN + "\n")
+        p, url = start_console(env, tmp, "console", ["--write-token-file", wtok])
+        procs.append(p)
+        opts = Options()
+        opts.binary_location = "/usr/bin/chromium"
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  f"--user-data-dir={os.path.join(tmp, 'profile')}", "--window-size=1100,1300"):
+            opts.add_argument(a)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+        driver.set_page_load_timeout(60)
+        yield {"env": env, "url": url, "driver": driver, "waiting": waiting, "shop": shop,
+               "tmp": tmp, "procs": procs}
+    finally:
+        if driver:
+            driver.quit()
+        for p in procs:
+            p.stop()
+        env.close()
+        if not os.environ.get("DCV_KEEP_TMP"):
+            harness.rmtree(tmp)
+
+
+def no_keys(src):
+    for bad in ("PRIVATE KEY", "aesgcm1:", "pending_key", "planted"):
+        assert bad not in src, bad
+
+
+def shot(d, name):
+    out = os.environ.get("DCV_CONSOLE_SCREENSHOTS")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        height = d.execute_script("return document.documentElement.scrollHeight")
+        d.set_window_size(1100, max(600, min(int(height) + 40, 3000)))
+        d.save_screenshot(os.path.join(out, f"{name}.png"))
+        d.set_window_size(1100, 1300)
+
+
+def open_page(live, path):
+    d = live["driver"]
+    d.get(live["url"] + path)
+    no_keys(d.page_source)
+    return d
+
+
+def submit(d, form, token):
+    if token is not None:
+        form.find_element(By.NAME, "token").send_keys(token)
+    form.find_element(By.TAG_NAME, "button").click()
+    harness.wait_until(lambda: d.find_elements(By.TAG_NAME, "body"), 10, what="result page")
+    return d.find_element(By.TAG_NAME, "body").text
+
+
+def action_form(d, op, every=False):
+    """The first form of OP (EVERY: the one acting on all shown)."""
+    return next(f for f in d.find_elements(By.CSS_SELECTOR, "form[action='/action']")
+                if f.find_element(By.NAME, "op").get_attribute("value") == op and
+                bool(f.find_elements(By.NAME, "all")) == every)
+
+
+def test_overview_shows_the_fleet(live):
+    d = open_page(live, "/")
+    stages = d.find_element(By.ID, "stages").text
+    for s in ("verify-cname", "create-order", "provision-txt", "finalize", "offboard-check"):
+        assert s in stages
+    states = d.find_element(By.ID, "states").text
+    assert "issued" in states and "waiting-cname" in states, states
+    assert int(d.find_element(By.ID, "dead-count").text) >= 2
+    assert d.find_elements(By.TAG_NAME, "svg"), "the throughput chart"
+    # the page loads nothing from elsewhere and sends the headers
+    assert not re.search(r'(src|href)="(https?:)?//', d.page_source)
+    with urllib.request.urlopen(live["url"] + "/") as resp:
+        h = resp.headers
+        assert "default-src 'self'" in h["Content-Security-Policy"]
+        assert h["X-Frame-Options"] == "DENY" and h["Cache-Control"] == "no-store"
+    # wait for a few samples, so the chart has a line for the screenshot
+    harness.wait_until(lambda: "polyline" in open_page(live, "/").page_source, 30,
+                       what="a throughput line")
+
+
+def test_find_the_waiting_domain_and_read_why(live):
+    d = open_page(live, "/domain")
+    box = d.find_element(By.NAME, "q")
+    box.send_keys("tenant-wait")
+    box.submit()
+    link = d.find_element(By.ID, "found").find_element(By.LINK_TEXT, live["waiting"])
+    link.click()
+    no_keys(d.page_source)
+    assert d.find_element(By.ID, "state").text == "waiting-cname"
+    why = d.find_element(By.ID, "why").text
+    assert why == live["env"].domain(live["waiting"])["last_error"] and why
+    shot(d, "domain-waiting")
+
+
+def test_issued_domain_shows_its_certificate_without_the_key(live):
+    env, shop = live["env"], live["shop"]
+    d = open_page(live, "/domain?q=" + shop)
+    cert = d.find_element(By.ID, "cert").text
+    assert env.cert(shop)["serial"] in cert and shop in cert
+    assert d.find_element(By.ID, "state").text == "issued"
+    assert [e for e in d.find_element(By.ID, "events").text.splitlines() if "issued" in e]
+    shot(d, "domain-issued")
+
+
+def test_action_without_the_token_is_refused(live):
+    env, waiting = live["env"], live["waiting"]
+    before = env.domain(waiting)
+    d = open_page(live, "/domain?q=" + waiting)
+    assert "refused: wrong or missing write token" in submit(d, action_form(d, "nudge"), None)
+    d = open_page(live, "/domain?q=" + waiting)
+    assert "refused: wrong or missing write token" in submit(d, action_form(d, "nudge"), "nope")
+    assert env.domain(waiting).get("nudge_pending") == before.get("nudge_pending")
+
+
+def post(url, fields, headers):
+    req = urllib.request.Request(url + "/action", data=urllib.parse.urlencode(fields).encode(),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded",
+                                          **headers}, method="POST")
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_forged_posts_are_refused(live):
+    url, d = live["url"], live["driver"]
+    open_page(live, "/domain?q=" + live["waiting"])
+    sid = d.get_cookie("dcv_console")["value"]
+    csrf = action_form(d, "nudge").find_element(By.NAME, "csrf").get_attribute("value")
+    host = url[len("http://"):]
+    good = {"op": "nudge", "domain": live["waiting"], "token": TOKEN}
+    base = {"Cookie": f"dcv_console={sid}", "Origin": url}
+    assert post(url, good, base)[0] == 403                                  # no CSRF token
+    assert post(url, {**good, "csrf": "0" * 64}, base)[0] == 403            # a wrong one
+    assert post(url, {**good, "csrf": csrf}, {**base, "Origin": "http://evil.example"})[0] == 403
+    assert post(url, {**good, "csrf": csrf}, {"Cookie": f"dcv_console={sid}"})[0] == 403
+    assert post(url, {**good, "csrf": csrf}, {**base, "Host": "evil.example"})[0] == 421
+    assert post(url, {**good, "csrf": csrf}, {"Origin": url})[0] == 403     # no session
+    code, body = post(url, {"x": "y" * 10000}, base)
+    assert code == 413, body
+    # a GET never acts
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url + "/action?" + urllib.parse.urlencode(good))
+    assert e.value.code == 404 and host
+
+
+def test_nudge_and_see_it_issued(live):
+    env, waiting, d = live["env"], live["waiting"], live["driver"]
+    customer_ready(env, waiting)          # the customer creates the CNAME now
+    d = open_page(live, "/domain?q=" + waiting)
+    assert "nudge done" in submit(d, action_form(d, "nudge"), TOKEN)
+    d.find_element(By.ID, "back").click()
+
+    def state():
+        d.get(live["url"] + "/domain?q=" + waiting)
+        return d.find_element(By.ID, "state").text
+    # the next re-check was two minutes away: only the nudge makes it now
+    harness.wait_until(lambda: state() == "issued", 60, interval=0.5, what="issued after nudge")
+    assert issued(env, waiting)
+    # the overview counts that work in its throughput, once sampled
+    def rate():
+        rows = open_page(live, "/").find_element(By.ID, "stages").find_elements(By.TAG_NAME, "tr")
+        return sum(float(r.find_elements(By.TAG_NAME, "td")[-1].text.replace("-", "0"))
+                   for r in rows[1:])
+    harness.wait_until(lambda: rate() > 0, 30, interval=0.5, what="a throughput after the nudge")
+    shot(d, "overview")
+
+
+def test_dead_letters_filter_and_replay(live):
+    env = live["env"]
+    r = env.client()
+    d = open_page(live, "/dead")
+    # the hostile values are text: no element made of them, the title intact
+    assert not d.find_elements(By.ID, "pwn") and not d.find_elements(By.ID, "pwn2")
+    assert "pwned" not in d.title
+    assert HOSTILE_REASON in d.find_element(By.ID, "dead").text
+    assert HOSTILE_DOMAIN in d.find_element(By.ID, "dead").text
+    shot(d, "dead-letters")
+    # the fleet's own dead letter, found by a part of its reason
+    mine = [f for _, f in r.xrange("dcv:dead") if f.get(b"domain") == live["waiting"].encode()]
+    part = mine[0][b"reason"].decode()[:12]
+    box = d.find_element(By.NAME, "reason")
+    box.send_keys(part)
+    box.submit()
+    rows = d.find_element(By.ID, "dead").find_elements(By.TAG_NAME, "tr")[1:]
+    assert rows and all(part in row.text for row in rows), [x.text for x in rows]
+    first = rows[0].find_element(By.CSS_SELECTOR, "td.mono").text
+    assert "replay of the dead letter done" in submit(d, action_form(d, "replay"), TOKEN)
+    ids = [i.decode() for i, _ in r.xrange("dcv:dead")]
+    assert first not in ids, "the replayed letter left the dead letters"
+    # purge the hostile one by its filter
+    d = open_page(live, "/dead?reason=" + urllib.parse.quote("id=\"pwn\""))
+    assert "purge: 1 dead letter(s)" in submit(d, action_form(d, "purge", every=True), TOKEN)
+    assert not [f for _, f in r.xrange("dcv:dead") if f.get(b"reason") == HOSTILE_REASON.encode()]
+
+
+def test_expiring_lists_certificates_without_a_renewal(live):
+    env, shop = live["env"], live["shop"]
+    d = open_page(live, "/expiring?days=0")
+    assert shop not in d.find_element(By.ID, "expiring").text
+    d = open_page(live, "/expiring?days=2000")     # Pebble's certificates: 5 years
+    assert shop in d.find_element(By.ID, "expiring").text
+    shot(d, "expiring")
+    # a renewal under way takes it off the list
+    r = env.client()
+    r.hset(f"dcv:domain:{shop}", "state", "renewing")
+    try:
+        d = open_page(live, "/expiring?days=2000")
+        assert shop not in d.find_element(By.ID, "expiring").text
+    finally:
+        r.hset(f"dcv:domain:{shop}", "state", "issued")
+
+
+def test_authentication_when_configured(live):
+    env, tmp = live["env"], live["tmp"]
+    p, url = start_console(env, tmp, "console-auth", extra_env={"DCV_CONSOLE_AUTH": "ops:s3cret"})
+    live["procs"].append(p)
+    for path in ("/", "/domain", "/dead", "/expiring", "/console.css"):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + path)
+        assert e.value.code == 401
+    req = urllib.request.Request(url + "/", headers={"Authorization": "Basic b3BzOnMzY3JldA=="})
+    with urllib.request.urlopen(req) as resp:
+        assert resp.status == 200
+        assert "Overview" in resp.read().decode()
+    req = urllib.request.Request(url + "/", headers={"Authorization": "Basic b3BzOndyb25n"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 401
+    assert "s3cret" not in read(p.logpath)
+
+
+def test_no_command_was_refused_by_the_acl(live):
+    log = live["env"].client().acl_log()
+    assert log == [], log
