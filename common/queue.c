@@ -746,7 +746,8 @@ enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t
 	return st;
 }
 
-void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
+struct queue_reply *queue_eval(struct queue *q, enum script_id id,
+                               struct script_args *a)
 {
 	if ((unsigned)id >= SCRIPT_COUNT) {
 		set_errstr(q, "script %d unknown", (int)id);
@@ -755,11 +756,11 @@ void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
 	}
 	redisReply *r;
 	run_script(q, id, a, &r);
-	return r;
+	return (struct queue_reply *)r;
 }
 
-void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
-                   const char **argv, const size_t *argvlen)
+struct queue_reply *queue_script(struct queue *q, enum script_id id, int nkeys,
+                                 int argc, const char **argv, const size_t *argvlen)
 {
 	struct script_args a;
 
@@ -776,18 +777,74 @@ void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
 		else
 			sa_argn(&a, argv[i], len);
 	}
-	redisReply *r;
-	run_script(q, id, &a, &r);
-	return r;
+	return queue_eval(q, id, &a);
 }
 
-void *queue_command(struct queue *q, int argc, const char **argv,
-                    const size_t *argvlen)
+struct queue_reply *queue_command(struct queue *q, int argc, const char **argv,
+                                  const size_t *argvlen)
 {
-	void *r = redisCommandArgv(q->rc, argc, argv, argvlen);
+	redisReply *r = redisCommandArgv(q->rc, argc, argv, argvlen);
 	if (!r)
 		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
-	return r;
+	return (struct queue_reply *)r;
+}
+
+/* struct queue_reply is never defined: a pointer to one is a redisReply
+ * seen through the accessors. */
+static const redisReply *rr(const struct queue_reply *r)
+{
+	return (const redisReply *)r;
+}
+
+enum queue_reply_kind queue_reply_kind(const struct queue_reply *r)
+{
+	if (!r)
+		return QR_NONE;
+	switch (rr(r)->type) {
+	case REDIS_REPLY_NIL: return QR_NIL;
+	case REDIS_REPLY_INTEGER: return QR_INT;
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS: return rr(r)->str ? QR_STRING : QR_NONE;
+	case REDIS_REPLY_ARRAY: return QR_ARRAY;
+	case REDIS_REPLY_ERROR: return QR_ERROR;
+	}
+	return QR_NONE;
+}
+
+size_t queue_reply_len(const struct queue_reply *r)
+{
+	return queue_reply_kind(r) == QR_ARRAY && rr(r)->element ? rr(r)->elements : 0;
+}
+
+const struct queue_reply *queue_reply_at(const struct queue_reply *r, size_t i)
+{
+	if (i >= queue_reply_len(r))
+		return NULL;
+	return (const struct queue_reply *)rr(r)->element[i];
+}
+
+bool queue_reply_int(const struct queue_reply *r, long long *v)
+{
+	if (queue_reply_kind(r) != QR_INT)
+		return false;
+	*v = rr(r)->integer;
+	return true;
+}
+
+const char *queue_reply_str(const struct queue_reply *r, size_t *len)
+{
+	if (queue_reply_kind(r) != QR_STRING)
+		return NULL;
+	if (len)
+		*len = rr(r)->len;
+	return rr(r)->str;
+}
+
+const char *queue_reply_error(const struct queue_reply *r)
+{
+	if (queue_reply_kind(r) != QR_ERROR)
+		return NULL;
+	return rr(r)->str ? rr(r)->str : "";
 }
 
 void *queue_redis(struct queue *q)
@@ -795,8 +852,8 @@ void *queue_redis(struct queue *q)
 	return q->rc;
 }
 
-void queue_reply_free(void *reply)
+void queue_reply_free(struct queue_reply *r)
 {
-	if (reply)
-		freeReplyObject(reply);
+	if (r)
+		freeReplyObject(r);
 }

@@ -11,7 +11,7 @@
 
 #include "dname.h"
 
-redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
+struct queue_reply *ctl_run(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 	char buf[1024];
@@ -29,13 +29,13 @@ redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
 	return ctl_run_argv(c, argc, argv);
 }
 
-redisReply *ctl_run_argv(struct ctl *c, int argc, const char **argv)
+struct queue_reply *ctl_run_argv(struct ctl *c, int argc, const char **argv)
 {
-	redisReply *r = queue_command(c->q, argc, argv, NULL);
+	struct queue_reply *r = queue_command(c->q, argc, argv, NULL);
 	if (!r) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
+	} else if (queue_reply_error(r)) {
+		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], queue_reply_error(r));
 		queue_reply_free(r);
 		r = NULL;
 	}
@@ -65,16 +65,15 @@ int ctl_one_domain(const char *cmd, int argc, char **argv, char *name)
 	return EXIT_OK;
 }
 
-long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
-                        const char **argv, const size_t *lens)
+long long ctl_lifecycle(struct ctl *c, enum script_id id, struct script_args *a)
 {
-	redisReply *r = queue_script(c->q, id, 0, argc, argv, lens);
+	struct queue_reply *r = queue_eval(c->q, id, a);
 	long long v = INT_MIN;
 
-	if (!r || r->type != REDIS_REPLY_INTEGER)
+	if (!queue_reply_int(r, &v)) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	else
-		v = r->integer;
+		v = INT_MIN;
+	}
 	queue_reply_free(r);
 	return v;
 }
