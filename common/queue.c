@@ -759,27 +759,6 @@ struct queue_reply *queue_eval(struct queue *q, enum script_id id,
 	return (struct queue_reply *)r;
 }
 
-struct queue_reply *queue_script(struct queue *q, enum script_id id, int nkeys,
-                                 int argc, const char **argv, const size_t *argvlen)
-{
-	struct script_args a;
-
-	if ((unsigned)id >= SCRIPT_COUNT || nkeys < 0 || nkeys > argc) {
-		set_errstr(q, "script %d called with %d keys of %d arguments", (int)id,
-		           nkeys, argc);
-		return NULL;
-	}
-	sa_init(&a, 0);
-	for (int i = 0; i < argc; i++) {
-		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
-		if (i < nkeys)
-			sa_key(&a, argv[i]);   /* keys are text */
-		else
-			sa_argn(&a, argv[i], len);
-	}
-	return queue_eval(q, id, &a);
-}
-
 struct queue_reply *queue_command(struct queue *q, int argc, const char **argv,
                                   const size_t *argvlen)
 {

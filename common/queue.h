@@ -263,11 +263,6 @@ void queue_reply_free(struct queue_reply *r);
 struct queue_reply *queue_eval(struct queue *q, enum script_id id,
                                struct script_args *a);
 
-/* Runs script ID with NKEYS of the ARGC arguments as keys (text); ARGVLEN
- * may be NULL for text arguments.  queue_eval() with these arguments. */
-struct queue_reply *queue_script(struct queue *q, enum script_id id, int nkeys,
-                                 int argc, const char **argv, const size_t *argvlen);
-
 /* Runs a command through this queue's connection (argv form; ARGVLEN may
  * be NULL for text arguments) and returns the reply (queue_reply_free) or
  * NULL on I/O error.  For dcvctl's read-only views and the stages' reads. */
