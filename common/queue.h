@@ -255,6 +255,10 @@ const char *queue_reply_error(const struct queue_reply *r);
 /* Frees a reply a function of this module returned; NULL is a no-op. */
 void queue_reply_free(struct queue_reply *r);
 
+/* The one reply LEN bytes of RESP hold (pure: for tests and fuzzing);
+ * NULL when they are malformed, incomplete or hold more than one. */
+struct queue_reply *queue_reply_parse(const void *buf, size_t len);
+
 /* Runs script ID with the keys and arguments of A (script_args.h, built in
  * the order of the script's common/lua/<name>.lua) and frees A.  Returns
  * the reply (queue_reply_free), NULL on I/O error or when A could not be
