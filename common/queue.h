@@ -269,7 +269,9 @@ struct queue_reply *queue_eval(struct queue *q, enum script_id id,
 
 /* Runs a command through this queue's connection (argv form; ARGVLEN may
  * be NULL for text arguments) and returns the reply (queue_reply_free) or
- * NULL on I/O error.  For dcvctl's read-only views and the stages' reads. */
+ * NULL on I/O error (an error reply is returned, for the caller to read
+ * with queue_reply_error()).  For dcvctl's views, the stages' reads and
+ * the writes outside the scripts (certstore.c's MULTI). */
 struct queue_reply *queue_command(struct queue *q, int argc, const char **argv,
                                   const size_t *argvlen);
 
