@@ -1,6 +1,5 @@
 #include "certstore.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,20 +99,20 @@ int certstore_put(struct queue *q, const char *domain, const char *chain,
 		"issued_at", at, "ari_id", s->ari_id, "renew_at", renew,
 	};
 	const char *multi[] = { "MULTI" }, *del[] = { "DEL", key }, *exec[] = { "EXEC" };
-	redisReply *r[4];
+	struct queue_reply *r[4];
 	r[0] = queue_command(q, 1, multi, NULL);
 	r[1] = r[0] ? queue_command(q, 2, del, NULL) : NULL;
 	r[2] = r[1] ? queue_command(q, (int)(sizeof(hset) / sizeof(*hset)), hset, NULL) : NULL;
 	r[3] = r[2] ? queue_command(q, 1, exec, NULL) : NULL;
-	if (r[3] && r[3]->type == REDIS_REPLY_ARRAY) {
+	if (queue_reply_kind(r[3]) == QR_ARRAY) {
 		rc = 0;
 	} else {
 		/* the first refusal (NOPERM of one command, then EXECABORT) says
 		 * why; no reply at all: the connection's error */
 		const char *why = queue_errstr(q);
 		for (int i = 3; i >= 0; i--)
-			if (r[i] && r[i]->type == REDIS_REPLY_ERROR)
-				why = r[i]->str;
+			if (queue_reply_error(r[i]))
+				why = queue_reply_error(r[i]);
 		snprintf(err, errlen, "cannot store the certificate: %s", why);
 	}
 	for (int i = 0; i < 4; i++)

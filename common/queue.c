@@ -746,7 +746,8 @@ enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t
 	return st;
 }
 
-void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
+struct queue_reply *queue_eval(struct queue *q, enum script_id id,
+                               struct script_args *a)
 {
 	if ((unsigned)id >= SCRIPT_COUNT) {
 		set_errstr(q, "script %d unknown", (int)id);
@@ -755,48 +756,19 @@ void *queue_eval(struct queue *q, enum script_id id, struct script_args *a)
 	}
 	redisReply *r;
 	run_script(q, id, a, &r);
-	return r;
+	return (struct queue_reply *)r;
 }
 
-void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
-                   const char **argv, const size_t *argvlen)
+struct queue_reply *queue_command(struct queue *q, int argc, const char **argv,
+                                  const size_t *argvlen)
 {
-	struct script_args a;
-
-	if ((unsigned)id >= SCRIPT_COUNT || nkeys < 0 || nkeys > argc) {
-		set_errstr(q, "script %d called with %d keys of %d arguments", (int)id,
-		           nkeys, argc);
-		return NULL;
-	}
-	sa_init(&a, 0);
-	for (int i = 0; i < argc; i++) {
-		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
-		if (i < nkeys)
-			sa_key(&a, argv[i]);   /* keys are text */
-		else
-			sa_argn(&a, argv[i], len);
-	}
-	redisReply *r;
-	run_script(q, id, &a, &r);
-	return r;
-}
-
-void *queue_command(struct queue *q, int argc, const char **argv,
-                    const size_t *argvlen)
-{
-	void *r = redisCommandArgv(q->rc, argc, argv, argvlen);
+	redisReply *r = redisCommandArgv(q->rc, argc, argv, argvlen);
 	if (!r)
 		set_errstr(q, "redis: %s", q->rc->errstr[0] ? q->rc->errstr : "connection lost");
-	return r;
+	return (struct queue_reply *)r;
 }
 
 void *queue_redis(struct queue *q)
 {
 	return q->rc;
-}
-
-void queue_reply_free(void *reply)
-{
-	if (reply)
-		freeReplyObject(reply);
 }

@@ -14,6 +14,7 @@
 #define DCV_QUEUE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -214,27 +215,65 @@ enum queue_status queue_onboard(struct queue *q, struct queue_onboard *d, size_t
 
 struct script_args;
 
+/* A reply from the server, opaque: read it only through the accessors
+ * below.  A reply is input from the server and may have any shape, so
+ * every accessor accepts NULL and a reply of the wrong kind and then
+ * answers "nothing" (QR_NONE, 0, NULL, false); a caller checks the one
+ * answer it uses and needs no check of the kind first.  Elements of an
+ * array are borrowed from it (valid until queue_reply_free() of the
+ * outermost reply); only a reply a function returned is freed. */
+struct queue_reply;
+
+enum queue_reply_kind {
+	QR_NONE = 0,   /* no reply (NULL) or a kind none of the others names */
+	QR_NIL,
+	QR_INT,
+	QR_STRING,     /* a bulk string or a status ("OK") */
+	QR_ARRAY,
+	QR_ERROR,
+};
+
+enum queue_reply_kind queue_reply_kind(const struct queue_reply *r);
+
+/* The number of elements of an array; 0 for anything else. */
+size_t queue_reply_len(const struct queue_reply *r);
+
+/* Element I of an array (borrowed); NULL past the end or not an array. */
+const struct queue_reply *queue_reply_at(const struct queue_reply *r, size_t i);
+
+/* An integer reply into *V; false (V untouched) unless R is one. */
+bool queue_reply_int(const struct queue_reply *r, long long *v);
+
+/* The bytes of a string or status reply (NUL-terminated; *LEN, if LEN is
+ * not NULL, gets their number, which counts any NUL inside); NULL for
+ * anything else, nil and errors included. */
+const char *queue_reply_str(const struct queue_reply *r, size_t *len);
+
+/* The message of an error reply; NULL unless R is one. */
+const char *queue_reply_error(const struct queue_reply *r);
+
+/* Frees a reply a function of this module returned; NULL is a no-op. */
+void queue_reply_free(struct queue_reply *r);
+
+/* The one reply LEN bytes of RESP hold (pure: for tests and fuzzing);
+ * NULL when they are malformed, incomplete or hold more than one. */
+struct queue_reply *queue_reply_parse(const void *buf, size_t len);
+
 /* Runs script ID with the keys and arguments of A (script_args.h, built in
  * the order of the script's common/lua/<name>.lua) and frees A.  Returns
  * the reply (queue_reply_free), NULL on I/O error or when A could not be
  * built (out of memory, over its cap); an error reply and those failures
  * are also in queue_errstr(). */
-void *queue_eval(struct queue *q, enum script_id id, struct script_args *a);
+struct queue_reply *queue_eval(struct queue *q, enum script_id id,
+                               struct script_args *a);
 
-/* Runs script ID (one of the lifecycle scripts of scripts.h) with NKEYS of
- * the ARGC arguments as keys (text); ARGVLEN may be NULL for text
- * arguments.  The same as queue_eval() with a list of these arguments.
- * Returns the reply (queue_reply_free), NULL on I/O error; an error reply
- * is also in queue_errstr(). */
-void *queue_script(struct queue *q, enum script_id id, int nkeys, int argc,
-                   const char **argv, const size_t *argvlen);
-
-/* Runs a command through this queue's connection (argv form) and returns the
- * reply (a redisReply *, freed with queue_reply_free) or NULL on I/O error.
- * For dcvctl's read-only views. */
-void *queue_command(struct queue *q, int argc, const char **argv,
-                    const size_t *argvlen);
-void queue_reply_free(void *reply);
+/* Runs a command through this queue's connection (argv form; ARGVLEN may
+ * be NULL for text arguments) and returns the reply (queue_reply_free) or
+ * NULL on I/O error (an error reply is returned, for the caller to read
+ * with queue_reply_error()).  For dcvctl's views, the stages' reads and
+ * the writes outside the scripts (certstore.c's MULTI). */
+struct queue_reply *queue_command(struct queue *q, int argc, const char **argv,
+                                  const size_t *argvlen);
 
 /* The hiredis context (a redisContext *) for modules that keep their own
  * keys (the ACME account); borrowed, valid until queue_close(). */

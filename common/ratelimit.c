@@ -1,6 +1,5 @@
 #include "ratelimit.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,14 +31,16 @@ static long long bucket(struct queue *q, const char *name, const struct rl_bucke
 	sa_argi(&a, a2);
 	sa_arg(&a, member);
 	sa_arg(&a, delayed);
-	redisReply *r = queue_eval(q, SCRIPT_BUCKET, &a);
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER) {
-		wait = r->element[0]->integer;
+	struct queue_reply *r = queue_eval(q, SCRIPT_BUCKET, &a);
+	long long v[3];
+	if (queue_reply_len(r) == 3 && queue_reply_int(queue_reply_at(r, 0), &v[0]) &&
+	    queue_reply_int(queue_reply_at(r, 1), &v[1]) &&
+	    queue_reply_int(queue_reply_at(r, 2), &v[2])) {
+		wait = v[0];
 		if (slot)
-			*slot = r->element[1]->integer;
+			*slot = v[1];
 		if (shift)
-			*shift = r->element[2]->integer;
+			*shift = v[2];
 	}
 	queue_reply_free(r);
 	return wait;

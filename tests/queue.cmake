@@ -7,9 +7,14 @@ dcv_unit_test(test_cfg SOURCES unit/test_cfg.c)
 dcv_unit_test(test_job SOURCES unit/test_job.c)
 dcv_unit_test(test_queue_url SOURCES unit/test_queue_url.c)
 dcv_unit_test(test_script_args SOURCES unit/test_script_args.c)
+# The accessors of a reply from the server (hostile shapes included).
+dcv_unit_test(test_queue_reply SOURCES unit/test_queue_reply.c)
 dcv_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS dcv_worker_lib)
 # The runtime's decision: an outcome to the commit that settles its entry.
 dcv_unit_test(test_plan SOURCES unit/test_plan.c LIBS dcv_worker_lib)
+# A domain write with more fields than it carries fails, never drops some.
+dcv_unit_test(test_domain_rec SOURCES unit/test_domain_rec.c
+              ${PROJECT_SOURCE_DIR}/workers/domain_rec.c LIBS dcv_worker_lib)
 dcv_py_test(it_queue test_queue.py TIMEOUT 900)
 dcv_unit_test(test_log SOURCES unit/test_log.c LIBS dcv_acme)
 # Prints a Lua script's source, so that a test runs it directly.

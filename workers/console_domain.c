@@ -4,7 +4,6 @@
  */
 #include "console_page.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,16 +43,17 @@ static int find_one(struct ctl *c, const char *key, const char *domain, void *ar
 {
 	struct find *f = arg;
 	const char *av[] = { "HMGET", key, f->field, "state", "last_error" };
-	redisReply *r = ctl_run_argv(c, 5, av);
+	struct queue_reply *r = ctl_run_argv(c, 5, av);
 	if (!r)
 		return 1;
-	const redisReply *v = r->type == REDIS_REPLY_ARRAY && r->elements == 3 ? r->element[0] : NULL;
-	if (v && v->type == REDIS_REPLY_STRING && strcmp(v->str, f->value) == 0) {
+	const char *v = queue_reply_len(r) == 3 ? queue_reply_str(queue_reply_at(r, 0), NULL) : NULL;
+	if (v && strcmp(v, f->value) == 0) {
 		html_raw(f->h, "<tr><td>");
 		link_domain(f->h, domain);
 		for (size_t i = 1; i < 3; i++) {
 			html_raw(f->h, "</td><td>");
-			html_esc(f->h, r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "");
+			const char *s = queue_reply_str(queue_reply_at(r, i), NULL);
+			html_esc(f->h, s ? s : "");
 		}
 		html_raw(f->h, "</td></tr>");
 		f->found++;
@@ -95,17 +95,17 @@ static void record_table(struct html *h, json_t *rec)
 
 static void events_table(struct console_req *r, struct html *h, const char *name)
 {
-	redisReply *e = ctl_run(r->k->c, "XREVRANGE %s:events + - COUNT %d",
-	                        r->k->c->wc.q.prefix, EVENTS_SCAN);
+	struct queue_reply *e = ctl_run(r->k->c, "XREVRANGE %s:events + - COUNT %d",
+	                                r->k->c->wc.q.prefix, EVENTS_SCAN);
 	int shown = 0;
 	html_raw(h, "<h2>Recent events</h2><div class=\"scroll\"><table id=\"events\"><tr>"
 	         "<th>time</th><th>type</th><th>detail</th></tr>");
-	for (size_t i = 0; e && e->type == REDIS_REPLY_ARRAY && i < e->elements &&
-	     shown < EVENTS_SHOWN; i++) {
-		const redisReply *f = e->element[i]->element[1];
+	for (size_t i = 0; i < queue_reply_len(e) && shown < EVENTS_SHOWN; i++) {
+		const struct queue_reply *f = queue_reply_at(queue_reply_at(e, i), 1);
 		const char *dom = NULL, *type = NULL, *detail = NULL, *t = NULL;
-		for (size_t j = 0; f && f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2) {
-			const char *k = f->element[j]->str, *v = f->element[j + 1]->str;
+		for (size_t j = 0; j + 1 < queue_reply_len(f); j += 2) {
+			const char *k = queue_reply_str(queue_reply_at(f, j), NULL);
+			const char *v = queue_reply_str(queue_reply_at(f, j + 1), NULL);
 			if (!k || !v)
 				continue;
 			if (strcmp(k, "domain") == 0) dom = v;
@@ -138,28 +138,27 @@ static void cert_table(struct console_req *r, struct html *h, const char *name)
 	char key[400];
 	snprintf(key, sizeof(key), "%s:cert:%s", r->k->c->wc.q.prefix, name);
 	const char *av[] = { "HMGET", key, f[0], f[1], f[2], f[3], f[4], f[5] };
-	redisReply *c = ctl_run_argv(r->k->c, 8, av);
+	struct queue_reply *c = ctl_run_argv(r->k->c, 8, av);
 
 	html_raw(h, "<h2>Certificate</h2>");
-	if (!c || c->type != REDIS_REPLY_ARRAY || c->elements != 6 ||
-	    c->element[1]->type != REDIS_REPLY_STRING) {
+	if (queue_reply_len(c) != 6 || !queue_reply_str(queue_reply_at(c, 1), NULL)) {
 		html_raw(h, "<p class=\"muted\" id=\"cert\">No certificate stored.</p>");
 		queue_reply_free(c);
 		return;
 	}
 	html_raw(h, "<table id=\"cert\">");
 	for (size_t i = 0; i < 6; i++) {
-		const redisReply *v = c->element[i];
+		const char *v = queue_reply_str(queue_reply_at(c, i), NULL);
 		char when[32];
 		html_printf(h, "<tr><th>%s</th><td class=\"mono\">", f[i]);
-		if (v->type != REDIS_REPLY_STRING) {
+		if (!v) {
 			html_raw(h, "-");
 		} else if (i >= 2) {
-			long long t = atoll(v->str);
+			long long t = atoll(v);
 			html_time(t, t < 100000000000LL, when);   /* seconds or ms */
 			html_raw(h, when);
 		} else {
-			html_esc(h, v->str);
+			html_esc(h, v);
 		}
 		html_raw(h, "</td></tr>");
 	}

@@ -4,7 +4,6 @@
  */
 #include "console_page.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +26,18 @@ static long long jint(json_t *o, const char *k)
 int console_sample(struct console *k)
 {
 	static const char *const kinds[] = { "forwarded", "delayed", "done", "dead" };
-	redisReply *r = ctl_run(k->c, "HGETALL %s:stats", k->c->wc.q.prefix);
+	struct queue_reply *r = ctl_run(k->c, "HGETALL %s:stats", k->c->wc.q.prefix);
 	struct console_sample s = { .t_ms = (long long)queue_now_ms() };
 
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (queue_reply_kind(r) != QR_ARRAY) {
 		queue_reply_free(r);
 		return -1;
 	}
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const char *f = r->element[i]->str, *dot = f ? strchr(f, '.') : NULL;
-		if (!dot || r->element[i + 1]->type != REDIS_REPLY_STRING)
+	for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+		const char *f = queue_reply_str(queue_reply_at(r, i), NULL);
+		const char *val = queue_reply_str(queue_reply_at(r, i + 1), NULL);
+		const char *dot = f ? strchr(f, '.') : NULL;
+		if (!dot || !val)
 			continue;
 		for (int st = 0; st < STAGE_COUNT; st++) {
 			const char *n = stage_name((enum stage)st);
@@ -44,7 +45,7 @@ int console_sample(struct console *k)
 				continue;
 			for (size_t j = 0; j < 4; j++)
 				if (strcmp(dot + 1, kinds[j]) == 0)
-					s.stage[st] += atoll(r->element[i + 1]->str);
+					s.stage[st] += atoll(val);
 		}
 	}
 	queue_reply_free(r);
@@ -155,10 +156,11 @@ static int count_state(struct ctl *c, const char *key, const char *tail, void *a
 	struct state_count *sc = arg;
 	(void)tail;
 	const char *av[] = { "HGET", key, "state" };
-	redisReply *r = ctl_run_argv(c, 3, av);
+	struct queue_reply *r = ctl_run_argv(c, 3, av);
 	if (!r)
 		return 1;
-	int s = r->type == REDIS_REPLY_STRING ? domain_state_parse(r->str) : -1;
+	const char *v = queue_reply_str(r, NULL);
+	int s = v ? domain_state_parse(v) : -1;
 	sc->n[s >= 0 ? s : STATE_COUNT]++;
 	sc->seen++;
 	queue_reply_free(r);
@@ -185,23 +187,24 @@ static void states_card(struct console *k, struct html *h)
 static void due_card(struct console *k, struct html *h)
 {
 	long long now = (long long)queue_now_ms();
-	redisReply *r = ctl_run(k->c, "ZRANGEBYSCORE %s:delayed -inf %lld WITHSCORES LIMIT 0 20",
-	                        k->c->wc.q.prefix, now + DUE_SOON_MS);
+	struct queue_reply *r = ctl_run(k->c, "ZRANGEBYSCORE %s:delayed -inf %lld WITHSCORES "
+	                                "LIMIT 0 20", k->c->wc.q.prefix, now + DUE_SOON_MS);
 
 	html_raw(h, "<div class=\"card\"><h2>Delayed jobs due soon</h2><table id=\"due\">");
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-		const redisReply *m = r->element[i];
-		const char *sp = m->type == REDIS_REPLY_STRING ? strchr(m->str, ' ') : NULL;
-		if (!sp)
+	for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+		const char *m = queue_reply_str(queue_reply_at(r, i), NULL);
+		const char *score = queue_reply_str(queue_reply_at(r, i + 1), NULL);
+		const char *sp = m ? strchr(m, ' ') : NULL;
+		if (!sp || !score)
 			continue;
 		char dom[DNAME_MAX + 1] = "";
 		const char *end = strchr(sp + 1, ' ');
 		size_t dl = end ? (size_t)(end - sp - 1) : strlen(sp + 1);
 		if (dl < sizeof(dom))
 			memcpy(dom, sp + 1, dl), dom[dl] = '\0';
-		long long in = (atoll(r->element[i + 1]->str) - now) / 1000;
+		long long in = (atoll(score) - now) / 1000;
 		html_raw(h, "<tr><td>");
-		html_escn(h, m->str, (size_t)(sp - m->str));
+		html_escn(h, m, (size_t)(sp - m));
 		html_raw(h, "</td><td><a href=\"/domain?q=");
 		html_url(h, dom);
 		html_raw(h, "\">");
@@ -220,15 +223,15 @@ static int rl_row(struct ctl *c, const char *key, const char *tail, void *arg)
 	if (n >= 5 && strcmp(tail + n - 5, ":line") == 0)
 		return 0;
 	const char *av[] = { "HMGET", key, "tokens", "blocked_until" };
-	redisReply *r = ctl_run_argv(c, 4, av);
+	struct queue_reply *r = ctl_run_argv(c, 4, av);
 	if (!r)
 		return 1;
 	html_raw(h, "<tr><td class=\"mono\">");
 	html_esc(h, tail);
 	for (size_t i = 0; i < 2; i++) {
-		const redisReply *v = r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i] : NULL;
+		const char *v = queue_reply_str(queue_reply_at(r, i), NULL);
 		html_raw(h, "</td><td class=\"n\">");
-		html_esc(h, v && v->type == REDIS_REPLY_STRING ? v->str : "-");
+		html_esc(h, v ? v : "-");
 	}
 	html_raw(h, "</td></tr>");
 	queue_reply_free(r);
@@ -283,10 +286,9 @@ struct expiring {
 	size_t n, scanned;
 };
 
-static const char *el(const redisReply *r, size_t i)
+static const char *el(const struct queue_reply *r, size_t i)
 {
-	return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
-	       r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
+	return queue_reply_str(queue_reply_at(r, i), NULL);
 }
 
 /* One certificate: kept when it expires within the window and its domain
@@ -297,7 +299,7 @@ static int expiring_one(struct ctl *c, const char *key, const char *domain, void
 	struct expiring *e = arg;
 	char dkey[400];
 	const char *hc[] = { "HMGET", key, "not_after", "serial" };
-	redisReply *cr = ctl_run_argv(c, 4, hc), *dr = NULL;
+	struct queue_reply *cr = ctl_run_argv(c, 4, hc), *dr = NULL;
 
 	e->scanned++;
 	if (!cr)

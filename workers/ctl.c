@@ -11,7 +11,7 @@
 
 #include "dname.h"
 
-redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
+struct queue_reply *ctl_run(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 	char buf[1024];
@@ -29,13 +29,13 @@ redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
 	return ctl_run_argv(c, argc, argv);
 }
 
-redisReply *ctl_run_argv(struct ctl *c, int argc, const char **argv)
+struct queue_reply *ctl_run_argv(struct ctl *c, int argc, const char **argv)
 {
-	redisReply *r = queue_command(c->q, argc, argv, NULL);
+	struct queue_reply *r = queue_command(c->q, argc, argv, NULL);
 	if (!r) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], r->str);
+	} else if (queue_reply_error(r)) {
+		fprintf(stderr, "dcvctl: %s: %s\n", argv[0], queue_reply_error(r));
 		queue_reply_free(r);
 		r = NULL;
 	}
@@ -65,16 +65,15 @@ int ctl_one_domain(const char *cmd, int argc, char **argv, char *name)
 	return EXIT_OK;
 }
 
-long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
-                        const char **argv, const size_t *lens)
+long long ctl_lifecycle(struct ctl *c, enum script_id id, struct script_args *a)
 {
-	redisReply *r = queue_script(c->q, id, 0, argc, argv, lens);
+	struct queue_reply *r = queue_eval(c->q, id, a);
 	long long v = INT_MIN;
 
-	if (!r || r->type != REDIS_REPLY_INTEGER)
+	if (!queue_reply_int(r, &v)) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
-	else
-		v = r->integer;
+		v = INT_MIN;
+	}
 	queue_reply_free(r);
 	return v;
 }
@@ -96,24 +95,24 @@ int ctl_scan(struct ctl *c, const char *kind, int domains, size_t max,
 	snprintf(pattern + o, sizeof(pattern) - o, ":%s:*", kind);
 	do {
 		const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "100" };
-		redisReply *r = ctl_run_argv(c, 6, scan);
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		struct queue_reply *r = ctl_run_argv(c, 6, scan);
+		const struct queue_reply *keys = queue_reply_at(r, 1);
+		const char *next = queue_reply_str(queue_reply_at(r, 0), NULL);
+		if (queue_reply_len(r) != 2 || !next || queue_reply_kind(keys) != QR_ARRAY) {
 			queue_reply_free(r);
 			return -1;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		const redisReply *keys = r->element[1];
-		for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
-			const redisReply *k = keys->element[i];
+		snprintf(cursor, sizeof(cursor), "%s", next);
+		for (size_t i = 0; rc == 0 && i < queue_reply_len(keys); i++) {
+			size_t klen;
+			const char *k = queue_reply_str(queue_reply_at(keys, i), &klen);
 			char name[DNAME_MAX + 1];
-			if (k->type != REDIS_REPLY_STRING || k->len <= plen)
+			if (!k || klen <= plen || strlen(k) != klen)
 				continue;
-			if (domains && (dname_normalize(k->str + plen, name, sizeof(name)) ||
-			                strcmp(name, k->str + plen) != 0))
+			if (domains && (dname_normalize(k + plen, name, sizeof(name)) ||
+			                strcmp(name, k + plen) != 0))
 				continue;
-			rc = fn(c, k->str, k->str + plen, arg) ? 1 : 0;
+			rc = fn(c, k, k + plen, arg) ? 1 : 0;
 			if (max && ++seen >= max)
 				rc = 1;
 		}

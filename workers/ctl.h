@@ -16,13 +16,13 @@
 #ifndef DCV_CTL_H
 #define DCV_CTL_H
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "cfg.h"
 #include "queue.h"
+#include "script_args.h"
 #include "scripts.h"
 #include "worker.h"
 
@@ -44,12 +44,12 @@ void ctl_usage(FILE *f);
  * or NULL, after saying why on stderr, when Redis is unreachable or
  * refused the command (an error reply: NOPERM from an ACL, a wrong type):
  * a refusal is a failure of the command, never a value. */
-redisReply *ctl_run(struct ctl *c, const char *fmt, ...)
+struct queue_reply *ctl_run(struct ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The same with the arguments as given (for keys read back from Redis,
  * which may hold anything, spaces included). */
-redisReply *ctl_run_argv(struct ctl *c, int argc, const char **argv);
+struct queue_reply *ctl_run_argv(struct ctl *c, int argc, const char **argv);
 
 /* Prints J (indented, keys sorted) and releases it (takes the reference). */
 void ctl_print_json(json_t *j);
@@ -59,11 +59,10 @@ void ctl_print_json(json_t *j);
  * after saying why. */
 int ctl_one_domain(const char *cmd, int argc, char **argv, char *name);
 
-/* Runs lifecycle script ID (ARGC arguments, no keys; LENS may be NULL for
- * text) and returns its integer answer, or INT_MIN after printing the
+/* Runs lifecycle script ID with A (built in the layout of its .lua file;
+ * freed) and returns its integer answer, or INT_MIN after printing the
  * error. */
-long long ctl_lifecycle(struct ctl *c, enum script_id id, int argc,
-                        const char **argv, const size_t *lens);
+long long ctl_lifecycle(struct ctl *c, enum script_id id, struct script_args *a);
 
 /* The domain record of NAME (normalised) as a JSON object of strings,
  * the secret fields (pending_key) left out; an empty object when the

@@ -13,7 +13,7 @@
 #ifndef DCV_CTL_ACCOUNT_H
 #define DCV_CTL_ACCOUNT_H
 
-#include <hiredis/hiredis.h>
+struct redisContext;   /* hiredis, behind queue_redis() (account.h) */
 
 struct cfg;
 
@@ -22,6 +22,6 @@ struct cfg;
  * go to stderr, results to stdout.  Returns 0 on success, 1 on a runtime
  * failure, 2 on a usage error. */
 int ctl_account_main(int argc, char **argv, struct cfg *cfg,
-                     redisContext *redis, const char *prefix);
+                     struct redisContext *redis, const char *prefix);
 
 #endif

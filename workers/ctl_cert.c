@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,17 +42,18 @@
 
 /* A certificate as read from its hash (the fields dcvctl shows). */
 struct stored_cert {
-	redisReply *r;         /* HGETALL reply owning the strings below */
+	struct queue_reply *r; /* HGETALL reply owning the strings below */
 	const char *chain, *key, *names, *serial, *not_before, *not_after, *issued_at;
 };
 
-static const char *hfield(const redisReply *r, const char *name)
+static const char *hfield(const struct queue_reply *r, const char *name)
 {
-	for (size_t i = 0; r && i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    r->element[i + 1]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[i]->str, name) == 0)
-			return r->element[i + 1]->str;
+	for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+		const char *k = queue_reply_str(queue_reply_at(r, i), NULL);
+		const char *v = queue_reply_str(queue_reply_at(r, i + 1), NULL);
+		if (k && v && strcmp(k, name) == 0)
+			return v;
+	}
 	return NULL;
 }
 
@@ -63,9 +63,9 @@ static int cert_read(struct ctl *c, const char *name, struct stored_cert *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->r = ctl_run(c, "HGETALL %s:cert:%s", c->wc.q.prefix, name);
-	if (!s->r || s->r->type != REDIS_REPLY_ARRAY)
+	if (queue_reply_kind(s->r) != QR_ARRAY)
 		return EXIT_FAIL;
-	if (s->r->elements == 0) {
+	if (queue_reply_len(s->r) == 0) {
 		fprintf(stderr, "dcvctl cert: %s has no certificate\n", name);
 		return EXIT_NOTFOUND;
 	}
@@ -445,10 +445,9 @@ static int list_parse(struct ctl *c, int argc, char **argv, struct list_args *a)
 	return 0;
 }
 
-static const char *elem(const redisReply *r, size_t i)
+static const char *elem(const struct queue_reply *r, size_t i)
 {
-	return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
-	       r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
+	return queue_reply_str(queue_reply_at(r, i), NULL);
 }
 
 /* One certificate hash KEY (for DOMAIN): its row, unless the filters drop
@@ -461,7 +460,8 @@ static int list_one(struct ctl *c, const struct list_args *a, const char *key,
 	const char *hc[] = { "HMGET", key, "serial", "not_after" };
 	snprintf(dkey, sizeof(dkey), "%s:domain:%s", c->wc.q.prefix, domain);
 	const char *hd[] = { "HMGET", dkey, "tenant", "state" };
-	redisReply *cr = ctl_run_argv(c, 4, hc), *dr = cr ? ctl_run_argv(c, 4, hd) : NULL;
+	struct queue_reply *cr = ctl_run_argv(c, 4, hc);
+	struct queue_reply *dr = cr ? ctl_run_argv(c, 4, hd) : NULL;
 	if (!cr || !dr) {
 		queue_reply_free(cr);
 		return -1;
@@ -531,16 +531,15 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 		       "SERIAL", "STATE");
 	do {
 		const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "100" };
-		redisReply *r = ctl_run_argv(c, 6, scan);
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !elem(r, 0) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		struct queue_reply *r = ctl_run_argv(c, 6, scan);
+		const struct queue_reply *keys = queue_reply_at(r, 1);
+		if (queue_reply_len(r) != 2 || !elem(r, 0) || queue_reply_kind(keys) != QR_ARRAY) {
 			queue_reply_free(r);
 			rc = EXIT_FAIL;
 			break;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", elem(r, 0));
-		const redisReply *keys = r->element[1];
-		for (size_t i = 0; rc == EXIT_OK && i < keys->elements; i++) {
+		for (size_t i = 0; rc == EXIT_OK && i < queue_reply_len(keys); i++) {
 			const char *k = elem(keys, i);
 			char name[DNAME_MAX + 1];
 			/* a key whose tail is no normalised domain was not written by

@@ -3,36 +3,40 @@
  */
 #include "ctl.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "script_args.h"
 #include "scripts.h"
 
 /* The fields of a dead letter as JSON. */
-static json_t *dead_json(const redisReply *e)
+static json_t *dead_json(const struct queue_reply *e)
 {
 	json_t *j = json_object();
-	const redisReply *f = e->element[1];
-	json_object_set_new(j, "id", json_string(e->element[0]->str));
-	for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
-		const char *k = f->element[i]->str;
-		const redisReply *v = f->element[i + 1];
+	const struct queue_reply *f = queue_reply_at(e, 1);
+	const char *id = queue_reply_str(queue_reply_at(e, 0), NULL);
+	json_object_set_new(j, "id", json_string(id ? id : ""));
+	for (size_t i = 0; i + 1 < queue_reply_len(f); i += 2) {
+		const char *k = queue_reply_str(queue_reply_at(f, i), NULL);
+		size_t len;
+		const char *v = queue_reply_str(queue_reply_at(f, i + 1), &len);
+		if (!k || !v)
+			continue;
 		if (strcmp(k, "job") == 0) {
 			/* binary msgpack: show it as hex, as in schemas/ */
-			char *hex = malloc(2 * v->len + 1);
-			for (size_t b = 0; hex && b < v->len; b++)
-				snprintf(hex + 2 * b, 3, "%02x", (unsigned char)v->str[b]);
+			char *hex = malloc(2 * len + 1);
+			for (size_t b = 0; hex && b < len; b++)
+				snprintf(hex + 2 * b, 3, "%02x", (unsigned char)v[b]);
 			if (hex) {
-				hex[2 * v->len] = '\0';
+				hex[2 * len] = '\0';
 				json_object_set_new(j, "job_hex", json_string(hex));
 			}
 			free(hex);
 		} else {
-			json_object_set_new(j, k, json_stringn(v->str, v->len));
+			json_object_set_new(j, k, json_stringn(v, len));
 		}
 	}
 	return j;
@@ -40,13 +44,14 @@ static json_t *dead_json(const redisReply *e)
 
 json_t *ctl_dead_fetch(struct ctl *c, long count)
 {
-	redisReply *r = ctl_run(c, "XREVRANGE %s:dead + - COUNT %ld", c->wc.q.prefix, count);
+	struct queue_reply *r = ctl_run(c, "XREVRANGE %s:dead + - COUNT %ld", c->wc.q.prefix,
+	                                count);
 	json_t *arr = NULL;
 
-	if (r && r->type == REDIS_REPLY_ARRAY) {
+	if (queue_reply_kind(r) == QR_ARRAY) {
 		arr = json_array();
-		for (size_t i = 0; i < r->elements; i++)
-			json_array_append_new(arr, dead_json(r->element[i]));
+		for (size_t i = 0; i < queue_reply_len(r); i++)
+			json_array_append_new(arr, dead_json(queue_reply_at(r, i)));
 	}
 	queue_reply_free(r);
 	return arr;
@@ -80,13 +85,16 @@ static int dead_list(struct ctl *c, long count)
  * there is none, -1 after saying why. */
 static int oldest(struct ctl *c, char *id)
 {
-	redisReply *r = ctl_run(c, "XRANGE %s:dead - + COUNT 1", c->wc.q.prefix);
+	struct queue_reply *r = ctl_run(c, "XRANGE %s:dead - + COUNT 1", c->wc.q.prefix);
 	int found = -1;
 
-	if (r && r->type == REDIS_REPLY_ARRAY) {
-		found = r->elements > 0;
-		if (found)
-			snprintf(id, 64, "%s", r->element[0]->element[0]->str);
+	if (queue_reply_kind(r) == QR_ARRAY) {
+		const char *first = queue_reply_str(queue_reply_at(queue_reply_at(r, 0), 0), NULL);
+		found = queue_reply_len(r) > 0;
+		if (found && !first)
+			found = -1;   /* an entry without an id */
+		if (found > 0)
+			snprintf(id, 64, "%s", first);
 	}
 	queue_reply_free(r);
 	return found;
@@ -98,22 +106,28 @@ static int oldest(struct ctl *c, char *id)
 static int dead_one(struct ctl *c, const char *sub, bool replay, const char *id)
 {
 	const char *p = c->wc.q.prefix;
-	redisReply *r;
+	struct queue_reply *r;
+	long long n = 0;
 
 	if (replay) {
-		const char *argv[] = { "EVAL", script_source(SCRIPT_REPLAY), "0", p, id };
-		r = queue_command(c->q, 5, argv, NULL);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "dcvctl dead %s: %s\n", sub, r ? r->str : queue_errstr(c->q));
+		/* layout: common/lua/replay.lua */
+		struct script_args a;
+		sa_init(&a, 0);
+		sa_arg(&a, p);
+		sa_arg(&a, id);
+		r = queue_eval(c->q, SCRIPT_REPLAY, &a);
+		if (!r || queue_reply_error(r)) {
+			fprintf(stderr, "dcvctl dead %s: %s\n", sub, queue_errstr(c->q));
 			queue_reply_free(r);
 			return -1;
 		}
 	} else if (!(r = ctl_run(c, "XDEL %s:dead %s", p, id))) {
 		return -1;
 	}
-	int found = replay ? r->type == REDIS_REPLY_STRING : r->integer == 1;
+	int found = replay ? queue_reply_str(r, NULL) != NULL
+	                   : queue_reply_int(r, &n) && n == 1;
 	if (found && replay)
-		printf("%s replayed into %s\n", id, r->str);
+		printf("%s replayed into %s\n", id, queue_reply_str(r, NULL));
 	else if (found)
 		printf("%s purged\n", id);
 	queue_reply_free(r);
@@ -128,7 +142,7 @@ static int dead_all(struct ctl *c, const char *sub, bool replay)
 	int more;
 
 	if (!replay) {
-		redisReply *r = ctl_run(c, "DEL %s:dead", c->wc.q.prefix);
+		struct queue_reply *r = ctl_run(c, "DEL %s:dead", c->wc.q.prefix);
 		if (!r)
 			return EXIT_FAIL;
 		printf("purged all dead letters\n");
@@ -141,7 +155,7 @@ static int dead_all(struct ctl *c, const char *sub, bool replay)
 			return EXIT_FAIL;
 		if (!found) {
 			/* a malformed dead letter cannot be replayed: purge it */
-			redisReply *r = ctl_run(c, "XDEL %s:dead %s", c->wc.q.prefix, id);
+			struct queue_reply *r = ctl_run(c, "XDEL %s:dead %s", c->wc.q.prefix, id);
 			if (!r)
 				return EXIT_FAIL;
 			queue_reply_free(r);

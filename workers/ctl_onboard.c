@@ -5,7 +5,6 @@
 #include "ctl.h"
 #include "ctl_term.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -279,14 +278,18 @@ int ctl_onboard(struct ctl *c, int argc, char **argv)
 
 int ctl_nudge(struct ctl *c, int argc, char **argv)
 {
-	char name[DNAME_MAX + 1], now[24];
+	char name[DNAME_MAX + 1];
+	struct script_args a;
 	int rc = ctl_one_domain("nudge", argc, argv, name);
 
 	if (rc != EXIT_OK)
 		return rc;
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
-	const char *av[] = { c->wc.q.prefix, now, name };
-	long long v = ctl_lifecycle(c, SCRIPT_NUDGE, 3, av, NULL);
+	/* layout: common/lua/nudge.lua */
+	sa_init(&a, 0);
+	sa_arg(&a, c->wc.q.prefix);
+	sa_argu(&a, queue_now_ms());
+	sa_arg(&a, name);
+	long long v = ctl_lifecycle(c, SCRIPT_NUDGE, &a);
 	if (v == INT_MIN)
 		return EXIT_FAIL;
 	if (v == -1) {

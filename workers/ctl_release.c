@@ -4,7 +4,6 @@
  */
 #include "ctl.h"
 
-#include <hiredis/hiredis.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +15,21 @@
 /* The domain's generation, job id and tenant, for a job of its pipeline. */
 static int pipeline_job(struct ctl *c, const char *name, struct job *j)
 {
-	redisReply *r = ctl_run(c, "HMGET %s:domain:%s gen job tenant", c->wc.q.prefix, name);
+	struct queue_reply *r = ctl_run(c, "HMGET %s:domain:%s gen job tenant",
+	                                c->wc.q.prefix, name);
 	int rc = EXIT_FAIL;
 
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+	if (queue_reply_len(r) == 3) {
+		const char *gen = queue_reply_str(queue_reply_at(r, 0), NULL), *id, *t;
+		size_t idlen, tlen;
 		rc = EXIT_NOTFOUND;
-		if (r->element[0]->type == REDIS_REPLY_STRING) {
-			const redisReply *t = r->element[2];
-			job_init(j, name, t->type == REDIS_REPLY_STRING && t->len ? t->str : NULL,
-			         queue_now_ms());
-			j->gen = strtoull(r->element[0]->str, NULL, 10);
-			if (r->element[1]->type == REDIS_REPLY_STRING &&
-			    r->element[1]->len <= JOB_ID_MAX)
-				snprintf(j->id, sizeof(j->id), "%s", r->element[1]->str);
+		if (gen) {
+			t = queue_reply_str(queue_reply_at(r, 2), &tlen);
+			job_init(j, name, t && tlen ? t : NULL, queue_now_ms());
+			j->gen = strtoull(gen, NULL, 10);
+			id = queue_reply_str(queue_reply_at(r, 1), &idlen);
+			if (id && idlen <= JOB_ID_MAX)
+				snprintf(j->id, sizeof(j->id), "%s", id);
 			rc = EXIT_OK;
 		}
 	}
@@ -43,7 +44,7 @@ int ctl_offboard(struct ctl *c, int argc, char **argv)
 		"offboarding: the running pipeline stops at its next step",
 		"offboarding: watching for the delegation to be removed",
 	};
-	char name[DNAME_MAX + 1], now[24], gen[24];
+	char name[DNAME_MAX + 1];
 	int rc = ctl_one_domain("offboard", argc, argv, name);
 
 	for (int tries = 0; rc == EXIT_OK && tries < 5; tries++) {
@@ -56,15 +57,23 @@ int ctl_offboard(struct ctl *c, int argc, char **argv)
 			job_clear(&j);
 			return EXIT_FAIL;
 		}
-		snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
-		snprintf(gen, sizeof(gen), "%llu", (unsigned long long)j.gen);
-		const char *av[] = { c->wc.q.prefix, now, name, enc, gen };
-		size_t lens[] = { strlen(av[0]), strlen(now), strlen(name), len, strlen(gen) };
-		long long v = ctl_lifecycle(c, SCRIPT_OFFBOARD, 5, av, lens);
+		/* layout: common/lua/offboard.lua */
+		struct script_args a;
+		sa_init(&a, 0);
+		sa_arg(&a, c->wc.q.prefix);
+		sa_argu(&a, queue_now_ms());
+		sa_arg(&a, name);
+		sa_argn(&a, enc, len);
+		sa_argu(&a, j.gen);
+		long long v = ctl_lifecycle(c, SCRIPT_OFFBOARD, &a);
 		free(enc);
 		job_clear(&j);
 		if (v == INT_MIN)
 			return EXIT_FAIL;
+		if (v < -3 || v > 2) {
+			fprintf(stderr, "dcvctl offboard: unexpected answer %lld\n", v);
+			return EXIT_FAIL;
+		}
 		if (v == -2)            /* onboarded again meanwhile: read anew */
 			continue;
 		if (v == -1) {
@@ -85,23 +94,25 @@ int ctl_offboard(struct ctl *c, int argc, char **argv)
 
 int ctl_release(struct ctl *c, int argc, char **argv)
 {
-	char name[DNAME_MAX + 1], now[24];
+	char name[DNAME_MAX + 1];
+	struct script_args a;
 	int rc = ctl_one_domain("release", argc, argv, name);
 
 	if (rc != EXIT_OK)
 		return rc;
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)queue_now_ms());
-	const char *av[] = { c->wc.q.prefix, now, name };
-	redisReply *r = queue_script(c->q, SCRIPT_RELEASE, 0, 3, av, NULL);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[1]->type != REDIS_REPLY_STRING) {
+	/* layout: common/lua/release.lua */
+	sa_init(&a, 0);
+	sa_arg(&a, c->wc.q.prefix);
+	sa_argu(&a, queue_now_ms());
+	sa_arg(&a, name);
+	struct queue_reply *r = queue_eval(c->q, SCRIPT_RELEASE, &a);
+	long long v;
+	const char *state = queue_reply_str(queue_reply_at(r, 1), NULL);
+	if (queue_reply_len(r) != 2 || !queue_reply_int(queue_reply_at(r, 0), &v) || !state) {
 		fprintf(stderr, "dcvctl: %s\n", queue_errstr(c->q));
 		queue_reply_free(r);
 		return EXIT_FAIL;
 	}
-	long long v = r->element[0]->integer;
-	const char *state = r->element[1]->str;
 	if (v == -1) {
 		fprintf(stderr, "dcvctl release: %s is not known\n", name);
 		rc = EXIT_NOTFOUND;

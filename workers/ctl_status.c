@@ -6,7 +6,6 @@
 #include "ctl.h"
 #include "ctl_term.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +23,18 @@ static int secret_field(const char *name)
 
 json_t *ctl_status_record(struct ctl *c, const char *name)
 {
-	redisReply *r = ctl_run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
+	struct queue_reply *r = ctl_run(c, "HGETALL %s:domain:%s", c->wc.q.prefix, name);
 	json_t *j = NULL;
 
-	if (r && r->type == REDIS_REPLY_ARRAY) {
+	if (queue_reply_kind(r) == QR_ARRAY) {
 		j = json_object();
-		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			if (r->element[i]->type == REDIS_REPLY_STRING &&
-			    r->element[i + 1]->type == REDIS_REPLY_STRING &&
-			    !secret_field(r->element[i]->str))
-				json_object_set_new(j, r->element[i]->str,
-				                    json_stringn(r->element[i + 1]->str,
-				                                 r->element[i + 1]->len));
+		for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+			const char *k = queue_reply_str(queue_reply_at(r, i), NULL), *v;
+			size_t len;
+			if (k && (v = queue_reply_str(queue_reply_at(r, i + 1), &len)) &&
+			    !secret_field(k))
+				json_object_set_new(j, k, json_stringn(v, len));
+		}
 	}
 	queue_reply_free(r);
 	return j;
@@ -96,23 +95,24 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 }
 
 /* The value of FIELD in a flat [k, v, k, v...] reply, or NULL. */
-static const redisReply *field(const redisReply *r, const char *name)
+static const struct queue_reply *field(const struct queue_reply *r, const char *name)
 {
-	for (size_t i = 0; r && i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[i]->str, name) == 0)
-			return r->element[i + 1];
+	for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+		const char *k = queue_reply_str(queue_reply_at(r, i), NULL);
+		if (k && strcmp(k, name) == 0)
+			return queue_reply_at(r, i + 1);
+	}
 	return NULL;
 }
 
-static long long as_int(const redisReply *v)
+static long long as_int(const struct queue_reply *v)
 {
-	if (!v)
-		return -1;
-	if (v->type == REDIS_REPLY_INTEGER)
-		return v->integer;
-	if (v->type == REDIS_REPLY_STRING)
-		return atoll(v->str);
+	long long n;
+	const char *s = queue_reply_str(v, NULL);
+	if (queue_reply_int(v, &n))
+		return n;
+	if (s)
+		return atoll(s);
 	return -1; /* nil: e.g. lag unknown */
 }
 
@@ -125,7 +125,7 @@ static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages
 	const char *name = stage_name(s);
 	long long len, lag = -1, pending = 0, oldest = -1;
 
-	redisReply *r = ctl_run(c, "XLEN %s:stream:%s", p, name);
+	struct queue_reply *r = ctl_run(c, "XLEN %s:stream:%s", p, name);
 	if (!r)
 		return -1;
 	len = as_int(r);
@@ -138,9 +138,10 @@ static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages
 	r = exists > 0 ? ctl_run(c, "XINFO GROUPS %s:stream:%s", p, name) : NULL;
 	if (exists > 0 && !r)
 		return -1;
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *g = r->element[i], *n = field(g, "name");
-		if (n && strcmp(n->str, group) == 0) {
+	for (size_t i = 0; i < queue_reply_len(r); i++) {
+		const struct queue_reply *g = queue_reply_at(r, i);
+		const char *n = queue_reply_str(field(g, "name"), NULL);
+		if (n && strcmp(n, group) == 0) {
 			lag = as_int(field(g, "lag"));
 			pending = as_int(field(g, "pending"));
 		}
@@ -150,9 +151,9 @@ static int stage_stats(struct ctl *c, enum stage s, uint64_t now, json_t *stages
 		r = ctl_run(c, "XPENDING %s:stream:%s %s", p, name, group);
 		if (!r)
 			return -1;
-		if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-		    r->element[1]->type == REDIS_REPLY_STRING)
-			oldest = ((long long)now - atoll(r->element[1]->str)) / 1000;
+		const char *min = queue_reply_str(queue_reply_at(r, 1), NULL);
+		if (min)
+			oldest = ((long long)now - atoll(min)) / 1000;
 		queue_reply_free(r);
 	}
 	json_t *j = json_pack("{s:I,s:I,s:I}", "length", (json_int_t)len,
@@ -170,7 +171,7 @@ static int totals(struct ctl *c, uint64_t now, json_t *root)
 {
 	static const char *const logs[] = { "dead", "events" };
 	const char *p = c->wc.q.prefix;
-	redisReply *r;
+	struct queue_reply *r;
 
 	for (size_t i = 0; i < 2; i++) {
 		if (!(r = ctl_run(c, "XLEN %s:%s", p, logs[i])))
@@ -189,9 +190,12 @@ static int totals(struct ctl *c, uint64_t now, json_t *root)
 	if (!(r = ctl_run(c, "HGETALL %s:stats", p)))
 		return -1;
 	json_t *counters = json_object();
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-		json_object_set_new(counters, r->element[i]->str,
-		                    json_integer(atoll(r->element[i + 1]->str)));
+	for (size_t i = 0; i + 1 < queue_reply_len(r); i += 2) {
+		const char *k = queue_reply_str(queue_reply_at(r, i), NULL);
+		const char *v = queue_reply_str(queue_reply_at(r, i + 1), NULL);
+		if (k && v)
+			json_object_set_new(counters, k, json_integer(atoll(v)));
+	}
 	json_object_set_new(root, "counters", counters);
 	queue_reply_free(r);
 	return 0;

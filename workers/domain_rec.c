@@ -1,12 +1,13 @@
 /* The domain record, read and written; see domain_rec.h. */
 #include "domain_rec.h"
 
-#include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "script_args.h"
 #include "scripts.h"
 
 static void domain_key(struct stage_env *env, const char *domain, char *key, size_t len)
@@ -21,16 +22,16 @@ int domain_read(struct stage_env *env, const char *domain, struct domain_rec *r)
 	char key[400];
 	domain_key(env, domain, key, sizeof(key));
 	const char *argv[] = { "HGETALL", key };
-	redisReply *rep = queue_command(env->q, 2, argv, NULL);
+	struct queue_reply *rep = queue_command(env->q, 2, argv, NULL);
 
 	r->reply = NULL;
 	r->exists = false;
-	if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+	if (queue_reply_kind(rep) != QR_ARRAY) {
 		queue_reply_free(rep);
 		return -1;
 	}
 	r->reply = rep;
-	r->exists = rep->elements > 0;
+	r->exists = queue_reply_len(rep) > 0;
 	return 0;
 }
 
@@ -42,10 +43,14 @@ void domain_rec_free(struct domain_rec *r)
 
 const char *rec_str(const struct domain_rec *r, const char *field, const char *def)
 {
-	const redisReply *rep = r->reply;
-	for (size_t i = 0; rep && i + 1 < rep->elements; i += 2)
-		if (strcmp(rep->element[i]->str, field) == 0)
-			return rep->element[i + 1]->str;
+	const struct queue_reply *rep = r->reply;
+	for (size_t i = 0; i + 1 < queue_reply_len(rep); i += 2) {
+		const char *k = queue_reply_str(queue_reply_at(rep, i), NULL);
+		if (k && strcmp(k, field) == 0) {
+			const char *v = queue_reply_str(queue_reply_at(rep, i + 1), NULL);
+			return v ? v : def;
+		}
+	}
 	return def;
 }
 
@@ -55,91 +60,114 @@ long long rec_int(const struct domain_rec *r, const char *field, long long def)
 	return v && *v ? strtoll(v, NULL, 10) : def;
 }
 
-/* Runs DOMAIN_SET for JOB: NS strings of SET (field, value, ...), ND
- * fields of DEL, HINCRBY of INCR ('' none), under GUARD (field, expected
- * value; NULL none), adding EVENT (NULL none) with DETAIL.  Returns the
- * script's answer, -1 when the job was overtaken or Redis failed. */
+/* The most fields one write sets, and deletes: a layout of the stages,
+ * never data, so more is a bug that fails the write (loudly), never a
+ * write with fields silently left out. */
+#define SET_MAX 20
+#define DEL_MAX 16
+
+/* The field/value pairs of one write: NS fields to set (SET, with their
+ * values in VAL), ND to delete (DEL). */
+struct fields {
+	const char *set[SET_MAX], *val[SET_MAX], *del[DEL_MAX];
+	int ns, nd;
+};
+
+/* Collects the NULL-terminated field/value pairs of AP (a NULL value
+ * deletes) into F.  Returns 0, or -1 (after logging) when there are more
+ * than F holds. */
+static int pairs(const struct job *job, va_list ap, struct fields *f)
+{
+	f->ns = f->nd = 0;
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v ? f->ns == SET_MAX : f->nd == DEL_MAX) {
+			log_msg(LOG_ERROR, "domain=%s job=%s: a domain write with more "
+			        "than %d fields to %s (at %s): not written", job->domain,
+			        job->id, v ? SET_MAX : DEL_MAX, v ? "set" : "delete", k);
+			return -1;
+		}
+		if (v) {
+			f->set[f->ns] = k;
+			f->val[f->ns++] = v;
+		} else {
+			f->del[f->nd++] = k;
+		}
+	}
+	return 0;
+}
+
+/* Runs DOMAIN_SET for JOB: the fields F (NULL none), HINCRBY of INCR
+ * ('' none), under GUARD (field, expected value; NULL none), adding EVENT
+ * (NULL none) with DETAIL.  Returns the script's answer, -1 when the job
+ * was overtaken or Redis failed. */
 static long long domain_write(struct stage_env *env, const struct job *job,
                               const char *incr, const char *const guard[2],
                               const char *event, const char *detail,
-                              const char **set, int ns, const char **del, int nd)
+                              const struct fields *f)
 {
-	const char *argv[80];
-	int argc = 0;
-	char gen[24], n[16], evmax[24], now[24];
+	struct script_args a;
+	long long v = -1;
+	int ns = f ? f->ns : 0, nd = f ? f->nd : 0;
 
-	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	snprintf(n, sizeof(n), "%d", ns / 2);
-	snprintf(evmax, sizeof(evmax), "%lld", env->cfg->q.events_maxlen);
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
-	argv[argc++] = queue_prefix(env->q);
-	argv[argc++] = job->domain;
-	argv[argc++] = gen;
-	argv[argc++] = job->id;
-	argv[argc++] = incr;
-	argv[argc++] = guard && guard[0] ? guard[0] : "";
-	argv[argc++] = guard && guard[1] ? guard[1] : "";
-	argv[argc++] = event ? event : "";
-	argv[argc++] = detail ? detail : "";
-	argv[argc++] = evmax;
-	argv[argc++] = now;
-	argv[argc++] = n;
-	for (int i = 0; i < ns; i++)
-		argv[argc++] = set[i];
+	/* layout: common/lua/domain_set.lua */
+	sa_init(&a, 0);
+	sa_arg(&a, queue_prefix(env->q));
+	sa_arg(&a, job->domain);
+	sa_argu(&a, job->gen);
+	sa_arg(&a, job->id);
+	sa_arg(&a, incr);
+	sa_arg(&a, guard ? guard[0] : "");
+	sa_arg(&a, guard ? guard[1] : "");
+	sa_arg(&a, event);
+	sa_arg(&a, detail);
+	sa_argi(&a, env->cfg->q.events_maxlen);
+	sa_argu(&a, env->now_ms);
+	sa_argi(&a, ns);
+	for (int i = 0; i < ns; i++) {
+		sa_arg(&a, f->set[i]);
+		sa_arg(&a, f->val[i]);
+	}
 	for (int i = 0; i < nd; i++)
-		argv[argc++] = del[i];
-	redisReply *r = queue_script(env->q, SCRIPT_DOMAIN_SET, 0, argc, argv, NULL);
-	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		sa_arg(&a, f->del[i]);
+	struct queue_reply *r = queue_eval(env->q, SCRIPT_DOMAIN_SET, &a);
+	if (!queue_reply_int(r, &v))
+		v = -1;
 	queue_reply_free(r);
 	return v;
 }
 
 long long domain_incr(struct stage_env *env, const struct job *job, const char *field)
 {
-	return domain_write(env, job, field, NULL, NULL, NULL, NULL, 0, NULL, 0);
-}
-
-/* Collects the NULL-terminated field/value pairs of AP (a NULL value
- * deletes) into SET and DEL. */
-#define SET_MAX 40
-#define DEL_MAX 16
-static void pairs(va_list ap, const char **set, int *ns, const char **del, int *nd)
-{
-	*ns = *nd = 0;
-	for (const char *f; (f = va_arg(ap, const char *));) {
-		const char *v = va_arg(ap, const char *);
-		if (v && *ns < SET_MAX) {
-			set[(*ns)++] = f;
-			set[(*ns)++] = v;
-		} else if (!v && *nd < DEL_MAX) {
-			del[(*nd)++] = f;
-		}
-	}
+	return domain_write(env, job, field, NULL, NULL, NULL, NULL);
 }
 
 int domain_set(struct stage_env *env, const struct job *job, ...)
 {
-	const char *set[SET_MAX], *del[DEL_MAX];
-	int ns, nd;
+	struct fields f;
 	va_list ap;
 
 	va_start(ap, job);
-	pairs(ap, set, &ns, del, &nd);
+	int rc = pairs(job, ap, &f);
 	va_end(ap);
-	return domain_write(env, job, "", NULL, NULL, NULL, set, ns, del, nd) < 0 ? -1 : 0;
+	if (rc < 0)
+		return -1;
+	return domain_write(env, job, "", NULL, NULL, NULL, &f) < 0 ? -1 : 0;
 }
 
 int domain_note(struct stage_env *env, const struct job *job, const char *guard,
                 const char *expect, const char *event, const char *detail, ...)
 {
-	const char *set[SET_MAX], *del[DEL_MAX], *g[2] = { guard, expect };
-	int ns, nd;
+	const char *g[2] = { guard, expect };
+	struct fields f;
 	va_list ap;
 
 	va_start(ap, detail);
-	pairs(ap, set, &ns, del, &nd);
+	int rc = pairs(job, ap, &f);
 	va_end(ap);
-	long long v = domain_write(env, job, "", g, event, detail, set, ns, del, nd);
+	if (rc < 0)
+		return -1;
+	long long v = domain_write(env, job, "", g, event, detail, &f);
 	return v == -2 ? -2 : v < 0 ? -1 : 0;
 }
 

@@ -20,7 +20,7 @@
 
 /* The domain record, one HGETALL. */
 struct domain_rec {
-	void *reply;              /* redisReply; NULL when the read failed */
+	struct queue_reply *reply; /* the HGETALL; NULL when the read failed */
 	bool exists;
 };
 

@@ -3,7 +3,6 @@
  */
 #include "fleet_gauges.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,13 +101,6 @@ void fleet_gauges_setup(long long visibility_ms)
 	                  (double)visibility_ms / 1000.0);
 }
 
-/* The integer at I of the array reply R (integers only: the script returns
- * nothing else). */
-static long long at(const redisReply *r, size_t i)
-{
-	return r->element[i]->integer;
-}
-
 enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *err,
                                       size_t errlen)
 {
@@ -117,7 +109,8 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 	       NOUT = 3 * STAGE_COUNT + 3 + 2 * NWINDOWS };
 	char keys[NKEYS][300], now[24], cap[24], dprefix[300], win[NWINDOWS][24], policy[64];
 	const char *argv[NARGV];
-	redisReply *r = NULL;
+	struct queue_reply *r = NULL;
+	long long v[NOUT];
 	enum queue_status st = Q_OK;
 	size_t n = 0;
 	long long now_s = (long long)(queue_now_ms() / 1000);
@@ -151,30 +144,30 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 		snprintf(err, errlen, "fleet gauges: %s", queue_errstr(q));
 		goto out;
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != NOUT) {
+	if (queue_reply_len(r) != NOUT) {
 		st = Q_E_REPLY;
 		snprintf(err, errlen, "fleet gauges: %s",
-		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
 		goto out;
 	}
-	for (size_t i = 0; i < r->elements; i++)
-		if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+	for (size_t i = 0; i < NOUT; i++)
+		if (!queue_reply_int(queue_reply_at(r, i), &v[i])) {
 			st = Q_E_REPLY;
 			snprintf(err, errlen, "fleet gauges: a non-integer in the reply");
 			goto out;
 		}
 	for (int s = 0; s < STAGE_COUNT; s++) {
-		metrics_gauge_set(g.lag[s], (double)at(r, 3 * (size_t)s));
-		metrics_gauge_set(g.pending[s], (double)at(r, 3 * (size_t)s + 1));
-		metrics_gauge_set(g.oldest[s], (double)at(r, 3 * (size_t)s + 2) / 1000.0);
+		metrics_gauge_set(g.lag[s], (double)v[3 * s]);
+		metrics_gauge_set(g.pending[s], (double)v[3 * s + 1]);
+		metrics_gauge_set(g.oldest[s], (double)v[3 * s + 2] / 1000.0);
 	}
 	n = 3 * STAGE_COUNT;
-	metrics_gauge_set(g.delayed, (double)at(r, n++));
-	metrics_gauge_set(g.used, (double)at(r, n++));
-	metrics_gauge_set(g.maxmem, (double)at(r, n++));
+	metrics_gauge_set(g.delayed, (double)v[n++]);
+	metrics_gauge_set(g.used, (double)v[n++]);
+	metrics_gauge_set(g.maxmem, (double)v[n++]);
 	for (size_t w = 0; w < NWINDOWS; w++)
 		for (int k = 0; k < 2; k++)
-			metrics_gauge_set(g.expiring[w][k], (double)at(r, n++));
+			metrics_gauge_set(g.expiring[w][k], (double)v[n++]);
 
 	/* the policy as the start-up check reads it (managed Redis included) */
 	st = queue_eviction_policy(q, policy, sizeof(policy));
@@ -195,7 +188,7 @@ static enum queue_status expiry_cmd(struct queue *q, int argc, const char **argv
 {
 	char key[300];
 	enum queue_status st = Q_OK;
-	redisReply *r;
+	struct queue_reply *r;
 
 	argv[1] = queue_key(q, key, sizeof(key), "expiry");
 	err[0] = '\0';
@@ -204,10 +197,10 @@ static enum queue_status expiry_cmd(struct queue *q, int argc, const char **argv
 		snprintf(err, errlen, "expiry index: %s", queue_errstr(q));
 		return Q_E_IO;
 	}
-	if (r->type != REDIS_REPLY_INTEGER) {
+	if (queue_reply_kind(r) != QR_INT) {
 		st = Q_E_REPLY;
 		snprintf(err, errlen, "expiry index: %s",
-		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
 	}
 	queue_reply_free(r);
 	return st;

@@ -32,7 +32,6 @@
  * This file is the driver: it asks DNS, the CA and Redis, and
  * offboard_policy.h decides.
  */
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,9 +223,10 @@ static int cert_stored(struct stage_env *env, const struct job *job,
 	size_t l = strlen(key);
 	snprintf(key + l, sizeof(key) - l, "%s", job->domain);
 	const char *argv[] = { "HGET", key, "serial" };
-	redisReply *r = queue_command(env->q, 3, argv, NULL);
-	int v = !r ? -1 : r->type == REDIS_REPLY_STRING && strcmp(r->str, serial) == 0 ? 1 :
-	        r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STRING ? 0 : -1;
+	struct queue_reply *r = queue_command(env->q, 3, argv, NULL);
+	const char *got = queue_reply_str(r, NULL);
+	int v = got && strcmp(got, serial) == 0 ? 1 :
+	        got || queue_reply_kind(r) == QR_NIL ? 0 : -1;
 	queue_reply_free(r);
 	return v;
 }

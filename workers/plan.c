@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const default_state[] = {
-	[OUT_NONE] = "failed",
-	[OUT_ADVANCE] = "active",
-	[OUT_RETRY] = "waiting",
-	[OUT_DONE] = "done",
-	[OUT_FAIL] = "failed",
+#include "lifecycle_names.h"
+
+/* The state an outcome that names none leaves (the runtime's own states). */
+static const enum domain_state default_state[] = {
+	[OUT_NONE] = STATE_FAILED,
+	[OUT_ADVANCE] = STATE_ACTIVE,
+	[OUT_RETRY] = STATE_WAITING,
+	[OUT_DONE] = STATE_DONE,
+	[OUT_FAIL] = STATE_FAILED,
 };
 
 bool plan_decode(const struct queue_entry *e, size_t max_bytes, uint64_t now_ms,
@@ -66,7 +69,7 @@ static void plan_bad(const struct plan_in *in, struct plan *p, struct queue_comm
 	c->job_id = "";
 	c->state = "";
 	c->last_error = p->reason;
-	c->event = "dead-letter";
+	c->event = domain_event_name(EVENT_DEAD_LETTER);
 	c->detail = p->reason;
 }
 
@@ -90,7 +93,7 @@ static enum outcome_kind count_attempt(const struct plan_in *in, struct plan *p,
 		l = OUTCOME_REASON_MAX - 1;
 	memcpy(p->reason, r, l);
 	p->reason[l] = '\0';
-	*state = "failed";  /* not the retry's state: nothing runs any more */
+	*state = domain_state_name(STATE_FAILED);  /* not the retry's state: nothing runs any more */
 	return OUT_FAIL;
 }
 
@@ -132,7 +135,7 @@ static void route(const struct plan_in *in, enum outcome_kind kind,
 		p->count = PLAN_COUNT_DEAD_FAILED;
 		p->log_level = LOG_WARN;
 		if (!out->event)
-			c->event = "failed";
+			c->event = domain_event_name(EVENT_FAILED);
 		break;
 	}
 	c->due_ms = c->kind == COMMIT_LATER ? in->now_ms + p->delay_ms : 0;
@@ -177,7 +180,7 @@ void plan_build(const struct plan_in *in, struct plan *p, struct queue_commit *c
 	snprintf(p->job_id, sizeof(p->job_id), "%s", job->id);
 	c->domain = p->domain;
 	c->job_id = p->job_id;
-	c->state = state ? state : default_state[kind];
+	c->state = state ? state : domain_state_name(default_state[kind]);
 	c->event = out->event ? out->event : "";
 	c->detail = p->reason;
 	route(in, kind, p, c);

@@ -19,7 +19,6 @@
  * This file is the driver: it asks DNS and Redis, and verify_policy.h
  * decides, step by step in the order of the lifecycle's table.
  */
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +27,7 @@
 #include "gate.h"
 #include "log.h"
 #include "pipeline.h"
+#include "script_args.h"
 #include "stages.h"
 #include "verify_policy.h"
 
@@ -37,7 +37,7 @@
  * Returns false with OUT set when it must not run. */
 static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 {
-	char now[24], target[DNAME_MAX + 1], names[1024];
+	char target[DNAME_MAX + 1], names[1024];
 	const char *want = job_ctx_str(job, "names"), *why;
 
 	if (job->gen)
@@ -54,20 +54,27 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 		outcome_keep_state(out);
 		return false;
 	}
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
-	const char *argv[] = { queue_prefix(env->q), now, job->domain, job->id,
-	                       job->tenant, target, names, env->entry };
-	redisReply *r = queue_script(env->q, SCRIPT_CLAIM, 0, 8, argv, NULL);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+	/* layout: common/lua/claim.lua */
+	struct script_args a;
+	sa_init(&a, 0);
+	sa_arg(&a, queue_prefix(env->q));
+	sa_argu(&a, env->now_ms);
+	sa_arg(&a, job->domain);
+	sa_arg(&a, job->id);
+	sa_arg(&a, job->tenant);
+	sa_arg(&a, target);
+	sa_arg(&a, names);
+	sa_arg(&a, env->entry);
+	struct queue_reply *r = queue_eval(env->q, SCRIPT_CLAIM, &a);
+	long long code, gen;
+	if (!queue_reply_int(queue_reply_at(r, 0), &code) ||
+	    !queue_reply_int(queue_reply_at(r, 1), &gen)) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);
 		queue_reply_free(r);
 		return false;
 	}
-	long long code = r->element[0]->integer, gen = r->element[1]->integer;
-	bool go = vc_claimed(code, r->elements > 2 && r->element[2]->type == REDIS_REPLY_STRING
-	                     ? r->element[2]->str : NULL, out);
+	bool go = vc_claimed(code, queue_reply_str(queue_reply_at(r, 2), NULL), out);
 	queue_reply_free(r);
 	if (code == 0)
 		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a pipeline runs "

@@ -5,7 +5,7 @@ Nothing here is a hand-written list of commands.  The sources are read as
 they are (common/ and workers/):
 
   - in every C file that talks to Redis (it includes hiredis or queue.h,
-    or calls hiredis's or queue.h's command functions),
+    or calls hiredis's, queue.h's or dcvctl's command functions),
     each string literal that starts with a Redis command name (as the
     server itself lists them, COMMAND LIST) followed by a space, '%' or
     its end: "HGETALL %s", "XGROUP CREATE %s ...", { "MULTI" },
@@ -90,9 +90,10 @@ def _c_tokens(text):
 _LUA_CALL = re.compile(r"redis\.p?call\(\s*(?:\\?(['\"])([A-Za-z]+)\\?\1"
                        r"(?:\s*,\s*\\?(['\"])([A-Za-z]+)\\?\3)?|(\S))")
 # a C file that can send a command: it includes hiredis or queue.h, or
-# calls hiredis or queue.h's command functions
+# calls hiredis's, queue.h's or dcvctl's (ctl.h) command functions
 _TALKS = re.compile(r'#include\s+[<"](?:hiredis/hiredis\.h|queue\.h)[>"]'
-                    r'|\bredis\w*Command\w*\s*\(|\bqueue_(?:command|script)\s*\(')
+                    r'|\bredis\w*Command\w*\s*\('
+                    r'|\bqueue_(?:command|eval)\s*\(|\bctl_run\w*\s*\(')
 _CMD_LIT = re.compile(r"([A-Z][A-Z]+)(?: ([A-Z]+))?(?=[ %]|$)")
 
 
