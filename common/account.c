@@ -83,7 +83,7 @@ enum account_status account_kek_load(const char *file, struct account_kek *out)
 			return ACCOUNT_EKEK;
 		s = held;
 	} else {
-		const char *env = getenv("DCV_ACME_KEK");
+		const char *env = getenv(ACCOUNT_KEK_ENV);
 		if (!env || !*env)
 			return ACCOUNT_OK;
 		s = env;

@@ -47,6 +47,9 @@
 #include "acme.h"
 #include "crypto.h"
 
+/* The environment variable the KEK may come from (account_kek_load). */
+#define ACCOUNT_KEK_ENV "DCV_ACME_KEK"
+
 enum account_status {
 	ACCOUNT_OK = 0,
 	ACCOUNT_NOTFOUND,   /* no account in Redis */

@@ -97,12 +97,14 @@ void cfg_check_unknown(struct cfg *c);
 /* Calls WARN(ARG, VAR, HINT) for each DCV_* variable of ENV (an environ-
  * style array) that overrides no key a getter asked for and lies in no
  * section skipped: a misspelt override would otherwise be ignored in
- * silence.  HINT is the closest known variable (two edits at most) or NULL.
+ * silence.  ALSO (NULL-terminated, may be NULL) names the variables the
+ * program reads itself, outside the configuration (DCV_ACME_KEK).  HINT
+ * is the closest known variable (two edits at most) or NULL.
  * Only names are passed, never values (they may be secrets).  A warning,
  * not an error: the environment also holds variables meant for other
  * programs.  Returns how many were reported.  Call it after every module
  * has read its keys. */
-size_t cfg_check_env(const struct cfg *c, char *const *env,
+size_t cfg_check_env(const struct cfg *c, char *const *env, const char *const *also,
                      void (*warn)(void *arg, const char *var, const char *hint),
                      void *arg);
 

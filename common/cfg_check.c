@@ -187,7 +187,7 @@ static bool env_known(const struct cfg *c, const char *var)
 	return false;
 }
 
-size_t cfg_check_env(const struct cfg *c, char *const *env,
+size_t cfg_check_env(const struct cfg *c, char *const *env, const char *const *also,
                      void (*warn)(void *arg, const char *var, const char *hint),
                      void *arg)
 {
@@ -201,7 +201,10 @@ size_t cfg_check_env(const struct cfg *c, char *const *env,
 		/* a name too long for any key is shown cut short, never its value */
 		snprintf(var, sizeof(var), "%.*s", (int)(len < sizeof(var) ? len : sizeof(var) - 1),
 		         *env);
-		if (env_known(c, var))
+		bool known = env_known(c, var);
+		for (const char *const *a = also; a && *a && !known; a++)
+			known = strcmp(var, *a) == 0 && len == strlen(*a);
+		if (known)
 			continue;
 		for (size_t i = 0; i < c->nasked; i++) {
 			cfg_env_for(c->asked[i], name, sizeof(name));

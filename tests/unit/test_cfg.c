@@ -330,11 +330,13 @@ static void test_env_unknown(void **state)
 		"DCV_STAGES_FINALIZE_MAX_ATTEMPTS=3",      /* below a section asked for */
 		"DCV_ACME_KEK_FILE=/secret/value",         /* below a skipped section */
 		"DCV_NOTHING_LIKE_IT=s3cr3t",              /* unknown, no hint */
+		"DCV_KEK_OF_ITS_OWN=00",                   /* read by the program itself */
 		"PATH=/usr/bin",
 		NULL,
 	};
 	struct env_seen seen = { .n = 0 };
-	assert_int_equal(cfg_check_env(c, env, env_seen, &seen), 2);
+	static const char *const direct[] = { "DCV_KEK_OF_ITS_OWN", NULL };
+	assert_int_equal(cfg_check_env(c, env, direct, env_seen, &seen), 2);
 	assert_int_equal(seen.n, 2);
 	assert_string_equal(seen.vars[0], "DCV_WORKER_CONCURENCY");
 	assert_string_equal(seen.hints[0], "DCV_WORKER_CONCURRENCY");
