@@ -250,7 +250,7 @@ def orders_figures(a, cust, per, ev, out, orders, env):
     # a CA that stopped or stalled lost the orders it had not finished:
     # those made in its last 30 s (or while it stalled) and not issued
     # before it came back
-    lossy = [(b - 30, e + 5) for w, b, e in out.log if w == "CA stopped" or "stalled" in w]
+    lossy = [(b - 30, b) for w, b, e in out.log if w == "CA stopped" or "stalled" in w]
     n_orders = n_iss = excused = inflight = 0
     extra = []
     for d in cust:
@@ -324,6 +324,10 @@ def bounded(s, env, t_steady):
                 bad.append(f"{key} {g} entries, past its MAXLEN")
         elif g > 1.5 * f + 50:
             bad.append(f"{key} grew: at most {f} in the first third, {g} in the last")
+    tenth = [ser[min(len(ser) - 1, i * len(ser) // 10)] for i in range(10)] + [ser[-1]]
+    fig.append("stream lengths at each tenth of the steady run: " + "; ".join(
+        f"{key.split(':', 1)[1]} " + " ".join(str(l.get(key, 0)) for _, _, l in tenth)
+        for key in sorted(keys) if ":stream:" in key))
     fm = max(m for _, m, _ in first)
     gm = max(m for _, m, _ in last)
     fig.append(f"bounded (after day {(t_steady - s.t0) / s.day:.0f}, max in the first third -> "
