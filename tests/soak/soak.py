@@ -60,11 +60,12 @@ def scaled_config(day_ms, n):
         "lifecycle.ari_poll_max_ms": max(100, d),
         "lifecycle.invalid_backoff_ms": max(1, d // 24),
         "stages.offboard-check.backoff_cap_ms": max(200, d // 24),
-        # the ACME stages' caps (5 min, 2 min, 1 min): a quarter of a day,
-        # so that a job retrying through the CA's outage resumes soon after
-        "stages.create-order.backoff_cap_ms": max(500, d // 4),
-        "stages.provision-txt.backoff_cap_ms": max(500, d // 4),
-        "stages.finalize.backoff_cap_ms": max(500, d // 4),
+        # the ACME stages' caps (5 min, 2 min, 1 min): a day, so that a job
+        # retrying through the CA's outage resumes within a day after it and
+        # its 20 attempts outlast the 5 days (finding 4 of README.md)
+        "stages.create-order.backoff_cap_ms": max(500, d),
+        "stages.provision-txt.backoff_cap_ms": max(500, d),
+        "stages.finalize.backoff_cap_ms": max(500, d),
         # Let's Encrypt's 300 per 3 h is 2,400 a day: it would never bind
         # at this scale.  A bucket that the first onboarding exhausts (N at
         # once, N/5 per 2 days) and the renewals (N/60 a day) do not.
@@ -306,10 +307,11 @@ def drive(env, a, cust, todo, world, sampler, out, t0):
             apply(env, world, sw)
         if ca_down is None and down_at and today >= down_at[0]:
             down_at.pop(0)
-            ca_down = [now, None]
             out.down = True
             env.pebble.proc.kill()
             env.pebble.proc.log.close()
+            ca_down = [time.time(), None]     # every order before this
+            now = ca_down[0]
         elif ca_down and now - ca_down[0] >= CA_DOWN[1] * day:
             out.ca_back()
             out.down = False
