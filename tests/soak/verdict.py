@@ -11,7 +11,8 @@ code.  Bounds, in scaled days unless said:
     except the renewal a `back` into the certificate asks for at once;
   - flapping and returning: no offboarding, no name-left; end active;
   - departed: offboarded no sooner than 7 days - 1 s after leaving and no
-    later than 7 + 3.5 days (+ the primary's pause) after; no order for
+    later than 7 + 3.5 days (+ the primary's pause and the CA's outage)
+    after; no order for
     their names after it; www of apex+www: name-left, nothing ordered for
     www after it; never pointed: parked (runs of 45 days and more);
     delegation removed: delegation-missing, no order 1 day after;
@@ -133,7 +134,9 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
 
     # --- departed
     delays = []
-    late_bound = (7 + 3.5) * day + pause + 2
+    # no check runs while a renewal waits for a stopped CA: its outage too
+    ca_out = sum(e - b for w, b, e in out.log if w == "CA stopped")
+    late_bound = (7 + 3.5) * day + pause + ca_out + 2
     for d in kinds.get("left", []) + kinds.get("wild-left", []):
         t_left = world.first(d, "points", False)
         t_off = s.offboarded_at.get(d)
