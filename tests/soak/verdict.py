@@ -216,8 +216,9 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
     dead = env.client().xlen(f"{env.prefix}:dead")
     if dead:
         bad.append(f"{dead} dead letters")
+    known_d = {k.split(" ", 1)[0] for k in known}
     wrong = [(d, cust[d]["kind"], st) for d, st in rec.items()
-             if st not in END.get(cust[d]["kind"], ACTIVE | {"parked"})
+             if d not in known_d and st not in END.get(cust[d]["kind"], ACTIVE | {"parked"})
              and not (cust[d]["kind"] == "never" and st == "parked")]
     for w in wrong[:20]:
         bad.append(f"{w[0]} ({w[1]}) ends in state {w[2]}")
