@@ -35,8 +35,11 @@ enum acme_effect acme_outcome_decide(const struct acme_failure *f, const char *w
 		}
 	}
 	if (acme_status_retryable(f->st)) {
+		/* the CA failing (5xx, timeouts, no connection): every domain
+		 * waits for it with a growing backoff, none is given up */
 		outcome_retry(out, after >= 0 ? after : -1, "%s: %s", what, f->detail);
 		outcome_keep_state(out);
+		out->outage = true;
 		return ACME_EFFECT_NONE;
 	}
 	outcome_fail(out, "%s: %s (%s)", what, f->detail, f->type);

@@ -83,6 +83,8 @@ static enum outcome_kind count_attempt(const struct plan_in *in, struct plan *p,
 
 	if (job->attempt < UINT32_MAX)   /* a crafted job's count stays put, never wraps to 0 */
 		job->attempt++;
+	if (in->out->outage && pol->max_attempts > 0 && job->attempt >= pol->max_attempts)
+		job->attempt = (uint32_t)(pol->max_attempts - 1);   /* the cap's backoff, no give-up */
 	if (pol->max_attempts <= 0 || job->attempt < pol->max_attempts)
 		return OUT_RETRY;
 	char r[PLAN_REASON_MAX];

@@ -55,6 +55,11 @@ struct outcome {
 	bool wait;                /* OUT_RETRY that only waits (a rate-limit
 	                             token, the CA or DNS still working): not an
 	                             attempt, never counts towards max_attempts */
+	bool outage;              /* OUT_RETRY because a server every domain
+	                             needs (the CA) fails or cannot be reached:
+	                             an attempt for the backoff, which grows to
+	                             its cap, but never a reason to give up (an
+	                             outage of the CA fails no domain) */
 };
 
 /* Backoff and give-up policy of one stage. */

@@ -280,6 +280,7 @@ static void test_retryable_and_permanent(void **state)
 	assert_int_equal(out.delay_ms, -1);
 	assert_state(&out, KEEP);
 	assert_string_equal(out.reason, "order: the CA says no");
+	assert_true(out.outage);          /* the CA failing gives up no domain */
 	f = failure(ACME_E_SERVER);
 	f.retry_after_ms = 5000;
 	acme_outcome_decide(&f, "order", &out, &block);
@@ -289,6 +290,7 @@ static void test_retryable_and_permanent(void **state)
 	acme_outcome_decide(&f, "new order", &out, &block);
 	assert_int_equal(out.kind, OUT_FAIL);
 	assert_state(&out, STATE_FAILED);
+	assert_false(out.outage);
 }
 
 int main(void)

@@ -233,6 +233,18 @@ static void test_give_up(void **state)
 	assert_int_equal(f->c.attempts, 100001);
 	fx_free(f);
 
+	/* the CA failing (an outage): the backoff of the last attempt, never
+	 * a give-up, however long it lasts */
+	for (uint32_t a = 3; a < 8; a++) {
+		f = fx_new(STAGE_CREATE_ORDER, "a.example", a, 3);
+		outcome_retry(&f->out, -1, "new order: HTTP 503");
+		f->out.outage = true;
+		fx_plan(f, true, 0);
+		assert_int_equal(f->c.kind, COMMIT_LATER);
+		assert_int_equal(f->c.attempts, a + 1 < 5 ? a + 1 : 4);
+		fx_free(f);
+	}
+
 	/* a crafted count at the top stays there: it never wraps to attempt 0 */
 	f = fx_new(STAGE_VERIFY_CNAME, "a.example", UINT32_MAX, 3);
 	f->pol.max_attempts = 0;
