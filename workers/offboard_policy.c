@@ -63,11 +63,13 @@ int ob_state_parse(struct ob_state *st, const char *names, const char *left,
 			continue;
 		*eq = '\0';
 		struct ob_name *n = find(st, t);
-		if (n && sscanf(eq + 1, "%lld:%d:%d", &since, &checks, &told) == 3 &&
-		    since > 0 && checks > 0) {
+		long long last = 0;
+		int got = n ? sscanf(eq + 1, "%lld:%d:%d:%lld", &since, &checks, &told, &last) : 0;
+		if (got >= 3 && since > 0 && checks > 0) {
 			n->away_since = since;
 			n->away_checks = checks;
 			n->away_told = told != 0;
+			n->away_last = got == 4 && last >= since ? last : 0;
 		}
 	}
 	long long since;
@@ -104,8 +106,12 @@ void ob_state_format(const struct ob_state *st, char *names, char *left, char *p
 				pointed[op] = '\0';
 		}
 		if (n->current && n->away_since) {
-			w = snprintf(away + oa, OB_FIELD_MAX - oa, "%s%s=%lld:%d:%d", oa ? "," : "",
-			             n->name, n->away_since, n->away_checks, n->away_told ? 1 : 0);
+			char last[24] = "";
+			if (n->away_last)
+				snprintf(last, sizeof(last), ":%lld", n->away_last);
+			w = snprintf(away + oa, OB_FIELD_MAX - oa, "%s%s=%lld:%d:%d%s", oa ? "," : "",
+			             n->name, n->away_since, n->away_checks, n->away_told ? 1 : 0,
+			             last);
 			if (w > 0 && (size_t)w < OB_FIELD_MAX - oa)
 				oa += (size_t)w;
 			else
@@ -132,9 +138,13 @@ static long long min_ll(long long a, long long b)
 
 /* Records this check's observation of every name.  Fills the lists of the
  * names that came back (BACK: were away; READDED: had been dropped). */
-static void observe(const struct ob_facts *f, struct ob_state *st, struct ob_decision *d,
-                    char *back, char *readded, bool *definite, bool *unknown, bool *at_us)
+static void observe(const struct ob_facts *f, const struct ob_params *p, struct ob_state *st,
+                    struct ob_decision *d, char *back, char *readded, bool *definite,
+                    bool *unknown, bool *at_us)
 {
+	long long pace = p->min_checks > 0 ? p->offboard_after_ms / p->min_checks : 0;
+	long long gap = 2 * (pace > p->interval_ms ? pace : p->interval_ms);
+
 	for (int i = 0; i < st->n; i++) {
 		struct ob_name *n = &st->name[i];
 		switch (n->seen) {
@@ -151,21 +161,30 @@ static void observe(const struct ob_facts *f, struct ob_state *st, struct ob_dec
 			n->pointed = true;
 			n->away_since = 0;
 			n->away_checks = 0;
+			n->away_last = 0;
 			n->away_told = false;
 			break;
 		case OB_SEEN_ELSEWHERE:
 			*definite = true;
 			if (!n->current)
 				break;
+			/* a run whose checks stopped for longer than twice their pace
+			 * (no check runs while a renewal waits for the CA) may hide a
+			 * return: it starts again from this check (soak finding 3) */
+			if (n->away_since && n->away_last &&
+			    (long long)f->now_ms - n->away_last > gap)
+				n->away_since = 0;
 			if (!n->away_since) {
 				n->away_since = (long long)f->now_ms;
 				n->away_checks = 0;
-				n->away_told = false;
 			}
 			n->away_checks++;
+			n->away_last = (long long)f->now_ms;
 			break;
 		case OB_SEEN_UNKNOWN:
 			*unknown = true;
+			if (n->current && n->away_since)
+				n->away_last = (long long)f->now_ms;   /* looked, could not tell */
 			break;
 		case OB_SEEN_NONE:
 			break;
@@ -248,7 +267,7 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 
 	memset(d, 0, sizeof(*d));
 	d->next_ms = p->interval_ms;
-	observe(f, st, d, back, readded, &definite, &unknown, &at_us);
+	observe(f, p, st, d, back, readded, &definite, &unknown, &at_us);
 
 	/* which names left for certain, which are only moving away */
 	for (int i = 0; i < st->n; i++) {

@@ -64,6 +64,8 @@ struct ob_name {
 	long long away_since;      /* first of the checks in a row that saw it
 	                              elsewhere (unix ms); 0: not away */
 	int away_checks;
+	long long away_last;       /* the run's last definite check (unix ms);
+	                              0: not known (a record from before) */
 	bool away_told;            /* "moving-away" was told for this run */
 	enum ob_seen seen;         /* input: this check */
 };

@@ -119,13 +119,12 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
         moves += types.count("moving-away")
         backs += types.count("back")
         if any(t in types for t in oracle.OFFBOARD_EVENTS + ("name-left", "never-pointed")):
-            # finding 3 of README.md: a renewal inside the away run (no
-            # check ran while it was under way) and the run goes on as if
-            # every check in between had seen the domain elsewhere
-            last = max(i for i, t in enumerate(types) if t == "moving-away")
-            (known if "issued" in types[last:] else bad).append(
-                f"{d} ({cust[d]['kind']}) offboarded or dropped: {types[-8:]}"
-                + (" (a renewal ran inside its away run)" if "issued" in types[last:] else ""))
+            # finding 3 of README.md (fixed): a renewal inside the away run
+            # no longer lets the run go on as if every check had been made
+            last = max((i for i, t in enumerate(types) if t == "moving-away"), default=0)
+            bad.append(f"{d} ({cust[d]['kind']}) offboarded or dropped: {types[-8:]}"
+                       + (" (a renewal ran inside its away run)"
+                          if "issued" in types[last:] else ""))
         elif rec[d] not in ACTIVE:
             bad.append(f"{d} ({cust[d]['kind']}) ends {rec[d]}")
     fig.append(f"flapping+returning: {len(kinds.get('flapping', [])) + len(kinds.get('returning', []))}"

@@ -101,6 +101,37 @@ static void test_moving_away_then_offboarded(void **state)
 	assert_string_equal(r.detail, "moved away from us");
 }
 
+/* A run whose checks stopped (a renewal waiting for the CA runs no check)
+ * may hide a return: after a gap over twice the checks' pace it starts
+ * again, and the domain is not offboarded on the old run (soak finding 3). */
+static void test_gap_in_the_checks_restarts_the_run(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+	long long pace = P.offboard_after_ms / P.min_checks;
+
+	dom_init(&d, "a.example");
+	check(&d, &P, T0 + DAY, "u", OB_DELEG_OK);
+	r = check(&d, &P, T0 + 2 * DAY, "e", OB_DELEG_OK);
+	assert_event(&r, "moving-away");
+	r = check(&d, &P, T0 + 2 * DAY + pace, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	/* no check for three paces, then elsewhere again: seven days and three
+	 * checks since the first, but the run starts again, told once */
+	long long t = T0 + 2 * DAY + 4 * pace;
+	r = check(&d, &P, t, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_event(&r, NULL);
+	char want[64];
+	snprintf(want, sizeof(want), "a.example=%lld:1:1:%lld", t, t);
+	assert_string_equal(d.away, want);
+	/* checks at their pace from there: offboarded after the window */
+	for (int i = 1; i <= P.min_checks; i++)
+		r = check(&d, &P, t + i * pace, "e", OB_DELEG_OK);
+	assert_int_equal(r.action, OB_OFFBOARD);
+}
+
 /* Three checks elsewhere within a day are not seven days. */
 static void test_many_checks_short_time_keeps(void **state)
 {
@@ -465,6 +496,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_moving_away_then_offboarded),
+		cmocka_unit_test(test_gap_in_the_checks_restarts_the_run),
 		cmocka_unit_test(test_many_checks_short_time_keeps),
 		cmocka_unit_test(test_back_clears),
 		cmocka_unit_test(test_park_needs_grace_and_checks),
