@@ -24,7 +24,8 @@
  *     refuses to start without authentication (rebinding_guard);
  *   - a POST's Host and credentials are checked on its headers, before its
  *     body is read; an announced body over CONSOLE_FORM_MAX is answered 413
- *     at once, a chunked one as soon as it is over;
+ *     at once; a chunked one is cut off as soon as it is over (libmicrohttpd
+ *     0.9.75 queues no answer mid-body: the connection is closed);
  *   - headers: CSP default-src 'self' (no script, no inline style),
  *     X-Frame-Options DENY, nosniff, no-store; request bodies capped at
  *     CONSOLE_FORM_MAX, connections at 64 KiB of memory;
@@ -394,8 +395,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		struct upload *u = *con_cls;
 		if (u->too_big || u->len + *upload_data_size > CONSOLE_FORM_MAX) {
 			/* over the cap (a chunked body): nothing more is kept; the 413
-			 * is answered when libmicrohttpd allows it, else the
-			 * connection is closed */
+			 * is answered when libmicrohttpd allows it (0.9.75 does not
+			 * mid-body), else the connection is closed */
 			u->too_big = 1;
 			*upload_data_size = 0;
 			return send_text(conn, 413, "request too large\n");
