@@ -12,10 +12,10 @@
 #include "dname.h"
 
 #define FIND_MAX 200          /* domains listed for a tenant or a state */
-#define FIND_SCAN_MAX 100000  /* records read for one search */
+#define FIND_SCAN_MAX CONSOLE_SCAN_CAP  /* records read for one search */
 #define EVENTS_SCAN 5000      /* newest events read for one domain */
 #define EVENTS_SHOWN 20
-#define DEAD_READ 1000        /* newest dead letters read for a page */
+#define DEAD_READ CONSOLE_DEAD_READ
 
 static const char *jstr(json_t *o, const char *k)
 {
@@ -36,13 +36,14 @@ static void link_domain(struct html *h, const char *d)
 struct find {
 	const char *field, *value;   /* "tenant" or "state", and what it must be */
 	struct html *h;
-	size_t found;
+	size_t found, scanned;
 };
 
 static int find_one(struct ctl *c, const char *key, const char *domain, void *arg)
 {
 	struct find *f = arg;
 	const char *av[] = { "HMGET", key, f->field, "state", "last_error" };
+	f->scanned++;
 	struct queue_reply *r = ctl_run_argv(c, 5, av);
 	if (!r)
 		return 1;
@@ -64,7 +65,7 @@ static int find_one(struct ctl *c, const char *key, const char *domain, void *ar
 
 static void find_list(struct console_req *r, struct html *h, const char *field, const char *v)
 {
-	struct find f = { field, v, h, 0 };
+	struct find f = { field, v, h, 0, 0 };
 	html_raw(h, "<h2>Domains with ");
 	html_esc(h, field);
 	html_raw(h, " &quot;");
@@ -72,8 +73,11 @@ static void find_list(struct console_req *r, struct html *h, const char *field, 
 	html_raw(h, "&quot;</h2><div class=\"scroll\"><table id=\"found\"><tr><th>domain</th>"
 	         "<th>state</th><th>last error</th></tr>");
 	int rc = ctl_scan(r->k->c, "domain", 1, FIND_SCAN_MAX, find_one, &f);
-	html_printf(h, "</table></div><p class=\"muted\">%zu found%s</p>", f.found,
-	            rc < 0 ? " (read failed)" : f.found >= FIND_MAX ? " (the first only)" : "");
+	html_printf(h, "</table></div><p class=\"muted\" id=\"found-count\">%zu found%s</p>",
+	            f.found, rc < 0 ? " (read failed)" : f.found >= FIND_MAX ? " (the first only)" : "");
+	if (rc > 0 && f.found < FIND_MAX && f.scanned >= FIND_SCAN_MAX)
+		html_printf(h, "<p class=\"msg err\" id=\"capped\">scanned the first %d records "
+		            "only; refine the search</p>", FIND_SCAN_MAX);
 }
 
 /* ---- one domain --------------------------------------------------- */
@@ -203,7 +207,16 @@ static size_t dead_rows(struct console_req *r, struct html *h, json_t *dead,
 	return n;
 }
 
-static void domain_actions(struct console_req *r, struct html *h, const char *name)
+/* The id of the newest of DEAD ("" when none): the bound of an action on
+ * "all shown", so that letters arrived since are left alone. */
+static const char *dead_newest(json_t *dead)
+{
+	const char *id = jstr(json_array_get(dead, 0), "id");
+	return id ? id : "";
+}
+
+static void domain_actions(struct console_req *r, struct html *h, const char *name,
+                           json_t *dead)
 {
 	html_raw(h, "<h2>Actions</h2><div>");
 	console_form_begin(r, h, "nudge");
@@ -214,6 +227,7 @@ static void domain_actions(struct console_req *r, struct html *h, const char *na
 	console_form_end(h, "offboard", 1);
 	console_form_begin(r, h, "replay");
 	console_hidden(h, "domain", name);
+	console_hidden(h, "newest", dead_newest(dead));
 	console_form_end(h, "replay its dead letters", 0);
 	html_raw(h, "</div>");
 }
@@ -241,12 +255,12 @@ static unsigned one_domain(struct console_req *r, struct html *h, const char *na
 		html_esc(h, jstr(rec, "last_error"));
 		html_raw(h, "</span></div>");
 	}
-	domain_actions(r, h, name);
+	json_t *dead = ctl_dead_fetch(r->k->c, DEAD_READ);
+	domain_actions(r, h, name, dead);
 	record_table(h, rec);
 	json_decref(rec);
 	cert_table(r, h, name);
 	events_table(r, h, name);
-	json_t *dead = ctl_dead_fetch(r->k->c, DEAD_READ);
 	html_raw(h, "<h2>Dead letters</h2>");
 	if (dead)
 		dead_rows(r, h, dead, name, NULL);
@@ -303,10 +317,12 @@ unsigned console_page_dead(struct console_req *r, struct html *h)
 		console_form_begin(r, h, "replay");
 		console_hidden(h, "all", "1");
 		console_hidden(h, "reason", reason ? reason : "");
+		console_hidden(h, "newest", dead_newest(dead));
 		console_form_end(h, "replay all shown", 0);
 		console_form_begin(r, h, "purge");
 		console_hidden(h, "all", "1");
 		console_hidden(h, "reason", reason ? reason : "");
+		console_hidden(h, "newest", dead_newest(dead));
 		console_form_end(h, "purge all shown", 1);
 	}
 	html_raw(h, "</div>");

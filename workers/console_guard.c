@@ -50,15 +50,24 @@ void console_csrf(const unsigned char key[32], const char *sid, char out[65])
 	hex(mac, sizeof(mac), out);
 }
 
-int console_origin_ok(const char *host, const char *origin, const char *referer)
+static int origin_is(const char *scheme, const char *host, const char *origin,
+                     const char *referer)
 {
-	char want[300];
-	if (!host || !*host || snprintf(want, sizeof(want), "http://%s", host) >= (int)sizeof(want))
+	char want[320];
+	if (snprintf(want, sizeof(want), "%s://%s", scheme, host) >= (int)sizeof(want))
 		return 0;
 	size_t n = strlen(want);
 	if (origin)
 		return strcmp(origin, want) == 0;
 	return referer && strncmp(referer, want, n) == 0 && referer[n] == '/';
+}
+
+int console_origin_ok(const char *host, const char *origin, const char *referer, int https)
+{
+	if (!host || !*host || strlen(host) >= 300)
+		return 0;
+	return origin_is("http", host, origin, referer) ||
+	       (https && origin_is("https", host, origin, referer));
 }
 
 int console_auth_ok(const char *secret, const char *user, const char *pass,

@@ -33,9 +33,10 @@ int console_sid_new(char out[CONSOLE_SID_LEN + 1]);
 void console_csrf(const unsigned char key[32], const char *sid, char out[65]);
 
 /* 1 when a POST carrying ORIGIN and REFERER (either may be NULL) comes
- * from http://HOST: Origin equal to it, or without an Origin a Referer
- * under it.  Neither: 0. */
-int console_origin_ok(const char *host, const char *origin, const char *referer);
+ * from http://HOST (also https://HOST with HTTPS, for a Host named by
+ * --host behind a TLS-terminating proxy): Origin equal to it, or without
+ * an Origin a Referer under it.  Neither: 0. */
+int console_origin_ok(const char *host, const char *origin, const char *referer, int https);
 
 /* 1 when the request's credentials match SECRET: "user:password" is basic
  * authentication (USER and PASS); a SECRET without ':' is a token, given

@@ -20,6 +20,8 @@
 
 #define CONSOLE_SAMPLES 120        /* the throughput ring: 10 min at 5 s */
 #define CONSOLE_SAMPLE_MS 5000
+#define CONSOLE_DEAD_READ 1000     /* newest dead letters a page shows, an action acts on */
+#define CONSOLE_SCAN_CAP 5000      /* keys one request reads at most */
 
 /* The counters of <prefix>:stats at one time. */
 struct console_sample {

@@ -13,7 +13,7 @@
 #include "dname.h"
 #include "lifecycle_names.h"
 
-#define STATE_SCAN_MAX 20000   /* records counted by state on one overview */
+#define STATE_SCAN_MAX CONSOLE_SCAN_CAP   /* records counted by state on one overview */
 #define RL_SCAN_MAX 50         /* rate-limit buckets shown */
 #define DUE_SOON_MS 300000     /* "due soon": within five minutes */
 #define EXPIRING_MAX 2000      /* rows of the expiring page */
@@ -180,8 +180,12 @@ static void states_card(struct console *k, struct html *h)
 			            s < STATE_COUNT ? domain_state_name((enum domain_state)s) : "",
 			            s < STATE_COUNT ? domain_state_name((enum domain_state)s) : "(other)",
 			            sc.n[s]);
-	html_printf(h, "</table><p class=\"muted\">%zu domains%s</p></div>", sc.seen,
-	            rc < 0 ? " (read failed)" : rc > 0 ? " (the first counted only)" : "");
+	html_printf(h, "</table><p class=\"muted\" id=\"states-count\">%zu domains%s</p>",
+	            sc.seen, rc < 0 ? " (read failed)" : "");
+	if (rc > 0 && sc.seen >= STATE_SCAN_MAX)
+		html_printf(h, "<p class=\"msg err\" id=\"capped\">counted the first %d records "
+		            "only</p>", STATE_SCAN_MAX);
+	html_raw(h, "</div>");
 }
 
 static void due_card(struct console *k, struct html *h)
@@ -377,12 +381,15 @@ unsigned console_page_expiring(struct console_req *r, struct html *h)
 	html_raw(h, "<p class=\"muted\">Certificates of domains still ours (not offboarded or "
 	         "parked) with no renewal under way (the domain is issued, failed or abandoned, "
 	         "not in a running state), soonest first.</p>");
-	int rc = e.rows ? ctl_scan(r->k->c, "cert", 1, 0, expiring_one, &e) : -1;
+	int rc = e.rows ? ctl_scan(r->k->c, "cert", 1, CONSOLE_SCAN_CAP, expiring_one, &e) : -1;
 	if (rc < 0)
 		html_raw(h, "<p class=\"msg err\">Redis cannot be read.</p>");
 	qsort(e.rows, e.n, sizeof(*e.rows), by_expiry);
 	html_printf(h, "<p id=\"expiring-count\">%zu of %zu certificates%s</p>", e.n, e.scanned,
 	            e.n >= EXPIRING_MAX ? " (the first only)" : "");
+	if (rc > 0 && e.scanned >= CONSOLE_SCAN_CAP)
+		html_printf(h, "<p class=\"msg err\" id=\"capped\">scanned the first %d certificates "
+		            "only; the list may be incomplete</p>", CONSOLE_SCAN_CAP);
 	expiring_rows(&e, now, h);
 	free(e.rows);
 	html_end(h);

@@ -79,6 +79,10 @@ json_t *ctl_stats_collect(struct ctl *c);
  * (id, domain, stage, reason, time, job_hex); NULL after saying why. */
 json_t *ctl_dead_fetch(struct ctl *c, long count);
 
+/* The same, the newest COUNT of those with an id <= MAX_ID (a stream id,
+ * or "+": no bound). */
+json_t *ctl_dead_fetch_upto(struct ctl *c, const char *max_id, long count);
+
 /* Walks the keys "<prefix>:<KIND>:*" with SCAN (KIND has no glob
  * character), about 100 at a time, calling FN with each key and its tail
  * (after "<prefix>:<KIND>:") until FN returns non-zero or MAX keys were

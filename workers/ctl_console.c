@@ -2,7 +2,7 @@
  * ctl_console: "dcvctl console", the web console (issue 16).
  *
  *   dcvctl console [--listen ADDR:PORT] [--write-token-file F]
- *                  [--auth-file F] [--host NAME:PORT]...
+ *                  [--auth-file F] [--host NAME:PORT]...   (--host: at most 8)
  *
  * Served with libmicrohttpd on one thread (the pages share dcvctl's one
  * Redis connection with the sampler, under console.lock), on 127.0.0.1:8080
@@ -17,9 +17,15 @@
  *     for basic authentication, else a token (the basic password, or
  *     "Authorization: Bearer");
  *   - actions are POSTs carrying the session's CSRF token and an Origin (or
- *     Referer) of this server (console_guard.h); the Host must be one this
- *     server answers as (its address, localhost, or --host), against DNS
- *     rebinding;
+ *     Referer) of this server (console_guard.h; https:// too for a --host
+ *     value); the Host must be one this server answers as (the --host
+ *     values, at most MAX_HOSTS, added to its address and localhost),
+ *     against DNS rebinding; a non-loopback listener without --host
+ *     refuses to start without authentication (rebinding_guard);
+ *   - a POST's Host and credentials are checked on its headers, before its
+ *     body is read; an announced body over CONSOLE_FORM_MAX is answered 413
+ *     at once; a chunked one is cut off as soon as it is over (libmicrohttpd
+ *     0.9.75 queues no answer mid-body: the connection is closed);
  *   - headers: CSP default-src 'self' (no script, no inline style),
  *     X-Frame-Options DENY, nosniff, no-store; request bodies capped at
  *     CONSOLE_FORM_MAX, connections at 64 KiB of memory;
@@ -43,6 +49,7 @@
 #include "console_guard.h"
 #include "console_page.h"
 #include "crypto.h"
+#include "dname.h"
 
 #define MAX_HOSTS 8
 
@@ -63,8 +70,9 @@ struct server {
 	char *auth;                     /* the page secret (crypto_free_secret), or NULL */
 	char *write;                    /* the write token, or NULL: read-only */
 	unsigned char key[32];          /* the CSRF key, random per run */
-	char hosts[MAX_HOSTS][300];     /* Host values accepted; none: any */
+	char hosts[MAX_HOSTS + 2][300]; /* Host values accepted; none: any */
 	size_t nhosts;
+	size_t nconf;                   /* the first NCONF are --host values */
 };
 
 /* One POST body being received. */
@@ -165,13 +173,14 @@ static enum MHD_Result send_html(struct MHD_Connection *conn, unsigned code, str
 	return ret;
 }
 
+/* 1 when HOST is accepted: 2 when it is a --host value. */
 static int host_ok(const struct server *s, const char *host)
 {
 	if (!s->nhosts)
 		return 1;
 	for (size_t i = 0; host && i < s->nhosts; i++)
 		if (strcmp(host, s->hosts[i]) == 0)
-			return 1;
+			return i < s->nconf ? 2 : 1;
 	return 0;
 }
 
@@ -190,11 +199,13 @@ static int authorized(const struct server *s, struct MHD_Connection *conn)
 }
 
 /* A dead-letter action on every letter matching DOMAIN or REASON (either
- * may be empty: all).  Returns EXIT_OK when at least one was done. */
+ * may be empty: all) among those the page showed: the newest
+ * CONSOLE_DEAD_READ with an id <= NEWEST ("+": no bound).  Returns
+ * EXIT_OK when at least one was done. */
 static int dead_matching(struct ctl *c, const char *op, const char *domain,
-                         const char *reason, int *count)
+                         const char *reason, const char *newest, int *count)
 {
-	json_t *dead = ctl_dead_fetch(c, 10000), *e;
+	json_t *dead = ctl_dead_fetch_upto(c, newest, CONSOLE_DEAD_READ), *e;
 	size_t i;
 	int rc = EXIT_NOTFOUND;
 
@@ -231,15 +242,18 @@ static int run_action(struct ctl *c, const struct console_field *f, int n, char 
 {
 	const char *op = console_form_get(f, n, "op"), *domain = console_form_get(f, n, "domain");
 	const char *id = console_form_get(f, n, "id"), *reason = console_form_get(f, n, "reason");
-	const char *all = console_form_get(f, n, "all");
+	const char *all = console_form_get(f, n, "all"), *newest = console_form_get(f, n, "newest");
 	char arg[300];
 	int rc, count = 0;
 
 	if (!op)
 		return snprintf(msg, len, "no action given"), EXIT_USAGE;
 	if (strcmp(op, "nudge") == 0 || strcmp(op, "offboard") == 0) {
-		if (!domain || strlen(domain) >= sizeof(arg))
+		if (!domain || !*domain)
 			return snprintf(msg, len, "no domain given"), EXIT_USAGE;
+		char norm[DNAME_MAX + 1];
+		if (strlen(domain) >= sizeof(arg) || dname_normalize(domain, norm, sizeof(norm)))
+			return snprintf(msg, len, "%s refused: not a domain", op), EXIT_USAGE;
 		snprintf(arg, sizeof(arg), "%s", domain);
 		char *av[] = { arg };
 		rc = op[0] == 'n' ? ctl_nudge(c, 1, av) : ctl_offboard(c, 1, av);
@@ -263,7 +277,13 @@ static int run_action(struct ctl *c, const struct console_field *f, int n, char 
 	}
 	if (!(domain && *domain) && !(all && strcmp(all, "1") == 0))
 		return snprintf(msg, len, "give a dead letter, a domain or all"), EXIT_USAGE;
-	rc = dead_matching(c, op, domain, reason, &count);
+	if (!newest || !*newest)   /* the page showed none (or an old form): no bound */
+		newest = all && strcmp(all, "1") == 0 ? NULL : "+";
+	else if (strlen(newest) >= 64 || strspn(newest, "0123456789-") != strlen(newest))
+		newest = NULL;
+	if (!newest)
+		return snprintf(msg, len, "not a dead letter id (reload the page)"), EXIT_USAGE;
+	rc = dead_matching(c, op, domain, reason, newest, &count);
 	snprintf(msg, len, "%s: %d dead letter(s)%s", op, count,
 	         rc == EXIT_FAIL ? ", then failed (see the console's log)" : "");
 	return rc == EXIT_NOTFOUND ? EXIT_OK : rc;
@@ -298,7 +318,7 @@ static enum MHD_Result action(struct server *s, struct MHD_Connection *conn,
 	console_csrf(s->key, sid, want);
 	if (!console_secret_equal(want, console_form_get(f, n, "csrf")))
 		return send_text(conn, 403, "refused: CSRF token missing or wrong\n");
-	if (!console_origin_ok(host, origin, referer))
+	if (!console_origin_ok(host, origin, referer, host_ok(s, host) == 2))
 		return send_text(conn, 403, "refused: the request does not come from this console\n");
 	if (!s->write)
 		return send_text(conn, 403, "refused: the console is read-only (no write token "
@@ -371,29 +391,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	(void)version;
 
-	if (post && !*con_cls) {
-		/* the first call has the headers only: check them before any body */
-		struct upload *u = calloc(1, sizeof(*u));
-		if (!u)
-			return MHD_NO;
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (post && *upload_data_size) {
+	if (post && *con_cls && *upload_data_size) {
 		struct upload *u = *con_cls;
-		if (u->len + *upload_data_size > CONSOLE_FORM_MAX)
+		if (u->too_big || u->len + *upload_data_size > CONSOLE_FORM_MAX) {
+			/* over the cap (a chunked body): nothing more is kept; the 413
+			 * is answered when libmicrohttpd allows it (0.9.75 does not
+			 * mid-body), else the connection is closed */
 			u->too_big = 1;
-		else
-			memcpy(u->buf + u->len, upload_data, *upload_data_size), u->len += *upload_data_size;
+			*upload_data_size = 0;
+			return send_text(conn, 413, "request too large\n");
+		}
+		memcpy(u->buf + u->len, upload_data, *upload_data_size);
+		u->len += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* GETs, and the first call of a POST (its headers only): the Host and
+	 * the credentials are checked before any body is read */
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!host_ok(s, host))
 		return send_text(conn, 421, "unknown Host (see dcvctl console --host)\n");
 	if (!authorized(s, conn))
 		return send_body(conn, 401, "text/plain; charset=utf-8", (void *)"authentication "
 		                 "required\n", 24, MHD_RESPMEM_PERSISTENT, NULL, 1);
+	if (post && !*con_cls) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > CONSOLE_FORM_MAX)
+			return send_text(conn, 413, "request too large\n");
+		struct upload *u = calloc(1, sizeof(*u));
+		if (!u)
+			return MHD_NO;
+		*con_cls = u;
+		return MHD_YES;
+	}
 	const char *sid = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "dcv_console");
 	if (post)
 		return strcmp(url, "/action") == 0 ? action(s, conn, *con_cls, sid)
@@ -448,12 +479,13 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned 
 	return 0;
 }
 
-/* The Host values a loopback or named listener answers as.  A wildcard
- * address without --host accepts any Host (a proxy names it). */
+/* The Host values a loopback or named listener answers as, after the
+ * --host values.  A wildcard address without --host accepts any Host (it
+ * has authentication: see rebinding_guard). */
 static void default_hosts(struct server *s, const char *addr, int port)
 {
 	int v6 = strchr(addr, ':') != NULL;
-	if (s->nhosts || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0)
+	if (strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0)
 		return;
 	snprintf(s->hosts[s->nhosts++], sizeof(s->hosts[0]), v6 ? "[%s]:%d" : "%s:%d", addr, port);
 	if (strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0)
@@ -500,7 +532,8 @@ static int console_args(int argc, char **argv, struct console_args *a)
 			a->write_file = argv[++i];
 		else if (strcmp(argv[i], "--auth-file") == 0)
 			a->auth_file = argv[++i];
-		else if (strcmp(argv[i], "--host") == 0 && a->nhosts < MAX_HOSTS)
+		else if (strcmp(argv[i], "--host") == 0 && a->nhosts < MAX_HOSTS &&
+		         strlen(argv[i + 1]) < 300)
 			a->hosts[a->nhosts++] = argv[++i];
 		else
 			return -1;
@@ -525,6 +558,27 @@ static void run_until_signal(struct server *s)
 	}
 }
 
+/* A listener on a non-loopback address answers browsers anywhere: without
+ * --host any Host is accepted or only its address, and a DNS rebinding
+ * page could drive it; without authentication too, that is refused.
+ * Returns 0 or -1 after saying why. */
+static int rebinding_guard(const char *addr, size_t nhosts, int auth)
+{
+	if (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || nhosts)
+		return 0;
+	if (!auth) {
+		fprintf(stderr, "dcvctl console: refusing to listen on %s (not loopback) without "
+		        "--host and without authentication: it would be open to DNS rebinding. "
+		        "Give --host NAME:PORT (the name browsers use) or configure "
+		        "console.auth_file / DCV_CONSOLE_AUTH\n", addr);
+		return -1;
+	}
+	fprintf(stderr, "dcvctl console: warning: listening on %s (not loopback) without --host: "
+	        "every Host is accepted (authentication still required); give --host NAME:PORT\n",
+	        addr);
+	return 0;
+}
+
 int ctl_console(struct ctl *c, int argc, char **argv)
 {
 	struct console_args a;
@@ -544,12 +598,14 @@ int ctl_console(struct ctl *c, int argc, char **argv)
 	s.write = secret(a.write_file, "DCV_CONSOLE_WRITE_TOKEN", &bad);
 	s.auth = secret(a.auth_file, "DCV_CONSOLE_AUTH", &bad);
 	s.k.writable = s.write != NULL;
-	if (bad || crypto_random(s.key, sizeof(s.key)) != CRYPTO_OK) {
+	if (bad || rebinding_guard(addr, a.nhosts, s.auth != NULL) != 0 ||
+	    crypto_random(s.key, sizeof(s.key)) != CRYPTO_OK) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	for (size_t i = 0; i < a.nhosts; i++)
 		snprintf(s.hosts[s.nhosts++], sizeof(s.hosts[0]), "%s", a.hosts[i]);
+	s.nconf = s.nhosts;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

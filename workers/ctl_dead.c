@@ -44,8 +44,13 @@ static json_t *dead_json(const struct queue_reply *e)
 
 json_t *ctl_dead_fetch(struct ctl *c, long count)
 {
-	struct queue_reply *r = ctl_run(c, "XREVRANGE %s:dead + - COUNT %ld", c->wc.q.prefix,
-	                                count);
+	return ctl_dead_fetch_upto(c, "+", count);
+}
+
+json_t *ctl_dead_fetch_upto(struct ctl *c, const char *max_id, long count)
+{
+	struct queue_reply *r = ctl_run(c, "XREVRANGE %s:dead %s - COUNT %ld", c->wc.q.prefix,
+	                                max_id, count);
 	json_t *arr = NULL;
 
 	if (queue_reply_kind(r) == QR_ARRAY) {

@@ -12,6 +12,7 @@ committed ones).  The fleet and the console log in as the dcv-worker ACL
 user; Redis's ACL LOG stays empty."""
 import os
 import re
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -282,6 +283,37 @@ def test_dead_letters_filter_and_replay(live):
     assert not [f for _, f in r.xrange("dcv:dead") if f.get(b"reason") == HOSTILE_REASON.encode()]
 
 
+def test_purge_all_shown_leaves_letters_arrived_since(live):
+    env, d = live["env"], live["driver"]
+    r = env.client()
+    tag = "bulk-" + os.urandom(4).hex()
+
+    def letter():
+        return r.xadd("dcv:dead", {"domain": "late.test", "stage": "verify-cname",
+                                   "reason": tag, "time": str(int(time.time() * 1000))})
+    shown = [letter() for _ in range(3)]
+    d = open_page(live, "/dead?reason=" + tag)
+    assert "3 shown" in d.find_element(By.ID, "dead-shown").text
+    form = action_form(d, "purge", every=True)
+    late = [letter() for _ in range(2)]          # after the page was rendered
+    assert "purge: 3 dead letter(s)" in submit(d, form, TOKEN)
+    left = [i for i, f in r.xrange("dcv:dead") if f.get(b"reason") == tag.encode()]
+    assert sorted(left) == sorted(late) and not set(shown) & set(left), left
+    r.xdel("dcv:dead", *late)
+
+
+def test_nudge_of_a_bad_name_says_not_a_domain(live):
+    url, d = live["url"], live["driver"]
+    open_page(live, "/domain?q=" + live["shop"])
+    sid = d.get_cookie("dcv_console")["value"]
+    csrf = action_form(d, "nudge").find_element(By.NAME, "csrf").get_attribute("value")
+    base = {"Cookie": f"dcv_console={sid}", "Origin": url}
+    for op in ("nudge", "offboard"):
+        code, body = post(url, {"op": op, "domain": "bad..name", "csrf": csrf, "token": TOKEN},
+                          base)
+        assert code == 400 and "not a domain" in body and "log" not in body, body
+
+
 def test_expiring_lists_certificates_without_a_renewal(live):
     env, shop = live["env"], live["shop"]
     d = open_page(live, "/expiring?days=0")
@@ -316,6 +348,112 @@ def test_authentication_when_configured(live):
         urllib.request.urlopen(req)
     assert e.value.code == 401
     assert "s3cret" not in read(p.logpath)
+
+
+def raw_post(url, headers, body=b""):
+    """Sends a POST's headers (and BODY, perhaps shorter than its
+    Content-Length); returns the status line the server answers without
+    waiting for the rest (5 s at most)."""
+    host, port = url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as c:
+        head = "POST /action HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        c.sendall(head.encode() + b"\r\n" + body)
+        return c.recv(4096).decode("latin-1").split("\r\n")[0]
+
+
+def test_post_headers_checked_before_the_body(live):
+    url = live["url"]
+    host = url[len("http://"):]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    # the body announced is never sent: only an answer on the headers comes back
+    assert " 413 " in raw_post(url, {"Host": host, "Content-Length": "100000", **form})
+    assert " 421 " in raw_post(url, {"Host": "evil.example", "Content-Length": "100", **form})
+    # a chunked body over the cap: answered (or closed) once over, not read to its end
+    chunk = b"%x\r\n%s\r\n" % (9000, b"x" * 9000)
+    try:
+        line = raw_post(url, {"Host": host, "Transfer-Encoding": "chunked", **form}, chunk)
+    except ConnectionError:
+        line = "closed"
+    assert " 413 " in line or line in ("", "closed"), line
+    p, aurl = start_console(live["env"], live["tmp"], "console-auth-post",
+                            extra_env={"DCV_CONSOLE_AUTH": "ops:s3cret"})
+    live["procs"].append(p)
+    assert " 401 " in raw_post(aurl, {"Host": aurl[len("http://"):], "Content-Length": "100",
+                                      **form})
+
+
+def page_as(url, host, path="/"):
+    req = urllib.request.Request(url + path, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read().decode(), resp.headers.get("Set-Cookie", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), ""
+
+
+def test_host_adds_to_the_default_hosts(live):
+    env, tmp = live["env"], live["tmp"]
+    p, url = start_console(env, tmp, "console-host", ["--host", "dcv.example:443",
+                                                       "--host", "other.example"])
+    live["procs"].append(p)
+    port = url.rsplit(":", 1)[1]
+    for h in (url[len("http://"):], f"localhost:{port}", "dcv.example:443", "other.example"):
+        assert page_as(url, h)[0] == 200, h
+    assert page_as(url, "evil.example")[0] == 421
+    # behind a TLS-terminating proxy the Origin is https://<the --host value>
+    code, body, cookie = page_as(url, "dcv.example:443", "/dead")
+    sid = re.search(r"dcv_console=([0-9a-f]+)", cookie).group(1)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body)
+    assert csrf, body
+    fields = {"op": "nudge", "domain": live["shop"], "csrf": csrf.group(1)}
+    hdr = {"Cookie": f"dcv_console={sid}", "Host": "dcv.example:443"}
+    code, body = post(url, fields, {**hdr, "Origin": "https://dcv.example:443"})
+    assert code == 403 and "read-only" in body, body          # past the origin check
+    code, body = post(url, fields, {**hdr, "Origin": "https://evil.example"})
+    assert code == 403 and "does not come from this console" in body, body
+    # https is for --host values only, not the listener's own address
+    code, body = post(url, fields, {"Cookie": f"dcv_console={sid}",
+                                    "Origin": "https://" + url[len("http://"):]})
+    assert code == 403 and "does not come from this console" in body, body
+
+
+def test_open_listener_needs_host_or_auth(live):
+    env, tmp = live["env"], live["tmp"]
+    log = os.path.join(tmp, "console-open.log")
+    p = harness.Proc([harness.program("dcvctl"), "-c", env.config, "console",
+                      "--listen", "0.0.0.0:0"], log, env=env.env())
+    assert p.wait(20) != 0
+    out = read(log)
+    assert "DNS rebinding" in out and "--host" in out and "DCV_CONSOLE_AUTH" in out, out
+    assert "listening on" not in out
+    log = os.path.join(tmp, "console-open-auth.log")
+    p = harness.Proc([harness.program("dcvctl"), "-c", env.config, "console",
+                      "--listen", "0.0.0.0:0"], log,
+                     env={**env.env(), "DCV_CONSOLE_AUTH": "ops:s3cret"})
+    live["procs"].append(p)
+    harness.wait_until(lambda: "listening on" in read(log) or p.poll() is not None, 20,
+                       what="the console with authentication starts")
+    assert p.poll() is None, read(log)
+    assert "warning" in read(log) and "--host" in read(log)
+
+
+def test_searches_are_capped_and_say_so(live):
+    env = live["env"]
+    r = env.client()
+    keys = [f"dcv:domain:cap{i}.cap.test" for i in range(5100)]
+    pipe = r.pipeline(transaction=False)
+    for k in keys:
+        pipe.hset(k, mapping={"state": "issued", "tenant": "t-cap"})
+    pipe.execute()
+    try:
+        d = open_page(live, "/domain?q=no-such-tenant")
+        assert "0 found" in d.find_element(By.ID, "found-count").text
+        assert "scanned the first 5000" in d.find_element(By.ID, "capped").text
+        d = open_page(live, "/")
+        assert "counted the first 5000" in d.find_element(By.ID, "capped").text
+    finally:
+        for i in range(0, len(keys), 1000):
+            r.delete(*keys[i:i + 1000])
 
 
 def test_no_command_was_refused_by_the_acl(live):

@@ -48,13 +48,20 @@ static void test_csrf(void **state)
 static void test_origin(void **state)
 {
 	(void)state;
-	assert_true(console_origin_ok("127.0.0.1:8080", "http://127.0.0.1:8080", NULL));
-	assert_false(console_origin_ok("127.0.0.1:8080", "http://evil.example", NULL));
-	assert_false(console_origin_ok("127.0.0.1:8080", "null", "http://127.0.0.1:8080/"));
-	assert_true(console_origin_ok("127.0.0.1:8080", NULL, "http://127.0.0.1:8080/dead"));
-	assert_false(console_origin_ok("127.0.0.1:8080", NULL, "http://127.0.0.1:80800/"));
-	assert_false(console_origin_ok("127.0.0.1:8080", NULL, NULL));
-	assert_false(console_origin_ok(NULL, "http://x", NULL));
+	assert_true(console_origin_ok("127.0.0.1:8080", "http://127.0.0.1:8080", NULL, 0));
+	assert_false(console_origin_ok("127.0.0.1:8080", "http://evil.example", NULL, 0));
+	assert_false(console_origin_ok("127.0.0.1:8080", "null", "http://127.0.0.1:8080/", 0));
+	assert_true(console_origin_ok("127.0.0.1:8080", NULL, "http://127.0.0.1:8080/dead", 0));
+	assert_false(console_origin_ok("127.0.0.1:8080", NULL, "http://127.0.0.1:80800/", 0));
+	assert_false(console_origin_ok("127.0.0.1:8080", NULL, NULL, 0));
+	assert_false(console_origin_ok(NULL, "http://x", NULL, 0));
+	/* https only for a --host value (a TLS-terminating proxy in front) */
+	assert_false(console_origin_ok("dcv.example", "https://dcv.example", NULL, 0));
+	assert_true(console_origin_ok("dcv.example", "https://dcv.example", NULL, 1));
+	assert_true(console_origin_ok("dcv.example", NULL, "https://dcv.example/dead", 1));
+	assert_true(console_origin_ok("dcv.example", "http://dcv.example", NULL, 1));
+	assert_false(console_origin_ok("dcv.example", "https://evil.example", NULL, 1));
+	assert_false(console_origin_ok("dcv.example", NULL, "https://dcv.example.evil/", 1));
 }
 
 static void test_auth(void **state)
