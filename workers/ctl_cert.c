@@ -8,14 +8,21 @@
  *
  * get --out DIR writes, as certbot names them, cert.pem (the leaf),
  * chain.pem (the intermediates), fullchain.pem (leaf then intermediates,
- * what most servers load) and key.pem (mode 0600).  Each file is written
- * to a new temporary file in DIR (O_CREAT|O_EXCL|O_NOFOLLOW, so nothing
- * planted there is opened or followed), fsync'd, then renamed over its
- * name; the directory is fsync'd last.  Before anything is written the key
- * is checked against the leaf (crypto_chain_check), since the chain is not
- * sealed and a writer to Redis could have replaced it.  Without --out the
- * full chain goes to stdout, and the key only with --key, never to a
- * terminal.
+ * what most servers load) and key.pem (mode 0600).  DIR is created 0700
+ * when missing; it is opened with O_NOFOLLOW (a symlink at DIR is refused)
+ * and refused unless owned by the effective uid and neither group- nor
+ * world-writable.  Before anything is written, each of the four names must
+ * be absent or a regular file (fstatat, not followed: a directory, a
+ * symlink or anything else there is refused and nothing is written).  Each
+ * file is written to a new temporary file in DIR (O_CREAT|O_EXCL|
+ * O_NOFOLLOW), fsync'd; only when all four are written are they renamed
+ * over their names, the certificate files first and key.pem last, so that
+ * a failed rename never leaves a new key next to an old certificate (and
+ * stderr says which files were already replaced); the directory is
+ * fsync'd last.  Before anything is written the key is checked against the
+ * leaf (crypto_chain_check), since the chain is not sealed and a writer to
+ * Redis could have replaced it.  Without --out the full chain goes to
+ * stdout, and the key only with --key, never to a terminal.
  *
  * The KEK is read as the worker reads it (acme.kek_file or DCV_ACME_KEK,
  * account_kek_load()).  No message carries key material.
@@ -220,25 +227,106 @@ fail:
 	return -1;
 }
 
-/* Writes the N files F into DIR (created 0700 if missing): every one to
- * its temporary file first, then each renamed over its name (rename
- * replaces a symlink planted there, it never follows it), then DIR
- * fsync'd.  Returns EXIT_OK or EXIT_FAIL after saying why; no temporary
- * file is left behind. */
+/* Opens DIR as the directory to write into: created 0700 when missing;
+ * never through a symlink (O_NOFOLLOW, trailing slashes dropped first so
+ * that they cannot make the last component followed); and only when it is
+ * owned by the effective uid and neither group- nor world-writable, since
+ * whoever else can write there could swap the files after they are
+ * written.  Returns the descriptor, or -1 after saying why. */
+static int open_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int dfd, created = 1;
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path)) {
+		fprintf(stderr, "dcvctl cert: --out %s: no usable path\n", dir);
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (mkdir(path, 0700) != 0) {
+		if (errno != EEXIST) {
+			fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+			return -1;
+		}
+		created = 0;
+	}
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		int e = errno;
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			fprintf(stderr, "dcvctl cert: %s is a symlink: refused (give the "
+			        "directory itself)\n", dir);
+		else
+			fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(e));
+		return -1;
+	}
+	if (fstat(dfd, &st) != 0 || (created && fchmod(dfd, 0700) != 0)) {
+		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		fprintf(stderr, "dcvctl cert: %s: owned by uid %u, mode %04o: refused (it must "
+		        "be owned by uid %u and writable by it alone)\n", dir, (unsigned)st.st_uid,
+		        (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+/* Whether each of the N names F in DFD is absent or a regular file (never
+ * followed).  Returns 0, or -1 after naming the first that is not. */
+static int check_targets(int dfd, const char *dir, const struct out_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (fstatat(dfd, f[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "dcvctl cert: %s/%s is a %s, not a regular file: refused, "
+			        "nothing written\n", dir, f[i].name,
+			        S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink"
+			                                                       : "special file");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Says on stderr which of the first N files F were already replaced when
+ * the rename of F[N] failed with errno E. */
+static void rename_failed(const char *dir, const struct out_file *f, size_t n, int e)
+{
+	fprintf(stderr, "dcvctl cert: %s/%s: %s; already replaced:", dir, f[n].name, strerror(e));
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %s", f[i].name);
+	fprintf(stderr, "%s (the others are unchanged)\n", n ? "" : " none");
+}
+
+/* Writes the N files F into DIR (open_dir()): each target checked first
+ * (absent or a regular file, else nothing is written), every file written
+ * to its temporary file, then each renamed over its name in F's order
+ * (the caller puts key.pem last, so that a failure never leaves a new key
+ * next to an old certificate), then DIR fsync'd.  Returns EXIT_OK or
+ * EXIT_FAIL after saying why; no temporary file is left behind. */
 static int write_files(const char *dir, struct out_file *f, size_t n)
 {
-	int rc = EXIT_FAIL, dfd;
+	int rc = EXIT_FAIL, dfd = open_dir(dir);
 	size_t i = 0;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+	if (dfd < 0)
 		return EXIT_FAIL;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
-		return EXIT_FAIL;
-	}
+	if (check_targets(dfd, dir, f, n) != 0)
+		goto out;
 	for (i = 0; i < n; i++)
 		if (write_tmp(dfd, &f[i]) != 0) {
 			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
@@ -246,7 +334,7 @@ static int write_files(const char *dir, struct out_file *f, size_t n)
 		}
 	for (i = 0; i < n; i++) {
 		if (renameat(dfd, f[i].tmp, dfd, f[i].name) != 0) {
-			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			rename_failed(dir, f, i, errno);
 			goto out;
 		}
 		f[i].tmp[0] = '\0';
@@ -365,11 +453,12 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	if (split_chain(name, s.chain, &leaf, &rest) != 0)
 		goto out;
 	if (a.out) {
+		/* key.pem last: renamed only once the certificate files are */
 		struct out_file f[] = {
-			{ "key.pem", pem, 0600, "" },
 			{ "cert.pem", leaf, 0644, "" },
 			{ "chain.pem", rest, 0644, "" },
 			{ "fullchain.pem", s.chain, 0644, "" },
+			{ "key.pem", pem, 0600, "" },
 		};
 		if ((rc = write_files(a.out, f, sizeof(f) / sizeof(f[0]))) != EXIT_OK)
 			goto out;

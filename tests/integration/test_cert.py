@@ -3,7 +3,8 @@ BIND, Pebble and a dcv-worker with the five stages (fleet_env.py).
 
 Two domains of two tenants are issued once for the module; the tests then
 export them: the files and their modes, the key against the leaf, the chain
-against Pebble's root, a symlink planted at key.pem, a terminal (a pty)
+against Pebble's root, a symlink or a directory planted at a target and a
+symlinked or foreign --out DIR refused, a terminal (a pty)
 refused, the wrong KEK and a key moved to another domain's hash refused
 without key material in any message, and the list with its filters and its
 SCAN walk over more keys than one batch."""
@@ -93,7 +94,14 @@ def test_get_out_writes_the_four_files(issued):
     assert sorted(os.listdir(out)) == sorted(FILES)
 
 
-def test_a_symlink_planted_at_key_pem_is_not_followed(issued):
+def snapshot(out):
+    """{name: (inode, content)} of what is in OUT."""
+    return {n: (os.lstat(os.path.join(out, n)).st_ino,
+                read(os.path.join(out, n)) if os.path.isfile(os.path.join(out, n)) else None)
+            for n in os.listdir(out)}
+
+
+def test_a_symlink_planted_at_key_pem_is_refused(issued):
     env, domains = issued
     d = next(iter(domains))
     out = os.path.join(env.tmp, "out-link")
@@ -103,14 +111,65 @@ def test_a_symlink_planted_at_key_pem_is_not_followed(issued):
         f.write("not yours\n")
     os.chmod(victim, 0o644)
     os.symlink(victim, os.path.join(out, "key.pem"))
-    os.symlink(victim, os.path.join(out, "cert.pem"))
-    env.ctl("cert", "get", d, "--out", out)
+    before = snapshot(out)
+    p = env.ctl("cert", "get", d, "--out", out, check=False)
+    assert p.returncode == 1 and "key.pem is a symlink" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
     assert read(victim) == "not yours\n"
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o644
-    st = os.lstat(os.path.join(out, "key.pem"))
-    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
-    assert not os.path.islink(os.path.join(out, "cert.pem"))
-    assert key_matches(read(os.path.join(out, "key.pem")), read(os.path.join(out, "cert.pem")))
+    assert snapshot(out) == before and os.path.islink(os.path.join(out, "key.pem"))
+
+
+def test_a_directory_planted_at_chain_pem_replaces_nothing(issued):
+    """Every target is checked before anything is written: a directory at
+    chain.pem leaves the files of an earlier export as they were (no new
+    key next to an old certificate) and no temporary file."""
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-planted")
+    env.ctl("cert", "get", d, "--out", out)
+    os.unlink(os.path.join(out, "chain.pem"))
+    os.mkdir(os.path.join(out, "chain.pem"))
+    before = snapshot(out)
+    p = env.ctl("cert", "get", d, "--out", out, check=False)
+    assert p.returncode == 1 and "chain.pem is a directory" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
+    assert snapshot(out) == before
+
+
+def test_out_dir_must_be_ours_and_no_symlink(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    real = os.path.join(env.tmp, "out-real")
+    os.makedirs(real, mode=0o700)
+    link = os.path.join(env.tmp, "out-dirlink")
+    os.symlink(real, link)
+    for arg in (link, link + "/"):
+        p = env.ctl("cert", "get", d, "--out", arg, check=False)
+        assert p.returncode == 1 and f"{arg} is a symlink" in p.stderr, (arg, p.stderr)
+        assert os.listdir(real) == []
+    for mode in (0o770, 0o707, 0o1777):
+        os.chmod(real, mode)
+        p = env.ctl("cert", "get", d, "--out", real, check=False)
+        assert p.returncode == 1 and "refused" in p.stderr and real in p.stderr, (oct(mode), p.stderr)
+        assert os.listdir(real) == []
+    os.chmod(real, 0o700)
+    if os.geteuid() == 0:
+        os.chown(real, 12345, -1)
+        foreign, uid = real, 12345
+    else:  # root's own directory, not writable by us
+        foreign, uid = "/", 0
+    p = env.ctl("cert", "get", d, "--out", foreign, check=False)
+    assert p.returncode == 1 and f"owned by uid {uid}" in p.stderr, p.stderr
+    assert os.listdir(real) == []
+    # a directory created by the command is 0700 whatever the umask
+    new = os.path.join(env.tmp, "out-new")
+    old = os.umask(0o022)
+    try:
+        env.ctl("cert", "get", d, "--out", new)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o700
 
 
 def run_on_pty(env, *args):
