@@ -28,6 +28,7 @@
  * account_kek_load()).  No message carries key material.
  */
 #include "ctl.h"
+#include "ctl_term.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -430,7 +431,7 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	struct get_args a;
 	struct stored_cert s;
 	char name[DNAME_MAX + 1];
-	char *pem = NULL, *leaf = NULL, *rest = NULL;
+	char *pem = NULL, *leaf = NULL, *rest = NULL, serial[128];
 	int rc;
 
 	if (get_parse(c, argc, argv, &a) != 0)
@@ -466,7 +467,7 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 			print_json_secret(cert_json(name, &s, leaf, rest, NULL, a.out));
 		else
 			printf("wrote %s/{cert,chain,fullchain,key}.pem (serial %s)\n", a.out,
-			       s.serial ? s.serial : "?");
+			       ctl_term_safe(s.serial ? s.serial : "?", serial, sizeof(serial)));
 	} else if (c->json) {
 		print_json_secret(cert_json(name, &s, leaf, rest, pem, NULL));
 	} else {
@@ -578,8 +579,12 @@ static int list_one(struct ctl *c, const struct list_args *a, const char *key,
 		struct tm tm;
 		if (na && gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("%-40s %-16s %-20s %-40s %s\n", domain, tenant ? tenant : "-", when,
-		       serial ? serial : "-", state ? state : "-");
+		/* values from Redis: no escape sequence reaches the terminal */
+		char st[64], ss[128], sst[64];
+		printf("%-40s %-16s %-20s %-40s %s\n", domain,
+		       ctl_term_safe(tenant ? tenant : "-", st, sizeof(st)), when,
+		       ctl_term_safe(serial ? serial : "-", ss, sizeof(ss)),
+		       ctl_term_safe(state ? state : "-", sst, sizeof(sst)));
 	}
 	queue_reply_free(cr);
 	queue_reply_free(dr);

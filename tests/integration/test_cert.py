@@ -355,3 +355,41 @@ def test_a_stdout_that_cannot_be_written_fails(issued):
                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
                                env={**os.environ, **env.env()})
             assert p.returncode == 1 and "stdout" in p.stderr, (args, p.returncode, p.stderr)
+
+
+ESC = "\x1b]0;owned\x07\x1b[2J\x9b31m\x7f"
+SAFE = "?]0;owned??[2J??31m?"  # \x9b is two bytes in UTF-8
+
+
+def test_redis_values_put_no_escape_on_the_terminal(issued):
+    """Values a Redis writer planted (tenant, serial, state, a status field,
+    a dead letter's fields) reach text output with every control byte
+    (and every byte from 0x7f) as '?'; JSON keeps them, escaped."""
+    env, domains = issued
+    d = next(iter(domains))
+    r = env.client()
+    fake = "esc.example.org"
+    dkey, ckey = f"{env.prefix}:domain:{fake}", f"{env.prefix}:cert:{fake}"
+    r.hset(dkey, mapping={"tenant": "t" + ESC, "state": "issued" + ESC, "note": ESC})
+    r.hset(ckey, mapping={"serial": "AB" + ESC, "not_after": 1000})
+    dead = r.xadd(f"{env.prefix}:dead", {"stage": "s" + ESC, "domain": fake,
+                                         "reason": "why" + ESC})
+    saved = r.hget(f"{env.prefix}:cert:{d}", "serial").decode()
+    r.hset(f"{env.prefix}:cert:{d}", "serial", saved + ESC)
+    try:
+        outs = [env.ctl("cert", "list").stdout, env.ctl("status", fake).stdout,
+                env.ctl("dead", "list").stdout,
+                env.ctl("cert", "get", d, "--out", os.path.join(env.tmp, "out-esc")).stdout]
+        for text in outs:
+            assert not any(ord(ch) < 0x20 and ch != "\n" or ord(ch) >= 0x7f for ch in text), repr(text)
+        row = next(line for line in outs[0].splitlines() if line.startswith(fake))
+        assert all(v + SAFE in row for v in ("t", "AB", "issued")), row
+        assert "note" in outs[1] and SAFE in outs[1], outs[1]
+        assert "why" + SAFE in outs[2] and "s" + SAFE in outs[2], outs[2]
+        assert f"serial {saved}{SAFE}" in outs[3], outs[3]
+        rows = listed(env)
+        assert rows[fake]["tenant"] == "t" + ESC and rows[fake]["serial"] == "AB" + ESC
+    finally:
+        r.hset(f"{env.prefix}:cert:{d}", "serial", saved)
+        r.delete(dkey, ckey)
+        r.xdel(f"{env.prefix}:dead", dead)
