@@ -3,7 +3,7 @@
  * (<prefix>:cert:<domain>, common/certstore.h; the contract of the sealed
  * key is schemas/certificate.md).
  *
- *   cert get DOMAIN [--out DIR] [--json] [--key]
+ *   cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   cert list [--expiring DURATION] [--tenant T] [--json]
  *
  * get --out DIR writes, as certbot names them, cert.pem (the leaf),
@@ -22,7 +22,10 @@
  * fsync'd last.  Before anything is written the key is checked against the
  * leaf (crypto_chain_check), since the chain is not sealed and a writer to
  * Redis could have replaced it.  Without --out the full chain goes to
- * stdout, and the key only with --key, never to a terminal.
+ * stdout, and the key only with --key, never to a terminal; the key is
+ * opened and checked all the same, and when it cannot be opened (no KEK
+ * and plaintext keys not allowed, or a KEK that fails) get refuses unless
+ * --unchecked (the chain alone) is given, which warns on stderr.
  *
  * The KEK is read as the worker reads it (acme.kek_file or DCV_ACME_KEK,
  * account_kek_load()).  No message carries key material.
@@ -94,9 +97,12 @@ static int cert_read(struct ctl *c, const char *name, struct stored_cert *s)
 
 /* Opens the stored key of NAME into *PEM (a secret: crypto_free_secret())
  * and checks it against the leaf and the names.  Returns EXIT_OK or
- * EXIT_FAIL after saying why (never with key material). */
+ * EXIT_FAIL after saying why (never with key material); *UNAVAIL is set
+ * when the key could not be opened at all (no KEK and plaintext keys not
+ * allowed, a KEK that does not load or does not open it), not when it
+ * opened and does not match. */
 static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s,
-                    char **pem)
+                    char **pem, int *unavail)
 {
 	struct acme_opts o;
 	struct account_kek kek = { 0 };
@@ -105,6 +111,7 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 	int rc = EXIT_FAIL;
 
 	*pem = NULL;
+	*unavail = 0;
 	memset(&o, 0, sizeof(o));
 	if (acme_cfg_load(c->cfg, &o) != 0) {
 		cfg_print_errors(c->cfg, stderr, "dcvctl cert: configuration");
@@ -114,6 +121,13 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 		fprintf(stderr, "dcvctl cert: key-encryption key (%s) must hold "
 		        "64 hex digits or base64url of 32 bytes\n",
 		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+		*unavail = 1;
+		goto out;
+	}
+	const char *policy = account_kek_policy(&kek, o.allow_plaintext_keys);
+	if (policy) {
+		fprintf(stderr, "dcvctl cert: %s: the key cannot be opened: %s\n", name, policy);
+		*unavail = 1;
 		goto out;
 	}
 	/* the AAD is the hash's name, as certstore_put() sealed it */
@@ -123,6 +137,7 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 	if (st != CERTSTORE_OK) {
 		fprintf(stderr, "dcvctl cert: %s: %s%s\n", name, certstore_strerror(st),
 		        st == CERTSTORE_EKEK && !kek.set ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
+		*unavail = st == CERTSTORE_EKEK;
 		goto out;
 	}
 	size_t n = 1;
@@ -405,6 +420,7 @@ static void print_json_secret(json_t *j)
 struct get_args {
 	const char *domain, *out;
 	int key;
+	int unchecked; /* print the chain even when the key cannot be opened */
 };
 
 static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
@@ -415,6 +431,8 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 			c->json = 1;
 		else if (strcmp(argv[i], "--key") == 0)
 			a->key = 1;
+		else if (strcmp(argv[i], "--unchecked") == 0)
+			a->unchecked = 1;
 		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && !a->out)
 			a->out = argv[++i];
 		else if (argv[i][0] != '-' && !a->domain)
@@ -422,8 +440,34 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 		else
 			return -1;
 	}
-	/* --out always writes key.pem; --key is for stdout only */
-	return a->domain && !(a->out && a->key) ? 0 : -1;
+	/* --out always writes key.pem; --key is for stdout only; --unchecked
+	 * only for the chain alone (the others need the key anyway) */
+	return a->domain && !(a->out && a->key) && !(a->unchecked && (a->out || a->key)) ? 0
+	                                                                               : -1;
+}
+
+/* The key of NAME opened and checked (cert_key) whatever A asks for, since
+ * the chain is not sealed: into *PEM, which the caller prints only with
+ * --key.  A key that cannot be opened refuses the command unless A is
+ * --unchecked (the chain alone), which says so on stderr and leaves *PEM
+ * NULL.  Returns EXIT_OK or EXIT_FAIL after saying why. */
+static int cert_open_or_warn(struct ctl *c, const char *name, const struct stored_cert *s,
+                             const struct get_args *a, char **pem)
+{
+	int unavail;
+
+	if (cert_key(c, name, s, pem, &unavail) == EXIT_OK)
+		return EXIT_OK;
+	if (!unavail)
+		return EXIT_FAIL;
+	if (!a->unchecked) {
+		fprintf(stderr, "dcvctl cert get: %s: the chain cannot be checked against its "
+		        "key: refused (--unchecked prints it anyway)\n", name);
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, "dcvctl cert get: warning: %s: the chain is printed unchecked (it is "
+	        "not sealed: a writer to Redis could have replaced it)\n", name);
+	return EXIT_OK;
 }
 
 static int cert_get(struct ctl *c, int argc, char **argv)
@@ -449,7 +493,7 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	if ((rc = cert_read(c, name, &s)) != EXIT_OK)
 		goto out;
 	rc = EXIT_FAIL;
-	if ((a.out || a.key) && cert_key(c, name, &s, &pem) != EXIT_OK)
+	if (cert_open_or_warn(c, name, &s, &a, &pem) != EXIT_OK)
 		goto out;
 	if (split_chain(name, s.chain, &leaf, &rest) != 0)
 		goto out;
@@ -469,13 +513,13 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 			printf("wrote %s/{cert,chain,fullchain,key}.pem (serial %s)\n", a.out,
 			       ctl_term_safe(s.serial ? s.serial : "?", serial, sizeof(serial)));
 	} else if (c->json) {
-		print_json_secret(cert_json(name, &s, leaf, rest, pem, NULL));
+		print_json_secret(cert_json(name, &s, leaf, rest, a.key ? pem : NULL, NULL));
 	} else {
 		size_t n = strlen(s.chain);
 		fputs(s.chain, stdout);
-		if (pem && n && s.chain[n - 1] != '\n')
+		if (a.key && n && s.chain[n - 1] != '\n')
 			fputc('\n', stdout);
-		if (pem)
+		if (a.key)
 			fputs(pem, stdout);
 		fflush(stdout);
 	}

@@ -6,7 +6,9 @@ export them: the files and their modes, the key against the leaf, the chain
 against Pebble's root, a symlink or a directory planted at a target and a
 symlinked or foreign --out DIR refused, a terminal (a pty)
 refused, the wrong KEK and a key moved to another domain's hash refused
-without key material in any message, and the list with its filters and its
+without key material in any message, a chain that does not match its key
+refused even without --key, no chain printed without a KEK unless
+--unchecked, and the list with its filters and its
 SCAN walk over more keys than one batch."""
 import json
 import os
@@ -254,10 +256,16 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
         no_secret(p.stdout, p.stderr)
     finally:
         r.hset(key, "key", saved)
-    # another domain's chain under a key that opens: the leaf does not match
+    # another domain's chain under a key that opens: the leaf does not match,
+    # refused whether the key is asked for or not (the chain is not sealed)
     saved = r.hget(key, "chain")
     r.hset(key, "chain", r.hget(f"{env.prefix}:cert:{d}", "chain"))
     try:
+        for args in ([], ["--json"], ["--unchecked"]):
+            p = env.ctl("cert", "get", other, *args, check=False)
+            assert p.returncode == 1 and "does not match" in p.stderr, (args, p.stderr)
+            assert "BEGIN CERTIFICATE" not in p.stdout
+            no_secret(p.stdout, p.stderr)
         p = env.ctl("cert", "get", other, "--out", out, check=False)
         assert p.returncode == 1 and "does not match" in p.stderr, p.stderr
         no_secret(p.stdout, p.stderr)
@@ -266,11 +274,48 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
         r.hset(key, "chain", saved)
 
 
+def ctl_without_kek(env, *args, extra=None):
+    """dcvctl ARGS with no DCV_ACME_KEK in its environment (and EXTRA)."""
+    e = {k: v for k, v in {**os.environ, **env.env()}.items() if k != "DCV_ACME_KEK"}
+    return subprocess.run([harness.program("dcvctl"), "-c", env.config, *args],
+                          capture_output=True, text=True, timeout=60, env={**e, **(extra or {})})
+
+
+def test_a_chain_that_cannot_be_checked_needs_unchecked(issued):
+    """Without a KEK (and plaintext keys not allowed) or with a wrong one,
+    get refuses to print the chain, unless --unchecked: then it prints it
+    and warns.  The key itself never comes out."""
+    env, domains = issued
+    d = next(iter(domains))
+    chain = env.cert(d)["chain"]
+    for run in (lambda *a: ctl_without_kek(env, *a),
+                lambda *a: env.ctl(*a, check=False, env={"DCV_ACME_KEK": os.urandom(32).hex()})):
+        for args in ([], ["--json"]):
+            p = run("cert", "get", d, *args)
+            assert p.returncode == 1 and "--unchecked" in p.stderr, (args, p.stderr)
+            assert p.stdout == "", p.stdout
+            no_secret(p.stdout, p.stderr)
+        p = run("cert", "get", d, "--unchecked")
+        assert p.returncode == 0 and p.stdout == chain, p.stderr
+        assert "warning" in p.stderr and "unchecked" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        j = json.loads(run("cert", "get", d, "--unchecked", "--json").stdout)
+        assert j["fullchain"] == chain and "key" not in j
+        # the key cannot be had unchecked
+        p = run("cert", "get", d, "--key")
+        assert p.returncode == 1 and p.stdout == "", p.stderr
+    # with the KEK, --unchecked changes nothing: checked, no warning
+    p = env.ctl("cert", "get", d, "--unchecked")
+    assert p.stdout == chain and "warning" not in p.stderr, p.stderr
+
+
 def test_usage_and_not_found(issued):
     env, domains = issued
     d = next(iter(domains))
     for args, rc in ((["cert"], 2), (["cert", "get"], 2), (["cert", "bogus"], 2),
                      (["cert", "get", d, "--out", env.tmp, "--key"], 2),
+                     (["cert", "get", d, "--out", env.tmp, "--unchecked"], 2),
+                     (["cert", "get", d, "--key", "--unchecked"], 2),
                      (["cert", "list", "--expiring", "soon"], 2),
                      (["cert", "list", "--expiring", "30d\nx: 1"], 2),
                      (["cert", "get", f"nothing.{env.zones[2]}"], 3)):
