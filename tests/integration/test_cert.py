@@ -4,7 +4,8 @@ BIND, Pebble and a dcv-worker with the five stages (fleet_env.py).
 Two domains of two tenants are issued once for the module; the tests then
 export them: the files and their modes, the key against the leaf, the chain
 against Pebble's root, a symlink or a directory planted at a target and a
-symlinked or foreign --out DIR refused, a terminal (a pty)
+symlinked or foreign --out DIR refused, a failed rename that keeps the old
+key and names what it replaced, a terminal (a pty)
 refused, the wrong KEK and a key moved to another domain's hash refused
 without key material in any message, a chain that does not match its key
 refused even without --key, no chain printed without a KEK unless
@@ -438,3 +439,30 @@ def test_redis_values_put_no_escape_on_the_terminal(issued):
         r.hset(f"{env.prefix}:cert:{d}", "serial", saved)
         r.delete(dkey, ckey)
         r.xdel(f"{env.prefix}:dead", dead)
+
+
+def test_a_failed_rename_says_what_was_replaced_and_keeps_the_old_key(issued):
+    """fullchain.pem made immutable (chattr +i: renaming over it fails with
+    EPERM, even for root): cert.pem and chain.pem, renamed first, are
+    replaced and named on stderr; key.pem, renamed last, is not."""
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-immutable")
+    env.ctl("cert", "get", d, "--out", out)
+    target = os.path.join(out, "fullchain.pem")
+    if subprocess.run(["chattr", "+i", target], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root on ext4 or the like)")
+    try:
+        before = snapshot(out)
+        p = env.ctl("cert", "get", d, "--out", out, check=False)
+        assert p.returncode == 1, p.stderr
+        assert "fullchain.pem" in p.stderr and "already replaced: cert.pem chain.pem (" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        after = snapshot(out)
+        assert sorted(after) == sorted(FILES), "no temporary file is left behind"
+        for name in ("cert.pem", "chain.pem"):
+            assert after[name][0] != before[name][0], name
+        for name in ("fullchain.pem", "key.pem"):
+            assert after[name] == before[name], name
+    finally:
+        subprocess.run(["chattr", "-i", target], check=True)
