@@ -11,7 +11,8 @@ dcv_py_test(acl test_acl.py TIMEOUT 600)
 # clear under a KEK refused (redis-server, BIND, Pebble, dcv-worker).
 dcv_py_test(secrets test_secrets.py TIMEOUT 600)
 # dcvctl cert get|list: the exported files, the key against the leaf, the
-# chain against Pebble's root, planted symlinks, a terminal refused.
+# chain against Pebble's root, planted symlinks and directories, a foreign
+# --out DIR, unchecked chains, escapes from Redis, a terminal refused.
 dcv_py_test(it_cert test_cert.py TIMEOUT 600)
 # dcvctl console in headless chromium (python3-selenium, chromium-driver).
 dcv_py_test(it_console test_console.py TIMEOUT 900)
@@ -20,3 +21,7 @@ dcv_unit_test(test_console_guard SOURCES unit/test_console_guard.c
               ${PROJECT_SOURCE_DIR}/workers/console_guard.c
               ${PROJECT_SOURCE_DIR}/workers/console_html.c LIBS dcv_acme)
 target_include_directories(test_console_guard PRIVATE ${PROJECT_SOURCE_DIR}/workers)
+# dcvctl's text output of values read from Redis (ctl_term_safe).
+dcv_unit_test(test_ctl_term SOURCES unit/test_ctl_term.c
+              ${PROJECT_SOURCE_DIR}/workers/ctl_term.c)
+target_include_directories(test_ctl_term PRIVATE ${PROJECT_SOURCE_DIR}/workers)

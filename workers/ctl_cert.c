@@ -3,24 +3,35 @@
  * (<prefix>:cert:<domain>, common/certstore.h; the contract of the sealed
  * key is schemas/certificate.md).
  *
- *   cert get DOMAIN [--out DIR] [--json] [--key]
+ *   cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   cert list [--expiring DURATION] [--tenant T] [--json]
  *
  * get --out DIR writes, as certbot names them, cert.pem (the leaf),
  * chain.pem (the intermediates), fullchain.pem (leaf then intermediates,
- * what most servers load) and key.pem (mode 0600).  Each file is written
- * to a new temporary file in DIR (O_CREAT|O_EXCL|O_NOFOLLOW, so nothing
- * planted there is opened or followed), fsync'd, then renamed over its
- * name; the directory is fsync'd last.  Before anything is written the key
- * is checked against the leaf (crypto_chain_check), since the chain is not
- * sealed and a writer to Redis could have replaced it.  Without --out the
- * full chain goes to stdout, and the key only with --key, never to a
- * terminal.
+ * what most servers load) and key.pem (mode 0600).  DIR is created 0700
+ * when missing; it is opened with O_NOFOLLOW (a symlink at DIR is refused)
+ * and refused unless owned by the effective uid and neither group- nor
+ * world-writable.  Before anything is written, each of the four names must
+ * be absent or a regular file (fstatat, not followed: a directory, a
+ * symlink or anything else there is refused and nothing is written).  Each
+ * file is written to a new temporary file in DIR (O_CREAT|O_EXCL|
+ * O_NOFOLLOW), fsync'd; only when all four are written are they renamed
+ * over their names, the certificate files first and key.pem last, so that
+ * a failed rename never leaves a new key next to an old certificate (and
+ * stderr says which files were already replaced); the directory is
+ * fsync'd last.  Before anything is written the key is checked against the
+ * leaf (crypto_chain_check), since the chain is not sealed and a writer to
+ * Redis could have replaced it.  Without --out the full chain goes to
+ * stdout, and the key only with --key, never to a terminal; the key is
+ * opened and checked all the same, and when it cannot be opened (no KEK
+ * and plaintext keys not allowed, or a KEK that fails) get refuses unless
+ * --unchecked (the chain alone) is given, which warns on stderr.
  *
  * The KEK is read as the worker reads it (acme.kek_file or DCV_ACME_KEK,
  * account_kek_load()).  No message carries key material.
  */
 #include "ctl.h"
+#include "ctl_term.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,9 +97,12 @@ static int cert_read(struct ctl *c, const char *name, struct stored_cert *s)
 
 /* Opens the stored key of NAME into *PEM (a secret: crypto_free_secret())
  * and checks it against the leaf and the names.  Returns EXIT_OK or
- * EXIT_FAIL after saying why (never with key material). */
+ * EXIT_FAIL after saying why (never with key material); *UNAVAIL is set
+ * when the key could not be opened at all (no KEK and plaintext keys not
+ * allowed, a KEK that does not load or does not open it), not when it
+ * opened and does not match. */
 static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s,
-                    char **pem)
+                    char **pem, int *unavail)
 {
 	struct acme_opts o;
 	struct account_kek kek = { 0 };
@@ -97,6 +111,7 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 	int rc = EXIT_FAIL;
 
 	*pem = NULL;
+	*unavail = 0;
 	memset(&o, 0, sizeof(o));
 	if (acme_cfg_load(c->cfg, &o) != 0) {
 		cfg_print_errors(c->cfg, stderr, "dcvctl cert: configuration");
@@ -106,6 +121,13 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 		fprintf(stderr, "dcvctl cert: key-encryption key (%s) must hold "
 		        "64 hex digits or base64url of 32 bytes\n",
 		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+		*unavail = 1;
+		goto out;
+	}
+	const char *policy = account_kek_policy(&kek, o.allow_plaintext_keys);
+	if (policy) {
+		fprintf(stderr, "dcvctl cert: %s: the key cannot be opened: %s\n", name, policy);
+		*unavail = 1;
 		goto out;
 	}
 	/* the AAD is the hash's name, as certstore_put() sealed it */
@@ -115,6 +137,7 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 	if (st != CERTSTORE_OK) {
 		fprintf(stderr, "dcvctl cert: %s: %s%s\n", name, certstore_strerror(st),
 		        st == CERTSTORE_EKEK && !kek.set ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
+		*unavail = st == CERTSTORE_EKEK;
 		goto out;
 	}
 	size_t n = 1;
@@ -220,25 +243,106 @@ fail:
 	return -1;
 }
 
-/* Writes the N files F into DIR (created 0700 if missing): every one to
- * its temporary file first, then each renamed over its name (rename
- * replaces a symlink planted there, it never follows it), then DIR
- * fsync'd.  Returns EXIT_OK or EXIT_FAIL after saying why; no temporary
- * file is left behind. */
+/* Opens DIR as the directory to write into: created 0700 when missing;
+ * never through a symlink (O_NOFOLLOW, trailing slashes dropped first so
+ * that they cannot make the last component followed); and only when it is
+ * owned by the effective uid and neither group- nor world-writable, since
+ * whoever else can write there could swap the files after they are
+ * written.  Returns the descriptor, or -1 after saying why. */
+static int open_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int dfd, created = 1;
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path)) {
+		fprintf(stderr, "dcvctl cert: --out %s: no usable path\n", dir);
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (mkdir(path, 0700) != 0) {
+		if (errno != EEXIST) {
+			fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+			return -1;
+		}
+		created = 0;
+	}
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		int e = errno;
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			fprintf(stderr, "dcvctl cert: %s is a symlink: refused (give the "
+			        "directory itself)\n", dir);
+		else
+			fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(e));
+		return -1;
+	}
+	if (fstat(dfd, &st) != 0 || (created && fchmod(dfd, 0700) != 0)) {
+		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		fprintf(stderr, "dcvctl cert: %s: owned by uid %u, mode %04o: refused (it must "
+		        "be owned by uid %u and writable by it alone)\n", dir, (unsigned)st.st_uid,
+		        (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+/* Whether each of the N names F in DFD is absent or a regular file (never
+ * followed).  Returns 0, or -1 after naming the first that is not. */
+static int check_targets(int dfd, const char *dir, const struct out_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (fstatat(dfd, f[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "dcvctl cert: %s/%s is a %s, not a regular file: refused, "
+			        "nothing written\n", dir, f[i].name,
+			        S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink"
+			                                                       : "special file");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Says on stderr which of the first N files F were already replaced when
+ * the rename of F[N] failed with errno E. */
+static void rename_failed(const char *dir, const struct out_file *f, size_t n, int e)
+{
+	fprintf(stderr, "dcvctl cert: %s/%s: %s; already replaced:", dir, f[n].name, strerror(e));
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %s", f[i].name);
+	fprintf(stderr, "%s (the others are unchanged)\n", n ? "" : " none");
+}
+
+/* Writes the N files F into DIR (open_dir()): each target checked first
+ * (absent or a regular file, else nothing is written), every file written
+ * to its temporary file, then each renamed over its name in F's order
+ * (the caller puts key.pem last, so that a failure never leaves a new key
+ * next to an old certificate), then DIR fsync'd.  Returns EXIT_OK or
+ * EXIT_FAIL after saying why; no temporary file is left behind. */
 static int write_files(const char *dir, struct out_file *f, size_t n)
 {
-	int rc = EXIT_FAIL, dfd;
+	int rc = EXIT_FAIL, dfd = open_dir(dir);
 	size_t i = 0;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
+	if (dfd < 0)
 		return EXIT_FAIL;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		fprintf(stderr, "dcvctl cert: %s: %s\n", dir, strerror(errno));
-		return EXIT_FAIL;
-	}
+	if (check_targets(dfd, dir, f, n) != 0)
+		goto out;
 	for (i = 0; i < n; i++)
 		if (write_tmp(dfd, &f[i]) != 0) {
 			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
@@ -246,7 +350,7 @@ static int write_files(const char *dir, struct out_file *f, size_t n)
 		}
 	for (i = 0; i < n; i++) {
 		if (renameat(dfd, f[i].tmp, dfd, f[i].name) != 0) {
-			fprintf(stderr, "dcvctl cert: %s/%s: %s\n", dir, f[i].name, strerror(errno));
+			rename_failed(dir, f, i, errno);
 			goto out;
 		}
 		f[i].tmp[0] = '\0';
@@ -316,6 +420,7 @@ static void print_json_secret(json_t *j)
 struct get_args {
 	const char *domain, *out;
 	int key;
+	int unchecked; /* print the chain even when the key cannot be opened */
 };
 
 static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
@@ -326,6 +431,8 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 			c->json = 1;
 		else if (strcmp(argv[i], "--key") == 0)
 			a->key = 1;
+		else if (strcmp(argv[i], "--unchecked") == 0)
+			a->unchecked = 1;
 		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && !a->out)
 			a->out = argv[++i];
 		else if (argv[i][0] != '-' && !a->domain)
@@ -333,8 +440,34 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 		else
 			return -1;
 	}
-	/* --out always writes key.pem; --key is for stdout only */
-	return a->domain && !(a->out && a->key) ? 0 : -1;
+	/* --out always writes key.pem; --key is for stdout only; --unchecked
+	 * only for the chain alone (the others need the key anyway) */
+	return a->domain && !(a->out && a->key) && !(a->unchecked && (a->out || a->key)) ? 0
+	                                                                               : -1;
+}
+
+/* The key of NAME opened and checked (cert_key) whatever A asks for, since
+ * the chain is not sealed: into *PEM, which the caller prints only with
+ * --key.  A key that cannot be opened refuses the command unless A is
+ * --unchecked (the chain alone), which says so on stderr and leaves *PEM
+ * NULL.  Returns EXIT_OK or EXIT_FAIL after saying why. */
+static int cert_open_or_warn(struct ctl *c, const char *name, const struct stored_cert *s,
+                             const struct get_args *a, char **pem)
+{
+	int unavail;
+
+	if (cert_key(c, name, s, pem, &unavail) == EXIT_OK)
+		return EXIT_OK;
+	if (!unavail)
+		return EXIT_FAIL;
+	if (!a->unchecked) {
+		fprintf(stderr, "dcvctl cert get: %s: the chain cannot be checked against its "
+		        "key: refused (--unchecked prints it anyway)\n", name);
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, "dcvctl cert get: warning: %s: the chain is printed unchecked (it is "
+	        "not sealed: a writer to Redis could have replaced it)\n", name);
+	return EXIT_OK;
 }
 
 static int cert_get(struct ctl *c, int argc, char **argv)
@@ -342,7 +475,7 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	struct get_args a;
 	struct stored_cert s;
 	char name[DNAME_MAX + 1];
-	char *pem = NULL, *leaf = NULL, *rest = NULL;
+	char *pem = NULL, *leaf = NULL, *rest = NULL, serial[128];
 	int rc;
 
 	if (get_parse(c, argc, argv, &a) != 0)
@@ -360,16 +493,17 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 	if ((rc = cert_read(c, name, &s)) != EXIT_OK)
 		goto out;
 	rc = EXIT_FAIL;
-	if ((a.out || a.key) && cert_key(c, name, &s, &pem) != EXIT_OK)
+	if (cert_open_or_warn(c, name, &s, &a, &pem) != EXIT_OK)
 		goto out;
 	if (split_chain(name, s.chain, &leaf, &rest) != 0)
 		goto out;
 	if (a.out) {
+		/* key.pem last: renamed only once the certificate files are */
 		struct out_file f[] = {
-			{ "key.pem", pem, 0600, "" },
 			{ "cert.pem", leaf, 0644, "" },
 			{ "chain.pem", rest, 0644, "" },
 			{ "fullchain.pem", s.chain, 0644, "" },
+			{ "key.pem", pem, 0600, "" },
 		};
 		if ((rc = write_files(a.out, f, sizeof(f) / sizeof(f[0]))) != EXIT_OK)
 			goto out;
@@ -377,15 +511,15 @@ static int cert_get(struct ctl *c, int argc, char **argv)
 			print_json_secret(cert_json(name, &s, leaf, rest, NULL, a.out));
 		else
 			printf("wrote %s/{cert,chain,fullchain,key}.pem (serial %s)\n", a.out,
-			       s.serial ? s.serial : "?");
+			       ctl_term_safe(s.serial ? s.serial : "?", serial, sizeof(serial)));
 	} else if (c->json) {
-		print_json_secret(cert_json(name, &s, leaf, rest, pem, NULL));
+		print_json_secret(cert_json(name, &s, leaf, rest, a.key ? pem : NULL, NULL));
 	} else {
 		size_t n = strlen(s.chain);
 		fputs(s.chain, stdout);
-		if (pem && n && s.chain[n - 1] != '\n')
+		if (a.key && n && s.chain[n - 1] != '\n')
 			fputc('\n', stdout);
-		if (pem)
+		if (a.key)
 			fputs(pem, stdout);
 		fflush(stdout);
 	}
@@ -489,8 +623,12 @@ static int list_one(struct ctl *c, const struct list_args *a, const char *key,
 		struct tm tm;
 		if (na && gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("%-40s %-16s %-20s %-40s %s\n", domain, tenant ? tenant : "-", when,
-		       serial ? serial : "-", state ? state : "-");
+		/* values from Redis: no escape sequence reaches the terminal */
+		char st[64], ss[128], sst[64];
+		printf("%-40s %-16s %-20s %-40s %s\n", domain,
+		       ctl_term_safe(tenant ? tenant : "-", st, sizeof(st)), when,
+		       ctl_term_safe(serial ? serial : "-", ss, sizeof(ss)),
+		       ctl_term_safe(state ? state : "-", sst, sizeof(sst)));
 	}
 	queue_reply_free(cr);
 	queue_reply_free(dr);

@@ -2,6 +2,7 @@
  * ctl_dead: "dcvctl dead list|replay|purge", the dead-letter stream.
  */
 #include "ctl.h"
+#include "ctl_term.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -76,12 +77,15 @@ static int dead_list(struct ctl *c, long count)
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e)
+	json_array_foreach(arr, i, e) {
+		/* every field came from Redis: no escape reaches the terminal */
+		char id[64], stage[64], domain[300], reason[1024];
 		printf("%s  %s  %s  %s\n",
-		       json_string_value(json_object_get(e, "id")),
-		       json_string_value(json_object_get(e, "stage")),
-		       json_string_value(json_object_get(e, "domain")),
-		       json_string_value(json_object_get(e, "reason")));
+		       ctl_term_safe(json_string_value(json_object_get(e, "id")), id, sizeof(id)),
+		       ctl_term_safe(json_string_value(json_object_get(e, "stage")), stage, sizeof(stage)),
+		       ctl_term_safe(json_string_value(json_object_get(e, "domain")), domain, sizeof(domain)),
+		       ctl_term_safe(json_string_value(json_object_get(e, "reason")), reason, sizeof(reason)));
+	}
 	json_decref(arr);
 	return EXIT_OK;
 }

@@ -84,7 +84,9 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		json_object_foreach(j, k, v) {
 			const char *s = json_string_value(v);
 			const char *sgr = colour && strcmp(k, "state") == 0 ? ctl_term_state(s) : "";
-			printf("%-12s %s%s%s\n", k, sgr, s ? s : "", *sgr ? CTL_TERM_RESET : "");
+			char sk[128], sv[1024];
+			printf("%-12s %s%s%s\n", ctl_term_safe(k, sk, sizeof(sk)), sgr,
+			       ctl_term_safe(s, sv, sizeof(sv)), *sgr ? CTL_TERM_RESET : "");
 		}
 		if (!lo.pointing_rule)
 			printf("%-12s %s\n", "pointing", "no dns.pointing rule: never parked or "
@@ -216,8 +218,10 @@ static void print_totals(json_t *root)
 	       sgr, dead, *sgr ? CTL_TERM_RESET : "",
 	       (long long)json_integer_value(json_object_get(root, "events")));
 	printf("counters:");
-	json_object_foreach(json_object_get(root, "counters"), k, v)
-		printf(" %s=%lld", k, (long long)json_integer_value(v));
+	json_object_foreach(json_object_get(root, "counters"), k, v) {
+		char sk[128];
+		printf(" %s=%lld", ctl_term_safe(k, sk, sizeof(sk)), (long long)json_integer_value(v));
+	}
 	printf("\n");
 }
 

@@ -35,6 +35,16 @@ const char *ctl_term_state(const char *state)
 	return "";
 }
 
+const char *ctl_term_safe(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < len; p++)
+		out[o++] = *p < 0x20 || *p >= 0x7f ? '?' : (char)*p;
+	out[o] = '\0';
+	return out;
+}
+
 void ctl_progress_start(struct ctl_progress *p, FILE *f)
 {
 	struct stat st;

@@ -5,6 +5,10 @@
  * script gets the same bytes as before, without escape sequences.  Colour
  * follows the NO_COLOR convention (no-color.org: set and not empty turns
  * it off) and a TERM of "dumb".
+ *
+ * Values read from Redis are shown in text output through ctl_term_safe(),
+ * so that whoever can write to Redis cannot put escape sequences on the
+ * operator's terminal (JSON output is escaped by jansson).
  */
 #ifndef DCV_CTL_TERM_H
 #define DCV_CTL_TERM_H
@@ -24,6 +28,11 @@ const char *ctl_term_state(const char *state);
 
 #define CTL_TERM_RED "\033[31m"
 #define CTL_TERM_RESET "\033[0m"
+
+/* IN (NULL: "") into OUT (LEN > 0 bytes, truncated to fit, always
+ * terminated) with every byte below 0x20, 0x7f and every byte from 0x80
+ * (so UTF-8 too, for simplicity) replaced by '?'.  Returns OUT. */
+const char *ctl_term_safe(const char *in, char *out, size_t len);
 
 /* Progress of a long input on stderr, redrawn in place at most every
  * 200 ms: a count, the rate and, when the input's size is known, the time

@@ -12,7 +12,7 @@
  *   dcvctl [-c FILE] dead replay ID|--all
  *   dcvctl [-c FILE] dead purge ID|--all
  *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
- *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key]
+ *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
  *   dcvctl [-c FILE] console [--listen ADDR:PORT] [--write-token-file F]
  *                           [--auth-file F] [--host NAME:PORT]...
@@ -50,7 +50,7 @@ void ctl_usage(FILE *f)
 	      "  dead purge ID|--all              delete dead letters\n"
 	      "  account register --email E [--eab-kid K --eab-hmac-file F]\n"
 	      "  account show | rotate-key | deactivate --yes\n"
-	      "  cert get DOMAIN [--out DIR] [--json] [--key]\n"
+	      "  cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]\n"
 	      "                                   the certificate; --out writes cert.pem,\n"
 	      "                                   chain.pem, fullchain.pem and key.pem (0600);\n"
 	      "                                   else the chain to stdout, the key only with\n"

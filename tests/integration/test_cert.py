@@ -3,9 +3,13 @@ BIND, Pebble and a dcv-worker with the five stages (fleet_env.py).
 
 Two domains of two tenants are issued once for the module; the tests then
 export them: the files and their modes, the key against the leaf, the chain
-against Pebble's root, a symlink planted at key.pem, a terminal (a pty)
+against Pebble's root, a symlink or a directory planted at a target and a
+symlinked or foreign --out DIR refused, a failed rename that keeps the old
+key and names what it replaced, a terminal (a pty)
 refused, the wrong KEK and a key moved to another domain's hash refused
-without key material in any message, and the list with its filters and its
+without key material in any message, a chain that does not match its key
+refused even without --key, no chain printed without a KEK unless
+--unchecked, and the list with its filters and its
 SCAN walk over more keys than one batch."""
 import json
 import os
@@ -93,7 +97,14 @@ def test_get_out_writes_the_four_files(issued):
     assert sorted(os.listdir(out)) == sorted(FILES)
 
 
-def test_a_symlink_planted_at_key_pem_is_not_followed(issued):
+def snapshot(out):
+    """{name: (inode, content)} of what is in OUT."""
+    return {n: (os.lstat(os.path.join(out, n)).st_ino,
+                read(os.path.join(out, n)) if os.path.isfile(os.path.join(out, n)) else None)
+            for n in os.listdir(out)}
+
+
+def test_a_symlink_planted_at_key_pem_is_refused(issued):
     env, domains = issued
     d = next(iter(domains))
     out = os.path.join(env.tmp, "out-link")
@@ -103,14 +114,65 @@ def test_a_symlink_planted_at_key_pem_is_not_followed(issued):
         f.write("not yours\n")
     os.chmod(victim, 0o644)
     os.symlink(victim, os.path.join(out, "key.pem"))
-    os.symlink(victim, os.path.join(out, "cert.pem"))
-    env.ctl("cert", "get", d, "--out", out)
+    before = snapshot(out)
+    p = env.ctl("cert", "get", d, "--out", out, check=False)
+    assert p.returncode == 1 and "key.pem is a symlink" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
     assert read(victim) == "not yours\n"
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o644
-    st = os.lstat(os.path.join(out, "key.pem"))
-    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
-    assert not os.path.islink(os.path.join(out, "cert.pem"))
-    assert key_matches(read(os.path.join(out, "key.pem")), read(os.path.join(out, "cert.pem")))
+    assert snapshot(out) == before and os.path.islink(os.path.join(out, "key.pem"))
+
+
+def test_a_directory_planted_at_chain_pem_replaces_nothing(issued):
+    """Every target is checked before anything is written: a directory at
+    chain.pem leaves the files of an earlier export as they were (no new
+    key next to an old certificate) and no temporary file."""
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-planted")
+    env.ctl("cert", "get", d, "--out", out)
+    os.unlink(os.path.join(out, "chain.pem"))
+    os.mkdir(os.path.join(out, "chain.pem"))
+    before = snapshot(out)
+    p = env.ctl("cert", "get", d, "--out", out, check=False)
+    assert p.returncode == 1 and "chain.pem is a directory" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
+    assert snapshot(out) == before
+
+
+def test_out_dir_must_be_ours_and_no_symlink(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    real = os.path.join(env.tmp, "out-real")
+    os.makedirs(real, mode=0o700)
+    link = os.path.join(env.tmp, "out-dirlink")
+    os.symlink(real, link)
+    for arg in (link, link + "/"):
+        p = env.ctl("cert", "get", d, "--out", arg, check=False)
+        assert p.returncode == 1 and f"{arg} is a symlink" in p.stderr, (arg, p.stderr)
+        assert os.listdir(real) == []
+    for mode in (0o770, 0o707, 0o1777):
+        os.chmod(real, mode)
+        p = env.ctl("cert", "get", d, "--out", real, check=False)
+        assert p.returncode == 1 and "refused" in p.stderr and real in p.stderr, (oct(mode), p.stderr)
+        assert os.listdir(real) == []
+    os.chmod(real, 0o700)
+    if os.geteuid() == 0:
+        os.chown(real, 12345, -1)
+        foreign, uid = real, 12345
+    else:  # root's own directory, not writable by us
+        foreign, uid = "/", 0
+    p = env.ctl("cert", "get", d, "--out", foreign, check=False)
+    assert p.returncode == 1 and f"owned by uid {uid}" in p.stderr, p.stderr
+    assert os.listdir(real) == []
+    # a directory created by the command is 0700 whatever the umask
+    new = os.path.join(env.tmp, "out-new")
+    old = os.umask(0o022)
+    try:
+        env.ctl("cert", "get", d, "--out", new)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o700
 
 
 def run_on_pty(env, *args):
@@ -195,10 +257,16 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
         no_secret(p.stdout, p.stderr)
     finally:
         r.hset(key, "key", saved)
-    # another domain's chain under a key that opens: the leaf does not match
+    # another domain's chain under a key that opens: the leaf does not match,
+    # refused whether the key is asked for or not (the chain is not sealed)
     saved = r.hget(key, "chain")
     r.hset(key, "chain", r.hget(f"{env.prefix}:cert:{d}", "chain"))
     try:
+        for args in ([], ["--json"], ["--unchecked"]):
+            p = env.ctl("cert", "get", other, *args, check=False)
+            assert p.returncode == 1 and "does not match" in p.stderr, (args, p.stderr)
+            assert "BEGIN CERTIFICATE" not in p.stdout
+            no_secret(p.stdout, p.stderr)
         p = env.ctl("cert", "get", other, "--out", out, check=False)
         assert p.returncode == 1 and "does not match" in p.stderr, p.stderr
         no_secret(p.stdout, p.stderr)
@@ -207,11 +275,48 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
         r.hset(key, "chain", saved)
 
 
+def ctl_without_kek(env, *args, extra=None):
+    """dcvctl ARGS with no DCV_ACME_KEK in its environment (and EXTRA)."""
+    e = {k: v for k, v in {**os.environ, **env.env()}.items() if k != "DCV_ACME_KEK"}
+    return subprocess.run([harness.program("dcvctl"), "-c", env.config, *args],
+                          capture_output=True, text=True, timeout=60, env={**e, **(extra or {})})
+
+
+def test_a_chain_that_cannot_be_checked_needs_unchecked(issued):
+    """Without a KEK (and plaintext keys not allowed) or with a wrong one,
+    get refuses to print the chain, unless --unchecked: then it prints it
+    and warns.  The key itself never comes out."""
+    env, domains = issued
+    d = next(iter(domains))
+    chain = env.cert(d)["chain"]
+    for run in (lambda *a: ctl_without_kek(env, *a),
+                lambda *a: env.ctl(*a, check=False, env={"DCV_ACME_KEK": os.urandom(32).hex()})):
+        for args in ([], ["--json"]):
+            p = run("cert", "get", d, *args)
+            assert p.returncode == 1 and "--unchecked" in p.stderr, (args, p.stderr)
+            assert p.stdout == "", p.stdout
+            no_secret(p.stdout, p.stderr)
+        p = run("cert", "get", d, "--unchecked")
+        assert p.returncode == 0 and p.stdout == chain, p.stderr
+        assert "warning" in p.stderr and "unchecked" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        j = json.loads(run("cert", "get", d, "--unchecked", "--json").stdout)
+        assert j["fullchain"] == chain and "key" not in j
+        # the key cannot be had unchecked
+        p = run("cert", "get", d, "--key")
+        assert p.returncode == 1 and p.stdout == "", p.stderr
+    # with the KEK, --unchecked changes nothing: checked, no warning
+    p = env.ctl("cert", "get", d, "--unchecked")
+    assert p.stdout == chain and "warning" not in p.stderr, p.stderr
+
+
 def test_usage_and_not_found(issued):
     env, domains = issued
     d = next(iter(domains))
     for args, rc in ((["cert"], 2), (["cert", "get"], 2), (["cert", "bogus"], 2),
                      (["cert", "get", d, "--out", env.tmp, "--key"], 2),
+                     (["cert", "get", d, "--out", env.tmp, "--unchecked"], 2),
+                     (["cert", "get", d, "--key", "--unchecked"], 2),
                      (["cert", "list", "--expiring", "soon"], 2),
                      (["cert", "list", "--expiring", "30d\nx: 1"], 2),
                      (["cert", "get", f"nothing.{env.zones[2]}"], 3)):
@@ -296,3 +401,68 @@ def test_a_stdout_that_cannot_be_written_fails(issued):
                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
                                env={**os.environ, **env.env()})
             assert p.returncode == 1 and "stdout" in p.stderr, (args, p.returncode, p.stderr)
+
+
+ESC = "\x1b]0;owned\x07\x1b[2J\x9b31m\x7f"
+SAFE = "?]0;owned??[2J??31m?"  # \x9b is two bytes in UTF-8
+
+
+def test_redis_values_put_no_escape_on_the_terminal(issued):
+    """Values a Redis writer planted (tenant, serial, state, a status field,
+    a dead letter's fields) reach text output with every control byte
+    (and every byte from 0x7f) as '?'; JSON keeps them, escaped."""
+    env, domains = issued
+    d = next(iter(domains))
+    r = env.client()
+    fake = "esc.example.org"
+    dkey, ckey = f"{env.prefix}:domain:{fake}", f"{env.prefix}:cert:{fake}"
+    r.hset(dkey, mapping={"tenant": "t" + ESC, "state": "issued" + ESC, "note": ESC})
+    r.hset(ckey, mapping={"serial": "AB" + ESC, "not_after": 1000})
+    dead = r.xadd(f"{env.prefix}:dead", {"stage": "s" + ESC, "domain": fake,
+                                         "reason": "why" + ESC})
+    saved = r.hget(f"{env.prefix}:cert:{d}", "serial").decode()
+    r.hset(f"{env.prefix}:cert:{d}", "serial", saved + ESC)
+    try:
+        outs = [env.ctl("cert", "list").stdout, env.ctl("status", fake).stdout,
+                env.ctl("dead", "list").stdout,
+                env.ctl("cert", "get", d, "--out", os.path.join(env.tmp, "out-esc")).stdout]
+        for text in outs:
+            assert not any(ord(ch) < 0x20 and ch != "\n" or ord(ch) >= 0x7f for ch in text), repr(text)
+        row = next(line for line in outs[0].splitlines() if line.startswith(fake))
+        assert all(v + SAFE in row for v in ("t", "AB", "issued")), row
+        assert "note" in outs[1] and SAFE in outs[1], outs[1]
+        assert "why" + SAFE in outs[2] and "s" + SAFE in outs[2], outs[2]
+        assert f"serial {saved}{SAFE}" in outs[3], outs[3]
+        rows = listed(env)
+        assert rows[fake]["tenant"] == "t" + ESC and rows[fake]["serial"] == "AB" + ESC
+    finally:
+        r.hset(f"{env.prefix}:cert:{d}", "serial", saved)
+        r.delete(dkey, ckey)
+        r.xdel(f"{env.prefix}:dead", dead)
+
+
+def test_a_failed_rename_says_what_was_replaced_and_keeps_the_old_key(issued):
+    """fullchain.pem made immutable (chattr +i: renaming over it fails with
+    EPERM, even for root): cert.pem and chain.pem, renamed first, are
+    replaced and named on stderr; key.pem, renamed last, is not."""
+    env, domains = issued
+    d = next(iter(domains))
+    out = os.path.join(env.tmp, "out-immutable")
+    env.ctl("cert", "get", d, "--out", out)
+    target = os.path.join(out, "fullchain.pem")
+    if subprocess.run(["chattr", "+i", target], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root on ext4 or the like)")
+    try:
+        before = snapshot(out)
+        p = env.ctl("cert", "get", d, "--out", out, check=False)
+        assert p.returncode == 1, p.stderr
+        assert "fullchain.pem" in p.stderr and "already replaced: cert.pem chain.pem (" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        after = snapshot(out)
+        assert sorted(after) == sorted(FILES), "no temporary file is left behind"
+        for name in ("cert.pem", "chain.pem"):
+            assert after[name][0] != before[name][0], name
+        for name in ("fullchain.pem", "key.pem"):
+            assert after[name] == before[name], name
+    finally:
+        subprocess.run(["chattr", "-i", target], check=True)
