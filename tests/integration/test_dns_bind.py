@@ -324,8 +324,9 @@ def test_many_labels_are_bounded(env):
     # 101 SOA, NS, 2 x (A, AAAA), 3 asks, a hop per server
     assert queries <= 101 + 1 + 4 + 3 + 2, queries
     assert took < 10, took
-    # and a deadline ends the walk
-    r, took = timed(env.cfg, "--deadline-ms", 5, "delegation", d, "t.validation.test")
+    # and a deadline ends the walk (1 ms: an idle machine with BIND's answers
+    # at hand walked the 101 labels within 5 ms once)
+    r, took = timed(env.cfg, "--deadline-ms", 1, "delegation", d, "t.validation.test")
     assert r["status"] == "transient" and "deadline reached" in r["detail"], r
 
 
