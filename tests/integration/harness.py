@@ -166,6 +166,33 @@ def rmtree(d):
     shutil.rmtree(d, ignore_errors=True)
 
 
+def run_on_pty(argv, env, stdout_pty=True, stderr_pty=False, timeout=60):
+    """Runs ARGV with stdout and/or stderr on a pseudo-terminal, the rest on
+    pipes; returns (exit status, what the terminal got, stdout, stderr) as
+    text (a stream on the terminal comes back as "").  The terminal is read
+    while the program runs, so a large output cannot fill it and stall."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdout=slave if stdout_pty else subprocess.PIPE,
+                         stderr=slave if stderr_pty else subprocess.PIPE, env=env)
+    os.close(slave)
+    term = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:          # EIO: every writer closed the terminal
+                break
+            if not chunk:
+                break
+            term += chunk
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        os.close(master)
+    text = lambda b: (b or b"").decode(errors="replace")
+    return p.returncode, text(term), text(out), text(err)
+
+
 def program(name):
     """Path of a program built by this build tree."""
     for sub in ("workers", "tests", "bench", ""):

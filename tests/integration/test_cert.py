@@ -13,7 +13,6 @@ refused even without --key, no chain printed without a KEK unless
 SCAN walk over more keys than one batch."""
 import json
 import os
-import pty
 import stat
 import subprocess
 import time
@@ -178,28 +177,9 @@ def test_out_dir_must_be_ours_and_no_symlink(issued):
 def run_on_pty(env, *args):
     """dcvctl ARGS with stdout on a pseudo-terminal: (exit code, what the
     terminal got, stderr)."""
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen([harness.program("dcvctl"), "-c", env.config, *args],
-                             stdout=slave, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, **env.env()})
-        os.close(slave)
-        slave = -1
-        _, err = p.communicate(timeout=60)
-        got = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the other side is closed
-                break
-            if not chunk:
-                break
-            got += chunk
-        return p.returncode, got.decode(errors="replace"), err
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
+    rc, tty, _, err = harness.run_on_pty(
+        [harness.program("dcvctl"), "-c", env.config, *args], {**os.environ, **env.env()})
+    return rc, tty, err
 
 
 def test_a_key_is_never_printed_to_a_terminal(issued):

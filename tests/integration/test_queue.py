@@ -408,27 +408,13 @@ def test_dcvctl_commands_and_exit_codes(fleet):
 
 
 def ctl_on_pty(fleet, *args, stdout_pty=True, stderr_pty=True, env=None):
-    """Runs dcvctl with stdout and/or stderr on a terminal (a pty); returns
-    (exit status, what the terminal got, what the pipes got)."""
-    import pty
-    master, slave = pty.openpty()
-    p = subprocess.Popen([harness.program("dcvctl"), "-c", fleet.config, *args],
-                         stdout=slave if stdout_pty else subprocess.PIPE,
-                         stderr=slave if stderr_pty else subprocess.PIPE,
-                         env={**os.environ, **fleet.env(), "TERM": "xterm", **(env or {})})
-    os.close(slave)
-    term = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:          # EIO: every writer closed the terminal
-            break
-        if not chunk:
-            break
-        term += chunk
-    out, err = p.communicate(timeout=60)
-    os.close(master)
-    return p.returncode, term.decode(errors="replace"), (out or b"") + (err or b"")
+    """dcvctl ARGS with stdout and/or stderr on a terminal: (exit status,
+    what the terminal got, what the pipes got)."""
+    rc, term, out, err = harness.run_on_pty(
+        [harness.program("dcvctl"), "-c", fleet.config, *args],
+        {**os.environ, **fleet.env(), "TERM": "xterm", **(env or {})},
+        stdout_pty=stdout_pty, stderr_pty=stderr_pty)
+    return rc, term, (out + err).encode()
 
 
 def test_terminal_gets_progress_and_colour_pipes_get_neither(fleet):
