@@ -23,6 +23,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
 import harness
 from test_e2e import customer_ready, fleet, issued, job, wait_issued
@@ -134,9 +135,31 @@ def open_page(live, path):
 def submit(d, form, token):
     if token is not None:
         form.find_element(By.NAME, "token").send_keys(token)
-    form.find_element(By.TAG_NAME, "button").click()
-    harness.wait_until(lambda: d.find_elements(By.TAG_NAME, "body"), 10, what="result page")
-    return d.find_element(By.TAG_NAME, "body").text
+    navigate(d, form.find_element(By.TAG_NAME, "button").click)
+    return harness.wait_until(lambda: body_text(d), 10, what="result page")
+
+
+def navigate(d, act):
+    """ACT (a click or a submit) loads a page: wait until the old one is gone,
+    or what is read next may be the old page, made stale under the reader."""
+    before = d.find_element(By.TAG_NAME, "html")
+    act()
+    harness.wait_until(lambda: gone(before), 10, what="the page replaced")
+
+
+def gone(element):
+    try:
+        element.tag_name
+        return False
+    except StaleElementReferenceException:
+        return True
+
+
+def body_text(d):
+    try:
+        return d.find_element(By.TAG_NAME, "body").text or None
+    except (StaleElementReferenceException, NoSuchElementException):
+        return None
 
 
 def action_form(d, op, every=False):
@@ -170,9 +193,9 @@ def test_find_the_waiting_domain_and_read_why(live):
     d = open_page(live, "/domain")
     box = d.find_element(By.NAME, "q")
     box.send_keys("tenant-wait")
-    box.submit()
+    navigate(d, box.submit)
     link = d.find_element(By.ID, "found").find_element(By.LINK_TEXT, live["waiting"])
-    link.click()
+    navigate(d, link.click)
     no_keys(d.page_source)
     assert d.find_element(By.ID, "state").text == "waiting-cname"
     why = d.find_element(By.ID, "why").text
@@ -238,7 +261,7 @@ def test_nudge_and_see_it_issued(live):
     customer_ready(env, waiting)          # the customer creates the CNAME now
     d = open_page(live, "/domain?q=" + waiting)
     assert "nudge done" in submit(d, action_form(d, "nudge"), TOKEN)
-    d.find_element(By.ID, "back").click()
+    navigate(d, d.find_element(By.ID, "back").click)
 
     def state():
         d.get(live["url"] + "/domain?q=" + waiting)
@@ -270,7 +293,7 @@ def test_dead_letters_filter_and_replay(live):
     part = mine[0][b"reason"].decode()[:12]
     box = d.find_element(By.NAME, "reason")
     box.send_keys(part)
-    box.submit()
+    navigate(d, box.submit)
     rows = d.find_element(By.ID, "dead").find_elements(By.TAG_NAME, "tr")[1:]
     assert rows and all(part in row.text for row in rows), [x.text for x in rows]
     first = rows[0].find_element(By.CSS_SELECTOR, "td.mono").text
