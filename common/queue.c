@@ -388,6 +388,7 @@ static void commit_args(const struct queue *q, const struct queue_commit *c,
 		sa_arg(a, x->detail);
 		sa_argu(a, x->gen);
 		sa_arg(a, x->clear);
+		sa_arg(a, x->event_fields ? x->event_fields : "");
 	}
 }
 

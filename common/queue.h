@@ -96,6 +96,8 @@ struct queue_commit {
 	const char *last_error; /* "" clears it */
 	const char *event;      /* "" = no event */
 	const char *detail;
+	const char *event_fields; /* more fields of the event: "name\nvalue\n"
+	                           pairs, no LF in either; "" or NULL none */
 	uint64_t gen;           /* the job's generation (0: none); an older one
 	                           than the domain's is acknowledged, not routed */
 	const char *clear;      /* domain hash fields to delete with the state,

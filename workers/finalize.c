@@ -98,6 +98,29 @@ static uint64_t renew_at(struct stage_env *env, struct acme_client *c,
 	return fz_renew_at((long long)s->not_before, (long long)s->not_after, p->lc.renew_fraction);
 }
 
+/* The fields of the "issued" event (schemas/redis.md, "Events"): what a
+ * backend needs to act on it.  RENEWAL: the domain had a certificate before
+ * this one.  A field that cannot be added (a byte no event may carry) is
+ * left out, with a warning. */
+static void issued_fields(struct stage_env *env, const struct job *job, const char *names,
+                          const struct cert_summary *s, bool renewal, struct outcome *out)
+{
+	char key[400], na[24];
+
+	queue_key(env->q, key, sizeof(key), "cert:");
+	size_t l = strlen(key);
+	snprintf(key + l, sizeof(key) - l, "%s", job->domain);
+	snprintf(na, sizeof(na), "%lld", (long long)s->not_after);
+	const char *kv[][2] = {
+		{ "names", names }, { "serial", s->serial }, { "not_after", na },
+		{ "cert_key", key }, { "renewal", renewal ? "1" : "0" },
+	};
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+		if (outcome_event_field(out, kv[i][0], kv[i][1]) != 0)
+			log_msg(LOG_WARN, "stage=finalize domain=%s: event field %s left out "
+			        "(unsafe or too long)", job->domain, kv[i][0]);
+}
+
 /* The chain is there: store it, clean up, announce. */
 static void issued(struct stage_env *env, struct acme_client *c, struct job *job,
                    const struct domain_rec *rec, const char *chain, const char *key_pem,
@@ -112,6 +135,12 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 		outcome_state(out, STATE_FAILED);
 		return;
 	}
+	/* read before this run writes the record: a renewal replaces another
+	 * serial, or was started by offboard-check (a run that stored this
+	 * certificate and died before its commit left only the new serial) */
+	const char *prev = rec_str(rec, "serial", "");
+	bool renewal = job_ctx_int(job, "renewal", 0) != 0 ||
+	               (prev[0] && strcmp(prev, s.serial) != 0);
 	long long ari_next;
 	uint64_t at = renew_at(env, c, chain, &s, &ari_next);
 	if (certstore_put(env->q, job->domain, chain, key_pem, &p->kek,
@@ -139,7 +168,9 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	}
 	domain_incr(env, job, "certificates");
 	job_ctx_del(job, "replaces");
+	job_ctx_del(job, "renewal");
 	fz_issued(s.serial, (long long)s.not_after, out);
+	issued_fields(env, job, rec_str(rec, "names", job->domain), &s, renewal, out);
 }
 
 /* A ready order: the key is recorded before the CA sees its CSR (whatever

@@ -209,6 +209,7 @@ static void renew(struct stage_env *env, struct job *job, const struct domain_re
 	}
 	if (ari[0])
 		job_ctx_set_str(job, "replaces", ari);
+	job_ctx_set_int(job, "renewal", 1);
 	ob_renewing(why, out);
 }
 

@@ -155,12 +155,14 @@ void plan_build(const struct plan_in *in, struct plan *p, struct queue_commit *c
 	p->job_id[0] = '\0';
 	p->enc = NULL;
 	p->enclen = 0;
+	p->fields = NULL;
 	memset(c, 0, sizeof(*c));
 	c->src = e->stage;
 	c->entry_id = e->id;
 	c->last_error = "";
 	c->event = "";
 	c->detail = "";
+	c->event_fields = "";
 	if (!in->job) {
 		plan_bad(in, p, c);
 		return;
@@ -185,6 +187,9 @@ void plan_build(const struct plan_in *in, struct plan *p, struct queue_commit *c
 	c->state = state ? state : domain_state_name(default_state[kind]);
 	c->event = out->event ? out->event : "";
 	c->detail = p->reason;
+	/* the handler's fields go with the handler's event only */
+	if (out->event && out->fields[0] && (p->fields = strdup(out->fields)))
+		c->event_fields = p->fields;
 	route(in, kind, p, c);
 	c->attempts = job->attempt;
 	c->gen = job->gen;
@@ -203,6 +208,8 @@ void plan_release(struct plan *p)
 {
 	free(p->enc);
 	p->enc = NULL;
+	free(p->fields);
+	p->fields = NULL;
 	p->enclen = 0;
 }
 

@@ -66,6 +66,8 @@ struct plan {
 	char domain[DNAME_MAX + 1];
 	char job_id[JOB_ID_MAX + 1];
 	char reason[PLAN_REASON_MAX]; /* last_error and the event's detail */
+	char *fields;               /* the event's own fields (struct outcome),
+	                               owned; NULL: none */
 	char *enc;                  /* the job as sent, owned; NULL: the entry's
 	                               own bytes are sent */
 	size_t enclen;

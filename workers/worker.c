@@ -148,6 +148,25 @@ void outcome_event(struct outcome *o, enum domain_event e)
 	o->event = domain_event_name(e);
 }
 
+int outcome_event_field(struct outcome *o, const char *name, const char *value)
+{
+	static const char *const reserved[] = { "type", "domain", "detail", "time" };
+	size_t nl = strlen(name), have = strlen(o->fields);
+
+	if (nl == 0 || nl > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != nl)
+		return -1;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return -1;
+	for (const unsigned char *v = (const unsigned char *)value; *v; v++)
+		if (*v < 0x20 || *v == 0x7f)
+			return -1;
+	if (have + nl + strlen(value) + 3 > sizeof(o->fields))
+		return -1;
+	snprintf(o->fields + have, sizeof(o->fields) - have, "%s\n%s\n", name, value);
+	return 0;
+}
+
 static uint64_t xorshift(uint64_t *state)
 {
 	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;  /* 0 is a fixed point */

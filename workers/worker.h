@@ -38,6 +38,9 @@ enum outcome_kind {
 };
 
 #define OUTCOME_REASON_MAX 512
+/* The event's own fields: 16 names of 253 octets, comma-separated, and a
+ * few short ones. */
+#define OUTCOME_FIELDS_MAX 4608
 
 /* What a handler decided.  Zero it before the call (the runtime does). */
 struct outcome {
@@ -50,6 +53,9 @@ struct outcome {
 	const char *event;        /* event type for <p>:events; NULL: none */
 	char reason[OUTCOME_REASON_MAX]; /* RETRY/FAIL: the domain's last_error
 	                             and the event's detail */
+	char fields[OUTCOME_FIELDS_MAX]; /* the event's fields beyond type,
+	                             domain, detail and time: "name\nvalue\n"
+	                             pairs (outcome_event_field()); "" none */
 	const char *clear;        /* domain fields deleted atomically with the
 	                             commit (space-separated); NULL: none */
 	bool wait;                /* OUT_RETRY that only waits (a rate-limit
@@ -161,6 +167,11 @@ void outcome_done(struct outcome *o);
 void outcome_state(struct outcome *o, enum domain_state s);
 void outcome_keep_state(struct outcome *o);
 void outcome_event(struct outcome *o, enum domain_event e);
+/* Adds field NAME = VALUE to the event (written by the same COMMIT).  NAME
+ * is 1-32 of a-z 0-9 _ and not type, domain, detail or time; VALUE has no
+ * control byte (no CR, LF, NUL) and the pair fits in o->fields.  0, or -1
+ * with nothing added. */
+int outcome_event_field(struct outcome *o, const char *name, const char *value);
 
 /* A running runtime: its threads, connections and metric handles.  Nothing
  * of it is global, so a process may run one, stop it and run another (one

@@ -20,6 +20,9 @@
 --           detail     the event's detail
 --           gen        the job's generation, 0 none
 --           clear      domain hash fields to delete, space-separated
+--           fields     more fields of the event: "name\nvalue\n" pairs
+--                      ('' none; the C side refuses a LF in either, and a
+--                      name of type, domain, detail or time)
 --
 -- An item is applied only if its XACK acknowledged something: when a slow
 -- worker and the one that reclaimed its entry both finish, the first commit
@@ -30,13 +33,15 @@
 -- A job delayed while its domain has a nudge pending (NUDGE found it in
 -- flight) is due at once instead.
 -- Returns the number of items applied.
-local HEAD, ITEM = 6, 15
+local HEAD, ITEM = 6, 16
+local RESERVED = {type = true, domain = true, detail = true, time = true}
 local p, group, now, evmax, deadmax, n = unpack(ARGV, 1, HEAD)
 n = tonumber(n)
 local applied, counts = 0, {}
 for i = 0, n - 1 do
   local b = HEAD + 1 + i * ITEM
-  local src, id, kind, dst, due, job, dom, jid, state, att, err, ev, detail, gen, clear =
+  local src, id, kind, dst, due, job, dom, jid, state, att, err, ev, detail, gen, clear,
+    fields =
     unpack(ARGV, b, b + ITEM - 1)
   gen = tonumber(gen)
   if redis.call('XACK', p..':stream:'..src, group, id) == 1 then
@@ -69,8 +74,14 @@ for i = 0, n - 1 do
       if ev ~= '' then redis.call('HSET', k, 'notified', ev) end
     end
     if ev ~= '' then
-      redis.call('XADD', p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,
-        'domain', dom, 'detail', detail, 'time', now)
+      local e = {p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,
+        'domain', dom, 'detail', detail, 'time', now}
+      local kv = {}
+      for v in fields:gmatch('([^\n]*)\n') do kv[#kv + 1] = v end
+      for j = 1, #kv - 1, 2 do
+        if not RESERVED[kv[j]] then e[#e + 1] = kv[j]; e[#e + 1] = kv[j + 1] end
+      end
+      redis.call('XADD', unpack(e))
     end
     local c = src..'.'..kind
     counts[c] = (counts[c] or 0) + 1

@@ -124,11 +124,11 @@ def item(**kw):
     """One COMMIT item, in the order of commit.lua's header."""
     d = dict(src="verify-cname", entry="", kind="d", dst="", due=0, job=b"",
              domain="", job_id="", state="", attempts=0, last_error="", event="",
-             detail="", gen=0, clear="")
+             detail="", gen=0, clear="", fields="")
     d.update(kw)
     return [d[k] for k in ("src", "entry", "kind", "dst", "due", "job", "domain",
                            "job_id", "state", "attempts", "last_error", "event",
-                           "detail", "gen", "clear")]
+                           "detail", "gen", "clear", "fields")]
 
 
 def commit(run, *items, t=None):
@@ -136,6 +136,27 @@ def commit(run, *items, t=None):
     for it in items:
         argv += it
     return run("commit", [], *argv)
+
+
+def test_commit_event_fields(r, run):
+    """An item's fields go into its event after type, domain, detail and
+    time, which a field of the same name cannot replace; an empty value is
+    kept."""
+    e = pending_entry(r, "finalize", "f.example", b"J")
+    fields = "names\nf.example,www.f.example\nserial\n0A1B\nrenewal\n0\nari\n\n" \
+             "time\n1\ntype\nforged\n"
+    assert commit(run, item(src="finalize", entry=e, kind="d", domain="f.example",
+                            job_id="j", state="issued", event="issued", detail="ok",
+                            fields=fields), t=9000) == 1
+    [(_, ev)] = stream(r, f"{P}:events")
+    assert ev == {"type": "issued", "domain": "f.example", "detail": "ok", "time": "9000",
+                  "names": "f.example,www.f.example", "serial": "0A1B", "renewal": "0",
+                  "ari": ""}
+    # no event: the fields go nowhere
+    e = pending_entry(r, "finalize", "f.example", b"J")
+    assert commit(run, item(src="finalize", entry=e, kind="d", domain="f.example",
+                            job_id="j", state="issued", fields=fields)) == 1
+    assert r.xlen(f"{P}:events") == 1
 
 
 def test_commit(r, run):
