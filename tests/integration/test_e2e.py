@@ -3,6 +3,7 @@ five stages against a real redis-server, Pebble and BIND (fleet_env.py).
 
 Each test builds its own environment, so its timers and its Pebble are its
 own.  Waiting is always for a condition with a deadline."""
+import datetime
 import os
 import random
 import time
@@ -56,6 +57,27 @@ def chain_ok(env, domain, sans):
     assert c["serial"] and int(c["not_after"]) > time.time()
     assert c["key_enc"] == "aes-256-gcm" and c["key"].startswith("aesgcm1:")
     return info
+
+
+def issued_fields_ok(env, domain, renewal):
+    """The domain's last `issued` event carries the certificate it stored:
+    names, serial, not_after (unix s) as in dcv:cert:<domain> and the
+    record, the key to read, RENEWAL, and the detail text as before.  Waits
+    for a moment when no renewal runs between the reads."""
+    def snapshot():
+        c, rec, ev = env.cert(domain), env.domain(domain), issued(env, domain)[-1]
+        return (c, rec, ev) if c.get("serial") == ev.get("serial") == rec.get("serial") \
+            else None
+    c, rec, ev = harness.wait_until(snapshot, 30, interval=0.1,
+                                    what=f"the last issued event of {domain} and its cert")
+    assert ev["names"] == c["names"] == rec["names"]
+    assert ev["not_after"] == c["not_after"] == rec["not_after"]
+    assert ev["cert_key"] == f"{env.prefix}:cert:{domain}"
+    assert env.client().hget(ev["cert_key"], "serial").decode() == c["serial"]
+    assert ev["renewal"] == renewal
+    when = datetime.datetime.fromtimestamp(int(ev["not_after"]), datetime.timezone.utc)
+    assert ev["detail"] == f"serial {c['serial']}, not after {when:%Y-%m-%dT%H:%M:%SZ}"
+    return ev
 
 
 def dead(env):
@@ -217,6 +239,8 @@ def test_offboarding_parking_and_renewal(tmp):
         for d in (moved, parked, renewed, byctl, missing):
             env.ctl("onboard", d)
         wait_issued(env, [moved, parked, renewed, byctl, missing], 60)
+        for d in (moved, parked, byctl, missing):
+            issued_fields_ok(env, d, "0")
         # still pointing at us, but the customer deleted the delegation
         env.remove_cname(missing)
         harness.wait_until(lambda: any(e["type"] == "delegation-missing"
@@ -251,6 +275,10 @@ def test_offboarding_parking_and_renewal(tmp):
         assert orders(env, renewed) >= 2
         serials = {e["detail"].split()[1].rstrip(",") for e in issued(env, renewed)}
         assert len(serials) >= 2
+        # the first certificate is not a renewal, every later one is
+        assert [e["renewal"] for e in issued(env, renewed)][:2] == ["0", "1"]
+        assert set(e["renewal"] for e in issued(env, renewed)[1:]) == {"1"}
+        issued_fields_ok(env, renewed, "1")
         chain_ok(env, renewed, [renewed])
         # neither the offboarded nor the parked domain renews
         assert len(issued(env, moved)) == 1 and len(issued(env, parked)) == 1
