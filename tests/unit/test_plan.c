@@ -320,6 +320,42 @@ static void test_done(void **state)
 	fx_free(f);
 }
 
+/* outcome_event_field(): name and value checked, pairs appended; the plan
+ * sends them with the handler's event only. */
+static void test_event_fields(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(STAGE_FINALIZE, "a.example", 0, 9);
+	char big[OUTCOME_FIELDS_MAX];
+
+	outcome_advance(&f->out, STAGE_OFFBOARD_CHECK);
+	outcome_event(&f->out, EVENT_ISSUED);
+	assert_int_equal(outcome_event_field(&f->out, "names", "a.example,www.a.example"), 0);
+	assert_int_equal(outcome_event_field(&f->out, "renewal", "0"), 0);
+	assert_int_equal(outcome_event_field(&f->out, "serial", "0A\r\ntype"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "serial", "0A\x7f"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "type", "forged"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "time", "1"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "Serial", "0A"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "se\nrial", "0A"), -1);
+	assert_int_equal(outcome_event_field(&f->out, "", "0A"), -1);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(outcome_event_field(&f->out, "big", big), -1);
+	fx_plan(f, true, 0);
+	assert_string_equal(f->c.event, "issued");
+	assert_string_equal(f->c.event_fields, "names\na.example,www.a.example\nrenewal\n0\n");
+	fx_free(f);
+
+	/* fields without an event of the handler's: none sent */
+	f = fx_new(STAGE_FINALIZE, "a.example", 0, 9);
+	outcome_retry(&f->out, 1000, "later");
+	assert_int_equal(outcome_event_field(&f->out, "renewal", "1"), 0);
+	fx_plan(f, true, 0);
+	assert_string_equal(f->c.event_fields, "");
+	fx_free(f);
+}
+
 static void test_fail(void **state)
 {
 	(void)state;
@@ -463,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_give_up),
 		cmocka_unit_test(test_unrun),
 		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_event_fields),
 		cmocka_unit_test(test_fail),
 		cmocka_unit_test(test_no_outcome),
 		cmocka_unit_test(test_bad_job),
