@@ -227,6 +227,43 @@ def test_rereads_its_unacknowledged_events_first(example, tmp, redis_server):
         run.kill()
 
 
+def test_issued_fields(example, tmp, redis_server):
+    """The `issued` event's own fields (schemas/redis.md, "Events") come out
+    parsed: names a list, not_after a number, renewal a boolean; a field
+    that is not well-formed is left out, and other events get none."""
+    r = redis_server.client()
+    domain = "fields.example.org"
+    run = Run(tmp, example + [domain, "--timeout", "60"], redis_server)
+    try:
+        wait_job(r, "dcv", run)           # its group is there before its job
+        moving = r.xadd("dcv:events", {"type": "moving-away", "domain": domain, "detail": "x",
+                                       "time": 2, "serial": "00"})
+        ev = r.xadd("dcv:events", {"type": "issued", "domain": domain, "detail": "d", "time": 3,
+                                   "names": f"{domain},www.{domain}", "serial": "0AB1",
+                                   "not_after": "1900000000", "cert_key": f"dcv:cert:{domain}",
+                                   "renewal": "1"})
+        assert run.wait() == 0, run.stderr()
+        assert run.stdout_lines() == [
+            {"id": moving.decode(), "type": "moving-away", "domain": domain, "detail": "x",
+             "time": 2},
+            {"id": ev.decode(), "type": "issued", "domain": domain, "detail": "d", "time": 3,
+             "names": [domain, f"www.{domain}"], "serial": "0AB1", "not_after": 1900000000,
+             "cert_key": f"dcv:cert:{domain}", "renewal": True}]
+    finally:
+        run.kill()
+    run = Run(tmp, example + [domain, "--timeout", "60"], redis_server)
+    try:
+        harness.wait_until(lambda: r.xlen("dcv:stream:verify-cname") == 2, 30,
+                           what="the second run's XADD")
+        ev = r.xadd("dcv:events", {"type": "issued", "domain": domain, "detail": "d", "time": 4,
+                                   "not_after": "soon", "renewal": "yes", "serial": "01"})
+        assert run.wait() == 0, run.stderr()
+        assert run.stdout_lines() == [{"id": ev.decode(), "type": "issued", "domain": domain,
+                                       "detail": "d", "time": 4, "serial": "01"}]
+    finally:
+        run.kill()
+
+
 def test_timeout_exits_1(example, tmp, redis_server):
     r = redis_server.client()
     t = time.monotonic()

@@ -49,6 +49,13 @@ def test_examples_onboard_and_exit_on_issued(tmp, node_example):
             # the same event as the fleet wrote it, and the certificate
             assert issued[-1]["id"] in [e["id"] for e in env.events(d) if e["type"] == "issued"]
             assert env.cert(d).get("chain"), f"no dcv:cert:{d}"
+            # the event's own fields, as the example parsed them
+            c = env.cert(d)
+            assert issued[-1]["names"] == c["names"].split(",") == [d], issued
+            assert issued[-1]["serial"] == c["serial"], issued
+            assert issued[-1]["not_after"] == int(c["not_after"]), issued
+            assert issued[-1]["cert_key"] == f"{env.prefix}:cert:{d}", issued
+            assert issued[-1]["renewal"] is False, issued
             st = env.domain(d)
             # verify-cname created the record when it claimed the job
             assert st["state"] == "issued" and st["gen"] == "1", st

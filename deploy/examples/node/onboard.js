@@ -12,7 +12,9 @@
 //    creates that record and the domain's generation (a domain with a
 //    pipeline running is only nudged).
 // 3. Reads events with XREADGROUP BLOCK, prints each event of its domain as
-//    one JSON line on stdout and XACKs every event once handled
+//    one JSON line on stdout (for `issued` also names, serial, not_after,
+//    cert_key and renewal, when the event has them) and XACKs every event
+//    once handled
 //    (at-least-once: a restart with the same --group/--consumer first
 //    re-reads what it had read but not acknowledged).
 //
@@ -30,6 +32,19 @@ const Redis = require("ioredis");
 const { encode } = require("@msgpack/msgpack");
 
 const SUCCESS = new Set(["issued"]);
+
+// What an `issued` event tells a backend (schemas/redis.md, "Events"): the
+// names (an array), the serial, not_after (unix seconds), the key of the
+// certificate's hash and whether it replaces one.  Only the fields the
+// event has (an older fleet sends the detail text alone).
+function issuedFields(f) {
+  const out = {};
+  if (f.names !== undefined) out.names = f.names.split(",").filter((n) => n);
+  for (const k of ["serial", "cert_key"]) if (f[k] !== undefined) out[k] = f[k];
+  if (/^[0-9]+$/.test(f.not_after ?? "")) out.not_after = Number(f.not_after);
+  if (f.renewal === "0" || f.renewal === "1") out.renewal = f.renewal === "1";
+  return out;
+}
 const FAILURE = new Set(["failed", "abandoned", "dead-letter"]);
 const USAGE = "usage: onboard.js DOMAIN [--tenant T] [--timeout SECONDS] [--group G] [--consumer C]";
 
@@ -143,10 +158,12 @@ async function main() {
         const f = fieldsOf(list);
         if (f.domain === opt.domain) {
           const t = Number(f.time);
-          process.stdout.write(JSON.stringify({
+          const line = {
             id, type: f.type ?? null, domain: f.domain, detail: f.detail ?? "",
             time: Number.isFinite(t) ? t : f.time ?? null,
-          }) + "\n");
+          };
+          if (f.type === "issued") Object.assign(line, issuedFields(f));
+          process.stdout.write(JSON.stringify(line) + "\n");
           if (SUCCESS.has(f.type)) settled = 0;
           else if (FAILURE.has(f.type)) settled = 1;
         }

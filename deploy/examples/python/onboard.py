@@ -12,7 +12,8 @@
    that record and the domain's generation (a domain with a pipeline running
    is only nudged).
 3. Reads events with XREADGROUP BLOCK, prints each event of its domain as one
-   JSON line on stdout and XACKs every event once handled (at-least-once: a
+   JSON line on stdout (for `issued` also names, serial, not_after,
+   cert_key and renewal, when the event has them) and XACKs every event once handled (at-least-once: a
    restart with the same --group/--consumer first re-reads what it had read
    but not acknowledged).
 
@@ -37,6 +38,24 @@ import msgpack
 import redis
 
 SUCCESS = {"issued"}
+
+
+def issued_fields(f):
+    """What an `issued` event tells a backend (schemas/redis.md, "Events"):
+    the names (a list), the serial, not_after (unix seconds), the key of
+    the certificate's hash and whether it replaces one.  Only the fields
+    the event has (an older fleet sends the detail text alone)."""
+    out = {}
+    if "names" in f:
+        out["names"] = [n for n in f["names"].split(",") if n]
+    for k in ("serial", "cert_key"):
+        if k in f:
+            out[k] = f[k]
+    if f.get("not_after", "").isdigit():
+        out["not_after"] = int(f["not_after"])
+    if f.get("renewal") in ("0", "1"):
+        out["renewal"] = f["renewal"] == "1"
+    return out
 FAILURE = {"failed", "abandoned", "dead-letter"}
 
 
@@ -117,9 +136,12 @@ def run(opt, r, prefix):
             settled = None
             if f.get("domain") == opt.domain:
                 t = f.get("time")
-                print(json.dumps({"id": text(eid), "type": f.get("type"), "domain": f["domain"],
-                                  "detail": f.get("detail", ""),
-                                  "time": int(t) if t and t.isdigit() else t}), flush=True)
+                line = {"id": text(eid), "type": f.get("type"), "domain": f["domain"],
+                        "detail": f.get("detail", ""),
+                        "time": int(t) if t and t.isdigit() else t}
+                if f.get("type") == "issued":
+                    line.update(issued_fields(f))
+                print(json.dumps(line), flush=True)
                 if f.get("type") in SUCCESS:
                     settled = 0
                 elif f.get("type") in FAILURE:
