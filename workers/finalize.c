@@ -98,10 +98,10 @@ static uint64_t renew_at(struct stage_env *env, struct acme_client *c,
 	return fz_renew_at((long long)s->not_before, (long long)s->not_after, p->lc.renew_fraction);
 }
 
-/* The fields of the "issued" event (schemas/redis.md, "Events"): what a
- * backend needs to act on it.  RENEWAL: the domain had a certificate before
- * this one.  A field that cannot be added (a byte no event may carry) is
- * left out, with a warning. */
+/* The fields of the "issued" event (schemas/redis.md, "Events: the fields
+ * of `issued`"): what a backend needs to act on it.  RENEWAL: the domain
+ * had a certificate before this one.  A field that cannot be added (a byte
+ * no event may carry) is left out, with a warning. */
 static void issued_fields(struct stage_env *env, const struct job *job, const char *names,
                           const struct cert_summary *s, bool renewal, struct outcome *out)
 {

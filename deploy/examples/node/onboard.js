@@ -33,10 +33,11 @@ const { encode } = require("@msgpack/msgpack");
 
 const SUCCESS = new Set(["issued"]);
 
-// What an `issued` event tells a backend (schemas/redis.md, "Events"): the
-// names (an array), the serial, not_after (unix seconds), the key of the
-// certificate's hash and whether it replaces one.  Only the fields the
-// event has (an older fleet sends the detail text alone).
+// What an `issued` event tells a backend (schemas/redis.md, "Events: the
+// fields of `issued`"): the names (an array), the serial, not_after (unix
+// seconds), the key of the certificate's hash and whether it replaces one.
+// Only the fields the event has (an older fleet sends the detail text
+// alone).
 function issuedFields(f) {
   const out = {};
   if (f.names !== undefined) out.names = f.names.split(",").filter((n) => n);

@@ -41,10 +41,11 @@ SUCCESS = {"issued"}
 
 
 def issued_fields(f):
-    """What an `issued` event tells a backend (schemas/redis.md, "Events"):
-    the names (a list), the serial, not_after (unix seconds), the key of
-    the certificate's hash and whether it replaces one.  Only the fields
-    the event has (an older fleet sends the detail text alone)."""
+    """What an `issued` event tells a backend (schemas/redis.md, "Events:
+    the fields of `issued`"): the names (a list), the serial, not_after
+    (unix seconds), the key of the certificate's hash and whether it
+    replaces one.  Only the fields the event has (an older fleet sends the
+    detail text alone)."""
     out = {}
     if "names" in f:
         out["names"] = [n for n in f["names"].split(",") if n]
