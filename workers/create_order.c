@@ -18,7 +18,9 @@
  * (the slot and the bucket's shift travel in the job's ctx as "rl_slot" and
  * "rl_shift") and sleeps in the delayed set until its slot, without counting
  * an attempt; failed authorizations per identifier (taken by finalize) only
- * delay it the same way.
+ * delay it the same way.  A newOrder that fails because the CA is down
+ * blocks the line until the job's next try and gives the job's place up
+ * (outage_wait).
  *
  * This file is the driver: it asks the CA, the rate limiter and Redis, and
  * create_order_policy.h decides each step.
@@ -125,6 +127,33 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	       ? 0 : -1;
 }
 
+/* newOrder failed because the CA is down (tests/soak/README.md, finding
+ * 1).  Had the job kept its place, every place that came during the
+ * outage would be spent in the moment the CA answers again, far above the
+ * bucket.  Instead the line is blocked until the job tries again (the
+ * places still in line move back with it, as after a rateLimited answer),
+ * and the job gives its place up and takes a new one at its next try,
+ * behind the line: after the outage the line resumes at one order per
+ * period / limit. */
+static void outage_wait(struct stage_env *env, struct job *job, const struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	long long ms = co_outage_block(out, &env->cfg->policy[STAGE_CREATE_ORDER],
+	                               job->attempt);
+	char bucket[1024];
+
+	if (ms <= 0 || !job_ctx_int(job, "rl_slot", 0))
+		return;
+	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
+	if (ratelimit(env->q, bucket, &p->lc.new_orders, RL_BLOCK, env->now_ms,
+	              env->now_ms + (uint64_t)ms) < 0)
+		log_msg(LOG_WARN, "stage=create-order domain=%s the new-order line could "
+		        "not be blocked for the CA's outage: %s", job->domain,
+		        queue_errstr(env->q));
+	job_ctx_del(job, "rl_slot");
+	job_ctx_del(job, "rl_shift");
+}
+
 /* One newOrder at a time per process, from the request to its record: a
  * process that dies then leaves at most one order that nobody recorded,
  * however many threads it runs (a burst of N orders costs N round trips
@@ -190,11 +219,11 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	                                     job_ctx_str(job, "replaces"), &order);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st != ACME_OK) {
-		/* the place in line is kept: after a rateLimited answer the job
-		 * goes first when the block ends (after an outage of the CA too:
-		 * tests/soak/README.md, finding 1) */
+		/* after a rateLimited answer the place in line is kept: the job
+		 * goes first when the block ends; after an outage it is not */
 		domain_set(env, job, "order_started", (const char *)NULL, (const char *)NULL);
 		pipeline_acme_failed(env, job, st, "new order", out);
+		outage_wait(env, job, out);
 		goto out;
 	}
 	/* first of all: a job that dies after this resumes this order (and

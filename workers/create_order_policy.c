@@ -54,6 +54,17 @@ bool co_rate(enum co_bucket b, long long w, const char *name, const char *ca,
 	return false;
 }
 
+long long co_outage_block(const struct outcome *out, const struct stage_policy *p,
+                          uint32_t attempt)
+{
+	if (!out->outage)
+		return 0;
+	if (out->delay_ms > 0)
+		return out->delay_ms;
+	long long ms = worker_backoff_ceiling(p, attempt + 1);
+	return ms > 0 ? ms : 1;
+}
+
 void co_lock_busy(struct outcome *out)
 {
 	outcome_retry(out, 100, "another thread of this process is ordering; again shortly");

@@ -73,6 +73,15 @@ bool co_lease(long long since, uint64_t now_ms, long long stale_ms, struct outco
  * Redis failed, -2 another run marked it first).  True to order. */
 bool co_lease_written(int w, const char *err, struct outcome *out);
 
+/* newOrder failed and OUT (acme_outcome_decide's) says the CA is down
+ * (OUT->outage): how long the fleet's new-order line is blocked: the CA's
+ * Retry-After when it sent one (OUT->delay_ms), else the ceiling of the
+ * job's next backoff under P (ATTEMPT: the job's attempts so far), so that
+ * nobody orders before the job that saw the outage tries again.  0: no
+ * block (not an outage). */
+long long co_outage_block(const struct outcome *out, const struct stage_policy *p,
+                          uint32_t attempt);
+
 /* newOrder answered and its URL recorded: on to provision-txt. */
 void co_ordered(struct outcome *out);
 

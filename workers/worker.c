@@ -91,15 +91,18 @@ const char *outcome_name(enum outcome_kind k)
 	return (unsigned)k <= OUT_FAIL ? names[k] : names[OUT_NONE];
 }
 
-int64_t worker_backoff(const struct stage_policy *p, uint32_t attempt,
-                       uint64_t rnd)
+int64_t worker_backoff_ceiling(const struct stage_policy *p, uint32_t attempt)
 {
 	long long ceiling = p->base_ms;
 	for (uint32_t i = 1; i < attempt && ceiling < p->cap_ms; i++)
 		ceiling *= 2;
-	if (ceiling > p->cap_ms)
-		ceiling = p->cap_ms;
-	return (int64_t)(rnd % (uint64_t)(ceiling + 1));
+	return ceiling > p->cap_ms ? p->cap_ms : ceiling;
+}
+
+int64_t worker_backoff(const struct stage_policy *p, uint32_t attempt,
+                       uint64_t rnd)
+{
+	return (int64_t)(rnd % (uint64_t)(worker_backoff_ceiling(p, attempt) + 1));
 }
 
 void outcome_advance(struct outcome *o, enum stage next)

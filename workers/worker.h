@@ -150,6 +150,10 @@ void worker_cfg_load(struct cfg *c, struct worker_cfg *w);
 int64_t worker_backoff(const struct stage_policy *p, uint32_t attempt,
                        uint64_t rnd);
 
+/* The largest delay worker_backoff() draws for ATTEMPT under P:
+ * min(cap, base * 2^(attempt-1)). */
+int64_t worker_backoff_ceiling(const struct stage_policy *p, uint32_t attempt);
+
 /* "none", "advance", "retry", "done", "fail" (the outcome label of
  * dcv_jobs_total and of log lines); "none" for a kind out of range. */
 const char *outcome_name(enum outcome_kind k);

@@ -7,6 +7,8 @@ fleet asked, for tests that must not trust dcvfleet's counters.
     JSON object a line, for an oracle outside the test);
   - rateLimited on demand (block_new_orders): newOrder is answered 429 with
     a Retry-After, as Let's Encrypt does, without reaching Pebble;
+  - an outage on demand (go_down): every request is answered 503 without
+    a problem document, as a load balancer in front of a dead CA does;
   - ARI on demand (set_ari): the directory gains "renewalInfo" and
     /renewal-info/<certid> answers the window the test sets, with its
     Retry-After (Pebble 2.4 has no ARI);
@@ -69,6 +71,8 @@ class Server:
         self.block_until = 0.0
         self.block_retry_after = None
         self.blocked = 0
+        self.down_until = 0.0
+        self.refused = 0
         self.ari = None
         self.ari_requests = []
         self.gate = threading.BoundedSemaphore(CONCURRENCY)
@@ -136,6 +140,12 @@ class Server:
             ari = dict(self.ari) if self.ari else None
             blocked = time.time() < self.block_until
             retry_after, until = self.block_retry_after, self.block_until
+            down = time.time() < self.down_until
+            if down:
+                self.refused += 1
+        if down:
+            return self.send(h, 503, b"the CA is down (test)\n",
+                             [("Content-Type", "text/plain")])
         if path.startswith("/renewal-info/") and method == "GET" and ari:
             with self.lock:
                 self.ari_requests.append((time.time(), path[len("/renewal-info/"):]))
@@ -190,7 +200,9 @@ class Server:
                 self.block_retry_after = req.get("retry_after")
             elif h.path == "/ari":
                 self.ari = req
-            st = {"stalls": self.stalls, "blocked": self.blocked,
+            elif h.path == "/down":
+                self.down_until = time.time() + req["seconds"]
+            st = {"stalls": self.stalls, "blocked": self.blocked, "refused": self.refused,
                   "requests": self.requests, "ari_requests": len(self.ari_requests),
                   "orders_total": len(self.orders)}
             if h.path == "/state":
@@ -303,14 +315,20 @@ class CAProxy:
         Retry-After: RETRY_AFTER seconds (default: the rest of the block)."""
         self._call("/block", {"seconds": seconds, "retry_after": retry_after})
 
+    def go_down(self, seconds):
+        """Every request is answered 503 for SECONDS from now (an outage
+        of the CA, which keeps its orders)."""
+        self._call("/down", {"seconds": seconds})
+
     def set_ari(self, start, end, retry_after=3):
         """Offers ARI: every certificate's suggested window is [START, END]
         (unix seconds), asked again after RETRY_AFTER seconds."""
         self._call("/ari", {"start": start, "end": end, "retry_after": retry_after})
 
     def stats(self):
-        """stalls, blocked (newOrders answered rateLimited), requests per
-        path, ari_requests, orders_total."""
+        """stalls, blocked (newOrders answered rateLimited), refused
+        (requests answered 503 by go_down), requests per path, ari_requests,
+        orders_total."""
         return self._call("/stats")
 
     @property

@@ -13,6 +13,10 @@ answers rateLimited for BLOCK_S seconds, nothing is issued, every waiting
 domain sleeps through it, and INFO commandstats over the block gives the
 Redis commands per waiting domain per minute (printed).
 
+test_ca_outage_*: the same fleet (two workers, 60 domains, 10 orders per
+4 s) with the CA down for two periods while domains wait in line: the
+CA's orders stay within the bucket when it comes back.
+
 DCV_RATELIMIT_DOMAINS sets N (default 600, about a minute of waiting; 2000
 is the full run of issue 11, about 200 s)."""
 import os
@@ -226,5 +230,54 @@ def test_burst_waits_in_line_spaced_by_the_limit_and_a_ca_block(tmp, capsys):
         # before, was several commands per domain per second: hundreds a
         # minute); the figure itself is printed above.
         assert per_min < 10.0, per_min
+    finally:
+        env.close()
+
+
+OUT_N, OUT_LIMIT, OUT_PERIOD_MS, DOWN_S = 60, 10, 4000, 8
+
+
+def test_ca_outage_does_not_spend_the_line_at_once(tmp, capsys):
+    """The CA down (every request 503) for two periods of the bucket while
+    domains wait in line (tests/soak/README.md, finding 1).  Places whose
+    time came during the outage are not all spent the moment the CA
+    answers again: the CA's orders stay within one burst of the limit and
+    then one per period / limit, over the whole run; none fails."""
+    t_ms = OUT_PERIOD_MS / OUT_LIMIT
+    env = L.fleet(tmp, zones=4, ca_proxy=True, workers=2, config={
+        "ratelimit.new_orders.limit": OUT_LIMIT,
+        "ratelimit.new_orders.period_ms": OUT_PERIOD_MS,
+        "stages.create-order.backoff_cap_ms": 2000,
+        "log.level": "info",
+    })
+    try:
+        names = L.domains(env, OUT_N)
+        L.customers_ready(env, names)
+        L.xadd_onboard(env, names)
+        harness.wait_until(lambda: len(env.ca.new_orders()) >= OUT_LIMIT + 5, 120,
+                           interval=0.1, what="the burst and a few orders after it")
+        env.ca.go_down(DOWN_S)
+        t_down = time.time()
+        L.wait_all_issued(env, names, 120 + 3 * OUT_N * t_ms / 1000 + DOWN_S)
+        orders = env.ca.new_orders()
+        times = sorted(o["t"] for o in orders)
+        refused = env.ca.stats()["refused"]
+        per_domain = L.ca_orders_by_names(env.ca)
+        excess = gcra_excess(times, OUT_LIMIT, t_ms)
+        after = [t for t in times if t >= (t_down + DOWN_S) * 1000]
+        first_second = [t for t in after if t < after[0] + 1000] if after else []
+        with capsys.disabled():
+            print(f"\n{OUT_N} domains, limit {OUT_LIMIT} per {OUT_PERIOD_MS / 1000:.0f} s, the CA "
+                  f"down {DOWN_S} s ({refused} requests refused): {len(orders)} orders, most "
+                  f"beyond the limit {excess:.0f} ms; in the first second after the outage "
+                  f"{len(first_second)} orders")
+        assert refused > 0
+        assert len(orders) == OUT_N and all(len(v) == 1 for v in per_domain.values())
+        assert L.dead_letters(env) == 0
+        assert not L.events_of(env, ("failed",))
+        # the places that came in the outage were not spent at once (kept,
+        # they were some DOWN_S * 1000 / t_ms = 20 orders in one moment, 10
+        # tokens, 4000 ms, beyond the bucket)
+        assert excess <= 3 * t_ms + 500, excess
     finally:
         env.close()

@@ -293,6 +293,37 @@ static void test_retryable_and_permanent(void **state)
 	assert_false(out.outage);
 }
 
+/* newOrder failed with the CA down: the new-order line is blocked until
+ * the job's next try (the CA's Retry-After, else its next backoff's
+ * ceiling), which grows with the attempts to the cap; not for a wait or
+ * a permanent failure. */
+static void test_outage_blocks_the_line(void **state)
+{
+	(void)state;
+	struct stage_policy pol = { .base_ms = 200, .cap_ms = 5000, .max_attempts = 20 };
+	struct acme_failure f = failure(ACME_E_NETWORK);
+	struct outcome out = { 0 };
+	long long block = 0;
+
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 200);
+	assert_int_equal(co_outage_block(&out, &pol, 3), 1600);
+	assert_int_equal(co_outage_block(&out, &pol, 30), 5000);
+	memset(&out, 0, sizeof(out));
+	f = failure(ACME_E_SERVER);
+	f.retry_after_ms = 30000;
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 30000);
+	memset(&out, 0, sizeof(out));
+	f = failure(ACME_E_RATELIMITED);       /* blocked by acme_outcome already */
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 0);
+	memset(&out, 0, sizeof(out));
+	f = failure(ACME_E_REJECTEDID);
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_ca_rate_limited_blocks),
 		cmocka_unit_test(test_refused_key),
 		cmocka_unit_test(test_retryable_and_permanent),
+		cmocka_unit_test(test_outage_blocks_the_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
