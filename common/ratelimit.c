@@ -49,7 +49,7 @@ static long long bucket(struct queue *q, const char *name, const struct rl_bucke
 long long ratelimit(struct queue *q, const char *name, const struct rl_bucket *b,
                     enum rl_mode mode, uint64_t now_ms, uint64_t until_ms)
 {
-	static const char *const modes[] = { "take", "peek", "block" };
+	static const char *const modes[] = { "take", "peek", "block", "use" };
 
 	if (b->limit <= 0 || b->period_ms <= 0)
 		return 0;

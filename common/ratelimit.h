@@ -16,6 +16,13 @@
  * given out back by as much (and the waiters' entries in the delayed set
  * with them), so the line keeps its order and its spacing and nobody wakes
  * before the block is over.  "<bucket>:line" lists the waiters by slot.
+ *
+ * A place says when a holder's turn comes; it does not say that the holder
+ * uses it then (its worker busy, DNS paused, the CA down): holders whose
+ * turns passed unused would then all send at once.  So the request itself
+ * passes a gate (RL_USE), a second bucket of the same limit over the
+ * requests really sent: whatever the line does, the CA never sees more than
+ * a burst of LIMIT and then one every PERIOD / LIMIT.
  */
 #ifndef DCV_RATELIMIT_H
 #define DCV_RATELIMIT_H
@@ -33,6 +40,8 @@ enum rl_mode {
 	RL_TAKE,   /* take a token when there is one */
 	RL_PEEK,   /* only tell how long until there is one */
 	RL_BLOCK,  /* nothing before UNTIL_MS; places in line move back */
+	RL_USE,    /* the gate before the request, once its turn came: take a
+	              token of the requests really sent, or tell the wait */
 };
 
 /* Applies MODE to bucket NAME (the caller makes names unique: CA, account,

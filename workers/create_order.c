@@ -18,9 +18,9 @@
  * (the slot and the bucket's shift travel in the job's ctx as "rl_slot" and
  * "rl_shift") and sleeps in the delayed set until its slot, without counting
  * an attempt; failed authorizations per identifier (taken by finalize) only
- * delay it the same way.  A newOrder that fails because the CA is down
- * blocks the line until the job's next try and gives the job's place up
- * (outage_wait).
+ * delay it the same way.  A turn used late passes a second gate, of the
+ * orders really sent (sent_within_limit); a newOrder that fails because
+ * the CA is down blocks the line until the job's next try (outage_block).
  *
  * This file is the driver: it asks the CA, the rate limiter and Redis, and
  * create_order_policy.h decides each step.
@@ -127,22 +127,19 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	       ? 0 : -1;
 }
 
-/* newOrder failed because the CA is down (tests/soak/README.md, finding
- * 1).  Had the job kept its place, every place that came during the
- * outage would be spent in the moment the CA answers again, far above the
- * bucket.  Instead the line is blocked until the job tries again (the
- * places still in line move back with it, as after a rateLimited answer),
- * and the job gives its place up and takes a new one at its next try,
- * behind the line: after the outage the line resumes at one order per
- * period / limit. */
-static void outage_wait(struct stage_env *env, struct job *job, const struct outcome *out)
+/* newOrder failed because the CA is down: nobody orders until this job
+ * tries again (the places in line move back with the outage, as after a
+ * rateLimited answer), so that a dead CA is asked about once per backoff,
+ * not once per place that comes. */
+static void outage_block(struct stage_env *env, const struct job *job,
+                         const struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
 	long long ms = co_outage_block(out, &env->cfg->policy[STAGE_CREATE_ORDER],
 	                               job->attempt);
 	char bucket[1024];
 
-	if (ms <= 0 || !job_ctx_int(job, "rl_slot", 0))
+	if (ms <= 0)
 		return;
 	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
 	if (ratelimit(env->q, bucket, &p->lc.new_orders, RL_BLOCK, env->now_ms,
@@ -150,8 +147,23 @@ static void outage_wait(struct stage_env *env, struct job *job, const struct out
 		log_msg(LOG_WARN, "stage=create-order domain=%s the new-order line could "
 		        "not be blocked for the CA's outage: %s", job->domain,
 		        queue_errstr(env->q));
-	job_ctx_del(job, "rl_slot");
-	job_ctx_del(job, "rl_shift");
+}
+
+/* The gate of the new orders really sent (ratelimit.h, RL_USE), passed
+ * under the ordering lock right before newOrder: a turn that came while
+ * its job could not run (workers busy, DNS paused, the CA down) is used
+ * late, and the late ones together must not exceed the bucket (soak
+ * finding 1).  True to send; else OUT waits, the place kept. */
+static bool sent_within_limit(struct stage_env *env, struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	const struct rl_bucket *no = &p->lc.new_orders;
+	char bucket[1024];
+
+	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
+	long long w = ratelimit(env->q, bucket, no, RL_USE, env->now_ms, 0);
+	return co_rate(CO_NEW_ORDERS_SENT, w, NULL, p->ca, no->limit, no->period_ms,
+	               queue_errstr(env->q), out);
 }
 
 /* One newOrder at a time per process, from the request to its record: a
@@ -219,11 +231,11 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	                                     job_ctx_str(job, "replaces"), &order);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st != ACME_OK) {
-		/* after a rateLimited answer the place in line is kept: the job
-		 * goes first when the block ends; after an outage it is not */
+		/* the place in line is kept: the job goes first when the block
+		 * (the CA's Retry-After, or the outage) ends */
 		domain_set(env, job, "order_started", (const char *)NULL, (const char *)NULL);
 		pipeline_acme_failed(env, job, st, "new order", out);
-		outage_wait(env, job, out);
+		outage_block(env, job, out);
 		goto out;
 	}
 	/* first of all: a job that dies after this resumes this order (and
@@ -269,7 +281,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
 		goto out;
 	locked = true;
-	if (!order_lease(env, job, &rec, out))
+	if (!sent_within_limit(env, out) || !order_lease(env, job, &rec, out))
 		goto out;
 	order_new(env, job, c, names, n, &locked, out);
 out:

@@ -44,6 +44,9 @@ bool co_rate(enum co_bucket b, long long w, const char *name, const char *ca,
 	if (b == CO_FAILED_AUTHZ) {
 		outcome_retry(out, w, "rate limit of failed authorizations for %s at %s: "
 		              "waiting %lld ms", dname_base(name), ca, w);
+	} else if (b == CO_NEW_ORDERS_SENT) {
+		outcome_retry(out, w, "rate limit of new orders at %s: the turn came, waiting "
+		              "%lld ms behind the orders sent before it", ca, w);
 	} else {
 		long long ahead = period_ms > 0 ? w * limit / period_ms : 0;
 		outcome_retry(out, w, "rate limit of new orders at %s: place %lld in line, "

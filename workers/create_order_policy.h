@@ -16,6 +16,8 @@
  *      the job's place in the new-order line: a wait is "rate-limited" and
  *      not an attempt;
  *   3. co_lock_busy: another thread of the process is ordering: wait;
+ *      then co_rate again, CO_NEW_ORDERS_SENT: the gate of the orders
+ *      really sent (a turn that came late waits for it, its place kept);
  *   4. co_lease, co_lease_written: another run of this job started a
  *      newOrder lately ("order_started"): wait for it; else mark it;
  *   5. co_ordered: newOrder answered and recorded: "provisioning".
@@ -52,6 +54,7 @@ void co_resume(enum co_recorded r, struct outcome *out);
 enum co_bucket {
 	CO_FAILED_AUTHZ,    /* NAME's failed-authorization bucket (a peek) */
 	CO_NEW_ORDERS,      /* the job's place in the new-order line */
+	CO_NEW_ORDERS_SENT, /* the gate of the new orders really sent */
 };
 
 /* What the bucket answered: W ms to wait (0: go; below 0: Redis failed, or

@@ -2,7 +2,8 @@
 
 test_bucket_*: the BUCKET script (common/lua/bucket.lua) run directly against a
 real redis-server: virtual scheduling, places in line, claims, a block
-that pushes the line back (and the waiters' delayed entries with it).
+that pushes the line back (and the waiters' delayed entries with it), the
+gate of the requests really sent.
 
 test_burst_*: the real fleet (Redis, BIND, Pebble behind ca_proxy, three
 dcv-worker processes) with N domains onboarded at once through the
@@ -120,6 +121,29 @@ def test_bucket_block_pushes_the_line_back_without_waking_it(r):
     assert b(now + 1000, "take")[0] == 100
     # the keys expire when unused
     assert 0 < r.pttl("dcv:rl:ca:new-orders") <= 1000 + 2 * 1000 + 200
+
+
+def test_bucket_gate_spaces_turns_used_late(r):
+    """Turns that passed while their holders could not run (workers busy,
+    DNS paused) are all due at once when the holders come back; the gate of
+    the requests really sent ("use") lets a burst of LIMIT through, then
+    one per T (soak finding 1)."""
+    b = Bucket(r, 10, 1000)
+    now = 3_000_000
+    slots = [b(now, "reserve", member=f"create-order l{i} j")[1] for i in range(30)]
+    assert [b(now, "use")[0] for _ in range(10)] == [0] * 10      # the burst, sent
+    late = now + 5000                          # every other turn has passed
+    assert all(b(late, "claim", s, 0, f"create-order l{i} j")[0] == 0
+               for i, s in enumerate(slots[10:], 10))
+    # the burst of the gate (idle for 4 s), then one every T
+    assert [b(late, "use")[0] for _ in range(12)] == [0] * 10 + [100, 100]
+    assert b(late + 100, "use")[0] == 0
+    assert b(late + 100, "use")[0] == 100
+    # a block: after it, one token for the gate too, not a burst
+    b(late + 150, "block", late + 2000)
+    assert b(late + 1999, "use")[0] == 1
+    assert b(late + 2000, "use")[0] == 0
+    assert b(late + 2000, "use")[0] == 100
 
 
 # ------------------------------------------------------------- the fleet
