@@ -114,7 +114,7 @@ static bool delegation(struct stage_env *env, struct job *job,
 
 	for (int i = 0; i < n; i++) {
 		const char *base = dname_base(names[i]);
-		if (i && strcmp(base, dname_base(names[i - 1])) == 0)
+		if (rec_base_seen(names, i))
 			continue;
 		if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
 		    dns_delegation_check(dns, base, target, prev, &res) != 0) {
@@ -200,6 +200,11 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	job_ctx_del(job, "confirmed");
+	/* create-order looks again when this is old; a ctx too full to hold
+	 * it reads as old, and then each run of create-order looks once */
+	if (job_ctx_set_int(job, "verified_at", (int64_t)env->now_ms) != 0)
+		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: ctx is full, "
+		        "verified_at not kept", job->domain, job->id);
 	vc_verified(out);
 out:
 	domain_rec_free(&rec);
