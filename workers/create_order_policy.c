@@ -60,9 +60,8 @@ enum co_look co_look(const char *base, const char *target, const struct dns_chec
 	case DNS_CHECK_TRANSIENT:
 		if (age >= 0 && age <= CO_UNSURE_MAX_MS)
 			return CO_LOOK_UNSURE;
-		outcome_retry(out, retry_ms, "_acme-challenge.%s: %s; the delegation was "
-		              "verified over a day ago: looking again before the order",
-		              base, r->detail);
+		outcome_retry(out, retry_ms, "_acme-challenge.%s: %s; no verification of "
+		              "the last day to order on: looking again", base, r->detail);
 		outcome_state(out, STATE_ORDERING);
 		out->wait = true;      /* DNS trouble is not the domain's attempt */
 		return CO_LOOK_STOP;

@@ -390,6 +390,7 @@ static void test_look_transient(void **state)
 		assert_null(out.clear);
 		assert_state(&out, STATE_ORDERING);
 		assert_reason_has(&out, "_acme-challenge.a.example");
+		assert_reason_has(&out, "no verification of the last day");
 	}
 }
 
