@@ -554,13 +554,43 @@ int job_ctx_set_int(struct job *j, const char *key, int64_t val)
 	return 0;
 }
 
+/* Deletes entry IDX (below j->nctx); the later ones move up. */
+static void ctx_del_at(struct job *j, size_t idx)
+{
+	free(j->ctx[idx].s);
+	memmove(&j->ctx[idx], &j->ctx[idx + 1], (j->nctx - idx - 1) * sizeof(j->ctx[0]));
+	j->nctx--;
+}
+
 void job_ctx_del(struct job *j, const char *key)
 {
 	struct job_kv *kv = ctx_find(j, key);
-	if (!kv)
-		return;
-	free(kv->s);
-	size_t idx = (size_t)(kv - j->ctx);
-	memmove(&j->ctx[idx], &j->ctx[idx + 1], (j->nctx - idx - 1) * sizeof(*kv));
-	j->nctx--;
+	if (kv)
+		ctx_del_at(j, (size_t)(kv - j->ctx));
+}
+
+size_t job_ctx_keep_only(struct job *j, const char *keep, char *dropped, size_t len)
+{
+	size_t n = 0, o = 0, i = 0;
+	bool full = len == 0;
+
+	if (len)
+		dropped[0] = '\0';
+	while (i < j->nctx) {
+		if (strcmp(j->ctx[i].key, keep) == 0) {
+			i++;
+			continue;
+		}
+		if (!full) {
+			int w = snprintf(dropped + o, len - o, "%s%s", n ? "," : "", j->ctx[i].key);
+			full = w < 0 || (size_t)w >= len - o;
+			if (full)
+				dropped[o] = '\0';   /* no key cut in half */
+			else
+				o += (size_t)w;
+		}
+		n++;
+		ctx_del_at(j, i);
+	}
+	return n;
 }

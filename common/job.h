@@ -99,6 +99,11 @@ int64_t job_ctx_int(const struct job *j, const char *key, int64_t def);
 int job_ctx_set_str(struct job *j, const char *key, const char *val);
 int job_ctx_set_int(struct job *j, const char *key, int64_t val);
 void job_ctx_del(struct job *j, const char *key);
+/* Deletes every ctx entry but KEEP's (a job as a backend may send it holds
+ * only "names": schemas/job.md).  The deleted keys, comma-separated, go
+ * into DROPPED (LEN bytes; the list stops at the last key that fits; ""
+ * when none).  Returns how many were deleted. */
+size_t job_ctx_keep_only(struct job *j, const char *keep, char *dropped, size_t len);
 
 const char *job_strerror(enum job_status s);
 

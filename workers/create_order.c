@@ -22,8 +22,13 @@
  * orders really sent (sent_within_limit); a newOrder that fails because
  * the CA is down blocks the line until the job's next try (outage_block).
  *
- * This file is the driver: it asks the CA, the rate limiter and Redis, and
- * create_order_policy.h decides each step.
+ * A verification older than a few dns.confirmation_interval_ms (the job
+ * waited in line, or for the CA) is looked at again before the job asks
+ * for its turn: a delegation the customer removed meanwhile sends the job
+ * back to verify-cname without an order (tests/soak/README.md, finding 2).
+ *
+ * This file is the driver: it asks DNS, the CA, the rate limiter and
+ * Redis, and create_order_policy.h decides each step.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -84,6 +89,57 @@ static bool recorded_order(struct stage_env *env, struct acme_client *c,
 		}
 	}
 	co_resume(r, out);
+	return true;
+}
+
+/* Looks at the delegation of every base name again when the verification
+ * is old (co_stale): a job can wait days in line, and an order for a name
+ * whose _acme-challenge the customer removed costs the order and a failed
+ * authorization.  The look comes before the place in line is asked for,
+ * not just before newOrder: the job sleeps until its slot, so the run that
+ * orders is the run that looked, milliseconds later; a job sent back takes
+ * no token; and no DNS lookup is made under the ordering lock.  Returns
+ * true to go on, or false with OUT set. */
+static bool still_delegated(struct stage_env *env, struct job *job,
+                            char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	long long at = job_ctx_int(job, "verified_at", 0);
+	long long every = p->dns.confirmation_interval_ms;
+	struct dns_check_result res;
+	char target[DNAME_MAX + 1];
+	bool sure = true;
+
+	if (!co_stale(at, env->now_ms, every))
+		return true;
+	for (int i = 0; i < n; i++) {
+		const char *base = dname_base(names[i]);
+		if (rec_base_seen(names, i))
+			continue;
+		/* one agreement is enough: verify-cname confirmed it already */
+		if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
+		    dns_delegation_check(pipeline_dns(env), base, target,
+		                         p->dns.confirmations - 1, &res) != 0) {
+			outcome_fail(out, "%s: not a name a delegation can be checked for", base);
+			return false;
+		}
+		pipeline_dns_count("delegation", &res);
+		enum co_look l = co_look(base, target, &res, at, env->now_ms,
+		                         CO_STALE_INTERVALS * every, out);
+		if (l == CO_LOOK_STOP) {
+			if (out->kind == OUT_ADVANCE) {
+				/* back to verify-cname: out of the line too */
+				job_ctx_del(job, "rl_slot");
+				job_ctx_del(job, "rl_shift");
+				job_ctx_del(job, "verified_at");
+			}
+			return false;
+		}
+		sure = sure && l == CO_LOOK_PRESENT;
+	}
+	if (sure && job_ctx_set_int(job, "verified_at", (int64_t)env->now_ms) != 0)
+		log_msg(LOG_INFO, "stage=create-order domain=%s job=%s: ctx is full, "
+		        "verified_at not kept: the next run looks again", job->domain, job->id);
 	return true;
 }
 
@@ -278,7 +334,8 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (recorded_order(env, c, &rec, job, out))
 		goto out;
 	int n = rec_names(&rec, job, names, NAMES_MAX);
-	if (budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
+	if (!still_delegated(env, job, names, n, out) ||
+	    budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
 		goto out;
 	locked = true;
 	if (!sent_within_limit(env, out) || !order_lease(env, job, &rec, out))

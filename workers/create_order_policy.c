@@ -1,6 +1,7 @@
 /* create-order's decisions; see create_order_policy.h. */
 #include "create_order_policy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "dname.h"
@@ -28,6 +29,49 @@ void co_resume(enum co_recorded r, struct outcome *out)
 	} else {
 		outcome_advance(out, STAGE_PROVISION_TXT);
 		outcome_state(out, STATE_PROVISIONING);
+	}
+}
+
+/* VERIFIED_AT's age at NOW_MS, or -1 when it is absent or in the future. */
+static long long verified_age(long long verified_at, uint64_t now_ms)
+{
+	long long now = (long long)now_ms;
+
+	return verified_at > 0 && verified_at <= now ? now - verified_at : -1;
+}
+
+bool co_stale(long long verified_at, uint64_t now_ms, long long interval_ms)
+{
+	long long age = verified_age(verified_at, now_ms);
+
+	return age < 0 || age > CO_STALE_INTERVALS * interval_ms;
+}
+
+enum co_look co_look(const char *base, const char *target, const struct dns_check_result *r,
+                     long long verified_at, uint64_t now_ms, long long retry_ms,
+                     struct outcome *out)
+{
+	long long age = verified_age(verified_at, now_ms);
+
+	switch (r->status) {
+	case DNS_CHECK_OK:
+	case DNS_CHECK_CONFIRMING:
+		return CO_LOOK_PRESENT;
+	case DNS_CHECK_TRANSIENT:
+		if (age >= 0 && age <= CO_UNSURE_MAX_MS)
+			return CO_LOOK_UNSURE;
+		outcome_retry(out, retry_ms, "_acme-challenge.%s: %s; no verification of "
+		              "the last day to order on: looking again", base, r->detail);
+		outcome_state(out, STATE_ORDERING);
+		out->wait = true;      /* DNS trouble is not the domain's attempt */
+		return CO_LOOK_STOP;
+	default:
+		outcome_advance(out, STAGE_VERIFY_CNAME);
+		snprintf(out->reason, sizeof(out->reason), "_acme-challenge.%s is no longer "
+		         "a CNAME to %s: %s", base, target, r->detail);
+		outcome_state(out, STATE_WAITING_CNAME);
+		out->clear = "verified_gen";   /* create-order waits for a new one */
+		return CO_LOOK_STOP;
 	}
 }
 

@@ -12,15 +12,21 @@
  *      finalize when valid with its key recorded ("finalizing"); one that
  *      went invalid, that the CA no longer has, or that was finalized with
  *      a key we lost, is replaced: a new order;
- *   2. co_rate: the failed-authorization bucket of each name (a peek), then
+ *   2. co_stale, co_look: a verification (ctx.verified_at) older than
+ *      CO_STALE_INTERVALS dns.confirmation_interval_ms, in the future or
+ *      absent is looked at again, base name by base name: delegated goes
+ *      on; not delegated goes back to verify-cname ("waiting-cname"), no
+ *      order; a transient failure goes on when the verification is under
+ *      CO_UNSURE_MAX_MS old, else waits;
+ *   3. co_rate: the failed-authorization bucket of each name (a peek), then
  *      the job's place in the new-order line: a wait is "rate-limited" and
  *      not an attempt;
- *   3. co_lock_busy: another thread of the process is ordering: wait;
+ *   4. co_lock_busy: another thread of the process is ordering: wait;
  *      then co_rate again, CO_NEW_ORDERS_SENT: the gate of the orders
  *      really sent (a turn that came late waits for it, its place kept);
- *   4. co_lease, co_lease_written: another run of this job started a
+ *   5. co_lease, co_lease_written: another run of this job started a
  *      newOrder lately ("order_started"): wait for it; else mark it;
- *   5. co_ordered: newOrder answered and recorded: "provisioning".
+ *   6. co_ordered: newOrder answered and recorded: "provisioning".
  * A failed ACME call is acme_outcome.h's.
  */
 #ifndef DCV_CREATE_ORDER_POLICY_H
@@ -30,6 +36,7 @@
 #include <stdint.h>
 
 #include "acme.h"
+#include "dns.h"
 #include "worker.h"
 
 enum co_recorded {
@@ -50,6 +57,40 @@ enum co_recorded co_recorded(enum acme_status st, const char *status, bool gone,
 /* OUT for a recorded order that is CO_USABLE (to provision-txt) or
  * CO_ISSUED (to finalize). */
 void co_resume(enum co_recorded r, struct outcome *out);
+
+/* A verification older than this many dns.confirmation_interval_ms is
+ * looked at again before the order: a job can wait days in line, and the
+ * customer may remove the delegation meanwhile (tests/soak/README.md,
+ * finding 2).  Four intervals is well past the verify-cname run that
+ * advanced the job, so a job that orders at once never looks twice. */
+#define CO_STALE_INTERVALS 4
+/* With DNS failing transiently, a verification this young is trusted. */
+#define CO_UNSURE_MAX_MS (24LL * 3600 * 1000)
+
+/* Whether the delegation is looked at again: VERIFIED_AT (ctx.verified_at,
+ * unix ms; 0 when absent) is absent, after NOW_MS (forged), or older than
+ * CO_STALE_INTERVALS * INTERVAL_MS. */
+bool co_stale(long long verified_at, uint64_t now_ms, long long interval_ms);
+
+enum co_look {
+	CO_LOOK_PRESENT,    /* delegated to us: the next base name */
+	CO_LOOK_UNSURE,     /* a transient failure, the verification young
+	                       enough: the next base name, and the order, but
+	                       verified_at is not renewed */
+	CO_LOOK_STOP,       /* OUT is set: no order this run */
+};
+
+/* One base name's delegation check R (to TARGET, asked with the
+ * confirmations verify-cname needs but one, so one agreement is OK).
+ * Delegated (OK, CONFIRMING): present.  TRANSIENT: unsure when
+ * VERIFIED_AT is at most CO_UNSURE_MAX_MS before NOW_MS, else a wait of
+ * RETRY_MS ("ordering", not an attempt).  Anything else (no CNAME, one
+ * elsewhere, NXDOMAIN, an NS delegation, a zone that cannot be checked:
+ * what verify-cname finds not delegated): back to verify-cname,
+ * "waiting-cname", verified_gen deleted with the commit. */
+enum co_look co_look(const char *base, const char *target, const struct dns_check_result *r,
+                     long long verified_at, uint64_t now_ms, long long retry_ms,
+                     struct outcome *out);
 
 enum co_bucket {
 	CO_FAILED_AUTHZ,    /* NAME's failed-authorization bucket (a peek) */

@@ -186,6 +186,16 @@ int rec_names(const struct domain_rec *rec, const struct job *job,
 	return n;
 }
 
+bool rec_base_seen(char (*names)[DNAME_MAX + 2], int i)
+{
+	const char *base = dname_base(names[i]);
+
+	for (int j = 0; j < i; j++)
+		if (strcmp(base, dname_base(names[j])) == 0)
+			return true;
+	return false;
+}
+
 void rec_join(const char *const *v, size_t n, char *out, size_t len)
 {
 	size_t o = 0;

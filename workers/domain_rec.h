@@ -37,6 +37,11 @@ long long rec_int(const struct domain_rec *r, const char *field, long long def);
 int rec_names(const struct domain_rec *rec, const struct job *job,
               char (*names)[DNAME_MAX + 2], int max);
 
+/* Whether NAMES[I]'s base (dname_base) is that of an earlier name: the
+ * names come in any order ("a.example,*.b.example,*.a.example"), and a
+ * delegation is checked once per base. */
+bool rec_base_seen(char (*names)[DNAME_MAX + 2], int i);
+
 /* The N strings of V that are not NULL, space-separated, into OUT (the
  * list stops at the last one that fits in LEN): "authz", "challenges". */
 void rec_join(const char *const *v, size_t n, char *out, size_t len);

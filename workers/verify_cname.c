@@ -33,6 +33,21 @@
 
 #define NAMES_MAX 16
 
+/* A job that has just become the domain's pipeline came from a backend
+ * (or dcvctl onboard), which sends no ctx key but "names" (schemas/job.md):
+ * any other is forged or stale (a "verified_at" that skips create-order's
+ * look, an "rl_slot" that jumps the line, a "replaces" or "renewal") and is
+ * dropped before any stage reads it.  Keys the stages write later are
+ * theirs: a job with a generation is never filtered. */
+static void intake(struct job *job)
+{
+	char dropped[512];
+
+	if (job_ctx_keep_only(job, "names", dropped, sizeof(dropped)))
+		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a new job's ctx may "
+		        "hold only names; dropped %s", job->domain, job->id, dropped);
+}
+
 /* Runs CLAIM for a job without a generation and gives it the domain's.
  * Returns false with OUT set when it must not run. */
 static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
@@ -79,8 +94,10 @@ static bool claim(struct stage_env *env, struct job *job, struct outcome *out)
 	if (code == 0)
 		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: a pipeline runs "
 		        "already; nudged it and dropped this job", job->domain, job->id);
-	if (go)
+	if (go) {
 		job->gen = (uint64_t)gen;
+		intake(job);
+	}
 	return go;
 }
 
@@ -97,7 +114,7 @@ static bool delegation(struct stage_env *env, struct job *job,
 
 	for (int i = 0; i < n; i++) {
 		const char *base = dname_base(names[i]);
-		if (i && strcmp(base, dname_base(names[i - 1])) == 0)
+		if (rec_base_seen(names, i))
 			continue;
 		if (pipeline_target(env, job, base, target, sizeof(target)) != 0 ||
 		    dns_delegation_check(dns, base, target, prev, &res) != 0) {
@@ -183,6 +200,11 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	job_ctx_del(job, "confirmed");
+	/* create-order looks again when this is old; a ctx too full to hold
+	 * it reads as old, and then each run of create-order looks once */
+	if (job_ctx_set_int(job, "verified_at", (int64_t)env->now_ms) != 0)
+		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: ctx is full, "
+		        "verified_at not kept", job->domain, job->id);
 	vc_verified(out);
 out:
 	domain_rec_free(&rec);

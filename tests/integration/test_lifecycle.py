@@ -221,15 +221,61 @@ def test_no_pointing_rule_nothing_is_parked(tmp):
         env.close()
 
 
-def second_in_line(env, a, b):
-    """A issued (taking the one token), then B onboarded and waiting in
-    line for the next."""
+def second_in_line(env, a, b, ctx=None):
+    """A issued (taking the one token), then B onboarded (by dcvctl, or with
+    CTX by the backend's XADD) and waiting in line for the next."""
     L.customers_ready(env, [a, b])
     env.ctl("onboard", a)
     L.wait_all_issued(env, [a], 60, interval=0.2)
-    env.ctl("onboard", b)
+    if ctx is None:
+        env.ctl("onboard", b)
+    else:
+        env.client().xadd(f"{env.prefix}:stream:verify-cname",
+                          {"domain": b, "job": L.job_bytes(b, ctx=ctx)})
     harness.wait_until(lambda: env.domain(b).get("state") == "rate-limited", 30,
                        interval=0.05, what=f"{b} waiting in line")
+
+
+def test_delegation_removed_while_in_line_costs_no_order(tmp, capsys):
+    # One order per 10 s: b is verified, then waits in line far longer than
+    # a few dns.confirmation_interval_ms (300 ms) while the customer removes
+    # its _acme-challenge.  When its turn comes create-order looks again and
+    # sends it back to verify-cname: no order, no failed authorization
+    # (tests/soak/README.md, finding 2).  b came by XADD with internal ctx
+    # keys a backend must not send: a place in line long due would have let
+    # it order at once; verify-cname's intake dropped them.
+    env = L.fleet(tmp, ca_proxy=True, workers=1, config={
+        "ratelimit.new_orders.limit": 1, "ratelimit.new_orders.period_ms": 10000})
+    try:
+        a, b = f"kept.{env.zones[3]}", f"removed.{env.zones[4]}"
+        forged = {"names": b, "rl_slot": 1, "rl_shift": 0,
+                  "verified_at": int(time.time() * 1000) + 86400000, "nudge_seen": 7}
+        second_in_line(env, a, b, ctx=forged)
+        t_removed = time.time()
+        zone = env.zone_of(b)
+        for w in ("p", "s"):
+            env.nsupdate(w, zone, [f"update delete _acme-challenge.{b}. CNAME"])
+        harness.wait_until(lambda: env.domain(b).get("state") == "waiting-cname", 30,
+                           interval=0.05, what=f"{b} back to waiting-cname")
+        rec = env.domain(b)
+        waited = time.time() - t_removed
+        log = env.log(env.workers[0])
+        with capsys.disabled():
+            print(f"\n{b}: delegation removed while in line; back to waiting-cname "
+                  f"{waited:.1f} s later, {len(env.ca.new_orders())} orders at the CA "
+                  f"(a's alone)")
+        assert rec["stage"] == "verify-cname" and "verified_gen" not in rec, rec
+        assert not [o for o in env.ca.new_orders() if o["names"] == [b]]
+        assert "orders" not in rec and L.dead_letters(env) == 0
+        assert f"domain={b}" in log and "dropped rl_slot,rl_shift,verified_at,nudge_seen" in log
+        # the customer puts it back: verified again (a fresh look), one order
+        L.customers_ready(env, [b])
+        env.ctl("nudge", b)
+        L.wait_all_issued(env, [b], 60, interval=0.2)
+        assert len([o for o in env.ca.new_orders() if o["names"] == [b]]) == 1
+        assert not ev(env, b, ("authz-invalid", "failed"))
+    finally:
+        env.close()
 
 
 def test_txt_lost_on_the_primary_is_published_again(tmp, capsys):

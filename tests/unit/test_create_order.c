@@ -1,7 +1,8 @@
 /* create_order_policy and acme_outcome: create-order's decisions, one test
  * per row of schemas/lifecycle.md that names create-order (States:
- * ordering, rate-limited, provisioning, finalizing; "Rate limits": the
- * place in line, the failed-authorization peek, a block by the CA; "At most
+ * ordering, rate-limited, provisioning, finalizing, waiting-cname; "Rate
+ * limits": the place in line, the failed-authorization peek, a block by the
+ * CA, the look at an old verification before the turn; "At most
  * one order per issuance": the recorded order reused or replaced, the
  * process's memory, order_started; "What is checked against the world": the
  * order exists), and the rows of a failed ACME call every ACME stage
@@ -324,6 +325,106 @@ static void test_outage_blocks_the_line(void **state)
 	assert_int_equal(co_outage_block(&out, &pol, 0), 0);
 }
 
+#define INTERVAL 30000LL    /* dns.confirmation_interval_ms */
+#define HOUR 3600000LL
+
+/* A verification of the last CO_STALE_INTERVALS intervals is trusted; an
+ * older one, one in the future (forged) or none is looked at again. */
+static void test_verification_stale(void **state)
+{
+	(void)state;
+	long long now = (long long)T0;
+
+	assert_false(co_stale(now, T0, INTERVAL));
+	assert_false(co_stale(now - 4 * INTERVAL, T0, INTERVAL));
+	assert_true(co_stale(now - 4 * INTERVAL - 1, T0, INTERVAL));
+	assert_true(co_stale(now - 96 * HOUR, T0, INTERVAL));   /* days in line */
+	assert_true(co_stale(now + 1, T0, INTERVAL));           /* in the future */
+	assert_true(co_stale(0, T0, INTERVAL));                 /* absent (ctx full) */
+	assert_true(co_stale(-5, T0, INTERVAL));
+}
+
+static struct dns_check_result check(enum dns_check_status st)
+{
+	struct dns_check_result r = { .status = st };
+	snprintf(r.detail, sizeof(r.detail), "auth 192.0.2.1:53 NXDOMAIN");
+	return r;
+}
+
+/* The delegation is still there (seen everywhere, whether or not this one
+ * look completes the confirmations): the order goes on. */
+static void test_look_delegated(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	struct dns_check_result r = check(DNS_CHECK_OK);
+	long long old = (long long)T0 - 96 * HOUR;
+
+	assert_int_equal(co_look("a.example", "t.v.test", &r, old, T0, 4 * INTERVAL, &out),
+	                 CO_LOOK_PRESENT);
+	r = check(DNS_CHECK_CONFIRMING);
+	assert_int_equal(co_look("a.example", "t.v.test", &r, 0, T0, 4 * INTERVAL, &out),
+	                 CO_LOOK_PRESENT);
+	assert_int_equal(out.kind, OUT_NONE);
+}
+
+/* waiting-cname: a definite answer that it is not delegated to us (what
+ * verify-cname finds not delegated) sends the job back to verify-cname
+ * with verified_gen deleted: no order. */
+static void test_look_not_delegated(void **state)
+{
+	(void)state;
+	enum dns_check_status definite[] = { DNS_CHECK_MISMATCH, DNS_CHECK_NS_DELEGATED,
+	                                     DNS_CHECK_ERROR };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct outcome out = { 0 };
+		struct dns_check_result r = check(definite[i]);
+		/* however young the verification: the answer is certain */
+		assert_int_equal(co_look("a.example", "t.v.test", &r, (long long)T0 - HOUR, T0,
+		                         4 * INTERVAL, &out), CO_LOOK_STOP);
+		assert_int_equal(out.kind, OUT_ADVANCE);
+		assert_int_equal(out.next, STAGE_VERIFY_CNAME);
+		assert_state(&out, STATE_WAITING_CNAME);
+		assert_event_is(&out, NO_EVENT);
+		assert_non_null(out.clear);
+		assert_string_equal(out.clear, "verified_gen");
+		assert_reason_has(&out, "_acme-challenge.a.example is no longer a CNAME to t.v.test");
+		assert_reason_has(&out, "NXDOMAIN");
+	}
+}
+
+/* A transient failure (SERVFAIL, a timeout) is no reason to give up the
+ * order: a verification under a day old is trusted, an older one (or one
+ * absent, or forged in the future) waits; never an attempt, never a
+ * failure. */
+static void test_look_transient(void **state)
+{
+	(void)state;
+	struct dns_check_result r = check(DNS_CHECK_TRANSIENT);
+	long long young[] = { (long long)T0 - HOUR, (long long)T0 - CO_UNSURE_MAX_MS };
+	long long old[] = { (long long)T0 - CO_UNSURE_MAX_MS - 1, 0, (long long)T0 + 1 };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct outcome out = { 0 };
+		assert_int_equal(co_look("a.example", "t", &r, young[i], T0, 4 * INTERVAL, &out),
+		                 CO_LOOK_UNSURE);
+		assert_int_equal(out.kind, OUT_NONE);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		struct outcome out = { 0 };
+		assert_int_equal(co_look("a.example", "t", &r, old[i], T0, 4 * INTERVAL, &out),
+		                 CO_LOOK_STOP);
+		assert_int_equal(out.kind, OUT_RETRY);
+		assert_int_equal(out.delay_ms, 4 * INTERVAL);
+		assert_true(out.wait);
+		assert_null(out.clear);
+		assert_state(&out, STATE_ORDERING);
+		assert_reason_has(&out, "_acme-challenge.a.example");
+		assert_reason_has(&out, "no verification of the last day");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +441,10 @@ int main(void)
 		cmocka_unit_test(test_refused_key),
 		cmocka_unit_test(test_retryable_and_permanent),
 		cmocka_unit_test(test_outage_blocks_the_line),
+		cmocka_unit_test(test_verification_stale),
+		cmocka_unit_test(test_look_delegated),
+		cmocka_unit_test(test_look_not_delegated),
+		cmocka_unit_test(test_look_transient),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,42 @@ static void test_ctx_limits(void **state)
 	job_clear(&j);
 }
 
+/* A new job's ctx keeps only "names" (verify-cname's intake): every
+ * other key goes, in any position, and is listed; a list too small for
+ * them all stops at a whole key. */
+static void test_ctx_keep_only(void **state)
+{
+	(void)state;
+	struct job j;
+	char dropped[64];
+
+	job_init(&j, "example.com", NULL, 1);
+	assert_int_equal(job_ctx_set_int(&j, "verified_at", 99), 0);
+	assert_int_equal(job_ctx_set_str(&j, "names", "example.com,www.example.com"), 0);
+	assert_int_equal(job_ctx_set_int(&j, "rl_slot", 5), 0);
+	assert_int_equal(job_ctx_set_str(&j, "replaces", "x.y"), 0);
+	assert_int_equal(job_ctx_keep_only(&j, "names", dropped, sizeof(dropped)), 3);
+	assert_string_equal(dropped, "verified_at,rl_slot,replaces");
+	assert_int_equal(j.nctx, 1);
+	assert_string_equal(job_ctx_str(&j, "names"), "example.com,www.example.com");
+	assert_int_equal(job_ctx_int(&j, "verified_at", -1), -1);
+	/* nothing to drop */
+	assert_int_equal(job_ctx_keep_only(&j, "names", dropped, sizeof(dropped)), 0);
+	assert_string_equal(dropped, "");
+	/* a full ctx, a short list */
+	for (int i = 0; j.nctx < JOB_CTX_MAX; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "key%02d", i);
+		assert_int_equal(job_ctx_set_int(&j, k, i), 0);
+	}
+	assert_int_equal(job_ctx_keep_only(&j, "names", dropped, 12), JOB_CTX_MAX - 1);
+	assert_string_equal(dropped, "key00,key01");
+	assert_int_equal(j.nctx, 1);
+	assert_int_equal(job_ctx_keep_only(&j, "other", dropped, 0), 1);
+	assert_int_equal(j.nctx, 0);
+	job_clear(&j);
+}
+
 /* Every prefix and every single-byte corruption of a valid job either
  * decodes or is refused; none crashes (the sanitizer build checks). */
 static void test_mutations(void **state)
@@ -349,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_ctx_limits),
+		cmocka_unit_test(test_ctx_keep_only),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_tenant),
