@@ -61,14 +61,6 @@ static int64_t jittered(struct stage_env *env, const struct job *job, long long 
 	return r < 1 ? 1 : r;
 }
 
-/* The delay until AT (unix ms), at least 1; D when AT is 0 or later. */
-static int64_t sooner(const struct stage_env *env, int64_t d, long long at)
-{
-	if (at > 0 && at - (long long)env->now_ms < d)
-		d = at - (long long)env->now_ms;
-	return d < 1 ? 1 : d;
-}
-
 /* The distinct base names (a wildcard's "*." dropped) of the current names
  * of ST, or of every name with ALL. */
 static int bases(const struct ob_state *st, bool all, char (*out)[DNAME_MAX + 1])
@@ -316,8 +308,8 @@ static void full_check(struct stage_env *env, struct job *job, const struct doma
 	ob_decide(&op, &f, &st, &d);
 
 	ob_state_format(&st, names, left, pointed, away, missing);
-	int64_t delay = sooner(env, sooner(env, jittered(env, job, d.next_ms), renew_at),
-	                       ari_next);
+	int64_t delay = ob_next_delay(env->now_ms, jittered(env, job, d.next_ms), renew_at,
+	                              ari_next);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	snprintf(next_at, sizeof(next_at), "%llu", (unsigned long long)(env->now_ms + (uint64_t)delay));
 	int w = domain_note(env, job, "checked_at", rec_str(rec, "checked_at", ""),
@@ -373,8 +365,8 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	long long check_at = rec_int(&rec, "check_at", 0);
 	if (check_at > (long long)env->now_ms && renew_at > (long long)env->now_ms) {
 		/* only the renewal window was due: the DNS checks keep their pace */
-		ob_window_only(sooner(env, sooner(env, check_at - (long long)env->now_ms,
-		                                  renew_at), ari_next), out);
+		ob_window_only(ob_next_delay(env->now_ms, check_at - (long long)env->now_ms,
+		                             renew_at, ari_next), out);
 		goto out;
 	}
 	full_check(env, job, &rec, renew_at, ari_next, out);

@@ -355,6 +355,17 @@ void ob_decide(const struct ob_params *p, const struct ob_facts *f, struct ob_st
 		d->next_ms = 1;
 }
 
+int64_t ob_next_delay(uint64_t now_ms, int64_t d, long long renew_at, long long ari_next)
+{
+	long long now = (long long)now_ms;
+	long long at[2] = { renew_at, ari_next };
+
+	for (int i = 0; i < 2; i++)
+		if (at[i] > now && at[i] - now < d)
+			d = at[i] - now;
+	return d < 1 ? 1 : d;
+}
+
 void ari_schedule(uint64_t now_ms, long long start_ms, long long end_ms,
                   long long retry_after_ms, long long min_ms, long long max_ms,
                   long long cur_renew_at, uint64_t rnd, long long *renew_at,

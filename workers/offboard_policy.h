@@ -188,6 +188,14 @@ void ob_window_only(int64_t delay, struct outcome *out);
  * (at once, a wait, the state left alone). */
 void ob_checked_meanwhile(struct outcome *out);
 
+/* The delay until the next check at NOW_MS: D (at least 1), or sooner
+ * when the renewal moment RENEW_AT or the next renewalInfo poll ARI_NEXT
+ * (unix ms; 0: none) comes first.  A moment already past shortens
+ * nothing: a renewal that is due but held back (the delegation missing)
+ * waits for the next check at D, where a delay to the past would run the
+ * check again at once, in a loop, until the delegation came back. */
+int64_t ob_next_delay(uint64_t now_ms, int64_t d, long long renew_at, long long ari_next);
+
 /* ARI (RFC 9773), followed: when to renew and when to ask again, from a
  * window [START_MS, END_MS] the CA suggests now and the Retry-After it sent
  * (-1: none; then the default, 6 h), bounded by [MIN_MS, MAX_MS].  A renewal

@@ -5,6 +5,12 @@ fleet asked, for tests that must not trust dcvfleet's counters.
     Pebble took, the identifiers of the JWS payload, Pebble's status and
     order URL (CAProxy.orders(); also appended to <tmp>/ca-orders.jsonl, one
     JSON object a line, for an oracle outside the test);
+  - what became of each order, in <tmp>/ca-orders.jsonl.states: time (unix
+    ms), the order's id (the last part of its URL) and each new status the
+    CA answered for it ("pending", "ready", "processing", "valid",
+    "invalid"), or "downloaded" when it handed out its certificate; so an
+    oracle knows which orders a CA that is lost had already served or
+    failed, and which it took with it;
   - rateLimited on demand (block_new_orders): newOrder is answered 429 with
     a Retry-After, as Let's Encrypt does, without reaching Pebble;
   - an outage on demand (go_down): every request is answered 503 without
@@ -78,6 +84,9 @@ class Server:
         self.gate = threading.BoundedSemaphore(CONCURRENCY)
         self.local = threading.local()
         self.log = open(a.log, "a")
+        self.states = open(a.log + ".states", "a")
+        self.order_status = {}      # order id -> the last status answered
+        self.cert_order = {}        # certificate path -> its order's id
         self.client_ctx = ssl.create_default_context(cafile=a.ca)
 
     def send(self, h, code, body, headers=()):
@@ -178,6 +187,8 @@ class Server:
             d = json.loads(data)
             d["renewalInfo"] = f"https://{h.headers.get('Host')}/renewal-info/"
             data = json.dumps(d).encode()
+        if method == "POST" and status == 200:
+            self.note_order(path, data)
         if names is not None:
             loc = dict((k.lower(), v) for k, v in headers).get("location", "")
             rec = {"t": int(t0 * 1000), "ms": int((time.time() - t0) * 1000),
@@ -190,6 +201,33 @@ class Server:
         out = [(k, v) for k, v in headers
                if k.lower() not in ("content-length", "transfer-encoding", "connection")]
         self.send(h, status, data, out)
+
+    def note_order(self, path, data):
+        """An order's answer: its status when new, and the path of its
+        certificate; the certificate's answer is the download."""
+        if path.startswith(("/my-order/", "/finalize-order/")):
+            order = path.rsplit("/", 1)[1]
+            try:
+                doc = json.loads(data)
+                status, cert = doc.get("status"), doc.get("certificate")
+            except (ValueError, AttributeError):
+                return
+            if isinstance(cert, str):
+                cpath = "/" + cert.split("://", 1)[-1].split("/", 1)[-1]
+                with self.lock:
+                    self.cert_order[cpath] = order
+        else:
+            with self.lock:
+                order = self.cert_order.get(path)
+            status = "downloaded"
+        if order and isinstance(status, str):
+            with self.lock:
+                if self.order_status.get(order) == status:
+                    return
+                self.order_status[order] = status
+                self.states.write(json.dumps({"t": int(time.time() * 1000), "order": order,
+                                              "status": status}) + "\n")
+                self.states.flush()
 
     def control(self, h, method):
         n = int(h.headers.get("Content-Length") or 0)

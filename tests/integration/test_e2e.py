@@ -269,6 +269,16 @@ def test_offboarding_parking_and_renewal(tmp):
         assert [e["type"] for e in env.events(parked)].count("never-pointed") == 1
         # still with us: renewed, and the offboard check kept passing
         harness.wait_until(lambda: len(issued(env, renewed)) >= 2, 60, what="renewal")
+        # the renewal of the one without its delegation is due and held back:
+        # it is looked at again at the checks' pace (1 s), not in a loop
+        # (soak finding 5: a check every few ms)
+        harness.wait_until(lambda: int(env.domain(missing).get("renew_at") or 0)
+                           < time.time() * 1000 - 1000, 30, what="missing's renewal due")
+        checks, t_end = set(), time.time() + 3
+        while time.time() < t_end:
+            checks.add(env.domain(missing).get("checked_at"))
+            time.sleep(0.05)
+        assert len(checks) <= 6, f"{len(checks)} checks of {missing} in 3 s"
         assert env.domain(renewed)["state"] in ("issued", "renewing", "verifying",
                                                 "ordering", "provisioning", "validating",
                                                 "finalizing")

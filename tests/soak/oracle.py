@@ -6,7 +6,9 @@ their code, only what the world shows.
   - Redis: the domain records, dcv:cert:<d> (`not_after`, `names`), the
     events (read as they come, so MAXLEN trimming loses nothing), the
     dead letters, the streams and used_memory;
-  - the CA's own records: every newOrder ca_proxy saw (ca-orders.jsonl).
+  - the CA's own records: every newOrder ca_proxy saw (ca-orders.jsonl)
+    and what became of each order: its statuses, its certificate handed
+    out (.states).
 
 Sampler samples all of it every SAMPLE_S; verdict() turns the samples into
 figures and a list of violations (an empty list is a pass)."""
@@ -196,6 +198,26 @@ def ca_orders(path):
             if o["status"] == 201:
                 out.append(o)
     return out
+
+
+def ca_order_states(path):
+    """{order id: [(unix s, status)]}: what the CA answered for each order,
+    as ca_proxy logged it (<path>.states): each new status, and
+    "downloaded" when it handed out the certificate."""
+    out = {}
+    try:
+        with open(path + ".states") as f:
+            for line in f:
+                c = json.loads(line)
+                out.setdefault(c["order"], []).append((c["t"] / 1000, c["status"]))
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def order_id(o):
+    """The id of order O (the last part of its URL), as in ca_order_states."""
+    return o["url"].rsplit("/", 1)[-1]
 
 
 def bucket_excess(times, limit, period_s, slack=2):

@@ -321,7 +321,9 @@ def drive(env, a, cust, todo, world, sampler, out, t0):
             pause_at.pop(0)
             sampler.pause.set()
             env.p.proc.signal(signal.SIGSTOP)
-            pause = [now, None]
+            # timed at the signal: the customers' updates before it take
+            # a while, and a CA's lookup failed in the pause is excused
+            pause = [time.time(), None]
         elif pause and now - pause[0] >= PAUSE[1] * day:
             env.p.proc.signal(signal.SIGCONT)
             sampler.pause.clear()

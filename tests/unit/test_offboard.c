@@ -242,6 +242,40 @@ static void test_delegation_missing_needs_checks(void **state)
 	assert_string_equal(d.missing, "");
 }
 
+/* The next check comes at the pace of the decision, or sooner for a
+ * renewal moment or a renewalInfo poll still ahead; a renewal due but held
+ * back by a missing delegation (its moment past) waits for the pace, not
+ * 1 ms: the soak's offboard-check stream ran at 30 entries a second per
+ * undelegated domain whose renewal was due (soak finding 5). */
+static void test_next_delay(void **state)
+{
+	(void)state;
+	struct dom d;
+	struct ob_decision r;
+	const uint64_t now = (uint64_t)(T0 + 61 * DAY);
+
+	assert_int_equal(ob_next_delay(now, DAY, 0, 0), DAY);
+	assert_int_equal(ob_next_delay(now, DAY, (long long)now + 1000, 0), 1000);
+	assert_int_equal(ob_next_delay(now, DAY, 0, (long long)now + 2000), 2000);
+	assert_int_equal(ob_next_delay(now, DAY, (long long)now + 3000, (long long)now + 2000),
+	                 2000);
+	assert_int_equal(ob_next_delay(now, DAY, (long long)now + 2 * DAY, 0), DAY);
+	/* past moments: nothing sooner */
+	assert_int_equal(ob_next_delay(now, DAY, (long long)now - DAY, 0), DAY);
+	assert_int_equal(ob_next_delay(now, DAY, (long long)now, (long long)now - 1), DAY);
+	assert_int_equal(ob_next_delay(now, 0, 0, 0), 1);
+
+	/* the soak's case: the delegation removed, told, the renewal due */
+	dom_init(&d, "u.example");
+	d.renew_at = T0 + 60 * DAY;
+	for (int i = 0; i < 3; i++)
+		r = check(&d, &P, T0 + (57 + i) * DAY, "u", OB_DELEG_MISSING);
+	assert_event(&r, "delegation-missing");
+	r = check(&d, &P, (long long)now, "u", OB_DELEG_MISSING);
+	assert_int_equal(r.action, OB_KEEP);
+	assert_int_equal(ob_next_delay(now, r.next_ms, d.renew_at, 0), P.interval_ms);
+}
+
 /* apex + www: www leaves, the apex stays: www is dropped from the names
  * (the next renewal orders the apex alone); then the apex leaves too:
  * offboarded.  A dropped name that comes back is taken back and renewed. */
@@ -502,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_park_needs_grace_and_checks),
 		cmocka_unit_test(test_no_rule_never_parks_or_offboards),
 		cmocka_unit_test(test_delegation_missing_needs_checks),
+		cmocka_unit_test(test_next_delay),
 		cmocka_unit_test(test_one_name_leaves),
 		cmocka_unit_test(test_never_pointed_name_rides_along),
 		cmocka_unit_test(test_state_roundtrip_and_caps),
