@@ -68,7 +68,7 @@ def order_owner(cust):
 def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
     day = a.day_seconds
     life = lifetime_days * day
-    bad, fig, known = [], [], []
+    bad, fig = [], []
     ev = by_domain(s.events)
     orders = oracle.ca_orders(env.ca.log_path)
     own = order_owner(cust)
@@ -132,7 +132,7 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
             bad.append(f"{d} ({cust[d]['kind']}) ends {rec[d]}")
     fig.append(f"flapping+returning: {len(kinds.get('flapping', [])) + len(kinds.get('returning', []))}"
                f" domains, {moves} moving-away, {backs} back, "
-               f"{sum('offboarded or dropped' in b for b in bad + known)} offboarded")
+               f"{sum('offboarded or dropped' in b for b in bad)} offboarded")
 
     # --- departed
     delays = []
@@ -226,9 +226,8 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
     dead = env.client().xlen(f"{env.prefix}:dead")
     if dead:
         bad.append(f"{dead} dead letters")
-    known_d = {k.split(" ", 1)[0] for k in known}
     wrong = [(d, cust[d]["kind"], st) for d, st in rec.items()
-             if d not in known_d and st not in END.get(cust[d]["kind"], ACTIVE | {"parked"})
+             if st not in END.get(cust[d]["kind"], ACTIVE | {"parked"})
              and not (cust[d]["kind"] == "never" and st == "parked")]
     for w in wrong[:20]:
         bad.append(f"{w[0]} ({w[1]}) ends in state {w[2]}")
@@ -249,7 +248,7 @@ def judge(env, a, cust, world, s, out, t0, t_end, lifetime_days):
     for m in s.dns_mismatch[:5]:
         bad.append(f"DNS differs from the script: {m}")
     fig.append(f"wall time {t_end - t0:.0f} s for {a.days:g} days")
-    return "\n".join(fig), bad, known
+    return "\n".join(fig), bad
 
 
 def L_states(env, cust):
