@@ -59,6 +59,13 @@ struct txt_rfc2136_req {
 	const char *name;       /* the updated name, for messages */
 };
 
+/* Whether WIRE (LEN octets) holds at most one TSIG record, as the last
+ * record (RFC 8945 section 5.1: anything else is FORMERR).  ldns_wire2pkt()
+ * keeps only the last TSIG it meets and loses the earlier ones (ldns 1.8.3
+ * leaks them, found by tests/fuzz/fuzz_rfc2136): such an answer is refused
+ * before ldns reads it, here and in the fuzzer's own parse. */
+bool txt_rfc2136_tsig_placement_ok(const uint8_t *wire, size_t len);
+
 /* Reads the answer WIRE (LEN octets) to the update REQ: an answer that is
  * not a DNS response to it is transient; NOTAUTH or a TSIG error (BADSIG,
  * BADKEY, BADTIME) is permanent; an answer whose TSIG does not verify with

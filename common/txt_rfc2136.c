@@ -106,12 +106,8 @@ static bool skip_name(const uint8_t *wire, size_t len, size_t *off)
 	}
 }
 
-/* Whether WIRE (LEN octets) holds at most one TSIG record, as the last
- * record (RFC 8945 section 5.1: anything else is FORMERR).  ldns_wire2pkt()
- * keeps only the last TSIG it meets and loses the earlier ones (ldns 1.8.3
- * leaks them, found by tests/fuzz/fuzz_rfc2136): such an answer is refused
- * before it gets there. */
-static bool tsig_placement_ok(const uint8_t *wire, size_t len)
+/* txt_answer.h */
+bool txt_rfc2136_tsig_placement_ok(const uint8_t *wire, size_t len)
 {
 	size_t off = 12, rrs;
 
@@ -146,7 +142,7 @@ enum txt_status txt_rfc2136_answer(const uint8_t *wire, size_t len,
 	ldns_pkt *answer = NULL;
 	int rcode, terr;
 
-	if (!wire || len > LDNS_MAX_PACKETLEN || !tsig_placement_ok(wire, len) ||
+	if (!wire || len > LDNS_MAX_PACKETLEN || !txt_rfc2136_tsig_placement_ok(wire, len) ||
 	    ldns_wire2pkt(&answer, wire, len) != LDNS_STATUS_OK) {
 		snprintf(msg, msglen, "rfc2136: %s: malformed answer", req->server);
 		goto out;

@@ -338,12 +338,17 @@ def orders_figures(a, cust, per, ev, out, orders, env):
     ex = oracle.bucket_excess(ts, lim, per_s)
     ex_back = max([oracle.bucket_excess([t for t in ts if e <= t <= e + per_s], lim, per_s)
                    for e in backs] + [0])
+    # the gate is passed in Redis's time, the CA logs the request when it
+    # arrives: the scheduling between the two (a loaded 2-core machine:
+    # a few hundred ms) can bunch a few orders; at 1 s a day a token is
+    # 100 ms, so the slack is 300 ms of orders, and at least 2
+    allowed = max(2.0, 0.3 * lim / per_s)
     busiest = max_window(sorted(ts), per_s)
     fig.append(f"rate limit {lim} per {per_s / a.day_seconds:g} days: busiest window "
-               f"{busiest} orders, largest excess over the bucket {ex:.1f} (allowed 2), "
+               f"{busiest} orders, largest excess over the bucket {ex:.1f} (allowed {allowed:.1f}), "
                f"{ex_back:.1f} in the period after the CA came back; "
                f"{env.ca.blocked} newOrders answered rateLimited by the CA")
-    if ex > 2:
+    if ex > allowed:
         bad.append(f"orders exceed the bucket by {ex:.1f}")
     return bad, fig
 
