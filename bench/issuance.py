@@ -625,8 +625,10 @@ class DcvFleet:
         self.redis = None
         self.workers = []
         self.metrics_ports = []
-        # the account key sealed under a key-encryption key, as in production
-        self.vars = {"DCV_ACME_KEK": os.urandom(32).hex()}
+        # the account key and the certificates' keys sealed under their two
+        # key-encryption keys, as in production
+        self.vars = {"DCV_ACME_KEK": os.urandom(32).hex(),
+                     "DCV_CERT_KEK": os.urandom(32).hex()}
         self.worker_bin = os.path.join(build, "workers", "dcv-worker")
         self.ctl_bin = os.path.join(build, "workers", "dcvctl")
 

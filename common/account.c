@@ -73,6 +73,12 @@ static bool kek_decode(const char *s, size_t n, unsigned char out[32])
 
 enum account_status account_kek_load(const char *file, struct account_kek *out)
 {
+	return account_kek_load_env(file, ACCOUNT_KEK_ENV, out);
+}
+
+enum account_status account_kek_load_env(const char *file, const char *var,
+                                         struct account_kek *out)
+{
 	char *held = NULL; /* the file's content, a secret */
 	const char *s;
 	size_t n = 0;
@@ -83,7 +89,7 @@ enum account_status account_kek_load(const char *file, struct account_kek *out)
 			return ACCOUNT_EKEK;
 		s = held;
 	} else {
-		const char *env = getenv(ACCOUNT_KEK_ENV);
+		const char *env = getenv(var);
 		if (!env || !*env)
 			return ACCOUNT_OK;
 		s = env;
@@ -111,9 +117,9 @@ const char *account_kek_policy(const struct account_kek *kek, bool allow_plainte
 {
 	if ((kek && kek->set) || allow_plaintext)
 		return NULL;
-	return "no key-encryption key: set acme.kek_file or DCV_ACME_KEK (32 bytes, "
-	       "64 hex digits), or acme.allow_plaintext_keys: true to store the "
-	       "account and certificate keys in Redis in the clear";
+	return "no key-encryption key for the account key: set acme.kek_file or "
+	       "DCV_ACME_KEK (32 bytes, 64 hex digits), or acme.allow_plaintext_keys: "
+	       "true to store the account key in Redis in the clear";
 }
 
 void account_kek_wipe(struct account_kek *k)

@@ -31,7 +31,8 @@
  * With a KEK configured, a key read back in the clear is refused
  * (ACCOUNT_EPLAINTEXT), never used: anyone who can write to Redis could
  * have planted it, and the fleet would then sign, or hold certificate keys,
- * with a key someone else knows.
+ * with a key someone else knows.  This KEK seals the account key only:
+ * certificate keys are sealed under the certificate KEK (certstore.h).
  *
  * Nothing here logs the key.  All functions take a connected redisContext
  * (borrowed; not thread-safe, like hiredis itself).
@@ -66,7 +67,9 @@ enum account_status {
 
 const char *account_strerror(enum account_status st);
 
-/* A key-encryption key: 32 bytes. */
+/* A key-encryption key: 32 bytes.  The account KEK seals the account key
+ * only; the certificates' keys have their own (certstore.h), so a backend
+ * given the one that opens certificate keys cannot open the account key. */
 struct account_kek {
 	bool set;
 	unsigned char key[32];
@@ -77,6 +80,12 @@ struct account_kek {
  * (whitespace trimmed).  Neither: out->set = false and ACCOUNT_OK.
  * Wipe with account_kek_wipe(). */
 enum account_status account_kek_load(const char *file, struct account_kek *out);
+
+/* The same with the environment variable VAR instead of DCV_ACME_KEK: the
+ * certificate KEK (certstore.h, CERTSTORE_KEK_ENV) is read this way, in
+ * the same format, from its own file or variable. */
+enum account_status account_kek_load_env(const char *file, const char *var,
+                                         struct account_kek *out);
 void account_kek_wipe(struct account_kek *k);
 
 /* Whether keys may be stored with KEK (loaded): NULL when KEK is set or

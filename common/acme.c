@@ -34,6 +34,7 @@ enum acme_status acme_client_new(const struct acme_opts *opts,
 	c->opts.eab_kid = acme_strdup_opt(opts->eab_kid);
 	c->opts.eab_hmac = acme_strdup_opt(opts->eab_hmac);
 	c->opts.kek_file = acme_strdup_opt(opts->kek_file);
+	c->opts.cert_kek_file = acme_strdup_opt(opts->cert_kek_file);
 	c->opts.preferred_chain = acme_strdup_opt(opts->preferred_chain);
 	c->opts.profile = acme_strdup_opt(opts->profile);
 	if (c->opts.poll_default_ms <= 0)

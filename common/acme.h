@@ -218,7 +218,8 @@ struct acme_opts {
 	char *contact_email;
 	char *eab_kid;
 	char *eab_hmac;            /* base64url HMAC key: a secret, never logged */
-	char *kek_file;            /* key-encryption key for the account store */
+	char *kek_file;            /* key-encryption key for the account key */
+	char *cert_kek_file;       /* the certificates' keys' own KEK (certstore.h) */
 	bool allow_plaintext_keys; /* no KEK: store keys in the clear anyway */
 	char *preferred_chain;     /* issuer CN of the preferred chain */
 	char *profile;             /* certificate profile to ask for */
@@ -238,6 +239,7 @@ int acme_opts_defaults(struct acme_opts *o);
  * directory (https:// only), ca_bundle, key_type, cert_key_type, email, eab_kid, eab_hmac
  * (better from the environment DCV_ACME_EAB_HMAC) or eab_hmac_file,
  * kek_file (or the environment DCV_ACME_KEK, read by account.h),
+ * cert_kek_file (or DCV_CERT_KEK, read by certstore.h),
  * allow_plaintext_keys (false: the worker and dcvctl refuse to store keys
  * without a KEK; see account_kek_policy()),
  * preferred_chain, profile, connect_timeout_ms, timeout_ms,

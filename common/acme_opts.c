@@ -38,6 +38,7 @@ void acme_opts_free(struct acme_opts *o)
 	if (o->eab_hmac)
 		crypto_free_secret(o->eab_hmac);
 	free(o->kek_file);
+	free(o->cert_kek_file);
 	free(o->preferred_chain);
 	free(o->profile);
 	memset(o, 0, sizeof(*o));
@@ -89,6 +90,7 @@ int acme_cfg_load(struct cfg *c, struct acme_opts *o)
 			cfg_fail(c, "acme.eab_hmac_file", "cannot read %s", hf);
 	}
 	o->kek_file = acme_strdup_opt(cfg_str(c, "acme.kek_file", NULL));
+	o->cert_kek_file = acme_strdup_opt(cfg_str(c, "acme.cert_kek_file", NULL));
 	o->allow_plaintext_keys = cfg_bool(c, "acme.allow_plaintext_keys", false);
 	o->preferred_chain = acme_strdup_opt(cfg_str(c, "acme.preferred_chain", NULL));
 	o->profile = acme_strdup_opt(cfg_str(c, "acme.profile", NULL));

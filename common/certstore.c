@@ -43,6 +43,10 @@ const char *certstore_strerror(enum certstore_status st)
 	case CERTSTORE_ENOMEM: return "out of memory";
 	case CERTSTORE_EKEK: return "the key is sealed and the key-encryption key is "
 	                            "missing or wrong, or the value was altered";
+	case CERTSTORE_EACCOUNTKEK: return "the key is sealed under the account's "
+	                                   "key-encryption key, not the certificate KEK "
+	                                   "(stored before the two were split): run "
+	                                   "dcvctl cert rewrap --from-account-kek";
 	case CERTSTORE_EPLAINTEXT: return "the key is stored in the clear, yet a "
 	                                  "key-encryption key is configured (refused: "
 	                                  "anyone who can write to Redis could have "
@@ -71,6 +75,37 @@ enum certstore_status certstore_open(const struct account_kek *kek, const char *
 		return CERTSTORE_OK;
 	*out = NULL;
 	return cs == CRYPTO_ENOMEM ? CERTSTORE_ENOMEM : CERTSTORE_EKEK;
+}
+
+enum account_status certstore_kek_load(const char *file, struct account_kek *out)
+{
+	return account_kek_load_env(file, CERTSTORE_KEK_ENV, out);
+}
+
+const char *certstore_kek_policy(const struct account_kek *kek, bool allow_plaintext)
+{
+	if ((kek && kek->set) || allow_plaintext)
+		return NULL;
+	return "no key-encryption key for the certificate keys: set acme.cert_kek_file "
+	       "or DCV_CERT_KEK (32 bytes, 64 hex digits; not the account's KEK), or "
+	       "acme.allow_plaintext_keys: true to store the certificate keys in Redis "
+	       "in the clear";
+}
+
+enum certstore_status certstore_open_diag(const struct account_kek *kek,
+                                          const struct account_kek *account_kek,
+                                          const char *stored, const char *aad,
+                                          char **out)
+{
+	char *other = NULL;
+	enum certstore_status st = certstore_open(kek, stored, aad, out);
+
+	if (st != CERTSTORE_EKEK || !account_kek || !account_kek->set)
+		return st;
+	if (certstore_open(account_kek, stored, aad, &other) == CERTSTORE_OK)
+		st = CERTSTORE_EACCOUNTKEK;
+	crypto_free_secret(other);
+	return st;
 }
 
 int certstore_put(struct queue *q, const char *domain, const char *chain,

@@ -3,9 +3,10 @@
  *
  *   chain        the PEM chain as downloaded (leaf first)
  *   key          the certificate's private key: "aesgcm1:..." sealed under
- *                the key-encryption key (the AAD is the hash's name, so a
- *                value cannot be moved to another domain); PKCS#8 PEM only
- *                with acme.allow_plaintext_keys and no KEK
+ *                the certificate key-encryption key (acme.cert_kek_file or
+ *                DCV_CERT_KEK; the AAD is the hash's name, so a value
+ *                cannot be moved to another domain); PKCS#8 PEM only with
+ *                acme.allow_plaintext_keys and no certificate KEK
  *   key_enc      "aes-256-gcm" or "none"
  *   names        the certificate's names, comma-separated
  *   serial       hex, as openssl prints it
@@ -16,12 +17,20 @@
  * The layout of the sealed key and its AAD is a contract with the backends:
  * schemas/certificate.md (with test vectors).
  *
+ * The certificate KEK is not the account's (account.h): a backend that
+ * opens certificate keys is given the one and never the other.  The two
+ * are independent: either may be missing (its keys then in the clear, only
+ * with acme.allow_plaintext_keys).  Keys sealed by a fleet from before the
+ * split are under the account KEK: certstore_open_diag() tells them apart
+ * and "dcvctl cert rewrap --from-account-kek" moves them.
+ *
  * The hash is replaced as a whole on every issuance (MULTI/EXEC), so a
  * reader never sees the chain of one certificate with the key of another.
  */
 #ifndef DCV_CERTSTORE_H
 #define DCV_CERTSTORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -43,7 +52,21 @@ enum certstore_status {
 	CERTSTORE_EKEK,        /* sealed, and the KEK is missing or wrong, or the
 	                          value was altered or moved (AAD) */
 	CERTSTORE_EPLAINTEXT,  /* in the clear while a KEK is configured */
+	CERTSTORE_EACCOUNTKEK, /* sealed under the account KEK, not the
+	                          certificate KEK (certstore_open_diag) */
 };
+
+/* The environment variable the certificate KEK may come from, when
+ * acme.cert_kek_file is not set (account_kek_load_env(), same format). */
+#define CERTSTORE_KEK_ENV "DCV_CERT_KEK"
+
+/* Loads the certificate KEK from FILE, else DCV_CERT_KEK (as
+ * account_kek_load()).  Neither: out->set = false and ACCOUNT_OK. */
+enum account_status certstore_kek_load(const char *file, struct account_kek *out);
+
+/* NULL when certificate keys may be stored with KEK (loaded): it is set, or
+ * ALLOW_PLAINTEXT; else the reason to refuse.  Static. */
+const char *certstore_kek_policy(const struct account_kek *kek, bool allow_plaintext);
 
 const char *certstore_strerror(enum certstore_status st);
 
@@ -60,6 +83,15 @@ int certstore_seal(const struct account_kek *kek, const char *secret,
  * secret (crypto_free_secret()), set on CERTSTORE_OK only. */
 enum certstore_status certstore_open(const struct account_kek *kek, const char *stored,
                                      const char *aad, char **out);
+
+/* certstore_open() under KEK; when that gives CERTSTORE_EKEK and the value
+ * opens under ACCOUNT_KEK (may be NULL or unset), CERTSTORE_EACCOUNTKEK
+ * instead: a key sealed before the certificate KEK existed, which rewrap
+ * moves.  What opened under ACCOUNT_KEK is wiped, never handed out. */
+enum certstore_status certstore_open_diag(const struct account_kek *kek,
+                                          const struct account_kek *account_kek,
+                                          const char *stored, const char *aad,
+                                          char **out);
 
 /* Stores the certificate of DOMAIN.  Returns 0, or -1 with ERR filled (never
  * with key material in it). */

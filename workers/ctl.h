@@ -8,6 +8,7 @@
  *   ctl_dead.c     dead list|replay|purge
  *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
  *   ctl_cert.c     cert get|list (the stored certificates)
+ *   ctl_rewrap.c   cert rewrap (certificate keys moved to the certificate KEK)
  *   ctl_console.c  console (the web console; console_page.h, console_html.h)
  *
  * A command gets the arguments after its name, writes results to stdout and
@@ -50,6 +51,20 @@ struct queue_reply *ctl_run(struct ctl *c, const char *fmt, ...)
 /* The same with the arguments as given (for keys read back from Redis,
  * which may hold anything, spaces included). */
 struct queue_reply *ctl_run_argv(struct ctl *c, int argc, const char **argv);
+
+struct acme_opts;
+struct account_kek;
+
+/* The configuration's acme section into O (acme_opts_free()) and the
+ * certificate KEK (acme.cert_kek_file, else DCV_CERT_KEK) into KEK
+ * (account_kek_wipe()); unset when neither is given.  0, or -1 after
+ * printing the configuration's errors behind CMD (an unreadable KEK names
+ * its file and line, or the variable). */
+int ctl_cert_kek(struct ctl *c, const char *cmd, struct acme_opts *o,
+                 struct account_kek *kek);
+
+/* "dcvctl cert rewrap" (ctl_rewrap.c): ARGV after "rewrap". */
+int ctl_cert_rewrap(struct ctl *c, int argc, char **argv);
 
 /* Prints J (indented, keys sorted) and releases it (takes the reference). */
 void ctl_print_json(json_t *j);

@@ -27,8 +27,11 @@
  * and plaintext keys not allowed, or a KEK that fails) get refuses unless
  * --unchecked (the chain alone) is given, which warns on stderr.
  *
- * The KEK is read as the worker reads it (acme.kek_file or DCV_ACME_KEK,
- * account_kek_load()).  No message carries key material.
+ * The key is opened with the certificate KEK, read as the worker reads it
+ * (acme.cert_kek_file or DCV_CERT_KEK, certstore_kek_load()); the account
+ * KEK, when there is one, only tells a key sealed before the two were
+ * split (cert rewrap moves those, ctl_rewrap.c).  No message carries key
+ * material.
  */
 #include "ctl.h"
 #include "ctl_term.h"
@@ -95,6 +98,27 @@ static int cert_read(struct ctl *c, const char *name, struct stored_cert *s)
 	return EXIT_OK;
 }
 
+int ctl_cert_kek(struct ctl *c, const char *cmd, struct acme_opts *o,
+                 struct account_kek *kek)
+{
+	memset(kek, 0, sizeof(*kek));
+	if (acme_cfg_load(c->cfg, o) != 0) {
+		cfg_print_errors(c->cfg, stderr, cmd);
+		return -1;
+	}
+	if (certstore_kek_load(o->cert_kek_file, kek) == ACCOUNT_OK)
+		return 0;
+	if (o->cert_kek_file)
+		cfg_fail(c->cfg, "acme.cert_kek_file", "cannot read the certificate "
+		         "key-encryption key from %s (64 hex digits or base64url of 32 bytes)",
+		         o->cert_kek_file);
+	else
+		cfg_fail(c->cfg, "acme.cert_kek_file", "%s must hold 64 hex digits or "
+		         "base64url of 32 bytes", CERTSTORE_KEK_ENV);
+	cfg_print_errors(c->cfg, stderr, cmd);
+	return -1;
+}
+
 /* Opens the stored key of NAME into *PEM (a secret: crypto_free_secret())
  * and checks it against the leaf and the names.  Returns EXIT_OK or
  * EXIT_FAIL after saying why (never with key material); *UNAVAIL is set
@@ -105,7 +129,7 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
                     char **pem, int *unavail)
 {
 	struct acme_opts o;
-	struct account_kek kek = { 0 };
+	struct account_kek kek = { 0 }, acct = { 0 };
 	char aad[400], why[256] = "";
 	char *names = NULL, **v = NULL;
 	int rc = EXIT_FAIL;
@@ -113,31 +137,29 @@ static int cert_key(struct ctl *c, const char *name, const struct stored_cert *s
 	*pem = NULL;
 	*unavail = 0;
 	memset(&o, 0, sizeof(o));
-	if (acme_cfg_load(c->cfg, &o) != 0) {
-		cfg_print_errors(c->cfg, stderr, "dcvctl cert: configuration");
-		goto out;
-	}
-	if (account_kek_load(o.kek_file, &kek) != ACCOUNT_OK) {
-		fprintf(stderr, "dcvctl cert: key-encryption key (%s) must hold "
-		        "64 hex digits or base64url of 32 bytes\n",
-		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+	if (ctl_cert_kek(c, "dcvctl cert", &o, &kek) != 0) {
 		*unavail = 1;
 		goto out;
 	}
-	const char *policy = account_kek_policy(&kek, o.allow_plaintext_keys);
+	const char *policy = certstore_kek_policy(&kek, o.allow_plaintext_keys);
 	if (policy) {
 		fprintf(stderr, "dcvctl cert: %s: the key cannot be opened: %s\n", name, policy);
 		*unavail = 1;
 		goto out;
 	}
+	/* the account KEK only to tell a key sealed before the split from a
+	 * wrong certificate KEK: best effort, a backend need not have it */
+	if (account_kek_load(o.kek_file, &acct) != ACCOUNT_OK)
+		account_kek_wipe(&acct);
 	/* the AAD is the hash's name, as certstore_put() sealed it */
 	queue_key(c->q, aad, sizeof(aad), "cert:");
 	snprintf(aad + strlen(aad), sizeof(aad) - strlen(aad), "%s", name);
-	enum certstore_status st = certstore_open(&kek, s->key, aad, pem);
+	enum certstore_status st = certstore_open_diag(&kek, &acct, s->key, aad, pem);
 	if (st != CERTSTORE_OK) {
 		fprintf(stderr, "dcvctl cert: %s: %s%s\n", name, certstore_strerror(st),
-		        st == CERTSTORE_EKEK && !kek.set ? " (set acme.kek_file or DCV_ACME_KEK)" : "");
-		*unavail = st == CERTSTORE_EKEK;
+		        st == CERTSTORE_EKEK && !kek.set ? " (set acme.cert_kek_file or "
+		        CERTSTORE_KEK_ENV ")" : "");
+		*unavail = st == CERTSTORE_EKEK || st == CERTSTORE_EACCOUNTKEK;
 		goto out;
 	}
 	size_t n = 1;
@@ -167,6 +189,7 @@ out:
 	free(v);
 	free(names);
 	account_kek_wipe(&kek);
+	account_kek_wipe(&acct);
 	acme_opts_free(&o);
 	return rc;
 }
@@ -707,6 +730,8 @@ int ctl_cert(struct ctl *c, int argc, char **argv)
 		rc = cert_get(c, argc - 1, argv + 1);
 	} else if (argc >= 1 && strcmp(argv[0], "list") == 0) {
 		rc = cert_list(c, argc - 1, argv + 1);
+	} else if (argc >= 1 && strcmp(argv[0], "rewrap") == 0) {
+		rc = ctl_cert_rewrap(c, argc - 1, argv + 1);
 	} else {
 		ctl_usage(stderr);
 		return EXIT_USAGE;

@@ -14,6 +14,7 @@
  *   dcvctl [-c FILE] account register|show|rotate-key|deactivate ...
  *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
+ *   dcvctl [-c FILE] cert rewrap --from-account-kek | --old-kek-file F
  *   dcvctl [-c FILE] console [--listen ADDR:PORT] [--write-token-file F]
  *                           [--auth-file F] [--host NAME:PORT]...
  *
@@ -57,6 +58,9 @@ void ctl_usage(FILE *f)
 	      "                                   --key and never to a terminal\n"
 	      "  cert list [--expiring 30d] [--tenant T] [--json]\n"
 	      "                                   the stored certificates\n"
+	      "  cert rewrap --from-account-kek | --old-kek-file F\n"
+	      "                                   seal every stored certificate key under\n"
+	      "                                   the certificate KEK (resumable)\n"
 	      "  console [--listen 127.0.0.1:8080] [--write-token-file F] [--auth-file F]\n"
 	      "          [--host NAME:PORT]...    the web console (read-only without a\n"
 	      "                                   write token; --host at most 8)\n"

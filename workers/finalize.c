@@ -5,8 +5,8 @@
  * to offboard-check, which also schedules the renewal.
  *
  * The new key and its CSR are made, and the key recorded (sealed under the
- * KEK when there is one), before the finalize request is sent, so a job
- * reclaimed at any point downloads the chain for the key it has; only a
+ * certificate KEK when there is one, never the account's), before the
+ * finalize request is sent, so a job reclaimed at any point downloads the chain for the key it has; only a
  * Redis that loses the record of the key costs a new order.  The order's
  * fields leave the domain record with the commit that moves the job on,
  * never before it.  An invalid authorization removes the TXT, records the
@@ -143,7 +143,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	               (prev[0] && strcmp(prev, s.serial) != 0);
 	long long ari_next;
 	uint64_t at = renew_at(env, c, chain, &s, &ari_next);
-	if (certstore_put(env->q, job->domain, chain, key_pem, &p->kek,
+	if (certstore_put(env->q, job->domain, chain, key_pem, &p->cert_kek,
 	                  rec_str(rec, "names", job->domain), &s, at, err, sizeof(err)) != 0) {
 		outcome_retry(out, 1000, "%s", err);
 		outcome_keep_state(out);
@@ -192,7 +192,7 @@ static int finalize_ready(struct stage_env *env, struct acme_client *c, struct j
 		outcome_keep_state(out);
 		goto out;
 	}
-	if (certstore_seal(&p->kek, *key_pem, aad, &sealed) != 0) {
+	if (certstore_seal(&p->cert_kek, *key_pem, aad, &sealed) != 0) {
 		outcome_retry(out, 1000, "cannot seal the new key");
 		outcome_keep_state(out);
 		goto out;
@@ -229,7 +229,10 @@ static int key_of_valid(struct stage_env *env, const struct job *job,
 {
 	struct pipeline *p = pipeline_of(env);
 	const char *stored = rec_str(rec, "pending_key", NULL);
-	enum certstore_status cs = stored ? certstore_open(&p->kek, stored, aad, key_pem)
+	/* a key recorded under the account KEK (a run from before the split)
+	 * is named as such, for the operator to rewrap; it costs a new order */
+	enum certstore_status cs = stored ? certstore_open_diag(&p->cert_kek, &p->kek, stored,
+	                                                        aad, key_pem)
 	                                  : CERTSTORE_OK;
 
 	if (stored && cs == CERTSTORE_OK)
@@ -237,7 +240,7 @@ static int key_of_valid(struct stage_env *env, const struct job *job,
 	domain_set(env, job, "order_url", (const char *)NULL, "order_gen", (const char *)NULL,
 	           "pending_key", (const char *)NULL, (const char *)NULL);
 	fz_key_lost(stored != NULL, certstore_strerror(cs), out);
-	if (cs == CERTSTORE_EPLAINTEXT)
+	if (cs == CERTSTORE_EPLAINTEXT || cs == CERTSTORE_EACCOUNTKEK)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, out->reason);
 	return -1;
 }

@@ -7,6 +7,7 @@
 
 #include "acme_outcome.h"
 #include "bucket.h"
+#include "certstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -16,6 +17,62 @@
  * whether another process rotated the key (a request refused meanwhile
  * makes it look at once). */
 #define ACCOUNT_CHECK_MS 1000
+
+/* Where one KEK comes from and whose keys it seals. */
+struct kek_src {
+	const char *path;   /* its configuration key, for errors */
+	const char *file;   /* its file, or NULL: the variable */
+	const char *var;    /* the environment variable */
+	const char *whose;  /* "the account key", for messages */
+	const char *(*policy)(const struct account_kek *, bool allow_plaintext);
+};
+
+/* Loads S into K, refused when absent unless ALLOW (plaintext keys).  0, or
+ * -1 with the error recorded in C (naming the file, never the key). */
+static int load_kek(struct cfg *c, const struct kek_src *s, bool allow, struct account_kek *k)
+{
+	if (account_kek_load_env(s->file, s->var, k) != ACCOUNT_OK) {
+		cfg_fail(c, s->path, "cannot read the key-encryption key of %s from %s "
+		         "(64 hex digits or base64url of 32 bytes)", s->whose,
+		         s->file ? s->file : s->var);
+		return -1;
+	}
+	const char *why = s->policy(k, allow);
+	if (why) {
+		cfg_fail(c, s->path, "%s", why);
+		return -1;
+	}
+	if (!k->set)
+		log_msg(LOG_WARN, "acme.allow_plaintext_keys: %s stored in Redis in the clear",
+		        s->whose);
+	return 0;
+}
+
+/* The account KEK (every stage that signs) and, for a worker that runs
+ * finalize, the certificate KEK: each on its own.  A worker without
+ * finalize never holds the certificate KEK.  0, or -1 with the error
+ * recorded in C. */
+static int load_keks(struct cfg *c, const struct worker_cfg *wc, struct pipeline *p)
+{
+	const struct kek_src account = { "acme.kek_file", p->acme.kek_file, ACCOUNT_KEK_ENV,
+	                                 "the account key", account_kek_policy };
+	const struct kek_src cert = { "acme.cert_kek_file", p->acme.cert_kek_file,
+	                              CERTSTORE_KEK_ENV, "the certificate keys",
+	                              certstore_kek_policy };
+	bool allow = p->acme.allow_plaintext_keys;
+
+	if (load_kek(c, &account, allow, &p->kek) != 0)
+		return -1;
+	if (!(wc->stage_mask & 1u << STAGE_FINALIZE))
+		return 0;
+	if (load_kek(c, &cert, allow, &p->cert_kek) != 0)
+		return -1;
+	if (p->kek.set && p->cert_kek.set &&
+	    memcmp(p->kek.key, p->cert_kek.key, sizeof(p->kek.key)) == 0)
+		log_msg(LOG_WARN, "acme.cert_kek_file: the certificate KEK is the account's: "
+		        "whoever can open a certificate key can open the account key");
+	return 0;
+}
 
 int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 {
@@ -41,19 +98,8 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 	}
 	if (cfg_error(c))
 		return -1;
-	if (account_kek_load(p->acme.kek_file, &p->kek) != ACCOUNT_OK) {
-		cfg_fail(c, "acme.kek_file", "cannot read the key-encryption key "
-		         "(64 hex digits or base64url of 32 bytes)");
+	if (load_keks(c, wc, p) != 0)
 		return -1;
-	}
-	const char *why = account_kek_policy(&p->kek, p->acme.allow_plaintext_keys);
-	if (why) {
-		cfg_fail(c, "acme.kek_file", "%s", why);
-		return -1;
-	}
-	if (!p->kek.set)
-		log_msg(LOG_WARN, "acme.allow_plaintext_keys: the account and certificate "
-		        "keys are stored in Redis in the clear");
 	const char *u = p->acme.directory_url, *h = strstr(u, "://");
 	h = h ? h + 3 : u;
 	snprintf(p->ca, sizeof(p->ca), "%.*s", (int)strcspn(h, "/"), h);
@@ -103,6 +149,7 @@ void pipeline_release(void *deps)
 	free(p->threads);
 	acme_opts_free(&p->acme);
 	account_kek_wipe(&p->kek);
+	account_kek_wipe(&p->cert_kek);
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }

@@ -45,7 +45,8 @@ struct pipeline {
 	struct dns_opts dns;
 	struct txt_provider_opts txt;
 	bool have_txt;
-	struct account_kek kek;
+	struct account_kek kek;       /* the account key's */
+	struct account_kek cert_kek;  /* the certificates' keys' (finalize) */
 	char ca[256];             /* the CA's host: rate-limit buckets */
 	struct stage_thread *threads;
 	unsigned nthreads;

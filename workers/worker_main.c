@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "certstore.h"
 #include "log.h"
 
 /* What the command line asked for. */
@@ -137,9 +138,11 @@ static int load_config(const char *prog, const struct options *o, struct cfg **c
 		cfg_print_errors(*c, stderr, prog);
 		return 2;
 	}
-	/* read with getenv, not as keys: the KEK (account.c), and the console's
-	 * secrets (dcvctl console), which a pod may share with the worker */
-	static const char *const direct[] = { ACCOUNT_KEK_ENV, "DCV_CONSOLE_AUTH",
+	/* read with getenv, not as keys: the KEKs (account.c, certstore.c), and
+	 * the console's secrets (dcvctl console), which a pod may share with the
+	 * worker */
+	static const char *const direct[] = { ACCOUNT_KEK_ENV, CERTSTORE_KEK_ENV,
+	                                      "DCV_CONSOLE_AUTH",
 	                                      "DCV_CONSOLE_WRITE_TOKEN", NULL };
 	cfg_check_env(*c, environ, direct, warn_env, NULL);
 	return 0;

@@ -246,7 +246,8 @@ class FleetEnv:
         self.validation_zone = validation_zone
         self.customer_key = ("customer-update", _secret())
         self.validation_key = ("dcv-update", _secret())
-        self.kek = os.urandom(32).hex()
+        self.kek = os.urandom(32).hex()        # the account key's
+        self.cert_kek = os.urandom(32).hex()   # the certificates' keys'
         self.workers = []
         self.redis = self.pebble = self.chall = self.ca = None
         self.p = self.s = self.r = self.ca_r = None
@@ -600,7 +601,8 @@ class FleetEnv:
     # ----------------------------------------------------------- workers
 
     def env(self):
-        return {"DCV_REDIS_URL": self.worker_url, "DCV_ACME_KEK": self.kek}
+        return {"DCV_REDIS_URL": self.worker_url, "DCV_ACME_KEK": self.kek,
+                "DCV_CERT_KEK": self.cert_kek}
 
     def check_config(self, path=None):
         """dcv-worker -c PATH --check-config: the CompletedProcess."""

@@ -11,15 +11,20 @@ without key material in any message, a chain that does not match its key
 refused even without --key, no chain printed without a KEK unless
 --unchecked, and the list with its filters and its
 SCAN walk over more keys than one batch."""
+import base64
 import json
 import os
+import re
+import signal
 import stat
 import subprocess
 import time
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import harness
 from test_e2e import customer_ready, fleet, wait_issued
@@ -222,7 +227,7 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
     d, other = list(domains)
     out = os.path.join(env.tmp, "out-refused")
     p = env.ctl("cert", "get", d, "--out", out, check=False,
-                env={"DCV_ACME_KEK": os.urandom(32).hex()})
+                env={"DCV_CERT_KEK": os.urandom(32).hex()})
     assert p.returncode == 1 and "key-encryption key" in p.stderr, p.stderr
     no_secret(p.stdout, p.stderr)
     assert not os.path.exists(out) or os.listdir(out) == []
@@ -256,8 +261,9 @@ def test_wrong_kek_and_moved_key_are_refused(issued):
 
 
 def ctl_without_kek(env, *args, extra=None):
-    """dcvctl ARGS with no DCV_ACME_KEK in its environment (and EXTRA)."""
-    e = {k: v for k, v in {**os.environ, **env.env()}.items() if k != "DCV_ACME_KEK"}
+    """dcvctl ARGS with no certificate KEK (DCV_CERT_KEK) in its environment
+    (and EXTRA); the account's is there, and does not open certificate keys."""
+    e = {k: v for k, v in {**os.environ, **env.env()}.items() if k != "DCV_CERT_KEK"}
     return subprocess.run([harness.program("dcvctl"), "-c", env.config, *args],
                           capture_output=True, text=True, timeout=60, env={**e, **(extra or {})})
 
@@ -270,7 +276,7 @@ def test_a_chain_that_cannot_be_checked_needs_unchecked(issued):
     d = next(iter(domains))
     chain = env.cert(d)["chain"]
     for run in (lambda *a: ctl_without_kek(env, *a),
-                lambda *a: env.ctl(*a, check=False, env={"DCV_ACME_KEK": os.urandom(32).hex()})):
+                lambda *a: env.ctl(*a, check=False, env={"DCV_CERT_KEK": os.urandom(32).hex()})):
         for args in ([], ["--json"]):
             p = run("cert", "get", d, *args)
             assert p.returncode == 1 and "--unchecked" in p.stderr, (args, p.stderr)
@@ -362,12 +368,15 @@ def test_each_example_opens_the_fleets_key(issued):
     and Python) with the KEK and the hash's name as AAD, matches its leaf."""
     from test_examples import certkey_cmd
     env, domains = issued
+    kek_file = os.path.join(env.tmp, "cert-kek")
+    with open(kek_file, "w") as f:
+        f.write(env.cert_kek + "\n")
     for d in domains:
         c = env.cert(d)
         for which in ("node", "python"):
-            p = subprocess.run(certkey_cmd(which) + ["open", "--aad", f"{env.prefix}:cert:{d}"],
-                               input=c["key"], capture_output=True, text=True, timeout=30,
-                               env={**os.environ, "DCV_ACME_KEK": env.kek})
+            p = subprocess.run(certkey_cmd(which) + ["open", "--aad", f"{env.prefix}:cert:{d}",
+                                                     "--kek-file", kek_file],
+                               input=c["key"], capture_output=True, text=True, timeout=30)
             assert p.returncode == 0, (which, p.stderr)
             assert key_matches(p.stdout, c["chain"]), which
 
@@ -446,3 +455,173 @@ def test_a_failed_rename_says_what_was_replaced_and_keeps_the_old_key(issued):
             assert after[name] == before[name], name
     finally:
         subprocess.run(["chattr", "-i", target], check=True)
+
+
+def seal(kek_hex, plain, aad):
+    """A value in schemas/certificate.md's layout, sealed under KEK_HEX."""
+    nonce = os.urandom(12)
+    ct = AESGCM(bytes.fromhex(kek_hex)).encrypt(nonce, plain.encode(), aad.encode())
+    return "aesgcm1:" + base64.urlsafe_b64encode(nonce + ct).decode().rstrip("=")
+
+
+def unseal(kek_hex, sealed, aad):
+    """The plaintext of SEALED under KEK_HEX, or InvalidTag."""
+    assert sealed.startswith("aesgcm1:"), sealed[:16]
+    b = sealed[len("aesgcm1:"):]
+    raw = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4))
+    return AESGCM(bytes.fromhex(kek_hex)).decrypt(raw[:12], raw[12:], aad.encode()).decode()
+
+
+def opens(kek_hex, sealed, aad):
+    try:
+        unseal(kek_hex, sealed, aad)
+        return True
+    except InvalidTag:
+        return False
+
+
+def test_finalize_seals_under_the_certificate_kek(issued):
+    """Issue 13, two keys with two jobs: the live pipeline's finalize sealed
+    each key under the certificate KEK, which cert get opens; the account
+    KEK opens none of them, and cert get given the account KEK as its
+    certificate KEK refuses."""
+    env, domains = issued
+    assert env.kek != env.cert_kek
+    for d in domains:
+        c, aad = env.cert(d), f"{env.prefix}:cert:{d}"
+        assert c["key_enc"] == "aes-256-gcm"
+        assert key_matches(unseal(env.cert_kek, c["key"], aad), c["chain"])
+        assert not opens(env.kek, c["key"], aad)
+        p = env.ctl("cert", "get", d, "--key")
+        assert key_matches(p.stdout[len(c["chain"]):], c["chain"])
+        p = env.ctl("cert", "get", d, "--key", check=False, env={"DCV_CERT_KEK": env.kek})
+        assert p.returncode == 1 and p.stdout == "", p.stderr
+        assert "key-encryption key is missing or wrong" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+    # cert get needs no account KEK at all (a backend is not given it)
+    p = env.ctl("cert", "get", d, "--key", env={"DCV_ACME_KEK": ""})
+    assert key_matches(p.stdout[len(c["chain"]):], c["chain"])
+
+
+def test_an_unreadable_cert_kek_file_is_a_config_error(issued):
+    env, domains = issued
+    d = next(iter(domains))
+    cfg = os.path.join(env.tmp, "dcv-certkek.yaml")
+    missing = os.path.join(env.tmp, "no-such-cert-kek")
+    with open(env.config) as f:
+        text = f.read()
+    assert re.search(r"(?m)^acme:$", text), text
+    with open(cfg, "w") as f:
+        f.write(re.sub(r"(?m)^acme:$", f"acme:\n  cert_kek_file: \"{missing}\"", text, count=1))
+    for args in (["cert", "get", d], ["cert", "rewrap", "--from-account-kek"]):
+        p = env.ctl(*args, config=cfg, check=False)
+        assert p.returncode != 0, p.stderr
+        assert "dcv-certkek.yaml:" in p.stderr and "acme.cert_kek_file" in p.stderr, p.stderr
+        assert missing in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        assert env.cert_kek not in p.stderr
+
+
+def rewrap(env, *args):
+    return env.ctl("cert", "rewrap", *args, check=False)
+
+
+def test_rewrap_killed_halfway_then_resumed(issued):
+    """A fleet from before the certificate KEK: keys (certificates' and
+    pending ones) sealed under the account KEK.  cert get names the
+    problem; rewrap killed (SIGKILL) after its progress showed some keys
+    leaves some moved and some not, and run again moves the rest: every key
+    then opens under the certificate KEK and none under the account KEK, a
+    third run rewraps nothing, and a key under neither is named and fails
+    the run."""
+    env, domains = issued
+    d = next(iter(domains))
+    r = env.client()
+    real = f"{env.prefix}:cert:{d}"
+    original = r.hget(real, "key").decode()
+    pem = unseal(env.cert_kek, original, real)
+    r.hset(real, "key", seal(env.kek, pem, real))
+    p = env.ctl("cert", "get", d, check=False)
+    assert p.returncode == 1 and "rewrap --from-account-kek" in p.stderr, p.stderr
+    no_secret(p.stdout, p.stderr)
+
+    n = 4000
+    names = [f"rw{i}.rewrap.example" for i in range(n)]
+    values = {}
+    with r.pipeline(transaction=False) as pipe:
+        for i, name in enumerate(names):
+            if i % 2:
+                key, field, aad = f"{env.prefix}:cert:{name}", "key", f"{env.prefix}:cert:{name}"
+            else:
+                key, field = f"{env.prefix}:domain:{name}", "pending_key"
+                aad = f"{key}:pending_key"
+            plain = f"-----BEGIN PRIVATE KEY-----\nfake {i}\n-----END PRIVATE KEY-----\n"
+            values[(key, field)] = (aad, plain)
+            pipe.hset(key, field, seal(env.kek, plain, aad))
+        pipe.execute()
+    values[(real, "key")] = (real, pem)
+    bad = f"{env.prefix}:cert:bad.rewrap.example"
+
+    def under(kek):
+        return sum(opens(kek, r.hget(k, f).decode(), aad) for (k, f), (aad, _) in values.items())
+
+    try:
+        cmd = [harness.program("dcvctl"), "-c", env.config, "cert", "rewrap", "--from-account-kek"]
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                env={**os.environ, **env.env()})
+        seen = []
+        try:
+            for line in proc.stderr:
+                seen.append(line)
+                if " of " in line and int(line.split(":")[1].split()[0]) >= 1000:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    break
+        finally:
+            proc.wait(timeout=60)
+            proc.stderr.close()
+        assert proc.returncode == -signal.SIGKILL, seen
+        moved = under(env.cert_kek)
+        assert 0 < moved < len(values), (moved, seen)
+        assert under(env.kek) == len(values) - moved
+
+        p = rewrap(env, "--from-account-kek")
+        assert p.returncode == 0, p.stderr
+        assert f"{len(values) - moved} rewrapped" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        assert under(env.cert_kek) == len(values) and under(env.kek) == 0
+        for (k, f), (aad, plain) in values.items():
+            v = r.hget(k, f).decode()
+            assert v.startswith("aesgcm1:") and unseal(env.cert_kek, v, aad) == plain
+        assert r.hget(real, "key_enc") == b"aes-256-gcm"
+        assert r.hget(f"{env.prefix}:domain:{names[0]}", "key_enc") is None
+        c = env.cert(d)
+        assert key_matches(env.ctl("cert", "get", d, "--key").stdout[len(c["chain"]):],
+                           c["chain"])
+
+        p = rewrap(env, "--from-account-kek")
+        assert p.returncode == 0 and " 0 rewrapped" in p.stderr, p.stderr
+
+        # a key under neither KEK: named by its hash, the run fails
+        other = os.urandom(32).hex()
+        r.hset(bad, "key", seal(other, "x", bad))
+        p = rewrap(env, "--from-account-kek")
+        assert p.returncode == 1, p.stderr
+        assert "bad.rewrap.example" in p.stderr and "1 failed" in p.stderr, p.stderr
+        no_secret(p.stdout, p.stderr)
+        # from another old KEK given as a file
+        kf = os.path.join(env.tmp, "old-kek")
+        with open(kf, "w") as f:
+            f.write(other + "\n")
+        p = rewrap(env, "--old-kek-file", kf)
+        assert p.returncode == 0 and " 1 rewrapped" in p.stderr, p.stderr
+        assert unseal(env.cert_kek, r.hget(bad, "key").decode(), bad) == "x"
+        for args in ([], ["--from-account-kek", "--old-kek-file", kf], ["--bogus"]):
+            assert rewrap(env, *args).returncode == 2, args
+    finally:
+        with r.pipeline(transaction=False) as pipe:
+            for (k, f) in values:
+                if k != real:
+                    pipe.delete(k)
+            pipe.delete(bad)
+            pipe.execute()
+        r.hset(real, "key", original)

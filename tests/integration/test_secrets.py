@@ -13,12 +13,14 @@ real servers:
     planted pending_key of a finalized order is passed over for a new order,
     and the certificate stored is not for the planted key.
 """
+import base64
 import os
 import subprocess
 
 
 import harness
 from fleet_env import FAST_TIMERS, FleetEnv
+from test_cert import seal, unseal
 from test_e2e import tmp, customer_ready, orders, wait_issued  # noqa: F401 (tmp: the fixture)
 
 # '@', '/', ':', and a tail that reads as a host and port of its own (port 1
@@ -203,5 +205,102 @@ def test_keys_in_the_clear_under_a_kek_are_refused(tmp):
         leaf = c["chain"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
         assert pubkey(leaf, "x509") != pubkey(planted, "pkey")
         assert "pending_key" not in env.domain(b)
+        env.stop_worker(w)
+
+        # 3. a pending_key of an order in flight sealed under the account
+        # KEK (a fleet from before the certificate KEK): once rewrapped
+        # (dcvctl cert rewrap), the same order is downloaded, its key kept.
+        c3 = f"c.{env.zones[0]}"
+        customer_ready(env, c3)
+        w = env.start_worker(env={"DCV_REDIS_URL": nodel})
+        env.ctl("onboard", c3)
+        harness.wait_until(lambda: "cannot store the certificate: NOPERM" in env.log(w)
+                           and "pending_key" in env.domain(c3), 60,
+                           what="finalize stuck before storing")
+        env.stop_worker(w)
+        dkey = f"dcv:domain:{c3}"
+        aad = dkey + ":pending_key"
+        pem = unseal(env.cert_kek, env.domain(c3)["pending_key"], aad)
+        old = seal(env.kek, pem, aad)
+        r.hset(dkey, "pending_key", old)
+        p = env.ctl("cert", "rewrap", "--from-account-kek")
+        assert "1 rewrapped" in p.stderr, p.stderr
+        no_secret(p.stderr, pem, env.kek, env.cert_kek)
+        assert unseal(env.cert_kek, env.domain(c3)["pending_key"], aad) == pem
+        w = env.start_worker()
+        wait_issued(env, [c3], 60)
+        assert orders(env, c3) == 1, "the rewrapped key was used, no new order"
+        c = env.cert(c3)
+        leaf = c["chain"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+        assert pubkey(leaf, "x509") == pubkey(pem, "pkey")
+        env.stop_worker(w)
+
+        # 4. the same without the rewrap: refused, the log names the fix
+        d4 = f"d.{env.zones[1]}"
+        customer_ready(env, d4)
+        w = env.start_worker(env={"DCV_REDIS_URL": nodel})
+        env.ctl("onboard", d4)
+        harness.wait_until(lambda: "pending_key" in env.domain(d4) and
+                           "cannot store the certificate: NOPERM" in env.log(w), 60,
+                           what="finalize stuck before storing")
+        env.stop_worker(w)
+        dkey = f"dcv:domain:{d4}"
+        aad = dkey + ":pending_key"
+        pem = unseal(env.cert_kek, env.domain(d4)["pending_key"], aad)
+        r.hset(dkey, "pending_key", seal(env.kek, pem, aad))
+        assert orders(env, d4) == 1
+        w = env.start_worker()
+        wait_issued(env, [d4], 60)
+        env.stop_worker(w)
+        log = env.log(w)
+        assert "sealed under the account's key-encryption key" in log, log[-3000:]
+        assert "dcvctl cert rewrap --from-account-kek" in log
+        assert orders(env, d4) == 2
+        for secret in (pem, env.kek, env.cert_kek, "PRIVATE KEY"):
+            assert secret not in log
     finally:
         env.close()
+
+
+def test_finalize_needs_a_certificate_kek_of_its_own(tmp):
+    """A worker that runs finalize needs the certificate KEK (DCV_CERT_KEK
+    or acme.cert_kek_file), not only the account's; one without finalize
+    does not.  A missing file is an error at its line, naming it."""
+    path = os.path.join(tmp, "dcv.yaml")
+    base = ("metrics:\n  port: 0\nprovider:\n  type: rfc2136\n  zone: v.example\n"
+            "  server: 127.0.0.1:53\n  tsig:\n    name: k\n    algorithm: hmac-sha256\n"
+            "    secret: " + base64.b64encode(b"0" * 32).decode() + "\n")
+
+    def check(text, stage="finalize", **env):
+        with open(path, "w") as f:
+            f.write(text)
+        return run("dcv-worker", ["-c", path, "--stage", stage, "--check-config"],
+                   "redis://127.0.0.1:1/0", tmp, extra_env=env)
+
+    acct = {"DCV_ACME_KEK": "00" * 32}
+    p = check(base, **acct)
+    assert p.returncode == 2 and "acme.cert_kek_file or DCV_CERT_KEK" in p.stderr, p.stderr
+    assert check(base, stage="verify-cname", **acct).returncode == 0
+    assert check(base, DCV_CERT_KEK="11" * 32, **acct).returncode == 0
+    p = check(base, DCV_CERT_KEK="not a key", **acct)
+    assert p.returncode == 2 and "DCV_CERT_KEK" in p.stderr and "not a key" not in p.stderr
+    missing = os.path.join(tmp, "no-such-kek")
+    p = check(base + f"acme:\n  cert_kek_file: {missing}\n", DCV_CERT_KEK="11" * 32, **acct)
+    assert p.returncode == 2, p.stderr
+    assert f"dcv.yaml:12: acme.cert_kek_file: " in p.stderr and missing in p.stderr, p.stderr
+    kf = os.path.join(tmp, "cert-kek")
+    with open(kf, "w") as f:
+        f.write("22" * 32 + "\n")
+    assert check(base + f"acme:\n  cert_kek_file: {kf}\n", **acct).returncode == 0
+    # each KEK independent: the account's in the clear does not excuse the
+    # certificates' (one consent, acme.allow_plaintext_keys, covers both)
+    p = check(base, DCV_CERT_KEK="11" * 32)
+    assert p.returncode == 2 and "acme.kek_file or DCV_ACME_KEK" in p.stderr, p.stderr
+    p = check(base + "acme:\n  allow_plaintext_keys: true\n", DCV_CERT_KEK="11" * 32)
+    assert p.returncode == 0 and "the account key stored in Redis in the clear" in p.stderr
+    assert "certificate keys stored" not in p.stderr
+    p = check(base + "acme:\n  allow_plaintext_keys: true\n", **acct)
+    assert p.returncode == 0 and "the certificate keys stored in Redis in the clear" in p.stderr
+    # the same key twice: allowed, with a warning
+    p = check(base, DCV_CERT_KEK="00" * 32, **acct)
+    assert p.returncode == 0 and "the certificate KEK is the account's" in p.stderr, p.stderr

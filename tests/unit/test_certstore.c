@@ -121,12 +121,102 @@ static void test_refusals(void **state)
 	account_kek_wipe(&kek);
 }
 
+#define ACCOUNT_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define CERT_HEX "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+
+/* The certificate KEK is read from DCV_CERT_KEK, never from the account's
+ * DCV_ACME_KEK, in the same format (and from its file first). */
+static void test_cert_kek_has_its_own_variable(void **state)
+{
+	(void)state;
+	struct account_kek k;
+
+	unsetenv(CERTSTORE_KEK_ENV);
+	assert_int_equal(setenv("DCV_ACME_KEK", ACCOUNT_HEX, 1), 0);
+	assert_int_equal(certstore_kek_load(NULL, &k), ACCOUNT_OK);
+	assert_false(k.set);
+	assert_non_null(certstore_kek_policy(&k, false));
+	assert_non_null(strstr(certstore_kek_policy(&k, false), "acme.cert_kek_file"));
+	assert_null(certstore_kek_policy(&k, true));
+	assert_int_equal(setenv(CERTSTORE_KEK_ENV, CERT_HEX, 1), 0);
+	assert_int_equal(certstore_kek_load(NULL, &k), ACCOUNT_OK);
+	assert_true(k.set);
+	assert_int_equal(k.key[0], 0xa0);
+	assert_int_equal(k.key[31], 0xbf);
+	assert_null(certstore_kek_policy(&k, false));
+	assert_int_equal(setenv(CERTSTORE_KEK_ENV, "not a key", 1), 0);
+	assert_int_equal(certstore_kek_load(NULL, &k), ACCOUNT_EKEK);
+	/* a file that is not there: an error, the variable not consulted */
+	assert_int_equal(setenv(CERTSTORE_KEK_ENV, CERT_HEX, 1), 0);
+	assert_int_equal(certstore_kek_load("/nonexistent/cert-kek", &k), ACCOUNT_EKEK);
+	assert_false(k.set);
+	unsetenv(CERTSTORE_KEK_ENV);
+	unsetenv("DCV_ACME_KEK");
+	account_kek_wipe(&k);
+}
+
+/* Two keys with two jobs: a value sealed under the account KEK does not
+ * open under the certificate KEK and the reverse, each at its own AAD
+ * (the certificate hash's and the pending key's); certstore_open_diag
+ * names a value sealed under the account KEK, hands nothing out, and
+ * leaves every other refusal as it was. */
+static void test_two_keks(void **state)
+{
+	(void)state;
+	struct account_kek acct, cert, none = { 0 };
+	const char *pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----\n";
+	const char *aads[] = { "dcv:cert:x.example.com", "dcv:domain:x.example.com:pending_key" };
+	char *under_acct = NULL, *under_cert = NULL, *out = NULL;
+
+	kek_from_text(ACCOUNT_HEX, &acct);
+	kek_from_text(CERT_HEX, &cert);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(certstore_seal(&acct, pem, aads[i], &under_acct), 0);
+		assert_int_equal(certstore_seal(&cert, pem, aads[i], &under_cert), 0);
+		assert_int_equal(certstore_open(&cert, under_acct, aads[i], &out), CERTSTORE_EKEK);
+		assert_null(out);
+		assert_int_equal(certstore_open(&acct, under_cert, aads[i], &out), CERTSTORE_EKEK);
+		assert_null(out);
+
+		assert_int_equal(certstore_open_diag(&cert, &acct, under_acct, aads[i], &out),
+		                 CERTSTORE_EACCOUNTKEK);
+		assert_null(out);
+		assert_non_null(strstr(certstore_strerror(CERTSTORE_EACCOUNTKEK),
+		                       "dcvctl cert rewrap --from-account-kek"));
+		/* no certificate KEK at all (plaintext allowed): the same diagnosis */
+		assert_int_equal(certstore_open_diag(&none, &acct, under_acct, aads[i], &out),
+		                 CERTSTORE_EACCOUNTKEK);
+		/* without the account KEK, or at another AAD: only "wrong KEK" */
+		assert_int_equal(certstore_open_diag(&cert, NULL, under_acct, aads[i], &out),
+		                 CERTSTORE_EKEK);
+		assert_int_equal(certstore_open_diag(&cert, &none, under_acct, aads[i], &out),
+		                 CERTSTORE_EKEK);
+		assert_int_equal(certstore_open_diag(&cert, &acct, under_acct, aads[1 - i], &out),
+		                 CERTSTORE_EKEK);
+		assert_int_equal(certstore_open_diag(&cert, &acct, pem, aads[i], &out),
+		                 CERTSTORE_EPLAINTEXT);
+		assert_null(out);
+
+		assert_int_equal(certstore_open_diag(&cert, &acct, under_cert, aads[i], &out),
+		                 CERTSTORE_OK);
+		assert_string_equal(out, pem);
+		crypto_free_secret(out);
+		out = NULL;
+		crypto_free_secret(under_acct);
+		crypto_free_secret(under_cert);
+	}
+	account_kek_wipe(&acct);
+	account_kek_wipe(&cert);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_seal_layout),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_cert_kek_has_its_own_variable),
+		cmocka_unit_test(test_two_keks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
