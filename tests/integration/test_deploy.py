@@ -317,6 +317,8 @@ def test_secrets_referenced_not_committed(docs):
     assert {"DCV_PROVIDER_TSIG_SECRET", "DCV_PROVIDER_API_KEY"} <= env["dcv-dns"]
     assert {"DCV_PROVIDER_TSIG_SECRET", "DCV_PROVIDER_API_KEY"} <= env["dcv-acme"]
     assert "DCV_ACME_KEK" in env["dcv-dns"]
+    # the certificates' KEK only where finalize seals with it (issue 13)
+    assert "DCV_CERT_KEK" in env["dcv-acme"] and "DCV_CERT_KEK" not in env["dcv-dns"]
     assert not any(e.startswith("DCV_ACME_EAB") for e in env["dcv-dns"])
     for n in env:
         assert "DCV_REDIS_URL" in env[n]
@@ -638,7 +640,7 @@ def test_dockerignore_keeps_sources():
 
 def deployment_env(dep, kustomization):
     """The Deployment's worker env with placeholder secrets and $(VAR) expanded."""
-    fake = {("dcv-acme", "kek"): "00" * 32, ("dcv-redis", "username"): "dcv-worker",
+    fake = {("dcv-acme", "kek"): "00" * 32, ("dcv-cert-kek", "kek"): "11" * 32, ("dcv-redis", "username"): "dcv-worker",
             ("dcv-redis", "password"): "0123abcd"}
     env = {}
     for e in worker_container(dep).get("env", []):
