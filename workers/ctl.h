@@ -63,6 +63,10 @@ struct account_kek;
 int ctl_cert_kek(struct ctl *c, const char *cmd, struct acme_opts *o,
                  struct account_kek *kek);
 
+/* A SCAN MATCH pattern: PREFIX with its glob characters escaped, then
+ * TAIL as it is (":cert:*"), into OUT (LEN bytes, truncated to fit). */
+void ctl_key_pattern(const char *prefix, const char *tail, char *out, size_t len);
+
 /* "dcvctl cert rewrap" (ctl_rewrap.c): ARGV after "rewrap". */
 int ctl_cert_rewrap(struct ctl *c, int argc, char **argv);
 

@@ -658,8 +658,7 @@ static int list_one(struct ctl *c, const struct list_args *a, const char *key,
 	return 0;
 }
 
-/* "<prefix>:cert:*" with the prefix's glob characters escaped. */
-static void cert_pattern(const char *prefix, char *out, size_t len)
+void ctl_key_pattern(const char *prefix, const char *tail, char *out, size_t len)
 {
 	size_t o = 0;
 	for (const char *p = prefix; *p && o + 3 < len; p++) {
@@ -667,7 +666,7 @@ static void cert_pattern(const char *prefix, char *out, size_t len)
 			out[o++] = '\\';
 		out[o++] = *p;
 	}
-	snprintf(out + o, len - o, ":cert:*");
+	snprintf(out + o, len - o, "%s", tail);
 }
 
 /* Walks the certificate hashes with SCAN (never KEYS: one batch of about
@@ -684,7 +683,7 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 
 	if (list_parse(c, argc, argv, &a) != 0)
 		return ctl_usage(stderr), EXIT_USAGE;
-	cert_pattern(c->wc.q.prefix, pattern, sizeof(pattern));
+	ctl_key_pattern(c->wc.q.prefix, ":cert:*", pattern, sizeof(pattern));
 	if (c->json)
 		fputs("[", stdout);
 	else

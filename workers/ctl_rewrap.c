@@ -34,6 +34,7 @@
 #define PROGRESS_EVERY 100
 #define KEY_NAME_MAX 600       /* longer names were not written by the fleet */
 #define CAS_TRIES 3            /* a value rewritten by finalize meanwhile */
+#define KEYS_MAX (20u * 1000 * 1000) /* hashes listed: a bound on the memory */
 
 /* KEYS[1] the hash; ARGV[1] the field, ARGV[2] the value read, ARGV[3] the
  * value sealed under the new KEK, ARGV[4] "1" to also set key_enc (a
@@ -44,28 +45,23 @@ static const char cas_lua[] =
 	"if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'key_enc', 'aes-256-gcm') end\n"
 	"return 1\n";
 
+/* One run: its KEKs (borrowed), the hashes listed, what became of them. */
 struct rewrap {
 	struct ctl *c;
-	const struct account_kek *new_kek, *old_kek;
-	char **keys;            /* hash names found by the walk */
+	const struct account_kek *new_kek;  /* the certificate KEK */
+	const struct account_kek *old_kek;  /* the account KEK or --old-kek-file */
+	char **keys;            /* hash names found by the walk (owned) */
 	size_t n, cap;
-	size_t done, moved, already, absent, failed;
+	size_t done;            /* hashes looked at */
+	size_t moved, already;  /* rewrapped; already under the new KEK */
+	size_t absent;          /* no key field (a domain without an order) */
+	size_t failed;          /* under neither KEK, or kept changing */
 };
-
-/* PATTERN with the prefix's glob characters escaped, then TAIL. */
-static void pattern(const char *prefix, const char *tail, char *out, size_t len)
-{
-	size_t o = 0;
-	for (const char *p = prefix; *p && o + 3 < len; p++) {
-		if (strchr("*?[]\\", *p))
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	snprintf(out + o, len - o, "%s", tail);
-}
 
 static int add_key(struct rewrap *w, const char *k)
 {
+	if (w->n >= KEYS_MAX)
+		return -1;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 256;
 		char **v = realloc(w->keys, cap * sizeof(*v));
@@ -86,7 +82,7 @@ static int walk(struct rewrap *w, const char *tail)
 {
 	char pat[KEY_NAME_MAX], cursor[32] = "0";
 
-	pattern(w->c->wc.q.prefix, tail, pat, sizeof(pat));
+	ctl_key_pattern(w->c->wc.q.prefix, tail, pat, sizeof(pat));
 	do {
 		/* SCAN's TYPE option, in lower case so that the ACL test's scan
 		 * of the sources (redis_commands.py) does not read it as the
@@ -106,7 +102,8 @@ static int walk(struct rewrap *w, const char *tail)
 			const char *k = queue_reply_str(queue_reply_at(keys, i), NULL);
 			if (k && strlen(k) < KEY_NAME_MAX && add_key(w, k) != 0) {
 				queue_reply_free(r);
-				fprintf(stderr, "dcvctl cert rewrap: out of memory\n");
+				fprintf(stderr, "dcvctl cert rewrap: out of memory (or more than "
+				        "%u hashes)\n", KEYS_MAX);
 				return -1;
 			}
 		}
