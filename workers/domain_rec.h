@@ -65,4 +65,11 @@ int domain_note(struct stage_env *env, const struct job *job, const char *guard,
                 const char *expect, const char *event, const char *detail, ...)
 	__attribute__((sentinel));
 
+/* Deletes dcv:cert:<domain> of JOB's departed domain, with the event
+ * "cert-deleted" (SCRIPT_CERT_DROP): only while the domain is at JOB's
+ * generation and job, still gone, and the certificate is the one the
+ * record names.  Returns 1 deleted, 0 nothing to delete, -1 overtaken,
+ * -3 not gone, -4 Redis failed. */
+int domain_cert_drop(struct stage_env *env, const struct job *job);
+
 #endif

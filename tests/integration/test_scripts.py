@@ -22,7 +22,7 @@ import harness
 P = "t"
 LUA = os.path.join(harness.SOURCE, "common", "lua")
 SCRIPTS = ["commit", "promote", "reclaim", "trim", "replay", "onboard", "claim",
-           "nudge", "offboard", "release", "bucket", "domain_set"]
+           "nudge", "offboard", "release", "bucket", "domain_set", "cert_drop"]
 
 
 def source(name):
@@ -543,6 +543,45 @@ def test_bucket(r, run):
     assert b(13500, "claim", 11000, shift, "create-order w.example j")[0] == 0
     assert r.zscore(f"{key[0]}:line", "create-order w.example j") is None
     assert 0 < r.pttl(key[0]) <= 13500 - 10000 + 2000 + 1000
+
+
+# ------------------------------------------------------------ CERT_DROP
+
+def cdrop(run, gen="2", jid="j1", t=5000):
+    """CERT_DROP in the order of cert_drop.lua's header."""
+    return run("cert_drop", [], P, "a.example", gen, jid, "cert-deleted", 1000, t)
+
+
+def test_cert_drop(r, run):
+    """A departed domain's certificate deleted with its event, only while
+    the record is at the job's generation, gone, and names that serial."""
+    k, ck = f"{P}:domain:a.example", f"{P}:cert:a.example"
+    r.hset(k, mapping={"gen": 2, "job": "j1", "state": "issued", "serial": "AB"})
+    r.hset(ck, mapping={"serial": "AB", "chain": "pem"})
+    r.zadd(f"{P}:expiry", {"a.example": 1})
+    assert cdrop(run) == -3                                  # still ours
+    r.hset(k, "state", "offboarded")
+    assert cdrop(run, gen="1") == -1                         # onboarded again since
+    assert cdrop(run, jid="j0") == -1
+    r.hset(k, "serial", "CD")                                # not the record's
+    assert cdrop(run) == 0 and r.exists(ck)
+    assert r.xlen(f"{P}:events") == 0
+    r.hset(k, "serial", "AB")
+    assert cdrop(run) == 1
+    assert not r.exists(ck) and r.zscore(f"{P}:expiry", "a.example") is None
+    assert [f for _, f in stream(r, f"{P}:events")] == [
+        {"type": "cert-deleted", "domain": "a.example", "serial": "AB", "time": "5000",
+         "detail": "serial AB: the certificate of a departed domain deleted after its "
+                   "retention"}]
+    h = rec(r, "a.example")
+    assert h["cert_deleted_at"] == "5000" and "notified" not in h
+    assert cdrop(run) == 0 and r.xlen(f"{P}:events") == 1   # once
+    # parked, and an offboarding asked of a running pipeline, are gone too
+    for state, extra in (("parked", {}), ("issued", {"offboard_requested": 1})):
+        r.hset(k, mapping={"state": state, **extra})
+        r.hset(ck, "serial", "AB")
+        assert cdrop(run) == 1
+        r.hdel(k, "offboard_requested")
 
 
 # ------------------------------------------------------------ DOMAIN_SET
