@@ -23,6 +23,7 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	 * month to find nothing lost); 0: deleted as soon as it leaves */
 	o->cert_retention_ms = cfg_int(c, "lifecycle.cert_retention_ms", 30 * DAY_MS, 0,
 	                               3650 * DAY_MS);
+	o->revoke_on_departure = cfg_bool(c, "lifecycle.revoke_on_departure", false);
 	o->offboard_after_ms = cfg_int(c, "lifecycle.offboard_after_ms", 7 * DAY_MS, 0, 365 * DAY_MS);
 	o->offboard_min_checks = (int)cfg_int(c, "lifecycle.offboard_min_checks", 3, 1, 1000);
 	o->ari_poll_min_ms = cfg_int(c, "lifecycle.ari_poll_min_ms", 3600000, 100, 30 * DAY_MS);

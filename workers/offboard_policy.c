@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
+
 #define HOUR_MS 3600000LL
 
 /* Appends S to the comma-separated LIST (LEN bytes); drops what does not
@@ -463,6 +465,22 @@ void ob_watch(const struct ob_watch *w, const char *why, const char *base,
 	/* once: the record's last event says whether it was told */
 	if (strcmp(notified ? notified : "", domain_event_name(EVENT_STALE_DELEGATION)) != 0)
 		outcome_event(out, EVENT_STALE_DELEGATION);
+}
+
+bool ob_revoke_due(bool enabled, bool parked, bool stored, bool done)
+{
+	return enabled && !parked && stored && !done;
+}
+
+enum ob_revoke ob_revoke_result(int st)
+{
+	enum acme_status s = (enum acme_status)st;
+
+	if (s == ACME_OK || s == ACME_E_ALREADYREVOKED)
+		return OB_REVOKE_RECORD;
+	/* an outage or a rate limit: the CA is asked again; a revocation is
+	 * worth no domain's failure either way */
+	return acme_status_retryable(s) ? OB_REVOKE_RETRY : OB_REVOKE_GIVE_UP;
 }
 
 long long ob_retention_wait(uint64_t now_ms, long long left_at, long long retention_ms,

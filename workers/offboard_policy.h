@@ -200,6 +200,29 @@ void ob_retain(long long wait, struct outcome *out);
  * STATE (parked or offboarded). */
 void ob_gone(enum domain_state state, struct outcome *out);
 
+/* Revocation at departure (lifecycle.revoke_on_departure): an offboarded
+ * domain's certificate is revoked once with RFC 5280's
+ * cessationOfOperation.  Not a parked one: it never pointed at us, so its
+ * certificate was never served, and a revocation would cost the CA a
+ * request and its CRL an entry for nothing. */
+#define OB_REVOKE_REASON 5
+#define OB_REVOKE_REASON_NAME "cessationOfOperation"
+
+/* Whether to ask the CA now: ENABLED, the domain offboarded (not PARKED),
+ * the record's certificate STORED, and neither revoked nor refused yet
+ * (DONE). */
+bool ob_revoke_due(bool enabled, bool parked, bool stored, bool done);
+
+enum ob_revoke {
+	OB_REVOKE_RECORD = 0,  /* revoked (or already): recorded, the event */
+	OB_REVOKE_RETRY,       /* the CA failed for now: asked again later */
+	OB_REVOKE_GIVE_UP,     /* the CA refused for good: recorded, not asked
+	                          again; the offboarding goes on regardless */
+};
+
+/* What revokeCert's answer ST means (acme.h's enum acme_status). */
+enum ob_revoke ob_revoke_result(int st);
+
 /* The watch could not look (the TXT could not be removed, a delegation
  * check was transient): again with the backoff, "offboarded". */
 void ob_watch_retry(const char *why, struct outcome *out);

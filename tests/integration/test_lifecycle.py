@@ -14,9 +14,18 @@
   - ARI is followed: a window that moves earlier renews within its
     Retry-After (the CA's ARI comes from ca_proxy; Pebble 2.4 has none);
   - Redis losing the record of an order (its last writes) costs no second
-    order."""
+    order;
+  - retention: an offboarded or parked domain's certificate is still there
+    before lifecycle.cert_retention_ms and deleted after it (event
+    cert-deleted); a domain still ours keeps its certificate; one onboarded
+    again within the retention keeps its new certificate, whose issued event
+    is no renewal; with lifecycle.revoke_on_departure an offboarded domain's
+    certificate is revoked at the CA (Pebble's management API says so), a
+    parked one's is not."""
 import json
 import os
+import ssl
+import urllib.request
 import shutil
 import signal
 import time
@@ -378,5 +387,116 @@ def test_redis_losing_the_record_of_an_order_does_not_order_twice(tmp, capsys):
         assert "the record lost the order this process created" in log
         assert len(mine) == 1, mine
         assert L.dead_letters(env) == 0
+    finally:
+        env.close()
+
+
+def test_retention_deletes_the_certificate_of_a_departed_domain(tmp, capsys):
+    ret = 8000
+    env = L.fleet(tmp, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
+                               "lifecycle.cert_retention_ms": ret}, workers=2)
+    try:
+        z = env.zones
+        kept, gone, again, never = (f"kept.{z[0]}", f"gone.{z[1]}", f"again.{z[2]}",
+                                    f"never.{z[3]}")
+        L.customers_ready(env, [kept, gone, again])
+        L.customers_ready(env, [never], pointing=False)
+        env.set_a(never, [ELSEWHERE])
+        for d in (kept, gone, again, never):
+            env.ctl("onboard", d)
+        L.wait_all_issued(env, [kept, gone, again, never], 90, interval=0.2)
+        old = {d: env.cert(d)["serial"] for d in (gone, again, never)}
+        for d in (gone, again):
+            env.ctl("offboard", d)
+        left = {}
+        for d, st in ((gone, "offboarded"), (again, "offboarded"), (never, "parked")):
+            harness.wait_until(lambda: env.domain(d).get("state") == st and
+                               env.domain(d).get("left_at"), 30, interval=0.1,
+                               what=f"{d} {st}")
+            left[d] = int(env.domain(d)["left_at"])
+        # before the retention: every certificate is still there
+        assert time.time() * 1000 < min(left.values()) + ret - 1000, left
+        for d in (gone, again, never):
+            assert env.cert(d)["serial"] == old[d], d
+        assert not [e for e in env.events() if e["type"] == "cert-deleted"]
+        # onboarded again within the retention: a new generation, a new
+        # certificate that is not a renewal
+        gen = int(env.domain(again)["gen"])
+        env.ctl("onboard", again)
+        harness.wait_until(lambda: issued_n(env, again) == 2, 60, interval=0.2,
+                           what=f"{again} issued again")
+        first, second = ev(env, again, ("issued",))
+        assert (first["renewal"], second["renewal"]) == ("0", "0"), (first, second)
+        assert int(env.domain(again)["gen"]) == gen + 1
+        new = env.cert(again)["serial"]
+        assert new != old[again] and second["serial"] == new
+        # after the retention: deleted, with the event, once
+        for d in (gone, never):
+            e = wait_event(env, d, "cert-deleted", timeout=30)
+            assert e["serial"] == old[d], e
+            assert int(e["time"]) >= left[d] + ret, (e, left[d])
+            assert env.cert(d) == {}
+            assert env.domain(d)["cert_deleted_at"] == e["time"]
+        assert env.domain(gone)["state"] == "offboarded"
+        assert env.domain(never)["state"] == "parked"
+        # the domain onboarded again, past its old retention: kept; the
+        # domain still ours: kept
+        harness.wait_until(lambda: time.time() * 1000 > left[again] + ret + 3000, 30,
+                           interval=0.2, what="past the old retention")
+        assert not ev(env, again, ("cert-deleted",))
+        assert env.cert(again)["serial"] == new and env.domain(again)["state"] == "issued"
+        assert env.domain(kept)["state"] == "issued" and env.cert(kept)["serial"]
+        assert not ev(env, kept, ("cert-deleted",))
+        assert [e["domain"] for e in env.events() if e["type"] == "cert-deleted"] \
+            .count(gone) == 1
+        with capsys.disabled():
+            print(f"\nretention {ret} ms: deleted {gone} and {never}; kept {kept} and "
+                  f"{again} (onboarded again, serial {new})")
+        assert L.dead_letters(env) == 0
+    finally:
+        env.close()
+
+
+def pebble_status(env, serial):
+    """Pebble's view of a certificate (management API), e.g. {"Status": "Revoked"}."""
+    ctx = ssl.create_default_context(cafile=env.pebble.ca)
+    with urllib.request.urlopen(f"https://127.0.0.1:{env.pebble.mgmt_port}"
+                                f"/cert-status-by-serial/{serial.lower()}", context=ctx,
+                                timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_revoke_on_departure(tmp):
+    env = L.fleet(tmp, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
+                               "lifecycle.revoke_on_departure": True}, workers=1)
+    try:
+        z = env.zones
+        gone, never, kept = f"gone.{z[0]}", f"never.{z[1]}", f"kept.{z[2]}"
+        L.customers_ready(env, [gone, kept])
+        L.customers_ready(env, [never], pointing=False)
+        env.set_a(never, [ELSEWHERE])
+        for d in (gone, never, kept):
+            env.ctl("onboard", d)
+        L.wait_all_issued(env, [gone, never, kept], 90, interval=0.2)
+        serial = {d: env.cert(d)["serial"] for d in (gone, never, kept)}
+        assert pebble_status(env, serial[gone])["Status"] == "Valid"
+        env.ctl("offboard", gone)
+        e = wait_event(env, gone, "revoked", timeout=30)
+        assert (e["serial"], e["reason"]) == (serial[gone], "cessationOfOperation"), e
+        c = env.cert(gone)
+        assert c["revoked_reason"] == "cessationOfOperation" and c["revoked_at"] == e["time"]
+        st = pebble_status(env, serial[gone])
+        assert st["Status"] == "Revoked" and st.get("Reason") in (5, None), st
+        assert env.domain(gone)["state"] == "offboarded"
+        # parked: never served, not revoked; still ours: not revoked
+        harness.wait_until(lambda: env.domain(never).get("state") == "parked", 30,
+                           interval=0.1, what="never parked")
+        # (a few more checks of every domain)
+        t = time.time()
+        harness.wait_until(lambda: time.time() - t > 2, 5, interval=0.2, what="2 s of checks")
+        for d in (never, kept):
+            assert pebble_status(env, serial[d])["Status"] == "Valid", d
+            assert not ev(env, d, ("revoked",)) and "revoked_at" not in env.cert(d)
+        assert len(ev(env, gone, ("revoked",))) == 1 and L.dead_letters(env) == 0
     finally:
         env.close()

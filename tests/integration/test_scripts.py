@@ -22,7 +22,7 @@ import harness
 P = "t"
 LUA = os.path.join(harness.SOURCE, "common", "lua")
 SCRIPTS = ["commit", "promote", "reclaim", "trim", "replay", "onboard", "claim",
-           "nudge", "offboard", "release", "bucket", "domain_set", "cert_drop"]
+           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire"]
 
 
 def source(name):
@@ -545,14 +545,18 @@ def test_bucket(r, run):
     assert 0 < r.pttl(key[0]) <= 13500 - 10000 + 2000 + 1000
 
 
-# ------------------------------------------------------------ CERT_DROP
+# ------------------------------------------------------------ CERT_RETIRE
+
+def cretire(run, gen="2", jid="j1", action="delete", event="cert-deleted", arg="", t=5000):
+    """CERT_RETIRE in the order of cert_retire.lua's header."""
+    return run("cert_retire", [], P, "a.example", gen, jid, action, event, arg, 1000, t)
+
 
 def cdrop(run, gen="2", jid="j1", t=5000):
-    """CERT_DROP in the order of cert_drop.lua's header."""
-    return run("cert_drop", [], P, "a.example", gen, jid, "cert-deleted", 1000, t)
+    return cretire(run, gen, jid, t=t)
 
 
-def test_cert_drop(r, run):
+def test_cert_retire(r, run):
     """A departed domain's certificate deleted with its event, only while
     the record is at the job's generation, gone, and names that serial."""
     k, ck = f"{P}:domain:a.example", f"{P}:cert:a.example"
@@ -582,6 +586,33 @@ def test_cert_drop(r, run):
         r.hset(ck, "serial", "AB")
         assert cdrop(run) == 1
         r.hdel(k, "offboard_requested")
+
+
+def test_cert_retire_revoked(r, run):
+    """A revocation recorded on the certificate with its event, once; a
+    refusal recorded without one, and nothing after either."""
+    k, ck = f"{P}:domain:a.example", f"{P}:cert:a.example"
+    r.hset(k, mapping={"gen": 2, "job": "j1", "state": "offboarded", "serial": "AB"})
+    r.hset(ck, mapping={"serial": "AB", "chain": "pem"})
+    rv = dict(action="revoked", event="revoked", arg="cessationOfOperation")
+    assert cretire(run, gen="1", **rv) == -1
+    assert cretire(run, **rv) == 1
+    c = rec_of(r, ck)
+    assert (c["revoked_at"], c["revoked_reason"]) == ("5000", "cessationOfOperation")
+    assert [f for _, f in stream(r, f"{P}:events")] == [
+        {"type": "revoked", "domain": "a.example", "serial": "AB",
+         "reason": "cessationOfOperation", "time": "5000",
+         "detail": "serial AB revoked (cessationOfOperation): the domain left"}]
+    assert cretire(run, **rv) == 0 and r.xlen(f"{P}:events") == 1
+    assert cretire(run, action="refused", event="", arg="x") == 0
+    r.hdel(ck, "revoked_at", "revoked_reason")
+    assert cretire(run, action="refused", event="", arg="unauthorized") == 1
+    assert rec_of(r, ck)["revoke_error"] == "unauthorized"
+    assert cretire(run, **rv) == 0 and r.xlen(f"{P}:events") == 1
+
+
+def rec_of(r, key):
+    return {k.decode(): v.decode() for k, v in r.hgetall(key).items()}
 
 
 # ------------------------------------------------------------ DOMAIN_SET

@@ -271,7 +271,7 @@ static void test_scripts_use_the_sets(void **state)
 			}
 		}
 	}
-	/* onboard, claim, nudge, offboard, release, cert_drop */
+	/* onboard, claim, nudge, offboard, release, cert_retire */
 	assert_int_equal(users, 6);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "acme.h"
 #include "offboard_policy.h"
 #include "stage_assert.h"
 
@@ -587,6 +588,29 @@ static void test_retention(void **state)
 	assert_state(&out, STATE_OFFBOARDED);
 }
 
+/* lifecycle.md, "Retention": revoked at departure only when asked, only
+ * an offboarded domain's stored certificate, once; the CA failing is
+ * retried, a refusal not asked again, and neither fails the domain. */
+static void test_revoke_on_departure(void **state)
+{
+	(void)state;
+
+	assert_true(ob_revoke_due(true, false, true, false));
+	assert_false(ob_revoke_due(false, false, true, false));  /* off by default */
+	assert_false(ob_revoke_due(true, true, true, false));    /* parked: never served */
+	assert_false(ob_revoke_due(true, false, false, false));  /* nothing stored */
+	assert_false(ob_revoke_due(true, false, true, true));    /* revoked or refused */
+
+	assert_int_equal(ob_revoke_result(ACME_OK), OB_REVOKE_RECORD);
+	assert_int_equal(ob_revoke_result(ACME_E_ALREADYREVOKED), OB_REVOKE_RECORD);
+	assert_int_equal(ob_revoke_result(ACME_E_SERVER), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_TIMEOUT), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_RATELIMITED), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_UNAUTHORIZED), OB_REVOKE_GIVE_UP);
+	assert_int_equal(ob_revoke_result(ACME_E_UNSUPPORTED), OB_REVOKE_GIVE_UP);
+	assert_int_equal(OB_REVOKE_REASON, 5);   /* RFC 5280 cessationOfOperation */
+}
+
 static void test_gate_window_and_race(void **state)
 {
 	(void)state;
@@ -630,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_offboarded_watch),
 		cmocka_unit_test(test_gate_window_and_race),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_revoke_on_departure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
