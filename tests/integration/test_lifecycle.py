@@ -392,7 +392,7 @@ def test_redis_losing_the_record_of_an_order_does_not_order_twice(tmp, capsys):
 
 
 def test_retention_deletes_the_certificate_of_a_departed_domain(tmp, capsys):
-    ret = 8000
+    ret = 10000
     env = L.fleet(tmp, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
                                "lifecycle.cert_retention_ms": ret}, workers=2)
     try:
@@ -414,6 +414,10 @@ def test_retention_deletes_the_certificate_of_a_departed_domain(tmp, capsys):
                                env.domain(d).get("left_at"), 30, interval=0.1,
                                what=f"{d} {st}")
             left[d] = int(env.domain(d)["left_at"])
+        # gone's customer deletes the delegation: its watch ends
+        # (delegation-removed), its job stays for the retention
+        env.remove_cname(gone)
+        wait_event(env, gone, "delegation-removed", timeout=20)
         # before the retention: every certificate is still there
         assert time.time() * 1000 < min(left.values()) + ret - 1000, left
         for d in (gone, again, never):
@@ -449,6 +453,17 @@ def test_retention_deletes_the_certificate_of_a_departed_domain(tmp, capsys):
         assert not ev(env, kept, ("cert-deleted",))
         assert [e["domain"] for e in env.events() if e["type"] == "cert-deleted"] \
             .count(gone) == 1
+        # the watch's end told once, before the deletion
+        assert [e["type"] for e in ev(env, gone, ("delegation-removed", "cert-deleted"))] \
+            == ["delegation-removed", "cert-deleted"]
+        # onboarded again after the deletion: a fresh start
+        env.add_cname(gone)
+        env.ctl("onboard", gone)
+        harness.wait_until(lambda: issued_n(env, gone) == 2, 60, interval=0.2,
+                           what=f"{gone} issued again")
+        assert ev(env, gone, ("issued",))[-1]["renewal"] == "0"
+        assert env.cert(gone)["serial"] not in ("", old[gone])
+        assert not {"left_at", "cert_deleted_at"} & set(env.domain(gone))
         with capsys.disabled():
             print(f"\nretention {ret} ms: deleted {gone} and {never}; kept {kept} and "
                   f"{again} (onboarded again, serial {new})")
@@ -467,8 +482,9 @@ def pebble_status(env, serial):
 
 
 def test_revoke_on_departure(tmp):
-    env = L.fleet(tmp, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
-                               "lifecycle.revoke_on_departure": True}, workers=1)
+    env = L.fleet(tmp, ca_proxy=True, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
+                                              "lifecycle.revoke_on_departure": True},
+                  workers=1)
     try:
         z = env.zones
         gone, never, kept = f"gone.{z[0]}", f"never.{z[1]}", f"kept.{z[2]}"
@@ -480,8 +496,19 @@ def test_revoke_on_departure(tmp):
         L.wait_all_issued(env, [gone, never, kept], 90, interval=0.2)
         serial = {d: env.cert(d)["serial"] for d in (gone, never, kept)}
         assert pebble_status(env, serial[gone])["Status"] == "Valid"
+        # the CA down when the domain leaves: the offboarding goes on (the
+        # watch tells stale-delegation), the revocation waits for the CA
+        refused = env.ca.stats()["refused"]
+        env.ca.go_down(4)
+        t_up = time.time() + 4
         env.ctl("offboard", gone)
+        wait_event(env, gone, "stale-delegation", timeout=10)
+        harness.wait_until(lambda: env.ca.stats()["refused"] > refused, 10, interval=0.1,
+                           what="the CA asked during its outage")
+        assert env.domain(gone)["state"] == "offboarded" and time.time() < t_up
+        assert not ev(env, gone, ("revoked",))
         e = wait_event(env, gone, "revoked", timeout=30)
+        assert int(e["time"]) >= int(t_up * 1000) - 100, e
         assert (e["serial"], e["reason"]) == (serial[gone], "cessationOfOperation"), e
         c = env.cert(gone)
         assert c["revoked_reason"] == "cessationOfOperation" and c["revoked_at"] == e["time"]
@@ -491,12 +518,20 @@ def test_revoke_on_departure(tmp):
         # parked: never served, not revoked; still ours: not revoked
         harness.wait_until(lambda: env.domain(never).get("state") == "parked", 30,
                            interval=0.1, what="never parked")
-        # (a few more checks of every domain)
         t = time.time()
         harness.wait_until(lambda: time.time() - t > 2, 5, interval=0.2, what="2 s of checks")
         for d in (never, kept):
             assert pebble_status(env, serial[d])["Status"] == "Valid", d
             assert not ev(env, d, ("revoked",)) and "revoked_at" not in env.cert(d)
-        assert len(ev(env, gone, ("revoked",))) == 1 and L.dead_letters(env) == 0
+        assert len(ev(env, gone, ("revoked",))) == 1
+        # onboarded again: a fresh certificate, nothing of the revoked one mixed in
+        env.ctl("onboard", gone)
+        harness.wait_until(lambda: issued_n(env, gone) == 2, 60, interval=0.2,
+                           what=f"{gone} issued again")
+        c = env.cert(gone)
+        assert c["serial"] != serial[gone] and ev(env, gone, ("issued",))[-1]["renewal"] == "0"
+        assert not {"revoked_at", "revoked_reason", "revoke_error"} & set(c), c
+        assert pebble_status(env, c["serial"])["Status"] == "Valid"
+        assert L.dead_letters(env) == 0
     finally:
         env.close()
