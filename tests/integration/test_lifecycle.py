@@ -20,15 +20,17 @@
     cert-deleted); a domain still ours keeps its certificate; one onboarded
     again within the retention keeps its new certificate, whose issued event
     is no renewal; with lifecycle.revoke_on_departure an offboarded domain's
-    certificate is revoked at the CA (Pebble's management API says so), a
-    parked one's is not."""
+    certificate is revoked at the CA (Pebble's management API says so),
+    after an outage of the CA that held up nothing, a parked one's is not;
+    both keys are checked with the file and line."""
 import json
 import os
-import ssl
-import urllib.request
 import shutil
 import signal
+import ssl
+import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -535,3 +537,16 @@ def test_revoke_on_departure(tmp):
         assert L.dead_letters(env) == 0
     finally:
         env.close()
+
+
+def test_retention_keys_checked(tmp):
+    """lifecycle.cert_retention_ms and lifecycle.revoke_on_departure are
+    checked with the file and line, like every key (no servers needed)."""
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("lifecycle:\n  cert_retention_ms: -1\n  revoke_on_departure: maybe\n")
+    p = subprocess.run([harness.program("dcvctl"), "-c", bad, "stats"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 2, p
+    assert f"{bad}:2: lifecycle.cert_retention_ms: out of range" in p.stderr, p.stderr
+    assert f"{bad}:3: lifecycle.revoke_on_departure: not a boolean" in p.stderr, p.stderr
