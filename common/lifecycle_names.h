@@ -68,6 +68,8 @@
 	X(NEVER_POINTED,      "never-pointed") \
 	X(STALE_DELEGATION,   "stale-delegation") \
 	X(DELEGATION_REMOVED, "delegation-removed") \
+	X(CERT_DELETED,       "cert-deleted") \
+	X(REVOKED,            "revoked") \
 	X(DEAD_LETTER,        "dead-letter")
 
 #define DCV_STATE_ENUM_(id, name, kind, origin) STATE_##id,

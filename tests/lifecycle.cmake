@@ -2,7 +2,7 @@
 # the rate limiter under a burst of onboarding, and the whole fleet under
 # crashes (tests/integration/test_ratelimit.py, test_chaos.py; real Redis,
 # BIND, Pebble and dcv-worker processes).
-dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib)
+dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib dcv_acme)
 dcv_py_test(it_ratelimit test_ratelimit.py TIMEOUT 900)
 dcv_py_test(it_chaos test_chaos.py TIMEOUT 1200)
 dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)

@@ -171,6 +171,30 @@ int domain_note(struct stage_env *env, const struct job *job, const char *guard,
 	return v == -2 ? -2 : v < 0 ? -1 : 0;
 }
 
+int domain_cert_retire(struct stage_env *env, const struct job *job, const char *action,
+                       const char *event, const char *arg)
+{
+	struct script_args a;
+	long long v = -4;
+
+	/* layout: common/lua/cert_retire.lua */
+	sa_init(&a, 0);
+	sa_arg(&a, queue_prefix(env->q));
+	sa_arg(&a, job->domain);
+	sa_argu(&a, job->gen);
+	sa_arg(&a, job->id);
+	sa_arg(&a, action);
+	sa_arg(&a, event);
+	sa_arg(&a, arg);
+	sa_argi(&a, env->cfg->q.events_maxlen);
+	sa_argu(&a, env->now_ms);
+	struct queue_reply *r = queue_eval(env->q, SCRIPT_CERT_RETIRE, &a);
+	if (!queue_reply_int(r, &v))
+		v = -4;
+	queue_reply_free(r);
+	return (int)v;
+}
+
 int rec_names(const struct domain_rec *rec, const struct job *job,
                    char (*names)[DNAME_MAX + 2], int max)
 {

@@ -65,4 +65,14 @@ int domain_note(struct stage_env *env, const struct job *job, const char *guard,
                 const char *expect, const char *event, const char *detail, ...)
 	__attribute__((sentinel));
 
+/* The end of the certificate of JOB's departed domain (SCRIPT_CERT_RETIRE,
+ * common/lua/cert_retire.lua): ACTION "delete" (dcv:cert:<domain> deleted),
+ * "revoked" (ARG: the reason's name) or "refused" (ARG: why), with EVENT
+ * (NULL: none) in the same step; only while the domain is at JOB's
+ * generation and job, still gone, and the certificate is the one the
+ * record names.  Returns 1 done, 0 nothing to do, -1 overtaken, -3 not
+ * gone, -4 Redis failed. */
+int domain_cert_retire(struct stage_env *env, const struct job *job, const char *action,
+                       const char *event, const char *arg);
+
 #endif

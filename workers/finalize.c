@@ -136,9 +136,14 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 		return;
 	}
 	/* read before this run writes the record: a renewal replaces another
-	 * serial, or was started by offboard-check (a run that stored this
-	 * certificate and died before its commit left only the new serial) */
-	const char *prev = rec_str(rec, "serial", "");
+	 * serial of this generation, or was started by offboard-check (a run
+	 * that stored this certificate and died before its commit left only
+	 * the new serial).  The serial of an earlier generation (a departed
+	 * domain onboarded again) makes no renewal: it starts fresh. */
+	char gen_s[24];
+	snprintf(gen_s, sizeof(gen_s), "%llu", (unsigned long long)job->gen);
+	const char *prev = strcmp(rec_str(rec, "issued_gen", ""), gen_s) == 0 ?
+	                   rec_str(rec, "serial", "") : "";
 	bool renewal = job_ctx_int(job, "renewal", 0) != 0 ||
 	               (prev[0] && strcmp(prev, s.serial) != 0);
 	long long ari_next;

@@ -18,6 +18,12 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	o->offboard_jitter = cfg_double(c, "lifecycle.offboard_jitter", 0.2, 0.0, 1.0);
 	o->stale_interval_ms = cfg_int(c, "lifecycle.stale_interval_ms", 7 * DAY_MS, 100, 365 * DAY_MS);
 	o->park_grace_ms = cfg_int(c, "lifecycle.park_grace_ms", 30 * DAY_MS, 0, 3650 * DAY_MS);
+	/* long enough for a backend that missed the departure to still read
+	 * the certificate (and for a customer who comes back within the
+	 * month to find nothing lost); 0: deleted as soon as it leaves */
+	o->cert_retention_ms = cfg_int(c, "lifecycle.cert_retention_ms", 30 * DAY_MS, 0,
+	                               3650 * DAY_MS);
+	o->revoke_on_departure = cfg_bool(c, "lifecycle.revoke_on_departure", false);
 	o->offboard_after_ms = cfg_int(c, "lifecycle.offboard_after_ms", 7 * DAY_MS, 0, 365 * DAY_MS);
 	o->offboard_min_checks = (int)cfg_int(c, "lifecycle.offboard_min_checks", 3, 1, 1000);
 	o->ari_poll_min_ms = cfg_int(c, "lifecycle.ari_poll_min_ms", 3600000, 100, 30 * DAY_MS);

@@ -27,6 +27,11 @@ struct lifecycle_opts {
 	long long stale_interval_ms;    /* re-check of a stale delegation */
 	long long park_grace_ms;        /* never pointed at us this long after
 	                                   the first certificate: parked */
+	long long cert_retention_ms;    /* a departed (parked, offboarded)
+	                                   domain's certificate is deleted this
+	                                   long after it left; 0: at once */
+	bool revoke_on_departure;       /* an offboarded domain's certificate
+	                                   is revoked (cessationOfOperation) */
 	long long offboard_after_ms;    /* a name that pointed at us points
 	                                   elsewhere this long ... */
 	int offboard_min_checks;        /* ... and on at least this many checks

@@ -22,6 +22,13 @@
  *                                            lifecycle.stale_interval_ms
  *                                            until "delegation-removed"
  *   never pointed at us, grace over          "parked", "never-pointed"
+ *   parked or offboarded                     the job stays until lifecycle.
+ *                                            cert_retention_ms after it
+ *                                            left, then deletes dcv:cert
+ *                                            ("cert-deleted"); offboarded
+ *                                            with lifecycle.
+ *                                            revoke_on_departure: revoked
+ *                                            first ("revoked")
  *   no dns.pointing rule                     never parked nor offboarded on
  *                                            its own; renews
  *
@@ -224,6 +231,103 @@ static int cert_stored(struct stage_env *env, const struct job *job,
 	return v;
 }
 
+/* Revokes an offboarded domain's certificate (lifecycle.
+ * revoke_on_departure) with cessationOfOperation, once, recorded with the
+ * event "revoked" (CERT_RETIRE).  The CA failing never holds up the
+ * offboarding: it is asked again after lifecycle.offboard_interval_ms (the
+ * returned wait; -1: nothing more to do), and a refusal for good is
+ * recorded ("revoke_error") and not asked again. */
+static long long revoke(struct stage_env *env, const struct job *job,
+                        const struct domain_rec *rec, bool parked)
+{
+	struct pipeline *p = pipeline_of(env);
+	struct outcome scratch = { 0 };
+	struct acme_client *c;
+	char key[400];
+	long long again = p->lc.offboard_interval_ms, wait = -1;
+
+	if (!p->lc.revoke_on_departure || parked)
+		return -1;
+	queue_key(env->q, key, sizeof(key), "cert:");
+	size_t l = strlen(key);
+	snprintf(key + l, sizeof(key) - l, "%s", job->domain);
+	const char *argv[] = { "HMGET", key, "serial", "chain", "revoked_at", "revoke_error" };
+	struct queue_reply *r = queue_command(env->q, 6, argv, NULL);
+	const char *serial = queue_reply_str(queue_reply_at(r, 0), NULL);
+	const char *chain = queue_reply_str(queue_reply_at(r, 1), NULL);
+	bool done = queue_reply_str(queue_reply_at(r, 2), NULL) ||
+	            queue_reply_str(queue_reply_at(r, 3), NULL);
+	if (queue_reply_kind(r) != QR_ARRAY) {
+		wait = again;   /* Redis failed */
+		goto out;
+	}
+	bool stored = serial && chain && strcmp(serial, rec_str(rec, "serial", "")) == 0;
+	if (!ob_revoke_due(true, parked, stored, done))
+		goto out;
+	if (!(c = pipeline_acme(env, &scratch))) {
+		wait = again;
+		goto out;
+	}
+	enum acme_status st = acme_revoke(c, chain, OB_REVOKE_REASON);
+	switch (ob_revoke_result(st)) {
+	case OB_REVOKE_RECORD:
+		if (domain_cert_retire(env, job, "revoked", domain_event_name(EVENT_REVOKED),
+		                       OB_REVOKE_REASON_NAME) == -4)
+			wait = again;
+		log_msg(LOG_INFO, "stage=offboard-check domain=%s revoked: serial %s (%s)",
+		        job->domain, serial, acme_strerror(st));
+		break;
+	case OB_REVOKE_RETRY:
+		wait = again;
+		log_msg(LOG_WARN, "stage=offboard-check domain=%s revoking serial %s: %s; "
+		        "again in %lld ms", job->domain, serial, acme_strerror(st), again);
+		break;
+	case OB_REVOKE_GIVE_UP:
+		domain_cert_retire(env, job, "refused", NULL, acme_strerror(st));
+		log_msg(LOG_WARN, "stage=offboard-check domain=%s revoking serial %s: %s; "
+		        "not asked again", job->domain, serial, acme_strerror(st));
+		break;
+	}
+out:
+	queue_reply_free(r);
+	return wait;
+}
+
+/* The retention of a departed domain's certificate: "left_at" recorded by
+ * the first run that sees it gone (unless the check that decided it wrote
+ * it), the certificate deleted when lifecycle.cert_retention_ms has passed
+ * since (CERT_RETIRE, which checks the generation and the serial again).
+ * Returns the wait until the deletion (ob_retention_wait()), -1 none. */
+static long long retention(struct stage_env *env, const struct job *job,
+                           const struct domain_rec *rec)
+{
+	struct pipeline *p = pipeline_of(env);
+	char now[24];
+
+	if (rec_str(rec, "cert_deleted_at", NULL))
+		return -1;
+	int stored = cert_stored(env, job, rec);
+	if (stored < 0)
+		return 1000;   /* Redis failed: look again soon */
+	long long left = rec_int(rec, "left_at", 0);
+	if (!left) {
+		left = (long long)env->now_ms;
+		snprintf(now, sizeof(now), "%lld", left);
+		if (domain_set(env, job, "left_at", now, (const char *)NULL) != 0)
+			return stored ? 1000 : -1;
+	}
+	long long w = ob_retention_wait(env->now_ms, left, p->lc.cert_retention_ms, stored == 1);
+	if (w != 0)
+		return w;
+	int r = domain_cert_retire(env, job, "delete", domain_event_name(EVENT_CERT_DELETED),
+	                           NULL);
+	if (r == 1)
+		log_msg(LOG_INFO, "stage=offboard-check domain=%s %s: serial %s, %lld ms after "
+		        "it left", job->domain, domain_event_name(EVENT_CERT_DELETED),
+		        rec_str(rec, "serial", ""), (long long)env->now_ms - left);
+	return r == -4 ? 1000 : -1;
+}
+
 /* Follows the CA's renewal window: when "ari_next" has come, asks the CA
  * (renewalInfo) and moves "renew_at" and "ari_next" as it says.  *RENEW_AT
  * and *NEXT get the values in force.  A CA without ARI is not asked. */
@@ -312,13 +416,15 @@ static void full_check(struct stage_env *env, struct job *job, const struct doma
 	                              ari_next);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	snprintf(next_at, sizeof(next_at), "%llu", (unsigned long long)(env->now_ms + (uint64_t)delay));
+	bool leaving = d.action == OB_OFFBOARD || d.action == OB_PARK;
 	int w = domain_note(env, job, "checked_at", rec_str(rec, "checked_at", ""),
 	                    d.action == OB_PARK ? NULL : d.event, d.detail,
 	                    "names", d.names_changed ? names : rec_str(rec, "names", job->domain),
 	                    "left", left[0] ? left : NULL, "pointed", pointed[0] ? pointed : NULL,
 	                    "away", away[0] ? away : NULL, "missing", missing[0] ? missing : NULL,
 	                    "ever_pointed", ob_ever_pointed(&st) ? "1" : NULL,
-	                    "checked_at", now, "check_at", next_at, (const char *)NULL);
+	                    "checked_at", now, "check_at", next_at,
+	                    "left_at", leaving ? now : NULL, (const char *)NULL);
 	if (w == -2) {
 		ob_checked_meanwhile(out);
 		return;
@@ -337,6 +443,14 @@ static void full_check(struct stage_env *env, struct job *job, const struct doma
 		renew(env, job, rec, ob_renew_reason(stored == 0, d.names_changed), out);
 	else
 		ob_outcome(&d, delay, deleg, detail, out);
+	if (leaving) {
+		/* it left now: the job stays for the certificate's retention, and
+		 * comes back at once for a revocation (the commit records the
+		 * domain gone first) */
+		bool rv = p->lc.revoke_on_departure && d.action == OB_OFFBOARD && stored == 1;
+		ob_retain(rv ? 0 : ob_retention_wait(env->now_ms, (long long)env->now_ms,
+		                                     p->lc.cert_retention_ms, stored == 1), out);
+	}
 }
 
 void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome *out)
@@ -347,10 +461,26 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 
 	if (!gate_pass(env, job, &rec, out))
 		goto out;
-	if (rec_int(&rec, "offboard_requested", 0) ||
-	    strcmp(rec_str(&rec, "state", ""), domain_state_name(STATE_OFFBOARDED)) == 0) {
-		offboarded(env, job, &rec, rec_int(&rec, "offboard_requested", 0) ?
-		           "offboarded by the backend" : "moved away from us", out);
+	const char *state = rec_str(&rec, "state", "");
+	bool parked = strcmp(state, domain_state_name(STATE_PARKED)) == 0;
+	if (parked || rec_int(&rec, "offboard_requested", 0) ||
+	    strcmp(state, domain_state_name(STATE_OFFBOARDED)) == 0) {
+		/* gone: the watch of the delegations (offboarded), then only the
+		 * certificate's retention */
+		/* revoked before the retention may delete it */
+		long long again = revoke(env, job, &rec, parked);
+		long long wait = retention(env, job, &rec);
+		if (again >= 0 && (wait < 0 || again < wait))
+			wait = again;
+		if (parked)
+			ob_gone(STATE_PARKED, out);
+		else if (strcmp(rec_str(&rec, "notified", ""),
+		                domain_event_name(EVENT_DELEGATION_REMOVED)) == 0)
+			ob_gone(STATE_OFFBOARDED, out);
+		else
+			offboarded(env, job, &rec, rec_int(&rec, "offboard_requested", 0) ?
+			           "offboarded by the backend" : "moved away from us", out);
+		ob_retain(wait, out);
 		goto out;
 	}
 	if (!rec_str(&rec, "issued_gen", NULL)) {

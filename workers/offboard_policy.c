@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
+
 #define HOUR_MS 3600000LL
 
 /* Appends S to the comma-separated LIST (LEN bytes); drops what does not
@@ -463,6 +465,55 @@ void ob_watch(const struct ob_watch *w, const char *why, const char *base,
 	/* once: the record's last event says whether it was told */
 	if (strcmp(notified ? notified : "", domain_event_name(EVENT_STALE_DELEGATION)) != 0)
 		outcome_event(out, EVENT_STALE_DELEGATION);
+}
+
+bool ob_revoke_due(bool enabled, bool parked, bool stored, bool done)
+{
+	return enabled && !parked && stored && !done;
+}
+
+enum ob_revoke ob_revoke_result(int st)
+{
+	enum acme_status s = (enum acme_status)st;
+
+	if (s == ACME_OK || s == ACME_E_ALREADYREVOKED)
+		return OB_REVOKE_RECORD;
+	/* an outage or a rate limit: the CA is asked again; a revocation is
+	 * worth no domain's failure either way */
+	return acme_status_retryable(s) ? OB_REVOKE_RETRY : OB_REVOKE_GIVE_UP;
+}
+
+long long ob_retention_wait(uint64_t now_ms, long long left_at, long long retention_ms,
+                            bool stored)
+{
+	if (!stored)
+		return -1;
+	long long due = left_at + retention_ms, now = (long long)now_ms;
+	return due <= now ? 0 : due - now;
+}
+
+void ob_retain(long long wait, struct outcome *out)
+{
+	if (wait < 0)
+		return;
+	/* a deletion due now is made by the next run (the domain's state is
+	 * recorded gone by this run's commit first) */
+	int64_t d = wait < 1 ? 1 : (int64_t)wait;
+	if (out->kind == OUT_DONE) {
+		outcome_advance(out, STAGE_OFFBOARD_CHECK);
+		out->delay_ms = d;
+	} else if (out->kind == OUT_ADVANCE && out->next == STAGE_OFFBOARD_CHECK &&
+	           (out->delay_ms <= 0 || out->delay_ms > d)) {
+		out->delay_ms = d;
+	}
+}
+
+void ob_gone(enum domain_state state, struct outcome *out)
+{
+	outcome_done(out);
+	outcome_state(out, state);
+	snprintf(out->reason, sizeof(out->reason), "the pipeline ended (%s)",
+	         domain_state_name(state));
 }
 
 void ob_watch_retry(const char *why, struct outcome *out)

@@ -173,6 +173,56 @@ struct ob_watch {
 void ob_watch(const struct ob_watch *w, const char *why, const char *base,
               long long stale_interval_ms, const char *notified, struct outcome *out);
 
+/*
+ * The retention of a departed domain's certificate
+ * (lifecycle.cert_retention_ms): a parked or offboarded domain's
+ * dcv:cert:<fqdn> is deleted RETENTION_MS after offboard-check first saw it
+ * gone ("left_at"), by the same job, which waits in offboard-check for it
+ * instead of ending.
+ */
+
+/* How long until the certificate of a domain that left at LEFT_AT (unix
+ * ms) is deleted, at NOW_MS: 0 now, > 0 the wait, -1 nothing to delete
+ * (STORED false: the record's certificate is not in dcv:cert, or was
+ * deleted). */
+long long ob_retention_wait(uint64_t now_ms, long long left_at, long long retention_ms,
+                            bool stored);
+
+/* OUT of a departed domain's run (the watch, the park), given the
+ * retention's WAIT (ob_retention_wait(); -1: none): a pipeline that would
+ * end waits in offboard-check for the deletion instead (its state and
+ * event kept); a watch that checks again checks no later than the
+ * deletion.  A retry (the backoff) is left as it is. */
+void ob_retain(long long wait, struct outcome *out);
+
+/* A departed domain whose watch is over (parked: there was none; offboarded:
+ * "delegation-removed" was told) back for the retention: it ends, in
+ * STATE (parked or offboarded). */
+void ob_gone(enum domain_state state, struct outcome *out);
+
+/* Revocation at departure (lifecycle.revoke_on_departure): an offboarded
+ * domain's certificate is revoked once with RFC 5280's
+ * cessationOfOperation.  Not a parked one: it never pointed at us, so its
+ * certificate was never served, and a revocation would cost the CA a
+ * request and its CRL an entry for nothing. */
+#define OB_REVOKE_REASON 5
+#define OB_REVOKE_REASON_NAME "cessationOfOperation"
+
+/* Whether to ask the CA now: ENABLED, the domain offboarded (not PARKED),
+ * the record's certificate STORED, and neither revoked nor refused yet
+ * (DONE). */
+bool ob_revoke_due(bool enabled, bool parked, bool stored, bool done);
+
+enum ob_revoke {
+	OB_REVOKE_RECORD = 0,  /* revoked (or already): recorded, the event */
+	OB_REVOKE_RETRY,       /* the CA failed for now: asked again later */
+	OB_REVOKE_GIVE_UP,     /* the CA refused for good: recorded, not asked
+	                          again; the offboarding goes on regardless */
+};
+
+/* What revokeCert's answer ST means (acme.h's enum acme_status). */
+enum ob_revoke ob_revoke_result(int st);
+
 /* The watch could not look (the TXT could not be removed, a delegation
  * check was transient): again with the backoff, "offboarded". */
 void ob_watch_retry(const char *why, struct outcome *out);

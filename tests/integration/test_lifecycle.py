@@ -14,12 +14,23 @@
   - ARI is followed: a window that moves earlier renews within its
     Retry-After (the CA's ARI comes from ca_proxy; Pebble 2.4 has none);
   - Redis losing the record of an order (its last writes) costs no second
-    order."""
+    order;
+  - retention: an offboarded or parked domain's certificate is still there
+    before lifecycle.cert_retention_ms and deleted after it (event
+    cert-deleted); a domain still ours keeps its certificate; one onboarded
+    again within the retention keeps its new certificate, whose issued event
+    is no renewal; with lifecycle.revoke_on_departure an offboarded domain's
+    certificate is revoked at the CA (Pebble's management API says so),
+    after an outage of the CA that held up nothing, a parked one's is not;
+    both keys are checked with the file and line."""
 import json
 import os
 import shutil
 import signal
+import ssl
+import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -380,3 +391,162 @@ def test_redis_losing_the_record_of_an_order_does_not_order_twice(tmp, capsys):
         assert L.dead_letters(env) == 0
     finally:
         env.close()
+
+
+def test_retention_deletes_the_certificate_of_a_departed_domain(tmp, capsys):
+    ret = 10000
+    env = L.fleet(tmp, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
+                               "lifecycle.cert_retention_ms": ret}, workers=2)
+    try:
+        z = env.zones
+        kept, gone, again, never = (f"kept.{z[0]}", f"gone.{z[1]}", f"again.{z[2]}",
+                                    f"never.{z[3]}")
+        L.customers_ready(env, [kept, gone, again])
+        L.customers_ready(env, [never], pointing=False)
+        env.set_a(never, [ELSEWHERE])
+        for d in (kept, gone, again, never):
+            env.ctl("onboard", d)
+        L.wait_all_issued(env, [kept, gone, again, never], 90, interval=0.2)
+        old = {d: env.cert(d)["serial"] for d in (gone, again, never)}
+        for d in (gone, again):
+            env.ctl("offboard", d)
+        left = {}
+        for d, st in ((gone, "offboarded"), (again, "offboarded"), (never, "parked")):
+            harness.wait_until(lambda: env.domain(d).get("state") == st and
+                               env.domain(d).get("left_at"), 30, interval=0.1,
+                               what=f"{d} {st}")
+            left[d] = int(env.domain(d)["left_at"])
+        # gone's customer deletes the delegation: its watch ends
+        # (delegation-removed), its job stays for the retention
+        env.remove_cname(gone)
+        wait_event(env, gone, "delegation-removed", timeout=20)
+        # before the retention: every certificate is still there
+        assert time.time() * 1000 < min(left.values()) + ret - 1000, left
+        for d in (gone, again, never):
+            assert env.cert(d)["serial"] == old[d], d
+        assert not [e for e in env.events() if e["type"] == "cert-deleted"]
+        # onboarded again within the retention: a new generation, a new
+        # certificate that is not a renewal
+        gen = int(env.domain(again)["gen"])
+        env.ctl("onboard", again)
+        harness.wait_until(lambda: issued_n(env, again) == 2, 60, interval=0.2,
+                           what=f"{again} issued again")
+        first, second = ev(env, again, ("issued",))
+        assert (first["renewal"], second["renewal"]) == ("0", "0"), (first, second)
+        assert int(env.domain(again)["gen"]) == gen + 1
+        new = env.cert(again)["serial"]
+        assert new != old[again] and second["serial"] == new
+        # after the retention: deleted, with the event, once
+        for d in (gone, never):
+            e = wait_event(env, d, "cert-deleted", timeout=30)
+            assert e["serial"] == old[d], e
+            assert int(e["time"]) >= left[d] + ret, (e, left[d])
+            assert env.cert(d) == {}
+            assert env.domain(d)["cert_deleted_at"] == e["time"]
+        assert env.domain(gone)["state"] == "offboarded"
+        assert env.domain(never)["state"] == "parked"
+        # the domain onboarded again, past its old retention: kept; the
+        # domain still ours: kept
+        harness.wait_until(lambda: time.time() * 1000 > left[again] + ret + 3000, 30,
+                           interval=0.2, what="past the old retention")
+        assert not ev(env, again, ("cert-deleted",))
+        assert env.cert(again)["serial"] == new and env.domain(again)["state"] == "issued"
+        assert env.domain(kept)["state"] == "issued" and env.cert(kept)["serial"]
+        assert not ev(env, kept, ("cert-deleted",))
+        assert [e["domain"] for e in env.events() if e["type"] == "cert-deleted"] \
+            .count(gone) == 1
+        # the watch's end told once, before the deletion
+        assert [e["type"] for e in ev(env, gone, ("delegation-removed", "cert-deleted"))] \
+            == ["delegation-removed", "cert-deleted"]
+        # onboarded again after the deletion: a fresh start
+        env.add_cname(gone)
+        env.ctl("onboard", gone)
+        harness.wait_until(lambda: issued_n(env, gone) == 2, 60, interval=0.2,
+                           what=f"{gone} issued again")
+        assert ev(env, gone, ("issued",))[-1]["renewal"] == "0"
+        assert env.cert(gone)["serial"] not in ("", old[gone])
+        assert not {"left_at", "cert_deleted_at"} & set(env.domain(gone))
+        with capsys.disabled():
+            print(f"\nretention {ret} ms: deleted {gone} and {never}; kept {kept} and "
+                  f"{again} (onboarded again, serial {new})")
+        assert L.dead_letters(env) == 0
+    finally:
+        env.close()
+
+
+def pebble_status(env, serial):
+    """Pebble's view of a certificate (management API), e.g. {"Status": "Revoked"}."""
+    ctx = ssl.create_default_context(cafile=env.pebble.ca)
+    with urllib.request.urlopen(f"https://127.0.0.1:{env.pebble.mgmt_port}"
+                                f"/cert-status-by-serial/{serial.lower()}", context=ctx,
+                                timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_revoke_on_departure(tmp):
+    env = L.fleet(tmp, ca_proxy=True, config={**CERTAIN, "lifecycle.park_grace_ms": 1000,
+                                              "lifecycle.revoke_on_departure": True},
+                  workers=1)
+    try:
+        z = env.zones
+        gone, never, kept = f"gone.{z[0]}", f"never.{z[1]}", f"kept.{z[2]}"
+        L.customers_ready(env, [gone, kept])
+        L.customers_ready(env, [never], pointing=False)
+        env.set_a(never, [ELSEWHERE])
+        for d in (gone, never, kept):
+            env.ctl("onboard", d)
+        L.wait_all_issued(env, [gone, never, kept], 90, interval=0.2)
+        serial = {d: env.cert(d)["serial"] for d in (gone, never, kept)}
+        assert pebble_status(env, serial[gone])["Status"] == "Valid"
+        # the CA down when the domain leaves: the offboarding goes on (the
+        # watch tells stale-delegation), the revocation waits for the CA
+        refused = env.ca.stats()["refused"]
+        env.ca.go_down(4)
+        t_up = time.time() + 4
+        env.ctl("offboard", gone)
+        wait_event(env, gone, "stale-delegation", timeout=10)
+        harness.wait_until(lambda: env.ca.stats()["refused"] > refused, 10, interval=0.1,
+                           what="the CA asked during its outage")
+        assert env.domain(gone)["state"] == "offboarded" and time.time() < t_up
+        assert not ev(env, gone, ("revoked",))
+        e = wait_event(env, gone, "revoked", timeout=30)
+        assert int(e["time"]) >= int(t_up * 1000) - 100, e
+        assert (e["serial"], e["reason"]) == (serial[gone], "cessationOfOperation"), e
+        c = env.cert(gone)
+        assert c["revoked_reason"] == "cessationOfOperation" and c["revoked_at"] == e["time"]
+        st = pebble_status(env, serial[gone])
+        assert st["Status"] == "Revoked" and st.get("Reason") in (5, None), st
+        assert env.domain(gone)["state"] == "offboarded"
+        # parked: never served, not revoked; still ours: not revoked
+        harness.wait_until(lambda: env.domain(never).get("state") == "parked", 30,
+                           interval=0.1, what="never parked")
+        t = time.time()
+        harness.wait_until(lambda: time.time() - t > 2, 5, interval=0.2, what="2 s of checks")
+        for d in (never, kept):
+            assert pebble_status(env, serial[d])["Status"] == "Valid", d
+            assert not ev(env, d, ("revoked",)) and "revoked_at" not in env.cert(d)
+        assert len(ev(env, gone, ("revoked",))) == 1
+        # onboarded again: a fresh certificate, nothing of the revoked one mixed in
+        env.ctl("onboard", gone)
+        harness.wait_until(lambda: issued_n(env, gone) == 2, 60, interval=0.2,
+                           what=f"{gone} issued again")
+        c = env.cert(gone)
+        assert c["serial"] != serial[gone] and ev(env, gone, ("issued",))[-1]["renewal"] == "0"
+        assert not {"revoked_at", "revoked_reason", "revoke_error"} & set(c), c
+        assert pebble_status(env, c["serial"])["Status"] == "Valid"
+        assert L.dead_letters(env) == 0
+    finally:
+        env.close()
+
+
+def test_retention_keys_checked(tmp):
+    """lifecycle.cert_retention_ms and lifecycle.revoke_on_departure are
+    checked with the file and line, like every key (no servers needed)."""
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("lifecycle:\n  cert_retention_ms: -1\n  revoke_on_departure: maybe\n")
+    p = subprocess.run([harness.program("dcvctl"), "-c", bad, "stats"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 2, p
+    assert f"{bad}:2: lifecycle.cert_retention_ms: out of range" in p.stderr, p.stderr
+    assert f"{bad}:3: lifecycle.revoke_on_departure: not a boolean" in p.stderr, p.stderr

@@ -22,7 +22,7 @@ import harness
 P = "t"
 LUA = os.path.join(harness.SOURCE, "common", "lua")
 SCRIPTS = ["commit", "promote", "reclaim", "trim", "replay", "onboard", "claim",
-           "nudge", "offboard", "release", "bucket", "domain_set"]
+           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire"]
 
 
 def source(name):
@@ -543,6 +543,76 @@ def test_bucket(r, run):
     assert b(13500, "claim", 11000, shift, "create-order w.example j")[0] == 0
     assert r.zscore(f"{key[0]}:line", "create-order w.example j") is None
     assert 0 < r.pttl(key[0]) <= 13500 - 10000 + 2000 + 1000
+
+
+# ------------------------------------------------------------ CERT_RETIRE
+
+def cretire(run, gen="2", jid="j1", action="delete", event="cert-deleted", arg="", t=5000):
+    """CERT_RETIRE in the order of cert_retire.lua's header."""
+    return run("cert_retire", [], P, "a.example", gen, jid, action, event, arg, 1000, t)
+
+
+def cdrop(run, gen="2", jid="j1", t=5000):
+    return cretire(run, gen, jid, t=t)
+
+
+def test_cert_retire(r, run):
+    """A departed domain's certificate deleted with its event, only while
+    the record is at the job's generation, gone, and names that serial."""
+    k, ck = f"{P}:domain:a.example", f"{P}:cert:a.example"
+    r.hset(k, mapping={"gen": 2, "job": "j1", "state": "issued", "serial": "AB"})
+    r.hset(ck, mapping={"serial": "AB", "chain": "pem"})
+    r.zadd(f"{P}:expiry", {"a.example": 1})
+    assert cdrop(run) == -3                                  # still ours
+    r.hset(k, "state", "offboarded")
+    assert cdrop(run, gen="1") == -1                         # onboarded again since
+    assert cdrop(run, jid="j0") == -1
+    r.hset(k, "serial", "CD")                                # not the record's
+    assert cdrop(run) == 0 and r.exists(ck)
+    assert r.xlen(f"{P}:events") == 0
+    r.hset(k, "serial", "AB")
+    assert cdrop(run) == 1
+    assert not r.exists(ck) and r.zscore(f"{P}:expiry", "a.example") is None
+    assert [f for _, f in stream(r, f"{P}:events")] == [
+        {"type": "cert-deleted", "domain": "a.example", "serial": "AB", "time": "5000",
+         "detail": "serial AB: the certificate of a departed domain deleted after its "
+                   "retention"}]
+    h = rec(r, "a.example")
+    assert h["cert_deleted_at"] == "5000" and "notified" not in h
+    assert cdrop(run) == 0 and r.xlen(f"{P}:events") == 1   # once
+    # parked, and an offboarding asked of a running pipeline, are gone too
+    for state, extra in (("parked", {}), ("issued", {"offboard_requested": 1})):
+        r.hset(k, mapping={"state": state, **extra})
+        r.hset(ck, "serial", "AB")
+        assert cdrop(run) == 1
+        r.hdel(k, "offboard_requested")
+
+
+def test_cert_retire_revoked(r, run):
+    """A revocation recorded on the certificate with its event, once; a
+    refusal recorded without one, and nothing after either."""
+    k, ck = f"{P}:domain:a.example", f"{P}:cert:a.example"
+    r.hset(k, mapping={"gen": 2, "job": "j1", "state": "offboarded", "serial": "AB"})
+    r.hset(ck, mapping={"serial": "AB", "chain": "pem"})
+    rv = dict(action="revoked", event="revoked", arg="cessationOfOperation")
+    assert cretire(run, gen="1", **rv) == -1
+    assert cretire(run, **rv) == 1
+    c = rec_of(r, ck)
+    assert (c["revoked_at"], c["revoked_reason"]) == ("5000", "cessationOfOperation")
+    assert [f for _, f in stream(r, f"{P}:events")] == [
+        {"type": "revoked", "domain": "a.example", "serial": "AB",
+         "reason": "cessationOfOperation", "time": "5000",
+         "detail": "serial AB revoked (cessationOfOperation): the domain left"}]
+    assert cretire(run, **rv) == 0 and r.xlen(f"{P}:events") == 1
+    assert cretire(run, action="refused", event="", arg="x") == 0
+    r.hdel(ck, "revoked_at", "revoked_reason")
+    assert cretire(run, action="refused", event="", arg="unauthorized") == 1
+    assert rec_of(r, ck)["revoke_error"] == "unauthorized"
+    assert cretire(run, **rv) == 0 and r.xlen(f"{P}:events") == 1
+
+
+def rec_of(r, key):
+    return {k.decode(): v.decode() for k, v in r.hgetall(key).items()}
 
 
 # ------------------------------------------------------------ DOMAIN_SET

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "acme.h"
 #include "offboard_policy.h"
 #include "stage_assert.h"
 
@@ -503,6 +504,113 @@ static void test_offboarded_watch(void **state)
 
 /* The gate's row for offboard-check; the window-only run; a check written
  * by another run first. */
+/* lifecycle.md, "Retention": a departed domain's certificate is deleted
+ * lifecycle.cert_retention_ms after it left, by its job, which waits for it
+ * instead of ending; nothing waits when nothing is stored. */
+static void test_retention(void **state)
+{
+	(void)state;
+	const long long left = 1000000, ret = 30 * DAY;
+	struct outcome out = { 0 };
+
+	assert_int_equal(ob_retention_wait(left, left, ret, true), ret);
+	assert_int_equal(ob_retention_wait(left + ret - 1, left, ret, true), 1);
+	assert_int_equal(ob_retention_wait(left + ret, left, ret, true), 0);
+	assert_int_equal(ob_retention_wait(left + 2 * ret, left, ret, true), 0);
+	assert_int_equal(ob_retention_wait(left, left, 0, true), 0);
+	/* not stored (deleted already, or not the record's): nothing to wait for */
+	assert_int_equal(ob_retention_wait(left, left, ret, false), -1);
+	assert_int_equal(ob_retention_wait(left + ret, left, ret, false), -1);
+
+	/* the watch over: the pipeline would end, it waits for the deletion */
+	struct ob_watch gone = { .seen = 0, .of = 4 };
+	ob_watch(&gone, "moved away from us", "example.com", 7 * DAY, "", &out);
+	ob_retain(ret - 5, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_OFFBOARD_CHECK);
+	assert_int_equal(out.delay_ms, ret - 5);
+	assert_state(&out, STATE_OFFBOARDED);
+	assert_event_is(&out, EVENT_DELEGATION_REMOVED);   /* still told */
+
+	/* due now: the next run deletes (after this commit records it gone) */
+	memset(&out, 0, sizeof(out));
+	ob_watch(&gone, "moved away from us", "example.com", 7 * DAY, "", &out);
+	ob_retain(0, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.delay_ms, 1);
+
+	/* nothing to delete: it ends */
+	memset(&out, 0, sizeof(out));
+	ob_watch(&gone, "moved away from us", "example.com", 7 * DAY, "", &out);
+	ob_retain(-1, &out);
+	assert_int_equal(out.kind, OUT_DONE);
+
+	/* a stale delegation watched: no later than the deletion */
+	struct ob_watch stale = { .seen = 1, .of = 4 };
+	memset(&out, 0, sizeof(out));
+	ob_watch(&stale, "moved away from us", "example.com", 7 * DAY, "", &out);
+	ob_retain(DAY, &out);
+	assert_int_equal(out.delay_ms, DAY);
+	assert_event_is(&out, EVENT_STALE_DELEGATION);
+	memset(&out, 0, sizeof(out));
+	ob_watch(&stale, "moved away from us", "example.com", 7 * DAY, "", &out);
+	ob_retain(ret, &out);
+	assert_int_equal(out.delay_ms, 7 * DAY);
+
+	/* a retry keeps its backoff */
+	memset(&out, 0, sizeof(out));
+	ob_watch_retry("removing the TXT at t.zone: timeout", &out);
+	ob_retain(DAY, &out);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_int_equal(out.delay_ms, -1);
+
+	/* parked: the park's commit tells never-pointed, the job stays */
+	struct ob_decision d = { .action = OB_PARK, .event = "never-pointed" };
+	memset(&out, 0, sizeof(out));
+	ob_outcome(&d, 0, OB_DELEG_OK, NULL, &out);
+	ob_retain(ret, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.delay_ms, ret);
+	assert_state(&out, STATE_PARKED);
+	assert_event_is(&out, EVENT_NEVER_POINTED);
+
+	/* back for the retention after the watch or the park: it ends there */
+	memset(&out, 0, sizeof(out));
+	ob_gone(STATE_PARKED, &out);
+	assert_int_equal(out.kind, OUT_DONE);
+	assert_state(&out, STATE_PARKED);
+	assert_event_is(&out, NO_EVENT);
+	memset(&out, 0, sizeof(out));
+	ob_gone(STATE_OFFBOARDED, &out);
+	ob_retain(3, &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.delay_ms, 3);
+	assert_state(&out, STATE_OFFBOARDED);
+}
+
+/* lifecycle.md, "Retention": revoked at departure only when asked, only
+ * an offboarded domain's stored certificate, once; the CA failing is
+ * retried, a refusal not asked again, and neither fails the domain. */
+static void test_revoke_on_departure(void **state)
+{
+	(void)state;
+
+	assert_true(ob_revoke_due(true, false, true, false));
+	assert_false(ob_revoke_due(false, false, true, false));  /* off by default */
+	assert_false(ob_revoke_due(true, true, true, false));    /* parked: never served */
+	assert_false(ob_revoke_due(true, false, false, false));  /* nothing stored */
+	assert_false(ob_revoke_due(true, false, true, true));    /* revoked or refused */
+
+	assert_int_equal(ob_revoke_result(ACME_OK), OB_REVOKE_RECORD);
+	assert_int_equal(ob_revoke_result(ACME_E_ALREADYREVOKED), OB_REVOKE_RECORD);
+	assert_int_equal(ob_revoke_result(ACME_E_SERVER), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_TIMEOUT), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_RATELIMITED), OB_REVOKE_RETRY);
+	assert_int_equal(ob_revoke_result(ACME_E_UNAUTHORIZED), OB_REVOKE_GIVE_UP);
+	assert_int_equal(ob_revoke_result(ACME_E_UNSUPPORTED), OB_REVOKE_GIVE_UP);
+	assert_int_equal(OB_REVOKE_REASON, 5);   /* RFC 5280 cessationOfOperation */
+}
+
 static void test_gate_window_and_race(void **state)
 {
 	(void)state;
@@ -545,6 +653,8 @@ int main(void)
 		cmocka_unit_test(test_renewing),
 		cmocka_unit_test(test_offboarded_watch),
 		cmocka_unit_test(test_gate_window_and_race),
+		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_revoke_on_departure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

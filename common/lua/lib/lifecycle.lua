@@ -25,5 +25,5 @@ local function fresh(k)
     'ever_pointed', 'first_issued_at', 'pending_key', 'notified',
     'nudge_pending', 'claim_entry', 'authz', 'challenges', 'released_at',
     'pointed', 'away', 'left', 'missing', 'checked_at', 'check_at', 'ari_next',
-    'order_started')
+    'order_started', 'left_at', 'cert_deleted_at')
 end
