@@ -68,7 +68,8 @@
 	X(NEVER_POINTED,      "never-pointed") \
 	X(STALE_DELEGATION,   "stale-delegation") \
 	X(DELEGATION_REMOVED, "delegation-removed") \
-	X(DEAD_LETTER,        "dead-letter")
+	X(DEAD_LETTER,        "dead-letter") \
+	X(REVOKED,            "revoked")
 
 #define DCV_STATE_ENUM_(id, name, kind, origin) STATE_##id,
 enum domain_state { DCV_DOMAIN_STATES(DCV_STATE_ENUM_) STATE_COUNT };

@@ -31,6 +31,7 @@ enum script_id {
 	SCRIPT_RELEASE,  /* give up an ended domain's names (tenant ownership) */
 	SCRIPT_BUCKET,   /* a token bucket of the rate limiter */
 	SCRIPT_DOMAIN_SET, /* a stage's writes to the domain, if still its job */
+	SCRIPT_REVOKE,   /* record a revocation; start the re-issue it asks for */
 	SCRIPT_COUNT
 };
 

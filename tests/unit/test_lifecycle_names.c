@@ -271,8 +271,8 @@ static void test_scripts_use_the_sets(void **state)
 			}
 		}
 	}
-	/* onboard, claim, nudge, offboard, release */
-	assert_int_equal(users, 5);
+	/* onboard, claim, nudge, offboard, release, revoke */
+	assert_int_equal(users, 6);
 }
 
 static void test_lifecycle_md(void **state)
