@@ -169,7 +169,7 @@ int ctl_revoke(struct ctl *c, int argc, char **argv)
 		if (strcmp(argv[i], "--reason") != 0)
 			continue;
 		reason = NULL;
-		for (size_t k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++)
+		for (size_t k = 1; k < sizeof(reasons) / sizeof(reasons[0]); k++) /* not the default */
 			if (strcmp(argv[i + 1], reasons[k].name) == 0)
 				reason = &reasons[k];
 		if (!reason || argc != 3) {

@@ -616,6 +616,10 @@ def test_revoke(r, run):
         ("6000", "AB01", "keyCompromise")
     assert h["notified"] == "issued", "notified is left alone"
     assert r.zscore(f"{P}:delayed", "offboard-check a.example j1") == 6000
+    # its job in a stream or a handler: its next delay is zero (COMMIT)
+    r.zrem(f"{P}:delayed", "offboard-check a.example j1")
+    assert revoke(run, t=6500) == 1 + 2 + 4
+    assert rec(r, "a.example")["nudge_pending"] == "1"
     # another reason: recorded, no renewal
     r.hset(k, "renew_at", 99999999)
     assert revoke(run, reason="superseded", renew="0", t=7000) == 1 + 2
@@ -632,4 +636,4 @@ def test_revoke(r, run):
         r.hset(k, mapping={"state": st, "renew_at": 99999999, **extra})
         assert revoke(run, serial="CD02", t=9000) == 1 + 2, (st, extra)
         assert rec(r, "a.example")["renew_at"] == "99999999", (st, extra)
-    assert len(stream(r, f"{P}:events")) == 10
+    assert len(stream(r, f"{P}:events")) == 11
