@@ -14,6 +14,10 @@ dcv_py_test(secrets test_secrets.py TIMEOUT 600)
 # chain against Pebble's root, planted symlinks and directories, a foreign
 # --out DIR, unchecked chains, escapes from Redis, a terminal refused.
 dcv_py_test(it_cert test_cert.py TIMEOUT 600)
+# dcvctl revoke: Pebble revokes (its management interface), the record, the
+# certificate hash and the event; keyCompromise re-issues with a new key;
+# already revoked, unknown, not the CA's, the CA unreachable.
+dcv_py_test(it_revoke test_revoke.py TIMEOUT 600)
 # dcvctl console in headless chromium (python3-selenium, chromium-driver).
 dcv_py_test(it_console test_console.py TIMEOUT 900)
 # The console's pure checks (CSRF, origin, auth, forms) and its escaping.

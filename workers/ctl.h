@@ -9,6 +9,7 @@
  *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
  *   ctl_cert.c     cert get|list (the stored certificates)
  *   ctl_rewrap.c   cert rewrap (certificate keys moved to the certificate KEK)
+ *   ctl_revoke.c   revoke (the stored certificate, at the CA)
  *   ctl_console.c  console (the web console; console_page.h, console_html.h)
  *
  * A command gets the arguments after its name, writes results to stdout and
@@ -121,6 +122,7 @@ int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_dead(struct ctl *c, int argc, char **argv);
 int ctl_cert(struct ctl *c, int argc, char **argv);
+int ctl_revoke(struct ctl *c, int argc, char **argv);
 int ctl_console(struct ctl *c, int argc, char **argv);
 
 /* Reads the console's configuration keys (console.listen,

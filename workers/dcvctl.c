@@ -15,6 +15,7 @@
  *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
  *   dcvctl [-c FILE] cert rewrap --from-account-kek | --old-kek-file F
+ *   dcvctl [-c FILE] revoke DOMAIN [--reason keyCompromise|superseded|cessationOfOperation]
  *   dcvctl [-c FILE] console [--listen ADDR:PORT] [--write-token-file F]
  *                           [--auth-file F] [--host NAME:PORT]...
  *
@@ -61,6 +62,10 @@ void ctl_usage(FILE *f)
 	      "  cert rewrap --from-account-kek | --old-kek-file F\n"
 	      "                                   seal every stored certificate key under\n"
 	      "                                   the certificate KEK (resumable)\n"
+	      "  revoke DOMAIN [--reason keyCompromise|superseded|cessationOfOperation]\n"
+	      "                                   revoke the stored certificate at the CA\n"
+	      "                                   (no --reason: unspecified); keyCompromise\n"
+	      "                                   also renews now with a new key\n"
 	      "  console [--listen 127.0.0.1:8080] [--write-token-file F] [--auth-file F]\n"
 	      "          [--host NAME:PORT]...    the web console (read-only without a\n"
 	      "                                   write token; --host at most 8)\n"
@@ -92,6 +97,7 @@ static const struct command commands[] = {
 	{ "dead", ctl_dead },
 	{ "account", account },
 	{ "cert", ctl_cert },
+	{ "revoke", ctl_revoke },
 	{ "console", ctl_console },
 };
 

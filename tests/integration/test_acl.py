@@ -78,6 +78,9 @@ def test_the_fleet_runs_as_the_acl_user(tmp):
         listed = json.loads(ctl("cert", "list", "--json").stdout)
         assert {e["domain"] for e in listed} == set(everyone), listed
         ctl("cert", "get", two, "--out", os.path.join(tmp, "export"))
+        # revocation (the REVOKE script), and again: already revoked
+        assert "revoked (superseded)" in ctl("revoke", two, "--reason", "superseded").stdout
+        assert "already revoked" in ctl("revoke", two, "--reason", "superseded").stdout
 
         # the account key rotation (its script once used HEXISTS)
         before = admin.hget("dcv:account", "key_version")

@@ -22,7 +22,7 @@ import harness
 P = "t"
 LUA = os.path.join(harness.SOURCE, "common", "lua")
 SCRIPTS = ["commit", "promote", "reclaim", "trim", "replay", "onboard", "claim",
-           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire"]
+           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire", "revoke"]
 
 
 def source(name):
@@ -654,3 +654,56 @@ def test_domain_set(r, run):
     assert dset(run, incr="invalid_count", dels=("a", "b")) == 2
     h = rec(r, "a.example")
     assert h["invalid_count"] == "2" and "a" not in h and "b" not in h
+
+
+# ------------------------------------------------------------ REVOKE
+
+def revoke(run, serial="AB01", reason="keyCompromise", renew="1", t=5000):
+    """REVOKE in the order of revoke.lua's header."""
+    return run("revoke", [], P, t, "a.example", serial, reason, renew,
+               f"serial {serial} revoked ({reason})", 1000)
+
+
+def test_revoke(r, run):
+    k, c = f"{P}:domain:a.example", f"{P}:cert:a.example"
+    fields = ("revoked_at", "revoked_reason", "revoked_serial")
+    # a certificate without a record: the hash only, no record created
+    r.hset(c, mapping={"serial": "AB01", "chain": "x"})
+    assert revoke(run) == 1
+    assert not r.exists(k)
+    assert [r.hget(c, f).decode() for f in fields] == ["5000", "keyCompromise", "AB01"]
+    ev = [f for _, f in stream(r, f"{P}:events")]
+    assert ev == [{"type": "revoked", "domain": "a.example", "time": "5000",
+                   "detail": "serial AB01 revoked (keyCompromise)", "serial": "AB01",
+                   "reason": "keyCompromise"}]
+    # issued, its job waiting in offboard-check: renew_at now, due now
+    r.hset(k, mapping={"state": "issued", "stage": "offboard-check", "job": "j1",
+                       "renew_at": 99999999, "notified": "issued"})
+    r.zadd(f"{P}:delayed", {"offboard-check a.example j1": 99999999})
+    assert revoke(run, t=6000) == 1 + 2 + 4
+    h = rec(r, "a.example")
+    assert (h["renew_at"], h["revoked_serial"], h["revoked_reason"]) == \
+        ("6000", "AB01", "keyCompromise")
+    assert h["notified"] == "issued", "notified is left alone"
+    assert r.zscore(f"{P}:delayed", "offboard-check a.example j1") == 6000
+    # its job in a stream or a handler: its next delay is zero (COMMIT)
+    r.zrem(f"{P}:delayed", "offboard-check a.example j1")
+    assert revoke(run, t=6500) == 1 + 2 + 4
+    assert rec(r, "a.example")["nudge_pending"] == "1"
+    # another reason: recorded, no renewal
+    r.hset(k, "renew_at", 99999999)
+    assert revoke(run, reason="superseded", renew="0", t=7000) == 1 + 2
+    assert rec(r, "a.example")["renew_at"] == "99999999"
+    # the stored certificate changed meanwhile: the hash is not marked
+    r.hset(c, "serial", "CD02")
+    assert revoke(run, t=8000) == 2 + 4
+    assert r.hget(c, "revoked_serial") == b"AB01" and r.hget(c, "revoked_at") == b"7000"
+    # no longer ours: recorded, never renewed
+    for st, extra in (("offboarded", {}), ("parked", {}), ("failed", {}),
+                      ("abandoned", {}), ("issued", {"offboard_requested": 1}),
+                      ("issued", {"released_at": 1})):
+        r.hdel(k, "offboard_requested", "released_at")
+        r.hset(k, mapping={"state": st, "renew_at": 99999999, **extra})
+        assert revoke(run, serial="CD02", t=9000) == 1 + 2, (st, extra)
+        assert rec(r, "a.example")["renew_at"] == "99999999", (st, extra)
+    assert len(stream(r, f"{P}:events")) == 11

@@ -271,8 +271,8 @@ static void test_scripts_use_the_sets(void **state)
 			}
 		}
 	}
-	/* onboard, claim, nudge, offboard, release, cert_retire */
-	assert_int_equal(users, 6);
+	/* onboard, claim, nudge, offboard, release, cert_retire, revoke */
+	assert_int_equal(users, 7);
 }
 
 static void test_lifecycle_md(void **state)
