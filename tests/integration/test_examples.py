@@ -38,7 +38,7 @@ def node_example():
     assert node and npm, "the node example needs the Debian packages nodejs and npm"
     d = harness.tmpdir("dcv-node-example-")
     try:
-        for f in ("package.json", "package-lock.json", "onboard.js"):
+        for f in ("package.json", "package-lock.json", "onboard.js", "edge.js", "certkey.js"):
             shutil.copy(os.path.join(EXAMPLES, "node", f), d)
         p = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                            cwd=d, capture_output=True, text=True, timeout=240)
@@ -58,9 +58,12 @@ def example(request):
 class Run:
     """One run of an example in the background, stdout and stderr in files."""
 
-    def __init__(self, tmp, cmd, redis, prefix=None):
+    def __init__(self, tmp, cmd, redis, prefix=None, env=None):
+        extra = env or {}
         env = dict(os.environ, DCV_REDIS_URL=redis.url)
-        env.pop("DCV_PREFIX", None)
+        for k in ("DCV_PREFIX", "DCV_CERT_KEK_FILE"):
+            env.pop(k, None)
+        env.update(extra)
         if prefix is not None:
             env["DCV_PREFIX"] = prefix
         n = len([f for f in os.listdir(tmp) if f.startswith("example-")])
@@ -287,6 +290,45 @@ def test_usage_errors_exit_2(example, tmp, redis_server):
     assert not redis_server.client().exists("dcv:stream:verify-cname")
 
 
+@pytest.fixture(params=["node", "python"])
+def edge(request):
+    if request.param == "node":
+        node, onboard = request.getfixturevalue("node_example")
+        return [node, os.path.join(os.path.dirname(onboard), "edge.js")]
+    return [sys.executable, os.path.join(EXAMPLES, "python", "edge.py")]
+
+
+def test_edge_usage_errors_exit_2(edge, tmp, redis_server):
+    """The edge consumer (test_examples_live.py runs it against a fleet)
+    refuses to start without a root file and a KEK that loads."""
+    kek, bad_kek, root, no_root = (os.path.join(tmp, n)
+                                   for n in ("kek", "bad-kek", "root.pem", "garbage.pem"))
+    with open(kek, "w") as f:
+        f.write("00" * 32 + "\n")
+    with open(bad_kek, "w") as f:
+        f.write("00" * 31 + "\n")
+    with open(no_root, "w") as f:
+        f.write("not a certificate\n")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=edge test root", "-days",
+                    "1", "-keyout", os.path.join(tmp, "root.key"), "-out", root],
+                   check=True, capture_output=True, timeout=30)
+    out = os.path.join(tmp, "out")
+    for args, env in (([out, "--cert-kek-file", kek], None),                  # no --ca-file
+                      ([out, "--ca-file", no_root, "--cert-kek-file", kek], None),
+                      ([out, "--ca-file", root], None),                          # no KEK
+                      ([out, "--ca-file", root], {"DCV_CERT_KEK_FILE": bad_kek}),
+                      (["--ca-file", root, "--cert-kek-file", kek], None)):      # no OUT
+        run = Run(tmp, edge + args, redis_server, env=env)
+        assert run.wait() == 2, (args, run.stderr())
+        assert "usage" in run.stderr().lower(), run.stderr()
+    assert not os.path.exists(out)
+    # and with all of them it starts (then stops: --once on an empty stream)
+    run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek, "--once"], redis_server)
+    assert run.wait() == 0, run.stderr()
+    assert "edge: reading dcv:events after 0-0" in run.stderr(), run.stderr()
+
+
 # ---- certkey: the sealed certificate key (schemas/certificate.md) ----------------
 
 VECTORS = os.path.join(harness.SOURCE, "schemas", "certificate-vectors.yaml")
@@ -340,7 +382,7 @@ def test_certkey_decodes_the_vectors(certkey):
 def test_certkey_open(certkey, tmp):
     import pty
     v = load_vectors()["p256"]
-    env = dict(os.environ, DCV_ACME_KEK=v["kek"])
+    env = dict(os.environ, DCV_CERT_KEK=v["kek"])
 
     def run(args, sealed, **kw):
         return subprocess.run(certkey + ["open"] + args, input=sealed + "\n", capture_output=True,
@@ -351,7 +393,7 @@ def test_certkey_open(certkey, tmp):
     kek_file = os.path.join(tmp, "kek")
     with open(kek_file, "w") as f:
         f.write(v["kek"] + "\n")
-    env.pop("DCV_ACME_KEK")
+    env.pop("DCV_CERT_KEK")
     p = run(["--aad", v["aad"], "--kek-file", kek_file], v["sealed"], env=env)
     assert p.returncode == 0 and p.stdout == v["plaintext"], p.stderr
     # another domain's AAD: refused, nothing printed

@@ -8,7 +8,7 @@
 //   node certkey.js open --aad AAD [--kek-file F] < sealed   the key, to stdout
 //   node certkey.js vectors FILE                             checks the test vectors
 //
-// The KEK comes from --kek-file, else DCV_ACME_KEK: 64 hex digits or base64url
+// The KEK comes from --kek-file, else DCV_CERT_KEK: 64 hex digits or base64url
 // of 32 bytes, as the fleet reads it.  Exit status: 0 done, 1 a value that does
 // not open, 2 usage, 4 stdout is a terminal (a private key is never printed to one).
 'use strict';
@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const PREFIX = 'aesgcm1:';
 const B64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 
-// The KEK file's or DCV_ACME_KEK's text as 32 bytes.
+// The KEK file's or DCV_CERT_KEK's text as 32 bytes.
 function parseKek(text) {
   const t = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
@@ -70,7 +70,7 @@ function main(argv) {
     return 4;
   }
   const kekText = args['--kek-file'] ? fs.readFileSync(args['--kek-file'], 'utf8')
-    : (process.env.DCV_ACME_KEK || '');
+    : (process.env.DCV_CERT_KEK || '');
   let plain;
   try {
     plain = openSealed(parseKek(kekText), fs.readFileSync(0, 'utf8').trim(), args['--aad']);

@@ -7,7 +7,7 @@ Redis hash it is stored in ("dcv:cert:<domain>").
   certkey.py open --aad AAD [--kek-file F] < sealed   the key, to stdout
   certkey.py vectors FILE                             checks the test vectors
 
-The KEK comes from --kek-file, else DCV_ACME_KEK: 64 hex digits or
+The KEK comes from --kek-file, else DCV_CERT_KEK: 64 hex digits or
 base64url of 32 bytes, as the fleet reads it.  Needs python3-cryptography.
 Exit status: 0 done, 1 a value that does not open, 2 usage; 4 stdout is a
 terminal (a private key is never printed to one).
@@ -25,7 +25,7 @@ PREFIX = "aesgcm1:"
 
 
 def parse_kek(text):
-    """The KEK file's or DCV_ACME_KEK's text as 32 bytes."""
+    """The KEK file's or DCV_CERT_KEK's text as 32 bytes."""
     t = text.strip()
     if len(t) == 64:
         return bytes.fromhex(t)
@@ -75,7 +75,7 @@ def main(argv):
         with open(args["--kek-file"]) as f:
             kek_text = f.read()
     else:
-        kek_text = os.environ.get("DCV_ACME_KEK", "")
+        kek_text = os.environ.get("DCV_CERT_KEK", "")
     try:
         plain = open_sealed(parse_kek(kek_text), sys.stdin.read().strip(), args["--aad"])
     except (InvalidTag, ValueError, binascii.Error):
