@@ -101,13 +101,16 @@ static bool recorded_order(struct stage_env *env, struct acme_client *c,
  * no token; and no DNS lookup is made under the ordering lock.  Returns
  * true to go on, or false with OUT set. */
 static bool still_delegated(struct stage_env *env, struct job *job,
-                            char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
+                            const struct domain_rec *rec, char (*names)[DNAME_MAX + 2],
+                            int n, struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
-	long long at = job_ctx_int(job, "verified_at", 0);
+	long long at = rec_int(rec, "verified_at", 0);
 	long long every = p->dns.confirmation_interval_ms;
+	/* looked at again no sooner than a second: an interval of 0 is valid */
+	long long again = CO_STALE_INTERVALS * every > 1000 ? CO_STALE_INTERVALS * every : 1000;
 	struct dns_check_result res;
-	char target[DNAME_MAX + 1];
+	char target[DNAME_MAX + 1], now[24];
 	bool sure = true;
 
 	if (!co_stale(at, env->now_ms, every))
@@ -124,36 +127,33 @@ static bool still_delegated(struct stage_env *env, struct job *job,
 			return false;
 		}
 		pipeline_dns_count("delegation", &res);
-		enum co_look l = co_look(base, target, &res, at, env->now_ms,
-		                         CO_STALE_INTERVALS * every, out);
-		if (l == CO_LOOK_STOP) {
-			if (out->kind == OUT_ADVANCE) {
-				/* back to verify-cname: out of the line too */
-				job_ctx_del(job, "rl_slot");
-				job_ctx_del(job, "rl_shift");
-				job_ctx_del(job, "verified_at");
-			}
-			return false;
-		}
+		enum co_look l = co_look(base, target, &res, at, env->now_ms, again, out);
+		if (l == CO_LOOK_STOP)
+			return false;   /* sent back: out->clear drops the place too */
 		sure = sure && l == CO_LOOK_PRESENT;
 	}
-	if (sure && job_ctx_set_int(job, "verified_at", (int64_t)env->now_ms) != 0)
-		log_msg(LOG_INFO, "stage=create-order domain=%s job=%s: ctx is full, "
-		        "verified_at not kept: the next run looks again", job->domain, job->id);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
+	if (sure && domain_set(env, job, "verified_at", now, (const char *)NULL) != 0)
+		log_msg(LOG_INFO, "stage=create-order domain=%s job=%s: verified_at not "
+		        "kept (redis: %s): the next run looks again", job->domain, job->id,
+		        queue_errstr(env->q));
 	return true;
 }
 
 /* Waits for the failed-authorization buckets of the names (peek only:
  * finalize takes them), then for this job's turn for a new order.  Returns
  * 0 to go, or sets OUT. */
-static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MAX + 2],
-                  int n, struct outcome *out)
+static int budget(struct stage_env *env, struct job *job, const struct domain_rec *rec,
+                  char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
 	const struct rl_bucket *no = &p->lc.new_orders;
-	struct rl_ticket t = { job_ctx_int(job, "rl_slot", 0), job_ctx_int(job, "rl_shift", 0) };
-	char bucket[1024], member[DNAME_MAX + JOB_ID_MAX + 32];
+	struct rl_ticket t = { rec_int(rec, "rl_slot", 0), rec_int(rec, "rl_shift", 0) };
+	char bucket[1024], member[DNAME_MAX + JOB_ID_MAX + 32], slot[24], shift[24];
 	long long w;
+
+	if (!co_ticket_sane(t.slot, t.shift, env->now_ms, no->period_ms))
+		t.slot = t.shift = 0;   /* not one the bucket gave: a new place */
 
 	/* a job holding a place in line checked these before it took it */
 	for (int i = 0; i < n && !t.slot; i++) {
@@ -171,9 +171,10 @@ static int budget(struct stage_env *env, struct job *job, char (*names)[DNAME_MA
 	snprintf(member, sizeof(member), "%s %s %s", stage_name(STAGE_CREATE_ORDER),
 	         job->domain, job->id);
 	w = ratelimit_turn(env->q, bucket, no, env->now_ms, member, &t);
-	if (w >= 0 && t.slot &&
-	    (job_ctx_set_int(job, "rl_slot", t.slot) != 0 ||
-	     job_ctx_set_int(job, "rl_shift", t.shift) != 0))
+	snprintf(slot, sizeof(slot), "%lld", t.slot);
+	snprintf(shift, sizeof(shift), "%lld", t.shift);
+	if (w >= 0 && t.slot && !had &&
+	    domain_set(env, job, "rl_slot", slot, "rl_shift", shift, (const char *)NULL) != 0)
 		w = -1;     /* the place could not be kept: as a Redis failure */
 	if (w > 0 && !had)
 		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
@@ -193,16 +194,23 @@ static void outage_block(struct stage_env *env, const struct job *job,
 	struct pipeline *p = pipeline_of(env);
 	long long ms = co_outage_block(out, &env->cfg->policy[STAGE_CREATE_ORDER],
 	                               job->attempt);
+	uint64_t now = queue_now_ms();     /* newOrder may have taken a while */
 	char bucket[1024];
 
-	if (ms <= 0)
+	if (ms <= 0 || p->lc.new_orders.limit <= 0)
 		return;
 	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
-	if (ratelimit(env->q, bucket, &p->lc.new_orders, RL_BLOCK, env->now_ms,
-	              env->now_ms + (uint64_t)ms) < 0)
+	if (ratelimit(env->q, bucket, &p->lc.new_orders, RL_BLOCK, now, now + (uint64_t)ms) < 0) {
 		log_msg(LOG_WARN, "stage=create-order domain=%s the new-order line could "
 		        "not be blocked for the CA's outage: %s", job->domain,
 		        queue_errstr(env->q));
+		return;
+	}
+	metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
+	                    "bucket=\"ca_outage\"", 1);
+	log_msg(LOG_WARN, "stage=create-order domain=%s the CA failed newOrder (%s): "
+	        "no new order before %lld ms from now (the new-order line is blocked; "
+	        "attempt %u of this job)", job->domain, out->reason, ms, job->attempt + 1);
 }
 
 /* The gate of the new orders really sent (ratelimit.h, RL_USE), passed
@@ -217,7 +225,8 @@ static bool sent_within_limit(struct stage_env *env, struct outcome *out)
 	char bucket[1024];
 
 	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
-	long long w = ratelimit(env->q, bucket, no, RL_USE, env->now_ms, 0);
+	/* the time of the request, not of the run's start */
+	long long w = ratelimit(env->q, bucket, no, RL_USE, queue_now_ms(), 0);
 	return co_rate(CO_NEW_ORDERS_SENT, w, NULL, p->ca, no->limit, no->period_ms,
 	               queue_errstr(env->q), out);
 }
@@ -241,6 +250,17 @@ static bool one_at_a_time(struct outcome *out)
 		return true;
 	co_lock_busy(out);
 	return false;
+}
+
+/* Whether no other run of this job is in the middle of a newOrder (the
+ * check of order_lease, before the gate takes a token).  Else OUT waits. */
+static bool lease_free(struct stage_env *env, const struct domain_rec *rec,
+                       struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+
+	return co_lease(atoll(rec_str(rec, "order_started", "")), env->now_ms,
+	                2LL * p->acme.timeout_ms + 10000, out);
 }
 
 /* Records "order_started" before newOrder is sent, unless another run of
@@ -302,6 +322,7 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	         sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "authz", authz, "order_started", (const char *)NULL,
+	               "rl_slot", (const char *)NULL, "rl_shift", (const char *)NULL,
 	               (const char *)NULL) != 0) {
 		/* the order is lost to the record; this process remembers it */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
@@ -314,8 +335,6 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	log_msg(LOG_DEBUG, "stage=create-order domain=%s newOrder answered in %ld us, "
 	        "recorded %ld us later", job->domain, us_between(&t0, &t1),
 	        us_between(&t1, &t2));
-	job_ctx_del(job, "rl_slot");
-	job_ctx_del(job, "rl_shift");
 	domain_incr(env, job, "orders");
 	co_ordered(out);
 out:
@@ -334,11 +353,14 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (recorded_order(env, c, &rec, job, out))
 		goto out;
 	int n = rec_names(&rec, job, names, NAMES_MAX);
-	if (!still_delegated(env, job, names, n, out) ||
-	    budget(env, job, names, n, out) != 0 || !one_at_a_time(out))
+	if (!still_delegated(env, job, &rec, names, n, out) ||
+	    budget(env, job, &rec, names, n, out) != 0 || !one_at_a_time(out))
 		goto out;
 	locked = true;
-	if (!sent_within_limit(env, out) || !order_lease(env, job, &rec, out))
+	/* the lease is looked at before the gate takes a token, and written
+	 * after: a run that must wait for another spends none */
+	if (!lease_free(env, &rec, out) || !sent_within_limit(env, out) ||
+	    !order_lease(env, job, &rec, out))
 		goto out;
 	order_new(env, job, c, names, n, &locked, out);
 out:

@@ -70,7 +70,9 @@ enum co_look co_look(const char *base, const char *target, const struct dns_chec
 		snprintf(out->reason, sizeof(out->reason), "_acme-challenge.%s is no longer "
 		         "a CNAME to %s: %s", base, target, r->detail);
 		outcome_state(out, STATE_WAITING_CNAME);
-		out->clear = "verified_gen";   /* create-order waits for a new one */
+		/* create-order waits for a new verification, and takes a new
+		 * place in line after it */
+		out->clear = "verified_gen verified_at rl_slot rl_shift";
 		return CO_LOOK_STOP;
 	}
 }
@@ -92,7 +94,8 @@ bool co_rate(enum co_bucket b, long long w, const char *name, const char *ca,
 		outcome_retry(out, w, "rate limit of new orders at %s: the turn came, waiting "
 		              "%lld ms behind the orders sent before it", ca, w);
 	} else {
-		long long ahead = period_ms > 0 ? w * limit / period_ms : 0;
+		long long ahead = period_ms > 0 ? (long long)((double)w * (double)limit /
+		                                             (double)period_ms) : 0;
 		outcome_retry(out, w, "rate limit of new orders at %s: place %lld in line, "
 		              "waiting %lld ms", ca, ahead + 1, w);
 	}
@@ -106,10 +109,22 @@ long long co_outage_block(const struct outcome *out, const struct stage_policy *
 {
 	if (!out->outage)
 		return 0;
-	if (out->delay_ms > 0)
-		return out->delay_ms;
-	long long ms = worker_backoff_ceiling(p, attempt + 1);
+	/* a maintenance page's Retry-After of a day stops the whole fleet's
+	 * new orders no longer than the stage's longest backoff */
+	long long ms = out->delay_ms > 0 ? out->delay_ms : worker_backoff_ceiling(p, attempt + 1);
+	if (ms > p->cap_ms)
+		ms = p->cap_ms;
 	return ms > 0 ? ms : 1;
+}
+
+bool co_ticket_sane(long long slot, long long shift, uint64_t now_ms, long long period_ms)
+{
+	const long long far = CO_TICKET_FAR_MS + 2 * period_ms;
+	long long now = (long long)now_ms;
+
+	if (slot == 0 && shift == 0)
+		return true;
+	return slot > 0 && slot >= now - far && slot <= now + far && shift >= 0 && shift <= far;
 }
 
 void co_lock_busy(struct outcome *out)

@@ -121,10 +121,19 @@ bool co_lease_written(int w, const char *err, struct outcome *out);
  * (OUT->outage): how long the fleet's new-order line is blocked: the CA's
  * Retry-After when it sent one (OUT->delay_ms), else the ceiling of the
  * job's next backoff under P (ATTEMPT: the job's attempts so far), so that
- * nobody orders before the job that saw the outage tries again.  0: no
- * block (not an outage). */
+ * nobody orders before the job that saw the outage tries again; never more
+ * than P's cap.  0: no block (not an outage). */
 long long co_outage_block(const struct outcome *out, const struct stage_policy *p,
                           uint32_t attempt);
+
+/* How far from now a place in line (the record's rl_slot, rl_shift) may be
+ * and still be one the bucket gave: a line of a year, blocks of a year. */
+#define CO_TICKET_FAR_MS (400LL * 24 * 3600 * 1000)
+
+/* Whether SLOT and SHIFT (0, 0: no place) can be a place the bucket of
+ * PERIOD_MS gave: else the job takes a new one (a value written by hand
+ * would make the bucket's arithmetic overflow). */
+bool co_ticket_sane(long long slot, long long shift, uint64_t now_ms, long long period_ms);
 
 /* newOrder answered and its URL recorded: on to provision-txt. */
 void co_ordered(struct outcome *out);

@@ -35,8 +35,8 @@
 
 /* A job that has just become the domain's pipeline came from a backend
  * (or dcvctl onboard), which sends no ctx key but "names" (schemas/job.md):
- * any other is forged or stale (a "verified_at" that skips create-order's
- * look, an "rl_slot" that jumps the line, a "replaces" or "renewal") and is
+ * any other is forged or stale (a "replaces" or "renewal"; "verified_at"
+ * and "rl_slot", once ctx keys, are the record's now) and is
  * dropped before any stage reads it.  Keys the stages write later are
  * theirs: a job with a generation is never filtered. */
 static void intake(struct job *job)
@@ -174,7 +174,7 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 	struct pipeline *p = pipeline_of(env);
 	struct domain_rec rec = { 0 };
 	char names[NAMES_MAX][DNAME_MAX + 2];
-	char gen[24];
+	char gen[24], at[24];
 
 	if (!claim(env, job, out) || !gate_pass(env, job, &rec, out))
 		goto out;
@@ -194,17 +194,19 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	}
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)job->gen);
-	if (domain_set(env, job, "verified_gen", gen, (const char *)NULL) != 0) {
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)env->now_ms);
+	/* the record, not the job, holds when it was verified and the place in
+	 * line (a job can be sent again by anyone who knows its id; the record
+	 * is written by the fleet only): create-order looks again when this is
+	 * old, and takes a new place */
+	if (domain_set(env, job, "verified_gen", gen, "verified_at", at,
+	               "rl_slot", (const char *)NULL, "rl_shift", (const char *)NULL,
+	               (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);
 		goto out;
 	}
 	job_ctx_del(job, "confirmed");
-	/* create-order looks again when this is old; a ctx too full to hold
-	 * it reads as old, and then each run of create-order looks once */
-	if (job_ctx_set_int(job, "verified_at", (int64_t)env->now_ms) != 0)
-		log_msg(LOG_INFO, "stage=verify-cname domain=%s job=%s: ctx is full, "
-		        "verified_at not kept", job->domain, job->id);
 	vc_verified(out);
 out:
 	domain_rec_free(&rec);

@@ -338,7 +338,7 @@ def orders_figures(a, cust, per, ev, out, orders, env):
     ex = oracle.bucket_excess(ts, lim, per_s)
     ex_back = max([oracle.bucket_excess([t for t in ts if e <= t <= e + per_s], lim, per_s)
                    for e in backs] + [0])
-    # the gate is passed in Redis's time, the CA logs the request when it
+    # the gate is passed at the worker's clock, the CA logs the request when it
     # arrives: the scheduling between the two (a loaded 2-core machine:
     # a few hundred ms) can bunch a few orders; at 1 s a day a token is
     # 100 ms, so the slack is 300 ms of orders, and at least 2

@@ -314,7 +314,11 @@ static void test_outage_blocks_the_line(void **state)
 	f = failure(ACME_E_SERVER);
 	f.retry_after_ms = 30000;
 	acme_outcome_decide(&f, "new order", &out, &block);
-	assert_int_equal(co_outage_block(&out, &pol, 0), 30000);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 5000);   /* capped */
+	f.retry_after_ms = 3000;
+	memset(&out, 0, sizeof(out));
+	acme_outcome_decide(&f, "new order", &out, &block);
+	assert_int_equal(co_outage_block(&out, &pol, 0), 3000);
 	memset(&out, 0, sizeof(out));
 	f = failure(ACME_E_RATELIMITED);       /* blocked by acme_outcome already */
 	acme_outcome_decide(&f, "new order", &out, &block);
@@ -388,7 +392,7 @@ static void test_look_not_delegated(void **state)
 		assert_state(&out, STATE_WAITING_CNAME);
 		assert_event_is(&out, NO_EVENT);
 		assert_non_null(out.clear);
-		assert_string_equal(out.clear, "verified_gen");
+		assert_string_equal(out.clear, "verified_gen verified_at rl_slot rl_shift");
 		assert_reason_has(&out, "_acme-challenge.a.example is no longer a CNAME to t.v.test");
 		assert_reason_has(&out, "NXDOMAIN");
 	}
@@ -425,6 +429,25 @@ static void test_look_transient(void **state)
 	}
 }
 
+/* A place read from the record is one the bucket could have given, or
+ * none: a value written by hand takes a new place instead of overflowing
+ * the bucket's arithmetic. */
+static void test_ticket_sane(void **state)
+{
+	(void)state;
+	long long now = (long long)T0, day = 86400000LL, period = 3 * 3600 * 1000LL;
+
+	assert_true(co_ticket_sane(0, 0, T0, period));
+	assert_true(co_ticket_sane(now + 100 * 3600000LL, 7 * day, T0, period));
+	assert_true(co_ticket_sane(now - 30 * day, 0, T0, period));
+	assert_false(co_ticket_sane(1, 0, T0, period));
+	assert_false(co_ticket_sane(-5, 0, T0, period));
+	assert_false(co_ticket_sane(9000000000000000000LL, 0, T0, period));
+	assert_false(co_ticket_sane(now, -9000000000000000000LL, T0, period));
+	assert_false(co_ticket_sane(now, 900 * day, T0, period));
+	assert_false(co_ticket_sane(0, 5, T0, period));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_refused_key),
 		cmocka_unit_test(test_retryable_and_permanent),
 		cmocka_unit_test(test_outage_blocks_the_line),
+		cmocka_unit_test(test_ticket_sane),
 		cmocka_unit_test(test_verification_stale),
 		cmocka_unit_test(test_look_delegated),
 		cmocka_unit_test(test_look_not_delegated),
