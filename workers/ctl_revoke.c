@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "account.h"
 #include "acme.h"
@@ -60,6 +61,17 @@ static int stored_leaf(struct ctl *c, const char *name, struct queue_reply **r,
 	if (certstore_summary(*chain, s) != 0) {
 		fprintf(stderr, "dcvctl revoke: %s:cert:%s holds no PEM certificate\n",
 		        c->wc.q.prefix, name);
+		return EXIT_FAIL;
+	}
+	/* the leaf must be the certificate the hash says it holds: a chain
+	 * copied in from another domain's hash would revoke that one */
+	const char *field = queue_reply_str(queue_reply_at(*r, 1), NULL);
+	if (!field)
+		field = "";
+	if (strcasecmp(field, s->serial) != 0) {
+		fprintf(stderr, "dcvctl revoke: %s:cert:%s: its chain's leaf has serial %s, "
+		        "its serial field %s: not revoked (look at the hash)\n",
+		        c->wc.q.prefix, name, s->serial, field[0] ? field : "(none)");
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

@@ -41,7 +41,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "certstore.h"
 #include "domain_rec.h"
 #include "gate.h"
 #include "log.h"
@@ -261,7 +263,11 @@ static long long revoke(struct stage_env *env, const struct job *job,
 		wait = again;   /* Redis failed */
 		goto out;
 	}
-	bool stored = serial && chain && strcmp(serial, rec_str(rec, "serial", "")) == 0;
+	/* the leaf itself must be the certificate recorded: a chain copied in
+	 * from another domain's hash would revoke that domain's certificate */
+	struct cert_summary leaf;
+	bool stored = serial && chain && strcmp(serial, rec_str(rec, "serial", "")) == 0 &&
+	              certstore_summary(chain, &leaf) == 0 && strcasecmp(leaf.serial, serial) == 0;
 	if (!ob_revoke_due(true, parked, stored, done))
 		goto out;
 	if (!(c = pipeline_acme(env, &scratch))) {
@@ -467,11 +473,10 @@ void stage_offboard_check(struct stage_env *env, struct job *job, struct outcome
 	    strcmp(state, domain_state_name(STATE_OFFBOARDED)) == 0) {
 		/* gone: the watch of the delegations (offboarded), then only the
 		 * certificate's retention */
-		/* revoked before the retention may delete it */
+		/* revoked before the retention may delete it: while a revocation
+		 * is due (the CA failing), the certificate is kept */
 		long long again = revoke(env, job, &rec, parked);
-		long long wait = retention(env, job, &rec);
-		if (again >= 0 && (wait < 0 || again < wait))
-			wait = again;
+		long long wait = again >= 0 ? again : retention(env, job, &rec);
 		if (parked)
 			ob_gone(STATE_PARKED, out);
 		else if (strcmp(rec_str(&rec, "notified", ""),
