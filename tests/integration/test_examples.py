@@ -327,6 +327,15 @@ def test_edge_usage_errors_exit_2(edge, tmp, redis_server):
     run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek, "--once"], redis_server)
     assert run.wait() == 0, run.stderr()
     assert "edge: reading dcv:events after 0-0" in run.stderr(), run.stderr()
+    # a group- or world-writable OUT: another user could swap OUT/<domain>
+    # for a symlink between the checks and the writes
+    for mode in (0o770, 0o707):
+        os.makedirs(out, exist_ok=True)
+        os.chmod(out, mode)
+        run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek, "--once"],
+                  redis_server)
+        assert run.wait() == 2 and "group- or world-writable" in run.stderr(), run.stderr()
+        assert "edge: reading" not in run.stderr(), run.stderr()
 
 
 # ---- certkey: the sealed certificate key (schemas/certificate.md) ----------------
