@@ -327,6 +327,79 @@ def test_edge_usage_errors_exit_2(edge, tmp, redis_server):
     run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek, "--once"], redis_server)
     assert run.wait() == 0, run.stderr()
     assert "edge: reading dcv:events after 0-0" in run.stderr(), run.stderr()
+    # a group- or world-writable OUT: another user could swap OUT/<domain>
+    # for a symlink between the checks and the writes
+    for mode in (0o770, 0o707):
+        os.makedirs(out, exist_ok=True)
+        os.chmod(out, mode)
+        run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek, "--once"],
+                  redis_server)
+        assert run.wait() == 2 and "group- or world-writable" in run.stderr(), run.stderr()
+        assert "edge: reading" not in run.stderr(), run.stderr()
+
+
+def not_yet_valid_cert(domain, kek):
+    """A root, and a leaf for DOMAIN under it that starts tomorrow (what a
+    local clock a day slow sees), as <prefix>:cert:<domain> holds it: the
+    key sealed under KEK with the hash's name as associated data."""
+    import base64
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "edge clock root")])
+    root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
+            .public_key(root_key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=9))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(root_key, hashes.SHA256()))
+    start = now + datetime.timedelta(days=1)
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, domain)]))
+            .issuer_name(root_name).public_key(key.public_key()).serial_number(0x5EED)
+            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    nonce = os.urandom(12)
+    sealed = nonce + AESGCM(kek).encrypt(nonce, key_pem, f"dcv:cert:{domain}".encode())
+    not_after = int((start + datetime.timedelta(days=7)).timestamp())
+    return root.public_bytes(pem).decode(), {
+        "serial": "5EED", "not_after": str(not_after), "names": domain, "key_enc": "aes-256-gcm",
+        "key": "aesgcm1:" + base64.urlsafe_b64encode(sealed).decode().rstrip("="),
+        "chain": (leaf.public_bytes(pem) + root.public_bytes(pem)).decode()}
+
+
+def test_edge_stops_on_a_certificate_not_yet_valid(edge, tmp, redis_server):
+    """A certificate not yet valid by the local clock (a skewed clock) is not
+    the certificate's fault: the consumer stops with 1 and keeps no position
+    past its event, so a restart handles it again."""
+    domain, kek = "clock.example.com", os.urandom(32)
+    root_pem, h = not_yet_valid_cert(domain, kek)
+    root, kek_file, pos = (os.path.join(tmp, n) for n in ("root.pem", "kek", "pos"))
+    with open(root, "w") as f:
+        f.write(root_pem)
+    with open(kek_file, "w") as f:
+        f.write(kek.hex() + "\n")
+    r = redis_server.client()
+    r.hset(f"dcv:cert:{domain}", mapping=h)
+    r.xadd("dcv:events", {"type": "issued", "domain": domain, "names": domain,
+                          "serial": h["serial"], "not_after": h["not_after"],
+                          "cert_key": f"dcv:cert:{domain}", "renewal": "0"})
+    out = os.path.join(tmp, "out")
+    run = Run(tmp, edge + [out, "--ca-file", root, "--cert-kek-file", kek_file, "--once",
+                           "--from", "0", "--position-file", pos], redis_server)
+    assert run.wait() == 1, run.stderr()
+    assert "not yet valid" in run.stderr() and "stopped at clock.example.com" in run.stderr(), \
+        run.stderr()
+    assert "refused" not in run.stderr() and "PRIVATE" not in run.stderr(), run.stderr()
+    assert not os.path.exists(pos) and not os.path.exists(os.path.join(out, domain))
 
 
 # ---- certkey: the sealed certificate key (schemas/certificate.md) ----------------

@@ -11,7 +11,9 @@ carry it to a certificate.
 The edge consumers (node/edge.js, python/edge.py) run against the same
 fleet: started before the onboarding, they serve both certificates from
 the real `issued` events; then --once runs are fed a tampered hash, a
-forged event and the wrong root, and refuse them."""
+forged event and the wrong root, and refuse them; an unwritable domain
+directory stops them without moving the position, and an installed leaf
+that starts later makes the fleet's one refused as older."""
 import os
 import stat
 import subprocess
@@ -71,6 +73,23 @@ def assert_served(out, domain, c, root):
     openssl("verify", "-CAfile", root, "-untrusted", os.path.join(d, "chain.pem"), leaf_file)
     assert openssl("x509", "-noout", "-serial", "-in", leaf_file).strip() == f"serial={c['serial']}"
     os.unlink(leaf_file)
+
+
+def later_leaf_pem(domain):
+    """A self-signed leaf for DOMAIN whose notBefore is tomorrow: later than
+    any the fleet issued in this run."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, domain)])
+    start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def id_key(eid):
@@ -166,6 +185,10 @@ def check_edges(env, tmp, domains, edges, root, kek, node_example):
 
     r, prefix = env.client(), env.prefix
     a, b = domains["node"], domains["python"]
+    later = later_leaf_pem(a)
+
+    def newest_id():
+        return r.xrevrange(f"{prefix}:events", count=1)[0][0].decode()
 
     def once(which, out, *args, ca=root):
         run = Run(tmp, edge_cmd(which, node_example) + [
@@ -215,3 +238,43 @@ def check_edges(env, tmp, domains, edges, root, kek, node_example):
         assert err.count("not_after is not the leaf's") == err.count("refused") == len(after), err
         assert open(pos).read().strip() == forged
         assert not os.path.exists(os.path.join(tmp, f"forged-{which}", a))
+
+        # a local failure, not the certificate's: OUT/<A> cannot be written.
+        # The run stops (exit 1) at A's event without keeping a position
+        # past it; once repaired, a rerun from that position serves A.
+        ro = os.path.join(tmp, f"ro-{which}")
+        os.makedirs(ro, mode=0o700)
+        blocked, rpos = os.path.join(ro, a), os.path.join(tmp, f"pos-ro-{which}")
+        if os.geteuid() == 0:      # root writes through mode 0500: a file in the way instead
+            open(blocked, "w").close()
+        else:
+            os.mkdir(blocked, 0o700)
+            os.chmod(blocked, 0o500)
+        rc, lines, err = once(which, f"ro-{which}", "--from", "0", "--position-file", rpos)
+        assert rc == 1 and f"stopped at {a}" in err and "not moved past it" in err, err
+        assert a not in [l["domain"] for l in lines], lines
+        assert not os.path.exists(rpos) or id_key(open(rpos).read().strip()) < id_key(ids[a]), \
+            (open(rpos).read(), ids[a])
+        if os.geteuid() == 0:
+            os.unlink(blocked)
+        else:
+            os.chmod(blocked, 0o700)
+        rc, lines, err = once(which, f"ro-{which}", "--from", "0", "--position-file", rpos)
+        assert "stopped" not in err and a in [l["domain"] for l in lines], err
+        assert_served(ro, a, certs[a], root)
+        assert open(rpos).read().strip() == newest_id(), err
+
+        # an older certificate than the one installed (here a leaf made to
+        # start tomorrow stands for the later one): refused, the file kept,
+        # and skipped for good (the position moves on)
+        kept_dir = os.path.join(tmp, f"old-{which}", a)
+        os.makedirs(kept_dir, mode=0o700)
+        with open(os.path.join(kept_dir, "fullchain.pem"), "w") as f:
+            f.write(later)
+        opos = os.path.join(tmp, f"pos-old-{which}")
+        rc, lines, err = once(which, f"old-{which}", "--from", "0", "--position-file", opos)
+        assert rc == 1 and f"refused {a}" in err and "older than the installed certificate" in err, err
+        assert [l["domain"] for l in lines] == [b], lines
+        assert open(os.path.join(kept_dir, "fullchain.pem")).read() == later
+        assert sorted(os.listdir(kept_dir)) == ["fullchain.pem"], os.listdir(kept_dir)
+        assert open(opos).read().strip() == newest_id(), err

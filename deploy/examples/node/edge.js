@@ -11,7 +11,12 @@
 // checks it, and writes OUT/<domain>/fullchain.pem, chain.pem and key.pem.
 // Prints one JSON line per certificate served; a certificate that does not
 // check is refused (a line on stderr, no file written) and the next event is
-// read.
+// read.  A failure that is not the certificate's (a file not written, a
+// certificate not yet valid or expired by the local clock, a Redis error)
+// stops the consumer, exit 1, the position not moved past that event, so
+// that a restart handles it again.  A leaf issued before the one in
+// OUT/<domain>/fullchain.pem is refused.  An OUT that is group- or
+// world-writable is refused at start (exit 2).
 //
 // Checks, all before writing anything: the domain is a DNS name (it becomes
 // a directory name); `cert_key` is <prefix>:cert:<domain>; the hash's
@@ -34,8 +39,8 @@
 // DCV_CERT_KEK_FILE: 64 hex digits or base64url of 32 bytes.  Environment:
 // DCV_REDIS_URL (default redis://127.0.0.1:6379/0), DCV_PREFIX (default dcv).
 //
-// Exit status (--once, or on a Redis error): 0 nothing refused, 1 something
-// refused or a Redis error, 2 usage.  Needs ioredis; the checks use Node's
+// Exit status (--once, or on a stop): 0 nothing refused, 1 something refused
+// or a stop, 2 usage.  Needs ioredis; the checks use Node's
 // built-in crypto (X509Certificate).
 "use strict";
 
@@ -56,7 +61,13 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CE
 const USAGE = "usage: edge.js OUT --ca-file ROOTS.pem [--cert-kek-file F] [--from ID|$] " +
   "[--position-file F] [--once]";
 
+// A certificate that must not be served, for a reason of its own: handling
+// the event again would refuse it again, so the position moves past it.
 class Refused extends Error {}
+// A failure of this machine or of this moment (a file not written, the local
+// clock outside a validity window): a retry may serve it, so the consumer
+// stops without moving past the event.
+class Stop extends Error {}
 
 // A value from Redis, safe on a terminal.
 const shown = (s) => JSON.stringify(String(s)).slice(1, -1).slice(0, 200);
@@ -81,9 +92,13 @@ function loadCerts(pem, what) {
 
 const seconds = (s) => Math.floor(Date.parse(s) / 1000);
 
+// Stop, not Refused: against a skewed local clock a good certificate looks
+// not yet valid or expired.
 function checkValidity(cert, now) {
-  if (!(seconds(cert.validFrom) <= now && now <= seconds(cert.validTo)))
-    throw new Refused(`${shown(cert.subject)} is not valid now`);
+  if (now < seconds(cert.validFrom))
+    throw new Stop(`${shown(cert.subject)} is not yet valid (local clock)`);
+  if (now > seconds(cert.validTo))
+    throw new Stop(`${shown(cert.subject)} has expired (local clock)`);
 }
 
 // ISSUER issued CERT: names and key identifiers (checkIssued), CA flag,
@@ -155,8 +170,39 @@ function check(ev, h, certKey, kek, roots) {
   if (seconds(leaf.validTo) !== Number(ev.not_after))
     throw new Refused("the event's not_after is not the leaf's");
   const pem = certs.map((c) => c.toString());
-  return [["chain.pem", pem.slice(1).join(""), 0o644], ["fullchain.pem", pem.join(""), 0o644],
-          ["key.pem", key.export({ type: "pkcs8", format: "pem" }), 0o600]];
+  return { leaf, files: [["chain.pem", pem.slice(1).join(""), 0o644],
+    ["fullchain.pem", pem.join(""), 0o644],
+    ["key.pem", key.export({ type: "pkcs8", format: "pem" }), 0o600]] };
+}
+
+// Refused when DIR/fullchain.pem holds a leaf issued later than LEAF:
+// someone able to write Redis may put back an older certificate (the one
+// revoked after a keyCompromise).  No file, or one that does not parse, is
+// no objection; any other file error is thrown (a stop).
+function checkNotOlder(dir, leaf) {
+  let fd;
+  try {
+    fd = fs.openSync(path.join(dir, "fullchain.pem"),
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    if (e.code === "ENOENT") return;
+    throw e;
+  }
+  const buf = Buffer.alloc(MAX_CHAIN);
+  let n;
+  try {
+    n = fs.readSync(fd, buf, 0, MAX_CHAIN, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const block = (buf.subarray(0, n).toString("latin1").match(PEM_CERT) || [])[0];
+  let installed;
+  try {
+    installed = seconds(new crypto.X509Certificate(block).validFrom);
+  } catch (e) {
+    return;
+  }
+  if (seconds(leaf.validFrom) < installed) throw new Refused("older than the installed certificate");
 }
 
 // Each file to a new temporary file in DIR, fsync'd, then all renamed over
@@ -166,7 +212,7 @@ function install(dir, files) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== process.getuid())
-    throw new Refused(`${dir} is not a directory of ours`);
+    throw new Stop(`${dir} is not a directory of ours`);
   let temps = [];
   try {
     for (const [name, data, mode] of files) {
@@ -193,7 +239,8 @@ function install(dir, files) {
 const fieldsOf = (list) =>
   Object.fromEntries((list || []).flatMap((v, i) => (i % 2 ? [] : [[v, list[i + 1]]])));
 
-// One event: true when it was served or not ours to serve, false when refused.
+// One event: true when it was served or not ours to serve, false when
+// refused.  Throws Stop (and Redis errors) for what may pass on a retry.
 async function handle(redis, opt, prefix, id, ev) {
   if (ev.type !== "issued") return true;
   const domain = ev.domain || "";
@@ -205,24 +252,28 @@ async function handle(redis, opt, prefix, id, ev) {
     if (ev.cert_key !== undefined && ev.cert_key !== certKey)
       throw new Refused(`cert_key ${shown(ev.cert_key)} is not ${shown(certKey)}`);
     const h = await redis.hgetall(certKey);
-    let files;
+    let checked;
     try {
-      files = check(ev, h, certKey, opt.kek, opt.roots);
+      checked = check(ev, h, certKey, opt.kek, opt.roots);
     } catch (e) {
       // crypto throws on what it cannot parse or does not support
-      throw e instanceof Refused ? e : new Refused("a certificate or key it cannot use");
+      throw e instanceof Refused || e instanceof Stop ? e
+        : new Refused("a certificate or key it cannot use");
     }
-    if (files === null) {
+    if (checked === null) {
       process.stderr.write(`edge: skipped ${where}: ${certKey} holds a later certificate\n`);
       return true;
     }
     dir = path.join(opt.out, domain);
     try {
-      install(dir, files);
+      checkNotOlder(dir, checked.leaf);
+      install(dir, checked.files);
     } catch (e) {
-      throw e instanceof Refused || !e.code ? e : new Refused(`not written: ${e.message}`);
+      throw e instanceof Refused || e instanceof Stop || !e.code ? e
+        : new Stop(`not written: ${e.message}`);
     }
   } catch (e) {
+    if (e instanceof Stop) throw new Stop(`${where}: ${e.message}`);
     if (!(e instanceof Refused)) throw e; // a Redis error or a bug: stop
     process.stderr.write(`edge: refused ${where}: ${e.message}\n`);
     return false;
@@ -271,11 +322,17 @@ async function run(redis, opt, prefix) {
       : await redis.xread("COUNT", 100, "BLOCK", 5000, "STREAMS", events, last);
     const entries = res ? res[0][1] : [];
     if (entries.length === 0 && opt.once) return refused ? 1 : 0;
-    for (const [id, list] of entries) {
-      last = id;
-      if (!(await handle(redis, opt, prefix, id, fieldsOf(list)))) refused++;
+    let done = last;
+    try {
+      for (const [id, list] of entries) {
+        if (!(await handle(redis, opt, prefix, id, fieldsOf(list)))) refused++;
+        done = id;
+      }
+    } finally {
+      // up to the last event handled, never past one that stopped us
+      if (done !== last && opt.positionFile) savePosition(opt.positionFile, done);
     }
-    if (entries.length && opt.positionFile) savePosition(opt.positionFile, last);
+    last = done;
   }
 }
 
@@ -307,6 +364,10 @@ function parse() {
   } catch (e) {
     usage(e instanceof Refused || e.code ? e.message : "the KEK file does not hold 32 bytes");
   }
+  // Another user able to write OUT could swap OUT/<domain> for a symlink
+  // between our checks and our writes.
+  const out = fs.statSync(a.positionals[0], { throwIfNoEntry: false });
+  if (out && out.mode & 0o022) usage(`${a.positionals[0]} is group- or world-writable`);
   return {
     out: a.positionals[0], kek, roots, from: a.values.from,
     positionFile: a.values["position-file"], once: !!a.values.once,
@@ -322,7 +383,9 @@ async function main() {
   try {
     code = await run(redis, opt, prefix);
   } catch (e) {
-    process.stderr.write(`edge.js: ${e.message}\n`);
+    process.stderr.write(e instanceof Stop
+      ? `edge: stopped at ${e.message}; the position is not moved past it\n`
+      : `edge.js: ${e.message}\n`);
     code = 1;
   }
   redis.disconnect();

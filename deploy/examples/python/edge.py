@@ -9,7 +9,12 @@ the whole stream for itself) and, for each `issued` event, reads the hash its
 `cert_key` names, opens the sealed key (schemas/certificate.md), checks it,
 and writes OUT/<domain>/fullchain.pem, chain.pem and key.pem.  Prints one JSON
 line per certificate served; a certificate that does not check is refused (a
-line on stderr, no file written) and the next event is read.
+line on stderr, no file written) and the next event is read.  A failure that
+is not the certificate's (a file not written, a certificate not yet valid or
+expired by the local clock, a Redis error) stops the consumer, exit 1, the
+position not moved past that event, so that a restart handles it again.
+A leaf issued before the one in OUT/<domain>/fullchain.pem is refused.  An
+OUT that is group- or world-writable is refused at start (exit 2).
 
 Checks, all before writing anything: the domain is a DNS name (it becomes a
 directory name); `cert_key` is <prefix>:cert:<domain>; the hash's `serial` is
@@ -32,8 +37,8 @@ The certificate KEK comes from --cert-kek-file, else the file named by
 DCV_CERT_KEK_FILE: 64 hex digits or base64url of 32 bytes.  Environment:
 DCV_REDIS_URL (default redis://127.0.0.1:6379/0), DCV_PREFIX (default dcv).
 
-Exit status (--once, or on a Redis error): 0 nothing refused, 1 something
-refused or a Redis error, 2 usage.  Needs python3-redis and
+Exit status (--once, or on a stop): 0 nothing refused, 1 something refused
+or a stop, 2 usage.  Needs python3-redis and
 python3-cryptography.
 """
 import argparse
@@ -66,7 +71,15 @@ SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
 
 
 class Refused(Exception):
-    """A certificate that must not be served; the message says why (never key material)."""
+    """A certificate that must not be served; the message says why (never key material).
+    It is about the certificate itself, so handling the event again would
+    refuse it again: the position moves past it."""
+
+
+class Stop(Exception):
+    """A failure of this machine or of this moment (a file not written, the
+    local clock outside a validity window): handling the event again later
+    may serve it, so the consumer stops without moving past it."""
 
 
 def text(v):
@@ -123,8 +136,12 @@ def check_issuer(cert, issuer, now):
 
 
 def check_validity(cert, now):
-    if not utc_seconds(cert, "not_valid_before") <= now <= utc_seconds(cert, "not_valid_after"):
-        raise Refused(f"{cert.subject.rfc4514_string()!r} is not valid now")
+    """Stop, not Refused: against a skewed local clock a good certificate
+    looks not yet valid or expired."""
+    if now < utc_seconds(cert, "not_valid_before"):
+        raise Stop(f"{cert.subject.rfc4514_string()!r} is not yet valid (local clock)")
+    if now > utc_seconds(cert, "not_valid_after"):
+        raise Stop(f"{cert.subject.rfc4514_string()!r} has expired (local clock)")
 
 
 def verify_chain(certs, roots, now):
@@ -197,8 +214,29 @@ def check(ev, h, cert_key, kek, roots):
     pem = [c.public_bytes(serialization.Encoding.PEM) for c in certs]
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    return [("chain.pem", b"".join(pem[1:]), 0o644), ("fullchain.pem", b"".join(pem), 0o644),
-            ("key.pem", key_pem, 0o600)]
+    return leaf, [("chain.pem", b"".join(pem[1:]), 0o644), ("fullchain.pem", b"".join(pem), 0o644),
+                  ("key.pem", key_pem, 0o600)]
+
+
+def check_not_older(directory, leaf):
+    """Refused when OUT/<domain>/fullchain.pem holds a leaf issued later
+    than LEAF: someone able to write Redis may put back an older
+    certificate (the one revoked after a keyCompromise).  No file, or one
+    that does not parse, is no objection; any other OSError stops."""
+    try:
+        fd = os.open(os.path.join(directory, "fullchain.pem"), os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    with os.fdopen(fd, "rb") as f:
+        pem = f.read(MAX_CHAIN).decode("ascii", "replace")
+    blocks = PEM_CERT.findall(pem)
+    try:
+        installed = utc_seconds(x509.load_pem_x509_certificate(blocks[0].encode()),
+                                "not_valid_before")
+    except (IndexError, ValueError):
+        return
+    if utc_seconds(leaf, "not_valid_before") < installed:
+        raise Refused("older than the installed certificate")
 
 
 def install(directory, files):
@@ -208,7 +246,7 @@ def install(directory, files):
     os.makedirs(directory, mode=0o700, exist_ok=True)
     st = os.lstat(directory)
     if not os.path.isdir(directory) or os.path.islink(directory) or st.st_uid != os.getuid():
-        raise Refused(f"{directory} is not a directory of ours")
+        raise Stop(f"{directory} is not a directory of ours")
     temps = []
     try:
         for name, data, mode in files:
@@ -231,7 +269,8 @@ def install(directory, files):
 
 
 def handle(r, opt, prefix, eid, ev):
-    """One event: True when it was served or not ours to serve, False when refused."""
+    """One event: True when it was served or not ours to serve, False when
+    refused.  Raises Stop (and Redis errors) for what may pass on a retry."""
     if ev.get("type") != "issued":
         return True
     domain = ev.get("domain", "")
@@ -244,18 +283,25 @@ def handle(r, opt, prefix, eid, ev):
             raise Refused(f"cert_key {shown(ev['cert_key'])} is not {shown(cert_key)}")
         h = {text(k): text(v) for k, v in r.hgetall(cert_key).items()}
         try:
-            files = check(ev, h, cert_key, opt.kek, opt.roots)
+            checked = check(ev, h, cert_key, opt.kek, opt.roots)
         except (ValueError, TypeError, UnsupportedAlgorithm):
             # cryptography parses lazily and raises on what it cannot use
             raise Refused("a certificate or key it cannot use")
-        if files is None:
+        if checked is None:
             print(f"edge: skipped {where}: {cert_key} holds a later certificate", file=sys.stderr)
             return True
+        leaf, files = checked
         directory = os.path.join(opt.out, domain)
-        install(directory, files)
-    except (Refused, OSError) as e:
+        try:
+            check_not_older(directory, leaf)
+            install(directory, files)
+        except OSError as e:
+            raise Stop(f"not written: {e}")
+    except Refused as e:
         print(f"edge: refused {where}: {e}", file=sys.stderr, flush=True)
         return False
+    except Stop as e:
+        raise Stop(f"{where}: {e}")
     print(json.dumps({"id": eid, "domain": domain, "serial": ev["serial"],
                       "not_after": int(ev["not_after"]), "renewal": ev.get("renewal") == "1",
                       "dir": directory}), flush=True)
@@ -297,12 +343,17 @@ def run(r, opt, prefix):
         entries = res[0][1] if res else []
         if not entries and opt.once:
             return 1 if refused else 0
-        for eid, fields in entries:
-            last = text(eid)
-            ev = {text(k): text(v) for k, v in (fields or {}).items()}
-            refused += not handle(r, opt, prefix, last, ev)
-        if entries and opt.position_file:
-            save_position(opt.position_file, last)
+        done = last
+        try:
+            for eid, fields in entries:
+                ev = {text(k): text(v) for k, v in (fields or {}).items()}
+                refused += not handle(r, opt, prefix, text(eid), ev)
+                done = text(eid)
+        finally:
+            # up to the last event handled, never past one that stopped us
+            if done != last and opt.position_file:
+                save_position(opt.position_file, done)
+        last = done
 
 
 def parse():
@@ -324,6 +375,13 @@ def parse():
             a.roots = load_certs(f.read(MAX_CHAIN), "--ca-file")
     except (OSError, ValueError, Refused) as e:
         p.error(str(e) if not isinstance(e, ValueError) else "the KEK file does not hold 32 bytes")
+    # Another user able to write OUT could swap OUT/<domain> for a symlink
+    # between our checks and our writes.
+    try:
+        if os.stat(a.out).st_mode & 0o022:
+            p.error(f"{a.out} is group- or world-writable")
+    except FileNotFoundError:
+        pass
     return a
 
 
@@ -334,6 +392,9 @@ def main():
     r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
     try:
         return run(r, opt, prefix)
+    except Stop as e:
+        print(f"edge: stopped at {e}; the position is not moved past it", file=sys.stderr)
+        return 1
     except redis.RedisError as e:
         print(f"edge: {e}", file=sys.stderr)
         return 1
