@@ -184,7 +184,8 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 	       ? 0 : -1;
 }
 
-/* newOrder failed because the CA is down: nobody orders until this job
+/* newOrder failed because the CA is down (no connection, a timeout, a 5xx
+ * without a problem document): nobody orders until this job
  * tries again (the places in line move back with the outage, as after a
  * rateLimited answer), so that a dead CA is asked about once per backoff,
  * not once per place that comes. */
@@ -311,7 +312,10 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 		 * (the CA's Retry-After, or the outage) ends */
 		domain_set(env, job, "order_started", (const char *)NULL, (const char *)NULL);
 		pipeline_acme_failed(env, job, st, "new order", out);
-		outage_block(env, job, out);
+		/* a CA that answered with a problem document is up: that failure
+		 * is this order's, and blocks nobody else */
+		if (!acme_last_problem(c)->type[0])
+			outage_block(env, job, out);
 		goto out;
 	}
 	/* first of all: a job that dies after this resumes this order (and
