@@ -3,9 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acme.h"
 #include "crypto.h"
+
+bool certstore_same_serial(const char *a, const char *b)
+{
+	while (*a == '0')
+		a++;
+	while (*b == '0')
+		b++;
+	return strcasecmp(a, b) == 0;
+}
 
 int certstore_summary(const char *chain, struct cert_summary *out)
 {

@@ -46,6 +46,10 @@ struct cert_summary {
 /* Reads what the stages need from the first certificate of CHAIN. */
 int certstore_summary(const char *chain, struct cert_summary *out);
 
+/* Whether the hex serials A and B are the same number (case and leading
+ * zeros aside: "07D7" is "7d7"). */
+bool certstore_same_serial(const char *a, const char *b);
+
 enum certstore_status {
 	CERTSTORE_OK = 0,
 	CERTSTORE_ENOMEM,

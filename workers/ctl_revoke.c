@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "account.h"
 #include "acme.h"
@@ -68,7 +67,7 @@ static int stored_leaf(struct ctl *c, const char *name, struct queue_reply **r,
 	const char *field = queue_reply_str(queue_reply_at(*r, 1), NULL);
 	if (!field)
 		field = "";
-	if (strcasecmp(field, s->serial) != 0) {
+	if (!certstore_same_serial(field, s->serial)) {
 		fprintf(stderr, "dcvctl revoke: %s:cert:%s: its chain's leaf has serial %s, "
 		        "its serial field %s: not revoked (look at the hash)\n",
 		        c->wc.q.prefix, name, s->serial, field[0] ? field : "(none)");

@@ -41,7 +41,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "certstore.h"
 #include "domain_rec.h"
@@ -267,7 +266,7 @@ static long long revoke(struct stage_env *env, const struct job *job,
 	 * from another domain's hash would revoke that domain's certificate */
 	struct cert_summary leaf;
 	bool stored = serial && chain && strcmp(serial, rec_str(rec, "serial", "")) == 0 &&
-	              certstore_summary(chain, &leaf) == 0 && strcasecmp(leaf.serial, serial) == 0;
+	              certstore_summary(chain, &leaf) == 0 && certstore_same_serial(leaf.serial, serial);
 	if (!ob_revoke_due(true, parked, stored, done))
 		goto out;
 	if (!(c = pipeline_acme(env, &scratch))) {

@@ -209,6 +209,18 @@ static void test_two_keks(void **state)
 	account_kek_wipe(&cert);
 }
 
+/* Serials compare as numbers: a leaf whose serial starts with a zero
+ * byte matches the field written without it. */
+static void test_same_serial(void **state)
+{
+	(void)state;
+	assert_true(certstore_same_serial("07D7EE19", "7d7ee19"));
+	assert_true(certstore_same_serial("AB01", "ab01"));
+	assert_false(certstore_same_serial("AB01", "AB02"));
+	assert_false(certstore_same_serial("AB01", ""));
+	assert_false(certstore_same_serial("07", "70"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cert_kek_has_its_own_variable),
 		cmocka_unit_test(test_two_keks),
+		cmocka_unit_test(test_same_serial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
