@@ -15,8 +15,8 @@
  *
  * The fleet-wide rate limiter (ratelimit.h) delays the job, never fails it:
  * a job that must wait for a new-order token takes its place in line once
- * (the slot and the bucket's shift travel in the job's ctx as "rl_slot" and
- * "rl_shift") and sleeps in the delayed set until its slot, without counting
+ * (the slot and the bucket's shift are kept in the domain's record as
+ * "rl_slot" and "rl_shift") and sleeps in the delayed set until its slot, without counting
  * an attempt; failed authorizations per identifier (taken by finalize) only
  * delay it the same way.  A turn used late passes a second gate, of the
  * orders really sent (sent_within_limit); a newOrder that fails because
@@ -253,8 +253,9 @@ static bool one_at_a_time(struct outcome *out)
 	return false;
 }
 
-/* Whether no other run of this job is in the middle of a newOrder (the
- * check of order_lease, before the gate takes a token).  Else OUT waits. */
+/* Whether no other run of this job is in the middle of a newOrder: looked
+ * at before the gate takes a token, written by order_lease after it.  Else
+ * OUT waits. */
 static bool lease_free(struct stage_env *env, const struct domain_rec *rec,
                        struct outcome *out)
 {
@@ -264,20 +265,19 @@ static bool lease_free(struct stage_env *env, const struct domain_rec *rec,
 	                2LL * p->acme.timeout_ms + 10000, out);
 }
 
-/* Records "order_started" before newOrder is sent, unless another run of
- * this job did so recently: with a slow CA a job can be reclaimed while its
- * first run still waits for newOrder, and both would order.  A mark older
- * than twice the ACME timeout (and ten seconds) is a run that died: this
- * one orders.  Returns true to go on, or false with OUT set (a wait). */
+/* Records "order_started" before newOrder is sent, once lease_free found
+ * no other run of this job in the middle of one: with a slow CA a job can be
+ * reclaimed while its first run still waits for newOrder, and both would
+ * order.  A mark older than twice the ACME timeout (and ten seconds) is a
+ * run that died: this one orders.  The write is guarded by the mark read,
+ * so of two runs only one orders.  Returns true to go on, or false with OUT
+ * set (a wait). */
 static bool order_lease(struct stage_env *env, const struct job *job,
                         const struct domain_rec *rec, struct outcome *out)
 {
-	struct pipeline *p = pipeline_of(env);
 	const char *was = rec_str(rec, "order_started", "");
 	char now[24];
 
-	if (!co_lease(atoll(was), env->now_ms, 2LL * p->acme.timeout_ms + 10000, out))
-		return false;
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)env->now_ms);
 	int w = domain_note(env, job, "order_started", was, NULL, NULL, "order_started", now,
 	                    (const char *)NULL);
