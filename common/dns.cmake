@@ -1,8 +1,8 @@
 # The DNS layer: c-ares lookups and checks (dns.c the pure parts,
 # dns_engine.c the c-ares engine, dns_check.c the checks over it,
 # dns_verdict.c what the answers mean), the CAA check (caa.c, dns_caa.c)
-# and the TXT providers (RFC 2136 over ldns, PowerDNS over libcurl +
-# jansson).
+# and the TXT providers (RFC 2136 over ldns, PowerDNS and the webhook
+# over libcurl + jansson, exec over posix_spawn).
 pkg_check_modules(DCV_DNS_CARES REQUIRED IMPORTED_TARGET libcares)
 pkg_check_modules(DCV_DNS_LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(DCV_DNS_CURL REQUIRED IMPORTED_TARGET libcurl)
@@ -18,6 +18,8 @@ add_library(dcv_dns STATIC
   ${CMAKE_CURRENT_LIST_DIR}/txt_provider.c
   ${CMAKE_CURRENT_LIST_DIR}/txt_rfc2136.c
   ${CMAKE_CURRENT_LIST_DIR}/txt_powerdns.c
+  ${CMAKE_CURRENT_LIST_DIR}/txt_webhook.c
+  ${CMAKE_CURRENT_LIST_DIR}/txt_exec.c
 )
 target_include_directories(dcv_dns PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # dcv_metrics: the TXT updates are counted (dcv_dns_provider_requests_total).

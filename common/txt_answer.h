@@ -15,6 +15,11 @@
 
 #include "txt_provider.h"
 
+/* OUT (OUTLEN > 0) gets IN (INLEN octets), cut to fit, with every byte
+ * outside printable ASCII as '?': a server's own words made
+ * safe for a log line, last_error and a terminal. */
+void txt_printable(char *out, size_t outlen, const char *in, size_t inlen);
+
 /* ---- PowerDNS HTTP API ---- */
 
 #define PDNS_VALUES_MAX 64         /* TXT values kept at one name */
@@ -40,6 +45,64 @@ enum txt_status txt_powerdns_merge(const char *body, size_t len,
                                    const char *fqdn, const char *name,
                                    const char *value, bool add, int ttl,
                                    char **payload, char *msg, size_t msglen);
+
+/* ---- webhook (txt_webhook.c, schemas/webhook.md) ---- */
+
+#define WEBHOOK_BODY_MAX (64u << 10)  /* largest receiver answer read */
+#define WEBHOOK_SECRET_MIN 16         /* shortest HMAC key accepted */
+
+/* The request body: compact JSON with the keys in this order,
+ * {"action":ACTION,"name":NAME,"value":VALUE,"zone":ZONE,"ttl":TTL,
+ * "id":ID}; ID is new for every try (32 hex digits), so that a receiver
+ * may refuse a request it has seen (a replay) without refusing a retry.
+ * Malloc'd (caller frees); NULL when out of memory. */
+char *txt_webhook_body(const char *action, const char *name,
+                       const char *value, const char *zone, int ttl,
+                       const char *id);
+
+/* OUT (65 bytes) gets the lower-case hex HMAC-SHA256 under KEY (KEYLEN
+ * bytes) of the decimal TIMESTAMP, ".", and BODY (LEN bytes): the value of
+ * the X-DCV-Signature header after "sha256=".  0, or -1 on failure. */
+int txt_webhook_sign(const char *key, size_t keylen, long long timestamp,
+                     const char *body, size_t len, char out[65]);
+
+/* Whether URL may be used: https://, or http:// to a loopback host
+ * (127.0.0.0/8, [::1], localhost) unless ALLOW_HTTP; no user:password in
+ * it.  ORIGIN (at least TXT_URL_MAX) gets "scheme://host[:port]", the part
+ * messages name.  0, or -1 with ERR. */
+int txt_webhook_url_check(const char *url, bool allow_http, char *origin,
+                          char *err, size_t errlen);
+
+/* Classifies the receiver's answer CODE (0: none came) with its body BODY
+ * (LEN octets, may be NULL).  2xx is TXT_OK; 408, 429, 5xx and no answer
+ * are transient; every other code (3xx, 4xx, 1xx) is permanent.  Not OK:
+ * MSG gets "webhook: ORIGIN: WHAT: HTTP CODE" and the receiver's "error"
+ * (a JSON body) or its first line of text, printable characters only. */
+enum txt_status txt_webhook_status(long code, const char *body, size_t len,
+                                   const char *origin, const char *what,
+                                   char *msg, size_t msglen);
+
+/* ---- exec (txt_exec.c) ---- */
+
+#define EXEC_TEMPFAIL 75              /* exit code: transient (EX_TEMPFAIL) */
+#define EXEC_STDERR_MAX 2048          /* stderr kept for the message */
+
+/* Classifies how the program ended: WSTATUS as waitpid() gives it,
+ * TIMED_OUT when we killed it.  Exit 0 is TXT_OK; exit 75 (EX_TEMPFAIL), a
+ * timeout or death by a signal is transient; any other exit is permanent.
+ * Not OK: MSG gets "exec: PROGRAM ACTION NAME: WHY" and the last line of
+ * ERRTEXT (its stderr, ERRLEN octets) in printable characters. */
+enum txt_status txt_exec_status(int wstatus, bool timed_out,
+                                const char *program, const char *action,
+                                const char *name, const char *errtext,
+                                size_t errlen, char *msg, size_t msglen);
+
+/* The environment of the program, into ENV (O->exec_nenv + 5 slots, the
+ * last NULL) with its strings in BUF (BUFLEN): PATH=/usr/local/bin:
+ * /usr/bin:/bin, LC_ALL=C, DCV_ZONE, DCV_TTL, then provider.exec.env.
+ * 0, or -1 when BUF is too small. */
+int txt_exec_env(const struct txt_provider_opts *o, char **env, char *buf,
+                 size_t buflen);
 
 /* ---- RFC 2136 UPDATE with TSIG ---- */
 

@@ -7,11 +7,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cfg.h"
+#include "deadline.h"
 #include "dns.h"
 #include "metrics.h"
 #include "secret.h"
+#include "txt_answer.h"
 
 const char *txt_strerror(enum txt_status s)
 {
@@ -85,6 +89,78 @@ static int copy_str(struct cfg *c, const char *path, const char *def,
 	return 0;
 }
 
+/* provider.webhook.*: checked only when it is the provider chosen. */
+static int load_webhook(struct cfg *c, struct txt_provider_opts *o)
+{
+	char origin[TXT_URL_MAX], why[200];
+	int rc = 0;
+
+	rc |= copy_str(c, "provider.webhook.url", NULL, o->hook_url,
+	               sizeof o->hook_url);
+	rc |= load_secret(c, "provider.webhook.secret",
+	                  "provider.webhook.secret_file", o->hook_secret,
+	                  sizeof o->hook_secret);
+	rc |= copy_str(c, "provider.webhook.ca_bundle", NULL, o->hook_ca,
+	               sizeof o->hook_ca);
+	o->hook_allow_http = cfg_bool(c, "provider.webhook.allow_http", false);
+	if (rc || o->type != TXT_WEBHOOK)
+		return rc;
+	if (!o->hook_url[0]) {
+		cfg_fail(c, "provider.webhook.url", "the webhook needs its url");
+		rc = -1;
+	} else if (txt_webhook_url_check(o->hook_url, o->hook_allow_http, origin,
+	                                 why, sizeof why) != 0) {
+		cfg_fail(c, "provider.webhook.url", "%s", why);
+		rc = -1;
+	}
+	if (strlen(o->hook_secret) < WEBHOOK_SECRET_MIN) {
+		cfg_fail(c, "provider.webhook.secret", "need a secret of at least "
+		         "%d bytes (secret, secret_file, or "
+		         "DCV_PROVIDER_WEBHOOK_SECRET)", WEBHOOK_SECRET_MIN);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* provider.exec.*: checked only when it is the provider chosen. */
+static int load_exec(struct cfg *c, struct txt_provider_opts *o)
+{
+	size_t n = cfg_list_len(c, "provider.exec.env");
+	int rc = copy_str(c, "provider.exec.program", NULL, o->exec_program,
+	                  sizeof o->exec_program);
+
+	if (n > TXT_EXEC_ENV_MAX) {
+		cfg_fail(c, "provider.exec.env", "at most %d entries",
+		         TXT_EXEC_ENV_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *e = cfg_list_str(c, "provider.exec.env", i);
+		const char *eq = e ? strchr(e, '=') : NULL;
+		if (!eq || eq == e || strlen(e) >= TXT_EXEC_ENV_LEN ||
+		    strncmp(e, "PATH=", 5) == 0 || strncmp(e, "DCV_", 4) == 0) {
+			cfg_fail(c, "provider.exec.env", "entry %zu: NAME=VALUE (at "
+			         "most %d bytes, not PATH nor DCV_*)", i + 1,
+			         TXT_EXEC_ENV_LEN - 1);
+			rc = -1;
+			continue;
+		}
+		snprintf(o->exec_env[o->exec_nenv++], TXT_EXEC_ENV_LEN, "%s", e);
+	}
+	if (rc || o->type != TXT_EXEC)
+		return rc;
+	if (o->exec_program[0] != '/') {
+		cfg_fail(c, "provider.exec.program", "need the program's absolute "
+		         "path (it is run without a shell and without PATH)");
+		rc = -1;
+	} else if (access(o->exec_program, X_OK) != 0) {
+		cfg_fail(c, "provider.exec.program", "%s: %s", o->exec_program,
+		         strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o)
 {
 	const char *type = cfg_str(c, "provider.type", "rfc2136");
@@ -95,9 +171,13 @@ int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o)
 		o->type = TXT_RFC2136;
 	} else if (strcmp(type, "powerdns") == 0) {
 		o->type = TXT_POWERDNS;
+	} else if (strcmp(type, "webhook") == 0) {
+		o->type = TXT_WEBHOOK;
+	} else if (strcmp(type, "exec") == 0) {
+		o->type = TXT_EXEC;
 	} else {
 		cfg_fail(c, "provider.type", "unknown provider %s (rfc2136, "
-		         "powerdns)", type);
+		         "powerdns, webhook, exec)", type);
 		rc = -1;
 	}
 	o->ttl = (int)cfg_int(c, "provider.ttl", 60, 1, 86400);
@@ -124,6 +204,8 @@ int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o)
 	                  o->api_key, sizeof o->api_key);
 	rc |= copy_str(c, "provider.server_id", "localhost", o->server_id,
 	               sizeof o->server_id);
+	rc |= load_webhook(c, o);
+	rc |= load_exec(c, o);
 	if (rc == 0 && o->type == TXT_RFC2136) {
 		char addr[DNS_ADDR_MAX];
 		int port;
@@ -165,6 +247,10 @@ struct txt_provider *txt_provider_new(const struct txt_provider_opts *o,
 		return txt_rfc2136_new(o, err, errlen);
 	case TXT_POWERDNS:
 		return txt_powerdns_new(o, err, errlen);
+	case TXT_WEBHOOK:
+		return txt_webhook_new(o, err, errlen);
+	case TXT_EXEC:
+		return txt_exec_new(o, err, errlen);
 	}
 	snprintf(err, errlen, "unknown provider type");
 	return NULL;
@@ -244,6 +330,31 @@ enum txt_status txt_remove(struct txt_provider *p, const char *name,
                            const char *value, char *msg, size_t msglen)
 {
 	return counted(p, "remove", apply(p, p->ops->remove, name, value, msg, msglen));
+}
+
+int txt_pause(const struct txt_provider *p, long long ms)
+{
+	long long left = deadline_left(p->deadline, ms + 1);
+	struct timespec ts;
+
+	if (left <= ms)
+		return -1;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+void txt_printable(char *out, size_t outlen, const char *in, size_t inlen)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < inlen && k + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		out[k++] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+	}
+	out[k] = '\0';
 }
 
 void txt_set_deadline(struct txt_provider *p, long long deadline_mono_ms)

@@ -25,6 +25,7 @@
 #ifndef DCV_TXT_PROVIDER_H
 #define DCV_TXT_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dname.h"
@@ -44,8 +45,11 @@ const char *txt_strerror(enum txt_status s);
 #define TXT_URL_MAX 512
 #define TXT_VALUE_MAX 255      /* one character-string */
 #define TXT_MSG_MAX 256        /* suggested size of message buffers */
+#define TXT_PATH_MAX 512       /* a file name in the configuration */
+#define TXT_EXEC_ENV_MAX 8     /* provider.exec.env entries */
+#define TXT_EXEC_ENV_LEN 512   /* one NAME=VALUE */
 
-enum txt_type { TXT_RFC2136, TXT_POWERDNS };
+enum txt_type { TXT_RFC2136, TXT_POWERDNS, TXT_WEBHOOK, TXT_EXEC };
 
 /* The "provider:" section of the configuration. */
 struct txt_provider_opts {
@@ -63,16 +67,29 @@ struct txt_provider_opts {
 	char api_url[TXT_URL_MAX];  /* e.g. http://127.0.0.1:8081 */
 	char api_key[TXT_SECRET_MAX];/* never logged */
 	char server_id[64];         /* "localhost" */
+	/* webhook (schemas/webhook.md) */
+	char hook_url[TXT_URL_MAX];      /* https://... (http:// see allow_http) */
+	char hook_secret[TXT_SECRET_MAX];/* HMAC key, as bytes; never logged */
+	char hook_ca[TXT_PATH_MAX];      /* CA bundle for the receiver; "": system */
+	bool hook_allow_http;            /* http:// to a host other than loopback */
+	/* exec */
+	char exec_program[TXT_PATH_MAX]; /* absolute path, run without a shell */
+	char exec_env[TXT_EXEC_ENV_MAX][TXT_EXEC_ENV_LEN]; /* NAME=VALUE added */
+	int exec_nenv;
 };
 
 /* Fills O from the "provider:" section of C:
- *   provider.type (rfc2136|powerdns), provider.zone, provider.ttl (60),
+ *   provider.type (rfc2136|powerdns|webhook|exec), provider.zone, provider.ttl (60),
  *   provider.timeout_ms (3000), provider.tries (2),
  *   provider.server, provider.tsig.name, provider.tsig.algorithm
  *   (hmac-sha256), provider.tsig.secret or provider.tsig.secret_file
  *   (env DCV_PROVIDER_TSIG_SECRET overrides),
  *   provider.api_url, provider.api_key (env DCV_PROVIDER_API_KEY) or
- *   provider.api_key_file, provider.server_id (localhost).
+ *   provider.api_key_file, provider.server_id (localhost),
+ *   provider.webhook.url, provider.webhook.secret (env
+ *   DCV_PROVIDER_WEBHOOK_SECRET) or provider.webhook.secret_file,
+ *   provider.webhook.ca_bundle, provider.webhook.allow_http (false),
+ *   provider.exec.program, provider.exec.env (a list of NAME=VALUE).
  * Errors are recorded in C and return -1; the secret never appears in
  * them. */
 int txt_provider_cfg_load(struct cfg *c, struct txt_provider_opts *o);

@@ -1,6 +1,7 @@
 /*
  * txt_provider_impl: the inside of a TXT provider, for the providers
- * (txt_rfc2136.c, txt_powerdns.c) and the dispatch (txt_provider.c) only.
+ * (txt_rfc2136.c, txt_powerdns.c,
+ * txt_webhook.c, txt_exec.c) and the dispatch (txt_provider.c) only.
  * Everybody else holds an opaque struct txt_provider (txt_provider.h) and
  * calls txt_add()/txt_remove(), which check the arguments once before an
  * operation here runs: the operations may take NAME and VALUE as valid.
@@ -31,10 +32,19 @@ struct txt_provider {
 	long long deadline;           /* CLOCK_MONOTONIC ms (deadline.h); 0: none */
 };
 
+/* Waits MS milliseconds between two tries of one call, cut by P's
+ * deadline: 0, or -1 (without waiting) when the deadline would pass
+ * first, so no try is left. */
+int txt_pause(const struct txt_provider *p, long long ms);
+
 /* Constructors of the providers (used by txt_provider_new). */
 struct txt_provider *txt_rfc2136_new(const struct txt_provider_opts *o,
                                      char *err, size_t errlen);
 struct txt_provider *txt_powerdns_new(const struct txt_provider_opts *o,
                                       char *err, size_t errlen);
+struct txt_provider *txt_webhook_new(const struct txt_provider_opts *o,
+                                     char *err, size_t errlen);
+struct txt_provider *txt_exec_new(const struct txt_provider_opts *o,
+                                  char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,9 @@ dcv_unit_test(test_dns_parse SOURCES unit/test_dns_parse.c LIBS dcv_dns)
 dcv_unit_test(test_dns_cfg SOURCES unit/test_dns_cfg.c LIBS dcv_dns)
 dcv_unit_test(test_dns_verdict SOURCES unit/test_dns_verdict.c LIBS dcv_dns)
 dcv_unit_test(test_txt_answer SOURCES unit/test_txt_answer.c LIBS dcv_dns)
+# The webhook and exec providers: signature vectors, URL rule, classification;
+# exec with real /bin/sh programs (arguments, exit codes, timeout, stderr).
+dcv_unit_test(test_txt_hooks SOURCES unit/test_txt_hooks.c LIBS dcv_dns)
 
 add_executable(dns_driver integration/dns_driver.c)
 target_link_libraries(dns_driver PRIVATE dcv_dns)
