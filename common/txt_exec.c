@@ -159,6 +159,71 @@ out:
 	return rc;
 }
 
+/* What a running program left in its stderr pipe and how it ended. */
+struct outcome {
+	char errtext[EXEC_STDERR_MAX];  /* the first bytes of its stderr */
+	size_t errlen;
+	int wstatus;                    /* waitpid()'s */
+	bool timed_out;                 /* killed by us at UNTIL */
+};
+
+/* Reads FD (the stderr pipe) into OUT, keeping the first bytes, until PID
+ * ends or UNTIL (deadline_now_ms() time) passes; then kills its process
+ * group.  0, or an errno when it cannot be waited for (ECHILD: SIGCHLD
+ * ignored by someone, the status lost). */
+static int collect(pid_t pid, int fd, long long until, struct outcome *out)
+{
+	bool open_pipe = true;
+
+	for (;;) {
+		long long left = until - deadline_now_ms();
+		pid_t w;
+		if (left <= 0) {
+			out->timed_out = true;
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &out->wstatus, 0) < 0 && errno == EINTR)
+				;
+			return 0;
+		}
+		if (open_pipe) {
+			struct pollfd pf = {.fd = fd, .events = POLLIN};
+			if (poll(&pf, 1, (int)(left < 50 ? left : 50)) > 0) {
+				char chunk[512];
+				ssize_t r = read(fd, chunk, sizeof chunk);
+				size_t take = r > 0 ? (size_t)r : 0;
+				if (r <= 0)
+					open_pipe = false; /* EOF: wait for the exit */
+				if (take > sizeof out->errtext - out->errlen)
+					take = sizeof out->errtext - out->errlen;
+				memcpy(out->errtext + out->errlen, chunk, take);
+				out->errlen += take;
+			}
+		} else {
+			struct timespec ts = {0, 5 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		w = waitpid(pid, &out->wstatus, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return errno;
+	}
+	while (open_pipe && out->errlen < sizeof out->errtext) {
+		/* what it wrote just before it ended (its own children may
+		 * still hold the pipe: nothing more is waited for) */
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+		if (poll(&pf, 1, 0) <= 0)
+			break;
+		r = read(fd, out->errtext + out->errlen,
+		         sizeof out->errtext - out->errlen);
+		if (r <= 0)
+			break;
+		out->errlen += (size_t)r;
+	}
+	return 0;
+}
+
 /* One run of the program for ACTION.  TXT_TRANSIENT when it could not be
  * started (MSG says why). */
 static enum txt_status run(struct execp *x, const char *action,
@@ -167,15 +232,12 @@ static enum txt_status run(struct execp *x, const char *action,
 {
 	const struct txt_provider_opts *o = &x->base.o;
 	long long limit = deadline_left(x->base.deadline, o->timeout_ms);
-	long long until;
 	char envbuf[EXEC_ENV_BUF];
 	char *env[TXT_EXEC_ENV_MAX + 5];
 	char *argv[] = {(char *)o->exec_program, (char *)action, (char *)name,
 	                (char *)value, NULL};
-	char errtext[EXEC_STDERR_MAX];
-	size_t errlen = 0;
-	int fds[2], wstatus = 0, err;
-	bool open_pipe = true, timed_out = false, reaped = false;
+	struct outcome out = {.errlen = 0};
+	int fds[2], err;
 	pid_t pid;
 
 	if (limit <= 0) {
@@ -200,64 +262,15 @@ static enum txt_status run(struct execp *x, const char *action,
 		return err == ENOENT || err == EACCES || err == ENOEXEC
 		       ? TXT_PERMANENT : TXT_TRANSIENT;
 	}
-	until = deadline_now_ms() + limit;
-	while (!reaped) {
-		long long left = until - deadline_now_ms();
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (open_pipe) {
-			struct pollfd pf = {.fd = fds[0], .events = POLLIN};
-			if (poll(&pf, 1, (int)(left < 50 ? left : 50)) > 0) {
-				char chunk[512];
-				ssize_t r = read(fds[0], chunk, sizeof chunk);
-				if (r <= 0) {
-					open_pipe = false; /* EOF: wait for the exit */
-				} else {
-					size_t take = (size_t)r;
-					if (take > sizeof errtext - errlen)
-						take = sizeof errtext - errlen;
-					memcpy(errtext + errlen, chunk, take);
-					errlen += take;
-				}
-			}
-		} else {
-			struct timespec ts = {0, 5 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		pid_t w = waitpid(pid, &wstatus, WNOHANG);
-		if (w == pid) {
-			reaped = true;
-		} else if (w < 0 && errno != EINTR) {
-			/* ECHILD: SIGCHLD ignored by someone, the status lost */
-			err = errno;
-			close(fds[0]);
-			snprintf(msg, msglen, "exec: %s %s %s: cannot wait for it: %s",
-			         o->exec_program, action, name, strerror(err));
-			return TXT_TRANSIENT;
-		}
-	}
-	while (reaped && open_pipe && errlen < sizeof errtext) {
-		/* what it wrote just before it ended (its own children may
-		 * still hold the pipe: nothing more is waited for) */
-		struct pollfd pf = {.fd = fds[0], .events = POLLIN};
-		ssize_t r;
-		if (poll(&pf, 1, 0) <= 0)
-			break;
-		r = read(fds[0], errtext + errlen, sizeof errtext - errlen);
-		if (r <= 0)
-			break;
-		errlen += (size_t)r;
-	}
-	if (timed_out) {
-		kill(-pid, SIGKILL);
-		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
-	}
+	err = collect(pid, fds[0], deadline_now_ms() + limit, &out);
 	close(fds[0]);
-	return txt_exec_status(wstatus, timed_out, o->exec_program, action, name,
-	                       errtext, errlen, msg, msglen);
+	if (err != 0) {
+		snprintf(msg, msglen, "exec: %s %s %s: cannot wait for it: %s",
+		         o->exec_program, action, name, strerror(err));
+		return TXT_TRANSIENT;
+	}
+	return txt_exec_status(out.wstatus, out.timed_out, o->exec_program,
+	                       action, name, out.errtext, out.errlen, msg, msglen);
 }
 
 static enum txt_status call(struct execp *x, const char *action,

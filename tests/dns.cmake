@@ -13,3 +13,5 @@ target_link_libraries(dns_driver PRIVATE dcv_dns)
 
 dcv_py_test(dns_bind test_dns_bind.py TIMEOUT 300)
 dcv_py_test(dns_powerdns test_dns_powerdns.py TIMEOUT 120)
+# The webhook provider against a scripted receiver and the example receiver.
+dcv_py_test(dns_hooks test_dns_hooks.py TIMEOUT 180)

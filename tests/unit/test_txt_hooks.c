@@ -4,6 +4,7 @@
  * environment; then the exec provider itself with small /bin/sh programs
  * written here (the arguments arrive unsplit, the exit codes, the timeout
  * that kills the process group, the bounded stderr). */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,17 +42,16 @@ static void test_body_and_vectors(void **state)
 	assert_int_equal(txt_webhook_sign(SECRET, strlen(SECRET), 1767225600LL, b,
 	                                  strlen(b), sig), 0);
 	assert_string_equal(sig, "6940b6fb1a062d77451f6e9439e5749886f155477fd91489c364c4691c2cbe3e");
+	/* the timestamp is signed: another one, another signature */
+	assert_int_equal(txt_webhook_sign(SECRET, strlen(SECRET), 1767225601LL, b,
+	                                  strlen(b), sig), 0);
+	assert_string_equal(sig, "60b1a81491aa7f184a2294053a558af04627f3265d3dca4fdec4c80cf71d194c");
 	free(b);
 	b = txt_webhook_body("cleanup", NAME, VALUE, "validation.example.net", 60,
 	                     "ffeeddccbbaa99887766554433221100");
 	assert_int_equal(txt_webhook_sign(SECRET, strlen(SECRET), 1767225660LL, b,
 	                                  strlen(b), sig), 0);
 	assert_string_equal(sig, "dc6a5a4a4d6e76a65c6bffad632386c5beb9a1621a569120a45cf15002a71dfc");
-	/* the timestamp is signed: another one, another signature */
-	char sig2[65];
-	assert_int_equal(txt_webhook_sign(SECRET, strlen(SECRET), 1767225661LL, b,
-	                                  strlen(b), sig2), 0);
-	assert_string_not_equal(sig, sig2);
 	free(b);
 }
 
@@ -348,10 +351,73 @@ static void test_exec_runs(void **state)
 	assert_true(deadline_now_ms() - t0 < 2000);
 	txt_provider_free(p);
 
+	/* a descriptor of ours (not close-on-exec) is not the program's */
+	int mine = open("/dev/null", O_RDONLY);
+	assert_true(mine > 2);
+	p = exec_provider(script("fds", "ls /proc/$$/fd > $OUT.fd"), 2000, 1);
+	assert_int_equal(txt_add(p, "a.validation.test", "v", msg, sizeof msg), TXT_OK);
+	char want[16];
+	snprintf(want, sizeof want, "\n%d\n", mine);
+	char fds[4096];
+	snprintf(fds, sizeof fds, "\n%s", slurp("out.fd"));
+	assert_null(strstr(fds, want));
+	assert_non_null(strstr(fds, "\n2\n"));
+	close(mine);
+	txt_provider_free(p);
+
 	/* a program that is not there */
 	p = exec_provider("/nonexistent/prog", 1000, 2);
 	assert_int_equal(txt_add(p, "a.validation.test", "v", msg, sizeof msg), TXT_PERMANENT);
 	txt_provider_free(p);
+}
+
+/* Many threads at once, as a worker runs them: every run its own result. */
+static struct txt_provider *shared;
+
+static void *one_thread(void *arg)
+{
+	char msg[TXT_MSG_MAX], value[32];
+	long ok = 0;
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(value, sizeof value, "t%ld-%d", (long)(intptr_t)arg, i);
+		if (txt_add(shared, "a.validation.test", value, msg, sizeof msg) == TXT_OK)
+			ok++;
+	}
+	return (void *)ok;
+}
+
+static void test_exec_threads(void **state)
+{
+	(void)state;
+	pthread_t t[8];
+	long total = 0;
+
+	shared = exec_provider(script("echo", "echo \"$3\" > \"$OUT.$3\""), 5000, 1);
+	for (intptr_t i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, one_thread, (void *)i), 0);
+	for (int i = 0; i < 8; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		total += (long)(intptr_t)r;
+	}
+	assert_int_equal(total, 40);
+	/* each run had its own arguments */
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 5; k++) {
+			char f[32], want[40];
+			snprintf(f, sizeof f, "out.t%d-%d", i, k);
+			snprintf(want, sizeof want, "t%d-%d\n", i, k);
+			assert_non_null(slurp(f));
+			assert_string_equal(slurp(f), want);
+		}
+	txt_provider_free(shared);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st; (void)flag; (void)f;
+	return remove(path);
 }
 
 int main(void)
@@ -364,6 +430,10 @@ int main(void)
 		cmocka_unit_test(test_exec_env),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_exec_runs),
+		cmocka_unit_test(test_exec_threads),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (strstr(dir, "XXXXXX") == NULL)
+		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
