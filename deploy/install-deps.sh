@@ -13,7 +13,7 @@ packages=(
 	clang libclang-rt-14-dev
 	# the real servers the tests and the demo run on loopback
 	redis-server redis-tools pebble bind9 bind9-dnsutils
-	pdns-server pdns-backend-sqlite3 dnsperf
+	pdns-server pdns-backend-sqlite3 knot dnsperf
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint
 	python3-cryptography openssl sqlite3 ca-certificates curl

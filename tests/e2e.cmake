@@ -29,3 +29,8 @@ target_include_directories(test_console_guard PRIVATE ${PROJECT_SOURCE_DIR}/work
 dcv_unit_test(test_ctl_term SOURCES unit/test_ctl_term.c
               ${PROJECT_SOURCE_DIR}/workers/ctl_term.c)
 target_include_directories(test_ctl_term PRIVATE ${PROJECT_SOURCE_DIR}/workers)
+# The pipeline through the other TXT providers: the webhook with its example
+# receiver updating BIND, exec with deploy/examples/exec/nsupdate-hook,
+# PowerDNS (pdns_server) and RFC 2136 to Knot (knotd) holding the
+# validation zone.
+dcv_py_test(e2e_providers test_e2e_providers.py TIMEOUT 600)

@@ -419,10 +419,10 @@ class PowerDNS:
         except urllib.error.HTTPError as e:
             return e.code, None
 
-    def create_zone(self, zone):
+    def create_zone(self, zone, nameservers=None):
         st, _ = self.api("POST", "/api/v1/servers/localhost/zones",
                          {"name": zone + ".", "kind": "Native",
-                          "nameservers": ["ns1." + zone + "."]})
+                          "nameservers": nameservers or ["ns1." + zone + "."]})
         assert st == 201, st
 
     def txt(self, zone, name):
@@ -442,6 +442,63 @@ class PowerDNS:
                 "api_key": api_key or self.api_key, "server_id": "localhost",
                 "ttl": 30, "timeout_ms": 3000, "tries": 1}}))
         return path
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+
+
+class Knot:
+    """knotd with one dynamic zone ZONE (NS NSNAME) that the TSIG key
+    (self.key: name, base64 secret; hmac-sha256) may update, TXT only."""
+
+    def __init__(self, tmpdir, zone, nsname):
+        self.dir = os.path.join(tmpdir, "knot")
+        os.makedirs(self.dir, exist_ok=True)
+        self.zone = zone
+        self.port = free_port()
+        self.key = ("dcv-knot.", tsig_secret())
+        with open(os.path.join(self.dir, f"{zone}.zone"), "w") as f:
+            f.write(f"$TTL 1\n@ SOA {nsname}. hostmaster.{zone}. 1 3600 600 86400 1\n"
+                    f"@ NS {nsname}.\n")
+        conf = f"""server:
+    rundir: {self.dir}
+    listen: 127.0.0.1@{self.port}
+database:
+    storage: {self.dir}
+key:
+  - id: {self.key[0]}
+    algorithm: hmac-sha256
+    secret: {self.key[1]}
+acl:
+  - id: update
+    key: {self.key[0]}
+    action: update
+    update-type: [TXT]
+zone:
+  - domain: {zone}
+    storage: {self.dir}
+    file: {zone}.zone
+    acl: update
+    zonefile-sync: -1
+log:
+  - target: stderr
+    any: info
+"""
+        self.conf = os.path.join(self.dir, "knot.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.proc = Proc(["knotd", "-c", self.conf], os.path.join(self.dir, "knot.log"))
+        wait_until(self._up, 20, what=f"knotd serving {zone}")
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"knotd exited:\n{self.proc.output()[-3000:]}")
+        try:
+            return dig_status(self.port, self.zone) == "NOERROR"
+        except subprocess.TimeoutExpired:
+            return False
 
     def stop(self):
         if self.proc:

@@ -24,6 +24,12 @@ Every customer zone and validation.test has NS ns1.dns.test (192.0.2.1 -> P)
 and ns2.dns.test (192.0.2.2 -> S).  Records are written with nsupdate (from
 bind9-dnsutils; dnspython is not installed) with TTL 1.
 
+With validation_ns=PORT the validation zone is not on P and S but on
+another authoritative server on 127.0.0.1:PORT (PowerDNS, Knot: whatever a
+provider updates), whose zone says NS ns3.dns.test (NS3, 192.0.2.3 -> PORT,
+in dns.test and the port map); R and CA_R forward the validation zone to
+it, so both the CNAME chain and the propagation check reach it.
+
 Pebble (pebble_env.Pebble) runs with -dnsserver R and no challtestsrv.
 """
 import base64
@@ -43,6 +49,7 @@ from harness import Proc, free_port, wait_until
 
 NS1 = "192.0.2.1"   # P
 NS2 = "192.0.2.2"   # S
+NS3 = "192.0.2.3"   # the validation zone's own server (validation_ns=PORT)
 NS_ZONE = "dns.test"
 POINTING_RANGE = "203.0.113.0/24"   # the provider's ranges ("pointing at us")
 US = "203.0.113.10"                 # an address in them
@@ -238,12 +245,13 @@ class FleetEnv:
 
     def __init__(self, tmp, zones=3, pebble_env=None, nonce_reject=0, eab=False,
                  validation_zone="validation.test", config=None, acl=False,
-                 ca_proxy=False, redis_aof=False):
+                 ca_proxy=False, redis_aof=False, validation_ns=None):
         self.tmp = tmp
         if isinstance(zones, int):
             zones = [f"c{i}.test" for i in range(1, zones + 1)]
         self.zones = [z.lower().rstrip(".") for z in zones]
         self.validation_zone = validation_zone
+        self.validation_ns = validation_ns
         self.customer_key = ("customer-update", _secret())
         self.validation_key = ("dcv-update", _secret())
         self.kek = os.urandom(32).hex()        # the account key's
@@ -328,7 +336,7 @@ class FleetEnv:
         return _soa()
 
     def _ns_zone(self):
-        return _soa() + f"ns1 A {NS1}\nns2 A {NS2}\n"
+        return _soa() + f"ns1 A {NS1}\nns2 A {NS2}\nns3 A {NS3}\n"
 
     def _start_dns(self):
         self.customer_keyfile = self._keyfile(self.customer_key)
@@ -339,35 +347,43 @@ class FleetEnv:
         s_port = free_port()
         # the TLD itself, so that a CAA climb (RFC 8659 stops at the TLD)
         # gets an answer through R instead of REFUSED
+        tld = _soa() + f"ns1.dns A {NS1}\nns2.dns A {NS2}\nns3.dns A {NS3}\n"
+        if self.validation_ns:
+            tld += f"{self.validation_zone}. NS ns3.{NS_ZONE}.\n"
         pz = {NS_ZONE: ("type primary;", self._ns_zone()),
-              "test": ("type primary;", _soa() + f"ns1.dns A {NS1}\nns2.dns A {NS2}\n")}
+              "test": ("type primary;", tld)}
         pz.update({z: (cust, self._customer_zone(z)) for z in self.zones})
-        pz[self.validation_zone] = (
-            f'type primary; update-policy {{ grant "{self.validation_key[0]}" zonesub TXT; }}; '
-            f"allow-transfer {{ 127.0.0.1; }}; also-notify {{ 127.0.0.1 port {s_port}; }}; "
-            "notify explicit; notify-delay 0;", _soa())
+        if not self.validation_ns:
+            pz[self.validation_zone] = (
+                f'type primary; update-policy {{ grant "{self.validation_key[0]}" zonesub TXT; }}; '
+                f"allow-transfer {{ 127.0.0.1; }}; also-notify {{ 127.0.0.1 port {s_port}; }}; "
+                "notify explicit; notify-delay 0;", _soa())
         self.p = _Named(self.tmp, "p", pz, extra_options="recursion no;", keys=keys)
         self._servers.append(self.p)
         sz = {NS_ZONE: ("type primary;", self._ns_zone())}
         sz.update({z: (cust, self._customer_zone(z)) for z in self.zones})
-        sz[self.validation_zone] = (
-            f"type secondary; primaries {{ 127.0.0.1 port {self.p.port}; }};", None)
+        if not self.validation_ns:
+            sz[self.validation_zone] = (
+                f"type secondary; primaries {{ 127.0.0.1 port {self.p.port}; }};", None)
         self.s = _Named(self.tmp, "s", sz, extra_options="recursion no;", keys=keys,
                         port=s_port)
         self._servers.append(self.s)
         # R is the fleet's resolver; the CA (Pebble) has its own, CA_R, as
         # a real CA does: nothing the workers look up is in its cache
         for name in ("r", "ca_r"):
-            srv = _Named(self.tmp, name, {
-                "test": (f"type forward; forward only; forwarders {{ 127.0.0.1 port {self.p.port}; }};", None),
-            }, extra_options="recursion yes; allow-recursion { 127.0.0.1; }; "
+            fwd = {"test": (f"type forward; forward only; forwarders {{ 127.0.0.1 port {self.p.port}; }};", None)}
+            if self.validation_ns:
+                fwd[self.validation_zone] = (
+                    "type forward; forward only; "
+                    f"forwarders {{ 127.0.0.1 port {self.validation_ns}; }};", None)
+            srv = _Named(self.tmp, name, fwd, extra_options="recursion yes; allow-recursion { 127.0.0.1; }; "
                              "max-ncache-ttl 1; max-cache-ttl 1; qname-minimization off;")
             setattr(self, name, srv)
             self._servers.append(srv)
         for srv in (self.p, self.s, self.r, self.ca_r):
             srv.start()
         for srv in (self.p, self.s):
-            for z in self.zones + [NS_ZONE, self.validation_zone]:
+            for z in self.zones + [NS_ZONE] + ([] if self.validation_ns else [self.validation_zone]):
                 wait_until(lambda: dig_status(srv.port, z) == "NOERROR", 20,
                            what=f"named {srv.name} serving {z}")
 
@@ -376,7 +392,10 @@ class FleetEnv:
         return {"p": self.p, "s": self.s, "r": self.r}[which]
 
     def port_map(self):
-        return [f"{NS1}=127.0.0.1:{self.p.port}", f"{NS2}=127.0.0.1:{self.s.port}"]
+        m = [f"{NS1}=127.0.0.1:{self.p.port}", f"{NS2}=127.0.0.1:{self.s.port}"]
+        if self.validation_ns:
+            m.append(f"{NS3}=127.0.0.1:{self.validation_ns}")
+        return m
 
     @property
     def resolver(self):
