@@ -153,6 +153,16 @@ def test_large_answer_and_slow_receiver_are_transient(hook, tmp):
     assert len(hook.got) == 2
 
 
+def test_deadline_cuts_the_tries(hook, tmp):
+    hook.answers = [(200, b"", 3)]
+    cfg = config(tmp, f"http://127.0.0.1:{hook.port}/", tries=3, timeout_ms=2000)
+    t0 = time.monotonic()
+    r = driver1(cfg, "--deadline-ms", 400, "txt-add", "a." + ZONE, "v")
+    assert r["status"] == "transient" and "deadline" in r["message"], r
+    assert time.monotonic() - t0 < 1.5
+    assert len(hook.got) == 1
+
+
 def test_no_receiver_is_transient(tmp):
     r = driver1(config(tmp, f"http://127.0.0.1:{harness.free_port()}/", tries=2),
                 "txt-add", "a." + ZONE, "v")
@@ -183,6 +193,34 @@ def test_receiver_vectors_detect_a_wrong_one(tmp):
     r = subprocess.run([sys.executable, RECEIVER, "vectors", bad], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "MISMATCH present" in r.stdout
+
+
+def test_https_with_ca_bundle(tmp):
+    """The example receiver over TLS: trusted through webhook.ca_bundle the
+    request reaches it (its nsupdate then fails: 503, transient, with its
+    words); without the bundle TLS fails (transient, nothing received)."""
+    from pebble_env import make_tls
+    ca = make_tls(tmp)
+    port = harness.free_port()
+    key = os.path.join(tmp, "k.key")
+    with open(key, "w") as f:
+        f.write('key "k." { algorithm hmac-sha256; secret "c2VjcmV0"; };\n')
+    p = harness.Proc([sys.executable, RECEIVER, "--listen", f"127.0.0.1:{port}", "--zone", ZONE,
+                      "--dns-port", harness.free_port(), "--tsig-key-file", key,
+                      "--tls-cert", os.path.join(tmp, "server.pem"),
+                      "--tls-key", os.path.join(tmp, "server.key")],
+                     os.path.join(tmp, "receiver-tls.log"), env={"DCV_WEBHOOK_SECRET": SECRET})
+    try:
+        harness.wait_port(port, proc=p)
+        r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1, ca_bundle=ca),
+                    "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "transient" and "HTTP 503" in r["message"], r
+        r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1),
+                    "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "transient" and "HTTP" not in r["message"], r
+        assert p.output().count('"POST / HTTP/1.1"') == 1
+    finally:
+        p.stop()
 
 
 @pytest.fixture

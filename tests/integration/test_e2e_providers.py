@@ -12,6 +12,7 @@ are gone from the server that held them.  With PowerDNS and Knot the
 validation zone exists nowhere else (fleet_env's validation_ns: BIND P and
 S do not serve it, the resolvers forward it there), so an issued
 certificate is itself the proof that the provider wrote there."""
+import base64
 import os
 import re
 import sys
@@ -19,7 +20,7 @@ import sys
 import harness
 from dns_env import Knot, PowerDNS, dig
 from fleet_env import NS_ZONE
-from test_e2e import fleet, issue_all, tmp  # noqa: F401
+from test_e2e import customer_ready, fleet, issue_all, issued as issued_events, tmp  # noqa: F401
 
 EXAMPLES = os.path.join(harness.SOURCE, "deploy", "examples")
 
@@ -96,6 +97,52 @@ def test_exec_nsupdate_hook_updates_bind(tmp):
                                           f"NSUPDATE_PORT={env.p.port}",
                                           f"NSUPDATE_KEYFILE={env.validation_keyfile}"]})
         bind_updated(env, issue_two(env, lambda t: env.txt(t, "p")))
+    finally:
+        env.close()
+
+
+def test_exec_exit_codes_through_the_pipeline(tmp):
+    """The hook's exit codes as the stages read them: 75 (no server
+    answering) is retried, and the domain issues once the server is back;
+    1 (the key refused: NOTAUTH) fails the domain, naming the program and
+    the server's answer."""
+    env = fleet(tmp)
+    try:
+        hook = os.path.join(EXAMPLES, "exec", "nsupdate-hook")
+        bad_key = os.path.join(tmp, "bad.key")
+        with open(bad_key, "w") as f:
+            f.write(f'key "{env.validation_key[0]}" {{ algorithm hmac-sha256; '
+                    f'secret "{base64.b64encode(os.urandom(32)).decode()}"; }};\n')
+        use_provider(env, **{"type": "exec", "exec.program": hook, "timeout_ms": 8000,
+                             "exec.env": ["NSUPDATE_SERVER=127.0.0.1", f"NSUPDATE_PORT={env.p.port}",
+                                          f"NSUPDATE_KEYFILE={bad_key}"]})
+        d = f"refused.{env.zones[2]}"
+        customer_ready(env, d)
+        w = env.start_worker()
+        env.ctl("onboard", d)
+        harness.wait_until(lambda: env.domain(d).get("state") == "failed", 60,
+                           what="failed on the refused key")
+        err = env.domain(d)["last_error"]
+        assert f"exec: {hook} present" in err and "exit 1" in err and "NOTAUTH" in err, err
+        env.stop_worker(w)
+        # nothing listens where the hook sends: 75, retried; then the
+        # configuration is fixed and the same job issues
+        def hook_to(port):
+            use_provider(env, **{"type": "exec", "exec.program": hook, "timeout_ms": 8000,
+                                 "exec.env": ["NSUPDATE_SERVER=127.0.0.1", f"NSUPDATE_PORT={port}",
+                                              f"NSUPDATE_KEYFILE={env.validation_keyfile}"]})
+        hook_to(harness.free_port())
+        d2 = f"later.{env.zones[3]}"
+        customer_ready(env, d2)
+        w = env.start_worker()
+        env.ctl("onboard", d2)
+        harness.wait_until(lambda: "exit 75" in env.domain(d2).get("last_error", ""), 60,
+                           what="a transient exit recorded")
+        assert env.domain(d2)["state"] == "provisioning", env.domain(d2)
+        env.stop_worker(w)
+        hook_to(env.p.port)
+        env.start_worker()
+        harness.wait_until(lambda: issued_events(env, d2), 90, what=f"{d2} issued")
     finally:
         env.close()
 
