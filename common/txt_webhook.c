@@ -15,7 +15,9 @@
  */
 #include "txt_provider_impl.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,17 +75,21 @@ int txt_webhook_sign(const char *key, size_t keylen, long long timestamp,
 	return rc;
 }
 
-/* Whether HOST (no brackets, no port) is a loopback name or address. */
+/* Whether HOST (no brackets, no port) is a loopback name or address: an
+ * IPv4 address in 127.0.0.0/8 or ::1 as inet_pton() reads them (so no
+ * "127.0.0.1.example" and no name that DNS would resolve), or localhost,
+ * which libcurl resolves to loopback itself. */
 static bool loopback_host(const char *host)
 {
-	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
 		return true;
-	if (strncmp(host, "127.", 4) != 0)
-		return false;
-	for (const char *p = host + 4; *p; p++)
-		if ((*p < '0' || *p > '9') && *p != '.')
-			return false;
-	return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	       memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
 }
 
 int txt_webhook_url_check(const char *url, bool allow_http, char *origin,

@@ -79,6 +79,14 @@ static void test_url_rule(void **state)
 	/* a host that starts like loopback is not loopback */
 	assert_int_equal(txt_webhook_url_check("http://127.0.0.1.evil.example/", false,
 	                                       origin, err, sizeof err), -1);
+	assert_int_equal(txt_webhook_url_check("http://127.0.0.1./", false, origin, err,
+	                                       sizeof err), -1);
+	assert_int_equal(txt_webhook_url_check("http://127.9.8.7:1/", false, origin, err,
+	                                       sizeof err), 0);
+	assert_int_equal(txt_webhook_url_check("http://[0:0:0:0:0:0:0:1]/", false, origin, err,
+	                                       sizeof err), 0);
+	assert_int_equal(txt_webhook_url_check("http://[::2]/", false, origin, err,
+	                                       sizeof err), -1);
 	assert_int_equal(txt_webhook_url_check("http://127.0.0.1@evil.example/", false,
 	                                       origin, err, sizeof err), -1);
 	assert_int_equal(txt_webhook_url_check("https://user:pw@h.example/", false, origin,
