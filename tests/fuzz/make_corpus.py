@@ -10,6 +10,8 @@ target's seeds come from where the project already keeps real input:
   dns       answers of a real named (dns_msg, caa, rfc2136)
   powerdns  answers of a real pdns_server's API
   cfg       the shipped configuration and the README's
+  webhook   answers of the example receiver (deploy/examples/python/
+            webhook_receiver.py), and webhook URLs
 
 The servers are the test suite's own (tests/integration: pebble_env.py,
 dns_env.py), started on loopback and stopped again.
@@ -468,6 +470,31 @@ DCV_WORKER_CONCURRENCY=8
 DCV_DNS_RESOLVERS=127.0.0.1:53,[::1]:53
 DCV_LIFECYCLE_RENEW_FRACTION=0.25
 """)
+    write("cfg", "webhook-env", b"""provider:
+  type: webhook
+  zone: validation.test
+  webhook:
+    url: https://hook.example.net/dcv?x=1
+    allow_http: false
+worker:
+  handlers: stages
+  stages: [provision-txt, finalize]
+#ENV
+DCV_PROVIDER_WEBHOOK_SECRET=0123456789abcdef0123
+""")
+    write("cfg", "exec", b"""provider:
+  type: exec
+  zone: validation.test
+  timeout_ms: 5000
+  exec:
+    program: /bin/true
+    env:
+      - NSUPDATE_SERVER=127.0.0.1
+      - NSUPDATE_KEYFILE=/etc/k
+worker:
+  handlers: stages
+  stages: [provision-txt, finalize]
+""")
     write("cfg", "newcomer", b"worker:\n  concurency: 4\n")
     write("cfg", "noop", b"worker:\n  handlers: noop\n  batch: 32\nacme:\n  anything: 1\n")
     write("cfg", "stages", b"""stages:
@@ -500,8 +527,58 @@ def dname():
         write("dname", what, "\n".join(fields).encode())
 
 
+def webhook():
+    """The example receiver's answers (2 bytes of HTTP status, the body)
+    to a bad signature, a replay, a name outside its zone and a request it
+    cannot carry out (its nsupdate has no server), each with a URL line."""
+    import hmac
+    import harness
+    d = harness.tmpdir("dcv-corpus-hook-")
+    secret = b"corpus-secret-0123456789"
+    port = harness.free_port()
+    key = os.path.join(d, "k.key")
+    with open(key, "w") as f:
+        f.write('key "k." { algorithm hmac-sha256; secret "c2VjcmV0"; };\n')
+    rcv = harness.Proc([sys.executable, os.path.join(TOP, "deploy", "examples", "python",
+                                                     "webhook_receiver.py"),
+                        "--listen", f"127.0.0.1:{port}", "--zone", "validation.test",
+                        "--dns-port", harness.free_port(), "--tsig-key-file", key],
+                       os.path.join(d, "receiver.log"), env={"DCV_WEBHOOK_SECRET": secret})
+    try:
+        harness.wait_port(port, proc=rcv)
+
+        def ask(name, sig=None, ts=None):
+            ts = ts or int(time.time())
+            body = json.dumps({"action": "present", "name": name, "value": "v",
+                               "zone": "validation.test", "ttl": 30,
+                               "id": os.urandom(16).hex()}).encode()
+            sig = sig or hmac.new(secret, f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST",
+                                         headers={"X-DCV-Timestamp": str(ts),
+                                                  "X-DCV-Signature": "sha256=" + sig})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, r.read(), (body, ts, sig)
+            except urllib.error.HTTPError as e:
+                return e.code, e.read(), (body, ts, sig)
+
+        answers = {"bad-signature": ask("a.validation.test", sig="0" * 64),
+                   "outside-zone": ask("evil.example"),
+                   "stale": ask("a.validation.test", ts=int(time.time()) - 3600),
+                   "nsupdate-failed": ask("a.validation.test")}
+        urls = {"bad-signature": b"https://hook.example.net/dcv?token=x",
+                "outside-zone": b"http://127.0.0.1:8053/",
+                "stale": b"http://[::1]:9/x",
+                "nsupdate-failed": b"http://user@127.0.0.1/"}
+        for what, (code, body, _) in answers.items():
+            write("webhook", "receiver-" + what, struct.pack(">H", code) + body + b"\n" + urls[what])
+    finally:
+        rcv.stop()
+        harness.rmtree(d)
+
+
 TARGETS = {"job": job, "acme": acme, "dns": dns, "powerdns": powerdns, "cfg": cfg,
-           "dname": dname}
+           "dname": dname, "webhook": webhook}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or TARGETS:
