@@ -29,3 +29,11 @@ target_include_directories(test_console_guard PRIVATE ${PROJECT_SOURCE_DIR}/work
 dcv_unit_test(test_ctl_term SOURCES unit/test_ctl_term.c
               ${PROJECT_SOURCE_DIR}/workers/ctl_term.c)
 target_include_directories(test_ctl_term PRIVATE ${PROJECT_SOURCE_DIR}/workers)
+# The same against step-ca as the only CA (tests/integration/stepca_env.py;
+# the first run builds step-ca from Debian's Go source, about a minute, into
+# build/stepca, tests/stepca/build.sh; "cmake --build build -t stepca" does
+# it ahead).
+dcv_py_test(it_stepca test_stepca.py TIMEOUT 600)
+add_custom_target(stepca
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/stepca/build.sh ${PROJECT_BINARY_DIR}/stepca/step-ca
+  COMMENT "step-ca for the tests (tests/stepca/build.sh)")
