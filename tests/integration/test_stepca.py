@@ -44,3 +44,58 @@ def test_issues_several_domains_every_chain_verifies_against_its_root(tmp):
         assert dead(env) == []
     finally:
         env.close()
+
+
+def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
+    """step-ca keeps a failed DNS-01 pending with an error on the challenge:
+    the error reaches last_error and a challenge-error event, and after
+    lifecycle.validation_timeout_ms the domain goes the authz-invalid way
+    (TXT removed, back to verify-cname), then is issued once the CA can
+    see the TXT again."""
+    timeout_ms = 4000
+    env = stepca_fleet(tmp, {"lifecycle.validation_timeout_ms": timeout_ms,
+                             "lifecycle.invalid_backoff_ms": 300})
+    try:
+        d = f"bad.{env.zones[0]}"
+        customer_ready(env, d)
+        env.ca_r.stop()       # the CA's resolver is gone: its lookups fail
+        env.start_worker()
+        env.ctl("onboard", d)
+
+        def challenge_error():
+            return [e for e in env.events(d) if e["type"] == "challenge-error"]
+        ev = harness.wait_until(challenge_error, 30, interval=0.1,
+                                what="a challenge-error event")[0]
+        assert "its last try failed: " in ev["detail"], ev
+        cas_error = ev["detail"].split("its last try failed: ", 1)[1]
+        assert "DNS" in cas_error, ev        # step-ca: "There was a problem with a DNS query ..."
+        # while it waits, the record says why
+        harness.wait_until(lambda: env.domain(d).get("state") == "validating" and
+                           cas_error in env.domain(d).get("last_error", ""), 3,
+                           interval=0.05, what="the CA's error in last_error")
+        assert env.txt(env.target(d), "p"), "the TXT is published while the CA tries"
+
+        def invalid():
+            return [e for e in env.events(d) if e["type"] == "authz-invalid"]
+        inv = harness.wait_until(invalid, timeout_ms / 1000 + 20, interval=0.1,
+                                 what="authz-invalid after the validation timeout")[0]
+        waited = int(inv["time"]) - int(ev["time"])
+        assert timeout_ms - 1500 <= waited <= timeout_ms + 3000, (waited, ev, inv)
+        assert "no verdict" in inv["detail"] and cas_error in inv["detail"], inv
+        # the same error was reported once, not at every poll
+        assert len([e for e in env.events(d) if e["type"] == "challenge-error"
+                    and int(e["time"]) <= int(inv["time"])]) == 1
+        st = env.domain(d)
+        assert st["invalid_count"] == "1", st
+        harness.wait_until(lambda: env.txt(env.target(d), "p") == [], 10,
+                           what="the TXT removed")
+        assert not issued(env, d)
+        # the CA sees the zone again: the next order is issued
+        env.ca_r.start()
+        wait_issued(env, [d], 60)
+        chain_ok(env, d, [d])
+        types = [e["type"] for e in env.events(d)]
+        assert types[-1] == "issued" and "failed" not in types, types
+        assert dead(env) == []
+    finally:
+        env.close()
