@@ -11,7 +11,8 @@ them `invalid`."""
 import time
 
 import harness
-from test_e2e import chain_ok, customer_ready, dead, fleet, issued, tmp, wait_issued  # noqa: F401
+from test_e2e import (chain_ok, customer_ready, dead, fleet, issued,  # noqa: F401
+                      onboard_ca_blind, tmp, wait_issued)
 
 
 def stepca_fleet(tmp, config=None):
@@ -57,10 +58,7 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
                              "lifecycle.invalid_backoff_ms": 300})
     try:
         d = f"bad.{env.zones[0]}"
-        customer_ready(env, d)
-        env.ca_r.stop()       # the CA's resolver is gone: its lookups fail
-        env.start_worker()
-        env.ctl("onboard", d)
+        onboard_ca_blind(env, d)    # the CA's lookups fail
 
         def challenge_error():
             return [e for e in env.events(d) if e["type"] == "challenge-error"]
