@@ -7,6 +7,7 @@
 
 #include "acme_outcome.h"
 #include "bucket.h"
+#include "ca_caps.h"
 #include "certstore.h"
 #include "log.h"
 #include "metrics.h"
@@ -183,6 +184,15 @@ struct txt_provider *pipeline_txt(struct stage_env *env)
 	return t;
 }
 
+/* The CA's capabilities from its directory (ca_caps.h), once per thread. */
+static void note_caps(struct stage_env *env, struct acme_client *c)
+{
+	if (ca_caps_seen(queue_redis(env->q), queue_prefix(env->q), CA_CAPS_DEFAULT, c,
+	                 (long long)(env->now_ms / 1000)) != 0)
+		log_msg(LOG_DEBUG, "could not record the CA's capabilities (%s)",
+		        acme_last_problem(c)->detail);
+}
+
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
@@ -198,6 +208,7 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 			t->have_account = true;
 			t->account_checked_ms = env->now_ms;
 			acme_set_account(t->acme, t->account.key, t->account.url);
+			note_caps(env, t->acme);
 			return t->acme;
 		}
 	} else if (env->now_ms - t->account_checked_ms < ACCOUNT_CHECK_MS) {

@@ -97,3 +97,44 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
         assert dead(env) == []
     finally:
         env.close()
+
+
+def test_capabilities_recorded_and_rotate_key_without_keychange_changes_nothing(tmp):
+    """step-ca's directory lists keyChange but the endpoint answers 501
+    notImplemented: rotate-key says so (exit 5) and leaves dcv:account as it
+    was; dcv:ca:default records what the CA offers, and what it did."""
+    env = stepca_fleet(tmp)
+    try:
+        r = env.client()
+        caps = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps["cap_keychange"] == "yes", caps      # the directory lists it
+        assert caps["cap_ari"] == "no" and caps["cap_profiles"] == "no", caps
+        assert caps["cap_eab"] == "no" and caps["cap_profile_names"] == "", caps
+        assert abs(int(caps["cap_seen_at"]) - time.time()) < 60, caps
+        before = r.hgetall("dcv:account")
+        assert before[b"key_version"] == b"1", before
+        p = env.ctl("account", "rotate-key", check=False)
+        assert p.returncode == 5, (p.returncode, p.stdout, p.stderr)
+        assert "does not support account key rollover" in p.stderr, p.stderr
+        assert "nothing changed" in p.stderr and "key_version 1" in p.stderr, p.stderr
+        assert "not implemented" in p.stderr, p.stderr      # the CA's own words
+        assert "transient" not in p.stderr, p.stderr
+        after = r.hgetall("dcv:account")
+        assert after == before, (before, after)              # no pending_key left
+        caps = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps["cap_keychange"] == "no", caps
+        assert "not implemented" in caps["cap_keychange_detail"], caps
+        # the account still works, and a worker reading the directory again
+        # does not undo what the CA answered
+        d = f"k.{env.zones[0]}"
+        customer_ready(env, d)
+        env.start_worker()
+        env.ctl("onboard", d)
+        wait_issued(env, [d], 60)
+        chain_ok(env, d, [d])
+        caps2 = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps2["cap_keychange"] == "no", caps2
+        assert int(caps2["cap_seen_at"]) >= int(caps["cap_seen_at"]), caps2
+        assert "rotation_pending" not in env.ctl("account", "show").stdout
+    finally:
+        env.close()
