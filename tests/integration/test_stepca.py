@@ -7,7 +7,8 @@ step-ca differs from Pebble where it matters here: finalize answers `valid`
 at once, nothing carries Retry-After, keyChange answers 501, and a DNS-01
 that fails leaves the challenge and the authorization `pending` with an
 `error` on the challenge (RFC 8555 section 8.2 retries), where Pebble makes
-them `invalid`."""
+them `invalid`.  The last test changes Pebble's directory instead
+(ca_proxy.py): no keyChange at all, and ARI offered."""
 import time
 
 import harness
@@ -136,5 +137,42 @@ def test_capabilities_recorded_and_rotate_key_without_keychange_changes_nothing(
         assert caps2["cap_keychange"] == "no", caps2
         assert int(caps2["cap_seen_at"]) >= int(caps["cap_seen_at"]), caps2
         assert "rotation_pending" not in env.ctl("account", "show").stdout
+    finally:
+        env.close()
+
+
+def test_directory_without_keychange_and_with_ari(tmp):
+    """A CA whose directory lists no keyChange: rotate-key exits 5 before
+    anything reaches the CA's account, dcv:account stays as it was, and
+    dcv:ca:default says why; ARI offered shows as cap_ari."""
+    env = fleet(tmp, ca_proxy=True)
+    try:
+        env.ca.drop_keychange()
+        env.ca.set_ari(int(time.time()) + 3600, int(time.time()) + 7200)
+        r = env.client()
+        before = r.hgetall("dcv:account")
+        p = env.ctl("account", "rotate-key", check=False)
+        assert p.returncode == 5, (p.returncode, p.stdout, p.stderr)
+        assert "does not support account key rollover" in p.stderr, p.stderr
+        assert "the directory has no keyChange" in p.stderr, p.stderr
+        assert r.hgetall("dcv:account") == before
+        caps = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps["cap_keychange"] == "no", caps
+        # a worker's look at the directory records ARI, and keeps "no"
+        d = f"a.{env.zones[0]}"
+        customer_ready(env, d)
+        env.start_worker()
+        env.ctl("onboard", d)
+        wait_issued(env, [d], 60)
+        caps = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps["cap_ari"] == "yes" and caps["cap_keychange"] == "no", caps
+        assert caps["cap_keychange_detail"] == "the directory has no keyChange", caps
+        # keyChange back: rotation works and says so
+        env.ca.drop_keychange(False)
+        p = env.ctl("account", "rotate-key", check=False)
+        assert p.returncode == 0, p.stderr
+        caps = env._dec(r.hgetall("dcv:ca:default"))
+        assert caps["cap_keychange"] == "yes" and "cap_keychange_detail" not in caps, caps
+        assert r.hget("dcv:account", "key_version") == b"2"
     finally:
         env.close()
