@@ -51,8 +51,8 @@ int ca_caps_key(const char *prefix, const char *ca, char *buf, size_t len);
 int ca_caps_record(redisContext *rc, const char *prefix, const char *ca,
                    const struct ca_caps *caps, long long now);
 
-/* The CA's directory (C's, cached) recorded as above.  -1 when the CA or
- * Redis cannot be reached. */
+/* The CA's directory (C's, fetched if C has none yet) recorded as above.
+ * -1 when the CA or Redis cannot be reached. */
 int ca_caps_seen(redisContext *rc, const char *prefix, const char *ca,
                  struct acme_client *c, long long now);
 

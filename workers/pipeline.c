@@ -184,13 +184,20 @@ struct txt_provider *pipeline_txt(struct stage_env *env)
 	return t;
 }
 
-/* The CA's capabilities from its directory (ca_caps.h), once per thread. */
-static void note_caps(struct stage_env *env, struct acme_client *c)
+/* The CA's capabilities (ca_caps.h), once per thread, from the directory
+ * its client has fetched for a job: no request of its own, which would
+ * spend the job's deadline. */
+static void note_caps(struct stage_env *env, struct stage_thread *t)
 {
-	if (ca_caps_seen(queue_redis(env->q), queue_prefix(env->q), CA_CAPS_DEFAULT, c,
-	                 (long long)(env->now_ms / 1000)) != 0)
-		log_msg(LOG_DEBUG, "could not record the CA's capabilities (%s)",
-		        acme_last_problem(c)->detail);
+	const struct acme_directory *d = acme_directory_cached(t->acme);
+	struct ca_caps caps;
+
+	if (t->caps_noted || !d)
+		return;
+	ca_caps_from_directory(d, &caps);
+	t->caps_noted = ca_caps_record(queue_redis(env->q), queue_prefix(env->q),
+	                               CA_CAPS_DEFAULT, &caps,
+	                               (long long)(env->now_ms / 1000)) == 0;
 }
 
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
@@ -202,13 +209,13 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 	bool changed;
 
 	acme_set_deadline(t->acme, env->deadline_ms);
+	note_caps(env, t);
 	if (!t->have_account) {
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {
 			t->have_account = true;
 			t->account_checked_ms = env->now_ms;
 			acme_set_account(t->acme, t->account.key, t->account.url);
-			note_caps(env, t->acme);
 			return t->acme;
 		}
 	} else if (env->now_ms - t->account_checked_ms < ACCOUNT_CHECK_MS) {

@@ -35,6 +35,7 @@ struct stage_thread {
 	struct txt_provider *txt;
 	struct account account;
 	bool have_account;
+	bool caps_noted;              /* the CA's capabilities recorded */
 	uint64_t account_checked_ms;  /* last look at the stored key_version */
 };
 
