@@ -62,7 +62,16 @@ static enum fz_step pending(struct stage_env *env, struct job *job, const struct
                             long long ra, char *detail, size_t len, struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
-	const char *err = a->error.detail[0] ? a->error.detail : a->error.type;
+	static const char urn[] = "urn:ietf:params:acme:error:";
+	const char *type = a->error.type;
+	char raw[sizeof(a->error.detail) + sizeof(a->error.type) + 4], err[sizeof(raw)];
+
+	if (strncmp(type, urn, sizeof(urn) - 1) == 0)
+		type += sizeof(urn) - 1;
+	/* the detail with its type: step-ca's details are its types' stock texts */
+	snprintf(raw, sizeof(raw), "%s%s%s%s", a->error.detail, a->error.detail[0] && type[0]
+	         ? " (" : "", type, a->error.detail[0] && type[0] ? ")" : "");
+	fz_redact(raw, a->dns01_token, err, sizeof(err));
 	uint32_t id = fz_error_id(err);
 	bool new_err = id && job_ctx_int(job, "chal_err", 0) != (int64_t)id;
 	long long waited = job->since && env->now_ms > job->since
@@ -92,10 +101,11 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		late[0] = '\0';
 		if (step == FZ_WAIT)
 			step = pending(env, job, &a, ra, late, sizeof(late), out);
+		if (step == FZ_INVALID && !late[0])
+			fz_redact(a.error.detail[0] ? a.error.detail : acme_strerror(st),
+			          a.dns01_token, late, sizeof(late));
 		if (step == FZ_INVALID)
-			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
-			        late[0] ? late : a.error.detail[0] ? a.error.detail
-			                                         : acme_strerror(st), out);
+			invalid(env, job, rec, a.identifier ? a.identifier : job->domain, late, out);
 		else if (step == FZ_ACME_FAILED)
 			pipeline_acme_failed(env, job, st, "authorization", out);
 		acme_authz_free(&a);

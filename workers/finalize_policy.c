@@ -49,6 +49,28 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
 	return FZ_WAIT;
 }
 
+void fz_redact(const char *detail, const char *token, char *out, size_t len)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                          "0123456789-_.";
+	size_t tl = token ? strlen(token) : 0, o = 0;
+	const char *s = detail ? detail : "";
+
+	if (!len)
+		return;
+	while (*s && o + 1 < len) {
+		if (tl && strncmp(s, token, tl) == 0) {
+			int n = snprintf(out + o, len - o, "[key authorization]");
+			o = n < 0 || (size_t)n >= len - o ? len - 1 : o + (size_t)n;
+			s += tl;
+			s += strspn(s, b64);
+			continue;
+		}
+		out[o++] = *s++;
+	}
+	out[o] = '\0';
+}
+
 uint32_t fz_error_id(const char *chal_err)
 {
 	uint32_t h = 2166136261u;

@@ -60,6 +60,12 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
                         long long authz_poll_ms, char *detail, size_t len,
                         struct outcome *out);
 
+/* DETAIL (the CA's text) into OUT (LEN bytes) with every key authorization
+ * of TOKEN (the token, then its run of base64url and '.') replaced by
+ * "[key authorization]": step-ca quotes the one it expected ("expected
+ * <token>.<thumbprint>"), and key authorizations are never logged. */
+void fz_redact(const char *detail, const char *token, char *out, size_t len);
+
 /* A short fingerprint of a challenge error's text (FNV-1a), kept in the
  * job to report each new error once; 0 for none. */
 uint32_t fz_error_id(const char *chal_err);

@@ -9,9 +9,13 @@ that fails leaves the challenge and the authorization `pending` with an
 `error` on the challenge (RFC 8555 section 8.2 retries), where Pebble makes
 them `invalid`.  The last test changes Pebble's directory instead
 (ca_proxy.py): no keyChange at all, and ARI offered."""
+import re
 import time
 
+import pytest
+
 import harness
+from fleet_env import _Named, _soa
 from test_e2e import (chain_ok, customer_ready, dead, fleet, issued,  # noqa: F401
                       onboard_ca_blind, tmp, wait_issued)
 
@@ -48,18 +52,60 @@ def test_issues_several_domains_every_chain_verifies_against_its_root(tmp):
         env.close()
 
 
-def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
+def ca_resolver_forwards(env, zone, port):
+    """The CA's resolver (CA_R) restarted with ZONE forwarded to PORT
+    (None: as FleetEnv made it, everything to P)."""
+    env.ca_r.stop()
+    if port is None:
+        env.ca_r.zones.pop(zone, None)
+    else:
+        env.ca_r.zones[zone] = (f"type forward; forward only; "
+                                f"forwarders {{ 127.0.0.1 port {port}; }};", None)
+    env.ca_r.write_config()
+    env.ca_r.start()
+
+
+def onboard_ca_sees_wrong_txt(env, d):
+    """D onboarded while the CA's resolver takes the validation zone from
+    W, a server whose every name has one wrong TXT: the fleet's own checks
+    (P and S) see the right value, the CA does not."""
+    w = _Named(env.tmp, "w", {env.validation_zone: (
+        "type primary;", _soa() + '* TXT "not-the-key-authorization"\n')},
+        extra_options="recursion no;")
+    env._servers.append(w)
+    w.start()
+    ca_resolver_forwards(env, env.validation_zone, w.port)
+    customer_ready(env, d)
+    env.start_worker()
+    env.ctl("onboard", d)
+
+
+# what the CA says, and how it is fixed
+FAILURES = {
+    "resolver-down": (onboard_ca_blind, "There was a problem with a DNS query during "
+                      "identifier validation (dns)", lambda env: env.ca_r.start()),
+    # step-ca keeps its "keyAuthorization does not match; expected ..."
+    # to itself (its log) and sends its type's stock detail
+    "wrong-txt": (onboard_ca_sees_wrong_txt, "The server will not issue certificates for "
+                  "the identifier (rejectedIdentifier)",
+                  lambda env: ca_resolver_forwards(env, env.validation_zone, None)),
+}
+
+
+@pytest.mark.parametrize("how", sorted(FAILURES))
+def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp, how):
     """step-ca keeps a failed DNS-01 pending with an error on the challenge:
     the error reaches last_error and a challenge-error event, and after
     lifecycle.validation_timeout_ms the domain goes the authz-invalid way
     (TXT removed, back to verify-cname), then is issued once the CA can
     see the TXT again."""
+    start, says, fix = FAILURES[how]
     timeout_ms = 4000
     env = stepca_fleet(tmp, {"lifecycle.validation_timeout_ms": timeout_ms,
                              "lifecycle.invalid_backoff_ms": 300})
     try:
         d = f"bad.{env.zones[0]}"
-        onboard_ca_blind(env, d)    # the CA's lookups fail
+        start(env, d)
 
         def challenge_error():
             return [e for e in env.events(d) if e["type"] == "challenge-error"]
@@ -67,7 +113,9 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
                                 what="a challenge-error event")[0]
         assert "its last try failed: " in ev["detail"], ev
         cas_error = ev["detail"].split("its last try failed: ", 1)[1]
-        assert "DNS" in cas_error, ev        # step-ca: "There was a problem with a DNS query ..."
+        assert says in cas_error, ev
+        # no key authorization (token "." thumbprint, base64url) anywhere
+        assert not re.search(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{43}", ev["detail"]), ev
         # while it waits, the record says why
         harness.wait_until(lambda: env.domain(d).get("state") == "validating" and
                            cas_error in env.domain(d).get("last_error", ""), 3,
@@ -90,7 +138,7 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp):
                            what="the TXT removed")
         assert not issued(env, d)
         # the CA sees the zone again: the next order is issued
-        env.ca_r.start()
+        fix(env)
         wait_issued(env, [d], 60)
         chain_ok(env, d, [d])
         types = [e["type"] for e in env.events(d)]

@@ -101,6 +101,35 @@ static void test_pending_too_long_is_invalid(void **state)
 	assert_int_equal(strlen(out.reason), sizeof(out.reason) - 1);
 }
 
+/* A key authorization the CA quotes (step-ca: "expected <token>.<thumb>")
+ * never reaches last_error, the events or the log. */
+static void test_redact(void **state)
+{
+	(void)state;
+	char out[128];
+	const char *tok = "kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm";
+
+	fz_redact("keyAuthorization does not match; expected kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm."
+	          "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs, but got [abc]", tok, out,
+	          sizeof(out));
+	assert_string_equal(out, "keyAuthorization does not match; expected "
+	                    "[key authorization], but got [abc]");
+	fz_redact("kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm twice kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm.x",
+	          tok, out, sizeof(out));
+	assert_string_equal(out, "[key authorization] twice [key authorization]");
+	fz_redact("nothing to hide", NULL, out, sizeof(out));
+	assert_string_equal(out, "nothing to hide");
+	fz_redact(NULL, tok, out, sizeof(out));
+	assert_string_equal(out, "");
+	/* cut, never overrun, also in the middle of the replacement */
+	char small[12];
+	fz_redact("ab kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm", tok, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small, "ab [key aut");
+	fz_redact("abcdefghijklmnopq", tok, small, sizeof(small));
+	assert_string_equal(small, "abcdefghijk");
+}
+
 /* Each error is told from the others; none is 0. */
 static void test_error_id(void **state)
 {
@@ -250,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_pending_shows_the_challenge_error),
 		cmocka_unit_test(test_pending_too_long_is_invalid),
 		cmocka_unit_test(test_error_id),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
