@@ -23,5 +23,5 @@ cp "$here/main.go" "$work/src/dcvfleet-stepca/main.go"
 # GOPROXY=off: nothing is fetched, whatever the environment says
 (cd "$work/src/dcvfleet-stepca" &&
 	GO111MODULE=off GOPATH="$work:/usr/share/gocode" GOCACHE="$work/cache" \
-	GOPROXY=off GOFLAGS= CGO_ENABLED=0 go build -o "$out.tmp" .)
+	GOPROXY=off GOFLAGS='' CGO_ENABLED=0 go build -o "$out.tmp" .)
 mv "$out.tmp" "$out"
