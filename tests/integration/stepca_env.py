@@ -25,10 +25,11 @@ import harness
 BUILD_SCRIPT = os.path.join(harness.SOURCE, "tests", "stepca", "build.sh")
 
 
-def binary():
-    """<build>/stepca/step-ca, built on first use (cached; see build.sh).
-    Raises AssertionError with the build's output when it fails."""
-    out = os.path.join(os.path.abspath(harness.BUILD), "stepca", "step-ca")
+def binary(out=None):
+    """OUT (default <build>/stepca/step-ca), built on first use (cached; see
+    build.sh).  Raises AssertionError with the build's output when it
+    fails."""
+    out = out or os.path.join(os.path.abspath(harness.BUILD), "stepca", "step-ca")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     r = subprocess.run([BUILD_SCRIPT, out], capture_output=True, text=True, timeout=900)
     if r.returncode != 0 or not os.access(out, os.X_OK):

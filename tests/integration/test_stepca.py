@@ -9,12 +9,16 @@ that fails leaves the challenge and the authorization `pending` with an
 `error` on the challenge (RFC 8555 section 8.2 retries), where Pebble makes
 them `invalid`.  The last test changes Pebble's directory instead
 (ca_proxy.py): no keyChange at all, and ARI offered."""
+import os
 import re
+import shutil
+import subprocess
 import time
 
 import pytest
 
 import harness
+import stepca_env
 from fleet_env import _Named, _soa
 from test_e2e import (chain_ok, customer_ready, dead, fleet, issued,  # noqa: F401
                       onboard_ca_blind, tmp, wait_issued)
@@ -224,3 +228,27 @@ def test_directory_without_keychange_and_with_ari(tmp):
         assert r.hget("dcv:account", "key_version") == b"2"
     finally:
         env.close()
+
+
+def test_a_build_that_cannot_run_fails_loudly(tmp):
+    """No go on PATH: the builder exits non-zero naming the package, and
+    the fixture raises (a test that needs step-ca fails, never skips)."""
+    bin_dir = os.path.join(tmp, "bin")
+    os.makedirs(bin_dir)
+    for tool in ("dirname", "mkdir", "flock", "cp", "mv"):
+        os.symlink(shutil.which(tool), os.path.join(bin_dir, tool))
+    out = os.path.join(tmp, "out", "step-ca")
+    r = subprocess.run([stepca_env.BUILD_SCRIPT, out], capture_output=True, text=True,
+                       env={"PATH": bin_dir}, timeout=60)
+    assert r.returncode != 0 and "install golang-go" in r.stderr, r
+    assert not os.path.exists(out)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = bin_dir
+    try:
+        stepca_env.binary(os.path.join(tmp, "out2", "step-ca"))
+    except AssertionError as e:
+        assert "cannot build step-ca" in str(e) and "install golang-go" in str(e), e
+    else:
+        raise AssertionError("binary() returned without a step-ca")
+    finally:
+        os.environ["PATH"] = old
