@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* what acme_key_change() says too, and the directory's own "no" */
+#define NO_KEYCHANGE "the directory has no keyChange"
+
 void ca_caps_from_directory(const struct acme_directory *d, struct ca_caps *out)
 {
 	size_t used = 0;
@@ -60,15 +63,16 @@ int ca_caps_record(redisContext *rc, const char *prefix, const char *ca,
 		return -1;
 	if (!caps->keychange)
 		return reply_ok(redisCommand(rc, "HSET %s cap_keychange no "
-		                             "cap_keychange_detail %s", key,
-		                             "the directory has no keyChange"));
+		                             "cap_keychange_detail %s", key, NO_KEYCHANGE));
 	/* listed, but maybe answered notImplemented: what it did wins */
 	redisReply *r = redisCommand(rc, "HGET %s cap_keychange_detail", key);
-	bool refused = r && r->type == REDIS_REPLY_STRING && r->len > 0 &&
-	               strcmp(r->str, "the directory has no keyChange") != 0;
-	freeReplyObject(r);
-	if (!r)
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
 		return -1;
+	}
+	bool refused = r->type == REDIS_REPLY_STRING && r->len > 0 &&
+	               strcmp(r->str, NO_KEYCHANGE) != 0;
+	freeReplyObject(r);
 	if (refused)
 		return 0;
 	return reply_ok(redisCommand(rc, "HSET %s cap_keychange yes", key)) ||
