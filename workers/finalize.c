@@ -316,7 +316,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	struct pipeline *p = pipeline_of(env);
 	struct domain_rec rec = { 0 };
 	struct acme_order order = { 0 };
-	struct acme_client *c;
+	struct acme_client *c = NULL;
 	char *key_pem = NULL, aad[400];
 	long long ra = -1;
 	enum acme_status st;
@@ -350,6 +350,8 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	}
 	download(env, c, job, &rec, &order, key_pem, out);
 out:
+	if (c)
+		pipeline_note_caps(env);
 	crypto_free_secret(key_pem);
 	acme_order_free(&order);
 	domain_rec_free(&rec);

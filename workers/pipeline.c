@@ -184,11 +184,9 @@ struct txt_provider *pipeline_txt(struct stage_env *env)
 	return t;
 }
 
-/* The CA's capabilities (ca_caps.h), once per thread, from the directory
- * its client has fetched for a job: no request of its own, which would
- * spend the job's deadline. */
-static void note_caps(struct stage_env *env, struct stage_thread *t)
+void pipeline_note_caps(struct stage_env *env)
 {
+	struct stage_thread *t = pipeline_thread(env);
 	const struct acme_directory *d = acme_directory_cached(t->acme);
 	struct ca_caps caps;
 
@@ -209,7 +207,7 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 	bool changed;
 
 	acme_set_deadline(t->acme, env->deadline_ms);
-	note_caps(env, t);
+	pipeline_note_caps(env);
 	if (!t->have_account) {
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {

@@ -67,6 +67,12 @@ struct stage_thread *pipeline_thread(struct stage_env *env);
  * a retry when there is no account or Redis failed. */
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
 
+/* The CA's capabilities (ca_caps.h) recorded, once per thread, from the
+ * directory its client fetched for a job: never a request of its own,
+ * which would spend the job's deadline.  pipeline_acme() calls it, and
+ * finalize after its ACME calls (every issuance records them). */
+void pipeline_note_caps(struct stage_env *env);
+
 /* The fleet's account URL (for CAA's accounturi), or NULL when there is
  * none yet. */
 const char *pipeline_account_url(struct stage_env *env);
