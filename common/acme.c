@@ -179,6 +179,11 @@ enum acme_status acme_exchange(struct acme_client *c, const char *method,
 	return ACME_OK;
 }
 
+const struct acme_directory *acme_directory_cached(const struct acme_client *c)
+{
+	return c->have_dir ? &c->dir : NULL;
+}
+
 enum acme_status acme_directory(struct acme_client *c,
                                 const struct acme_directory **out)
 {

@@ -15,6 +15,7 @@ add_library(dcv_acme STATIC
   ${CMAKE_CURRENT_LIST_DIR}/crypto_x509.c
   ${CMAKE_CURRENT_LIST_DIR}/account.c
   ${CMAKE_CURRENT_LIST_DIR}/certstore.c
+  ${CMAKE_CURRENT_LIST_DIR}/ca_caps.c
 )
 target_include_directories(dcv_acme PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(dcv_acme PUBLIC dcv_core dcv_http PkgConfig::ACME_CURL

@@ -286,6 +286,9 @@ void acme_set_deadline(struct acme_client *c, long long deadline_mono_ms);
 enum acme_status acme_directory(struct acme_client *c,
                                 const struct acme_directory **out);
 
+/* The directory C has fetched already, or NULL: no request. */
+const struct acme_directory *acme_directory_cached(const struct acme_client *c);
+
 /* newAccount with the key set by acme_set_account().  CONTACT (may be NULL)
  * is an email address; the terms of service are agreed.  EAB_KID and
  * EAB_HMAC (base64url) add External Account Binding.  ONLY_EXISTING looks

@@ -60,6 +60,7 @@
 	X(ABANDONED,          "abandoned") \
 	X(CAA_BLOCKED,        "caa-blocked") \
 	X(AUTHZ_INVALID,      "authz-invalid") \
+	X(CHALLENGE_ERROR,    "challenge-error") \
 	X(FAILED,             "failed") \
 	X(MOVING_AWAY,        "moving-away") \
 	X(BACK,               "back") \

@@ -13,6 +13,9 @@ packages=(
 	clang libclang-rt-14-dev
 	# the real servers the tests and the demo run on loopback
 	redis-server redis-tools pebble bind9 bind9-dnsutils
+	# step-ca, a second ACME server, built by the tests from its packaged
+	# Go source (tests/stepca/build.sh; offline, GOPATH mode)
+	golang-go golang-github-smallstep-certificates-dev
 	pdns-server pdns-backend-sqlite3 knot dnsperf
 	# test drivers
 	python3 python3-pytest python3-redis python3-msgpack python3-yaml yamllint

@@ -9,6 +9,8 @@ dcv_unit_test(test_crypto SOURCES unit/test_crypto.c LIBS dcv_acme)
 # the sealed certificate key against schemas/certificate-vectors.yaml
 dcv_unit_test(test_certstore SOURCES unit/test_certstore.c LIBS dcv_acme)
 dcv_unit_test(test_acme_parse SOURCES unit/test_acme_parse.c LIBS dcv_acme)
+# a CA's capabilities from its directory (common/ca_caps.h)
+dcv_unit_test(test_ca_caps SOURCES unit/test_ca_caps.c LIBS dcv_acme)
 dcv_unit_test(test_acme_fake SOURCES unit/test_acme_fake.c
               LIBS dcv_acme dcv_worker_lib PkgConfig::ACME_TEST_MHD)
 

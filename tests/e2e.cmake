@@ -34,3 +34,11 @@ target_include_directories(test_ctl_term PRIVATE ${PROJECT_SOURCE_DIR}/workers)
 # PowerDNS (pdns_server) and RFC 2136 to Knot (knotd) holding the
 # validation zone.
 dcv_py_test(e2e_providers test_e2e_providers.py TIMEOUT 600)
+# The same against step-ca as the only CA (tests/integration/stepca_env.py;
+# the first run builds step-ca from Debian's Go source, about a minute, into
+# build/stepca, tests/stepca/build.sh; "cmake --build build -t stepca" does
+# it ahead).
+dcv_py_test(it_stepca test_stepca.py TIMEOUT 600)
+add_custom_target(stepca
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/stepca/build.sh ${PROJECT_BINARY_DIR}/stepca/step-ca
+  COMMENT "step-ca for the tests (tests/stepca/build.sh)")

@@ -8,7 +8,12 @@
 
 #include "account.h"
 #include "acme.h"
+#include "ca_caps.h"
 #include "cfg.h"
+
+/* rotate-key on a CA that does not offer keyChange (README, dcvctl's exit
+ * codes) */
+#define EXIT_UNSUPPORTED 5
 
 static void usage(void)
 {
@@ -155,6 +160,9 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	}
 	printf("registered %s (%s%s)\n", acme_account_url(c), crypto_key_alg(key),
 	       kek->set ? ", key encrypted" : "");
+	if (ca_caps_seen(rc, prefix, CA_CAPS_DEFAULT, c, (long long)time(NULL)) != 0)
+		fprintf(stderr, "dcvctl account register: could not record the CA's "
+		        "capabilities in %s:ca:%s\n", prefix, CA_CAPS_DEFAULT);
 	rc_exit = 0;
 out:
 	crypto_free_secret(file_hmac);
@@ -216,8 +224,21 @@ static int cmd_rotate(struct args *args, const struct acme_opts *o,
 		goto out;
 	acme_set_account(c, a.key, a.url);
 	enum account_status as = account_rotate(rc, prefix, kek, c, &a, kt);
+	const struct acme_problem *pr = acme_last_problem(c);
+	if (as == ACCOUNT_EACME && ca_caps_keychange_missing(pr->status, pr)) {
+		/* account_rotate unstaged the new key: Redis is as it was */
+		fprintf(stderr, "dcvctl account rotate-key: the CA does not support account "
+		        "key rollover (keyChange, RFC 8555 section 7.3.5)%s%s\n"
+		        "  nothing changed: %s keeps its key (key_version %lld); to change "
+		        "keys at this CA, deactivate the account and register a new one\n",
+		        pr->detail[0] ? ": " : "", pr->detail, a.url, a.key_version);
+		ca_caps_keychange(rc, prefix, CA_CAPS_DEFAULT, false, pr->detail[0] ? pr->detail
+		                  : acme_strerror(pr->status));
+		ret = EXIT_UNSUPPORTED;
+		goto out;
+	}
 	if (as == ACCOUNT_EACME) {
-		acme_error("rotate-key", acme_last_problem(c)->status, c);
+		acme_error("rotate-key", pr->status, c);
 		goto out;
 	}
 	if (as != ACCOUNT_OK) {
@@ -226,6 +247,7 @@ static int cmd_rotate(struct args *args, const struct acme_opts *o,
 	}
 	printf("rotated %s to key_version %lld (%s)\n", a.url, a.key_version,
 	       crypto_key_alg(a.key));
+	ca_caps_keychange(rc, prefix, CA_CAPS_DEFAULT, true, NULL);
 	ret = 0;
 out:
 	acme_client_free(c);

@@ -48,7 +48,40 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	bucket_name(p->ca, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
+	job_ctx_del(job, "chal_err");   /* the next order's errors are new */
 	fz_invalid(k, p->lc.max_invalid, p->lc.invalid_backoff_ms, identifier, detail, out);
+}
+
+/* A pending authorization: the error the CA attached to its challenge
+ * (RFC 8555 section 8.2 retries: Pebble and Let's Encrypt make it invalid,
+ * step-ca keeps it pending) shown, once per new error as an event, and the
+ * wait bounded by lifecycle.validation_timeout_ms from the moment the job
+ * came to finalize (the challenges answered).  FZ_WAIT or FZ_INVALID with
+ * the reason in DETAIL. */
+static enum fz_step pending(struct stage_env *env, struct job *job, const struct acme_authz *a,
+                            long long ra, char *detail, size_t len, struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	static const char urn[] = "urn:ietf:params:acme:error:";
+	const char *type = a->error.type;
+	char raw[sizeof(a->error.detail) + sizeof(a->error.type) + 4], err[sizeof(raw)];
+
+	if (strncmp(type, urn, sizeof(urn) - 1) == 0)
+		type += sizeof(urn) - 1;
+	/* the detail with its type: step-ca's details are its types' stock texts */
+	snprintf(raw, sizeof(raw), "%s%s%s%s", a->error.detail, a->error.detail[0] && type[0]
+	         ? " (" : "", type, a->error.detail[0] && type[0] ? ")" : "");
+	fz_redact(raw, a->dns01_token, err, sizeof(err));
+	uint32_t id = fz_error_id(err);
+	bool new_err = id && job_ctx_int(job, "chal_err", 0) != (int64_t)id;
+	long long waited = job->since && env->now_ms > job->since
+	                   ? (long long)(env->now_ms - job->since) : 0;
+
+	if (new_err)
+		job_ctx_set_int(job, "chal_err", (int64_t)id);
+	return fz_pending(a->identifier ? a->identifier : job->domain, err, new_err, waited,
+	                  p->lc.validation_timeout_ms, ra, p->lc.authz_poll_ms, detail, len,
+	                  out);
 }
 
 /* Every authorization valid?  False with OUT set otherwise. */
@@ -62,11 +95,17 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		struct acme_authz a = { 0 };
 		long long ra = -1;
 		enum acme_status st = acme_authz_poll(c, order->authorizations[i], &a, &ra);
+		char late[640];
 		enum fz_step step = fz_authz(st, a.status, a.identifier, ra, p->lc.authz_poll_ms,
 		                             out);
+		late[0] = '\0';
+		if (step == FZ_WAIT)
+			step = pending(env, job, &a, ra, late, sizeof(late), out);
+		if (step == FZ_INVALID && !late[0])
+			fz_redact(a.error.detail[0] ? a.error.detail : acme_strerror(st),
+			          a.dns01_token, late, sizeof(late));
 		if (step == FZ_INVALID)
-			invalid(env, job, rec, a.identifier ? a.identifier : job->domain,
-			        a.error.detail[0] ? a.error.detail : acme_strerror(st), out);
+			invalid(env, job, rec, a.identifier ? a.identifier : job->domain, late, out);
 		else if (step == FZ_ACME_FAILED)
 			pipeline_acme_failed(env, job, st, "authorization", out);
 		acme_authz_free(&a);
@@ -174,6 +213,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	domain_incr(env, job, "certificates");
 	job_ctx_del(job, "replaces");
 	job_ctx_del(job, "renewal");
+	job_ctx_del(job, "chal_err");
 	fz_issued(s.serial, (long long)s.not_after, out);
 	issued_fields(env, job, rec_str(rec, "names", job->domain), &s, renewal, out);
 }
@@ -276,7 +316,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	struct pipeline *p = pipeline_of(env);
 	struct domain_rec rec = { 0 };
 	struct acme_order order = { 0 };
-	struct acme_client *c;
+	struct acme_client *c = NULL;
 	char *key_pem = NULL, aad[400];
 	long long ra = -1;
 	enum acme_status st;
@@ -310,6 +350,8 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	}
 	download(env, c, job, &rec, &order, key_pem, out);
 out:
+	if (c)
+		pipeline_note_caps(env);
 	crypto_free_secret(key_pem);
 	acme_order_free(&order);
 	domain_rec_free(&rec);

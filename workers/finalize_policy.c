@@ -24,6 +24,64 @@ enum fz_step fz_authz(enum acme_status st, const char *status, const char *ident
 	return FZ_ACME_FAILED;
 }
 
+enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_err,
+                        long long waited_ms, long long timeout_ms, long long ra,
+                        long long authz_poll_ms, char *detail, size_t len,
+                        struct outcome *out)
+{
+	const char *id = identifier ? identifier : "?";
+	bool err = chal_err && chal_err[0];
+
+	if (waited_ms > timeout_ms) {
+		snprintf(detail, len, "no verdict %lld s after the challenge was answered%s%s",
+		         waited_ms / 1000, err ? "; the CA's last error: " : "",
+		         err ? chal_err : "");
+		return FZ_INVALID;
+	}
+	if (!err)
+		return FZ_WAIT;     /* fz_authz's outcome stands */
+	outcome_retry(out, ra > 0 ? ra : authz_poll_ms,
+	              "the CA is validating %s; its last try failed: %s", id, chal_err);
+	outcome_state(out, STATE_VALIDATING);
+	out->wait = true;
+	if (new_err)
+		outcome_event(out, EVENT_CHALLENGE_ERROR);
+	return FZ_WAIT;
+}
+
+void fz_redact(const char *detail, const char *token, char *out, size_t len)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                          "0123456789-_.";
+	size_t tl = token ? strlen(token) : 0, o = 0;
+	const char *s = detail ? detail : "";
+
+	if (!len)
+		return;
+	while (*s && o + 1 < len) {
+		if (tl && strncmp(s, token, tl) == 0) {
+			int n = snprintf(out + o, len - o, "[key authorization]");
+			o = n < 0 || (size_t)n >= len - o ? len - 1 : o + (size_t)n;
+			s += tl;
+			s += strspn(s, b64);
+			continue;
+		}
+		out[o++] = *s++;
+	}
+	out[o] = '\0';
+}
+
+uint32_t fz_error_id(const char *chal_err)
+{
+	uint32_t h = 2166136261u;
+
+	if (!chal_err || !chal_err[0])
+		return 0;
+	for (const unsigned char *s = (const unsigned char *)chal_err; *s; s++)
+		h = (h ^ *s) * 16777619u;
+	return h ? h : 1;
+}
+
 void fz_invalid(long long k, int max_invalid, long long invalid_backoff_ms,
                 const char *identifier, const char *detail, struct outcome *out)
 {

@@ -8,7 +8,9 @@
  * tests/unit/test_finalize.c walks the rows.
  *
  *   1. fz_authz, per authorization: valid goes on; pending waits
- *      ("validating", not an attempt); invalid is fz_invalid;
+ *      ("validating", not an attempt) and fz_pending shows the CA's error
+ *      on the pending challenge, or past lifecycle.validation_timeout_ms
+ *      makes it invalid; invalid is fz_invalid;
  *   2. fz_invalid: the k-th invalid authorization in a row: back to
  *      verify-cname after lifecycle.invalid_backoff_ms doubled k-1 times
  *      (at most about 30 days; "waiting-cname", event "authz-invalid"),
@@ -25,6 +27,7 @@
 #define DCV_FINALIZE_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "acme.h"
@@ -44,6 +47,28 @@ enum fz_step {
  * -1 none); IDENTIFIER for the reason. */
 enum fz_step fz_authz(enum acme_status st, const char *status, const char *identifier,
                       long long ra, long long authz_poll_ms, struct outcome *out);
+
+/* A pending authorization of IDENTIFIER (fz_authz said FZ_WAIT), WAITED_MS
+ * after its challenge was answered.  CHAL_ERR: the error the CA attached to
+ * the still pending challenge (RFC 8555 section 8.2: it will retry), "" or
+ * NULL for none; NEW_ERR: not the one reported last.  Waits (the CA's error
+ * in the reason, and a "challenge-error" event when NEW_ERR), or past
+ * TIMEOUT_MS returns FZ_INVALID with the reason for fz_invalid in DETAIL
+ * (LEN bytes) and OUT untouched. */
+enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_err,
+                        long long waited_ms, long long timeout_ms, long long ra,
+                        long long authz_poll_ms, char *detail, size_t len,
+                        struct outcome *out);
+
+/* DETAIL (the CA's text) into OUT (LEN bytes) with every key authorization
+ * of TOKEN (the token, then its run of base64url and '.') replaced by
+ * "[key authorization]": step-ca quotes the one it expected ("expected
+ * <token>.<thumbprint>"), and key authorizations are never logged. */
+void fz_redact(const char *detail, const char *token, char *out, size_t len);
+
+/* A short fingerprint of a challenge error's text (FNV-1a), kept in the
+ * job to report each new error once; 0 for none. */
+uint32_t fz_error_id(const char *chal_err);
 
 /* The K-th invalid authorization of IDENTIFIER in a row (K: the record's
  * invalid_count after its increment; below 1 when it could not be

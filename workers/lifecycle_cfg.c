@@ -13,6 +13,10 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	o->propagation_timeout_ms = cfg_int(c, "lifecycle.propagation_timeout_ms", 3600000, 1000,
 	                                    7 * DAY_MS);
 	o->authz_poll_ms = cfg_int(c, "lifecycle.authz_poll_ms", 1000, 1, 3600000);
+	/* a CA that retries a failed challenge (RFC 8555 section 8.2) keeps
+	 * the authorization pending: wait this long for its verdict */
+	o->validation_timeout_ms = cfg_int(c, "lifecycle.validation_timeout_ms", 600000, 100,
+	                                   7 * DAY_MS);
 	o->renew_fraction = cfg_double(c, "lifecycle.renew_fraction", 1.0 / 3, 0.0, 1.0);
 	o->offboard_interval_ms = cfg_int(c, "lifecycle.offboard_interval_ms", DAY_MS, 100, 365 * DAY_MS);
 	o->offboard_jitter = cfg_double(c, "lifecycle.offboard_jitter", 0.2, 0.0, 1.0);

@@ -20,6 +20,9 @@ struct lifecycle_opts {
 	long long propagation_poll_ms;  /* TXT not everywhere yet: look again */
 	long long propagation_timeout_ms; /* then the job fails */
 	long long authz_poll_ms;        /* authorization pending, no Retry-After */
+	long long validation_timeout_ms; /* pending this long after the
+	                                   challenges were answered: treated as
+	                                   invalid */
 	double renew_fraction;          /* renew when this much of the lifetime
 	                                   is left (no ARI) */
 	long long offboard_interval_ms; /* offboard check of an issued domain */

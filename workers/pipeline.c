@@ -7,6 +7,7 @@
 
 #include "acme_outcome.h"
 #include "bucket.h"
+#include "ca_caps.h"
 #include "certstore.h"
 #include "log.h"
 #include "metrics.h"
@@ -183,6 +184,20 @@ struct txt_provider *pipeline_txt(struct stage_env *env)
 	return t;
 }
 
+void pipeline_note_caps(struct stage_env *env)
+{
+	struct stage_thread *t = pipeline_thread(env);
+	const struct acme_directory *d = acme_directory_cached(t->acme);
+	struct ca_caps caps;
+
+	if (t->caps_noted || !d)
+		return;
+	ca_caps_from_directory(d, &caps);
+	t->caps_noted = ca_caps_record(queue_redis(env->q), queue_prefix(env->q),
+	                               CA_CAPS_DEFAULT, &caps,
+	                               (long long)(env->now_ms / 1000)) == 0;
+}
+
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
@@ -192,6 +207,7 @@ struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
 	bool changed;
 
 	acme_set_deadline(t->acme, env->deadline_ms);
+	pipeline_note_caps(env);
 	if (!t->have_account) {
 		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {

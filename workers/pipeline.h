@@ -35,6 +35,7 @@ struct stage_thread {
 	struct txt_provider *txt;
 	struct account account;
 	bool have_account;
+	bool caps_noted;              /* the CA's capabilities recorded */
 	uint64_t account_checked_ms;  /* last look at the stored key_version */
 };
 
@@ -65,6 +66,12 @@ struct stage_thread *pipeline_thread(struct stage_env *env);
  * bounded by the job's deadline (env->deadline_ms).  NULL with OUT set to
  * a retry when there is no account or Redis failed. */
 struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
+
+/* The CA's capabilities (ca_caps.h) recorded, once per thread, from the
+ * directory its client fetched for a job: never a request of its own,
+ * which would spend the job's deadline.  pipeline_acme() calls it, and
+ * finalize after its ACME calls (every issuance records them). */
+void pipeline_note_caps(struct stage_env *env);
 
 /* The fleet's account URL (for CAA's accounturi), or NULL when there is
  * none yet. */

@@ -18,6 +18,8 @@ fleet asked, for tests that must not trust dcvfleet's counters.
   - ARI on demand (set_ari): the directory gains "renewalInfo" and
     /renewal-info/<certid> answers the window the test sets, with its
     Retry-After (Pebble 2.4 has no ARI);
+  - no keyChange on demand (drop_keychange): the directory loses it, as at
+    a CA without account key rollover;
   - a Pebble that stops answering (TESTENV.md: a lock-ordering bug under
     load) is noticed: a request that takes longer than STALL_S is answered
     503 and counted, and on_stall (if set) is called once per stall so the
@@ -80,6 +82,7 @@ class Server:
         self.down_until = 0.0
         self.refused = 0
         self.ari = None
+        self.no_keychange = False
         self.ari_requests = []
         self.gate = threading.BoundedSemaphore(CONCURRENCY)
         self.local = threading.local()
@@ -147,6 +150,7 @@ class Server:
         with self.lock:
             self.requests[kind] = self.requests.get(kind, 0) + 1
             ari = dict(self.ari) if self.ari else None
+            no_keychange = self.no_keychange
             blocked = time.time() < self.block_until
             retry_after, until = self.block_retry_after, self.block_until
             down = time.time() < self.down_until
@@ -183,9 +187,12 @@ class Server:
                     self.stalls += 1
             return self.send(h, 503, problem("serverInternal", f"proxy: {e!r}", 503),
                              [("Content-Type", "application/problem+json")])
-        if path == "/dir" and ari and status == 200:
+        if path == "/dir" and (ari or no_keychange) and status == 200:
             d = json.loads(data)
-            d["renewalInfo"] = f"https://{h.headers.get('Host')}/renewal-info/"
+            if ari:
+                d["renewalInfo"] = f"https://{h.headers.get('Host')}/renewal-info/"
+            if no_keychange:
+                d.pop("keyChange", None)
             data = json.dumps(d).encode()
         if method == "POST" and status == 200:
             self.note_order(path, data)
@@ -238,6 +245,8 @@ class Server:
                 self.block_retry_after = req.get("retry_after")
             elif h.path == "/ari":
                 self.ari = req
+            elif h.path == "/no-keychange":
+                self.no_keychange = bool(req.get("on", True))
             elif h.path == "/down":
                 self.down_until = time.time() + req["seconds"]
             st = {"stalls": self.stalls, "blocked": self.blocked, "refused": self.refused,
@@ -362,6 +371,10 @@ class CAProxy:
         """Offers ARI: every certificate's suggested window is [START, END]
         (unix seconds), asked again after RETRY_AFTER seconds."""
         self._call("/ari", {"start": start, "end": end, "retry_after": retry_after})
+
+    def drop_keychange(self, on=True):
+        """The directory lists no keyChange (ON) or Pebble's again."""
+        self._call("/no-keychange", {"on": on})
 
     def stats(self):
         """stalls, blocked (newOrders answered rateLimited), refused

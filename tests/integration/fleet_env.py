@@ -31,6 +31,8 @@ in dns.test and the port map); R and CA_R forward the validation zone to
 it, so both the CNAME chain and the propagation check reach it.
 
 Pebble (pebble_env.Pebble) runs with -dnsserver R and no challtestsrv.
+With STEPCA, step-ca (stepca_env.StepCA) is the only CA instead, with
+--resolver CA_R; self.pebble is then the StepCA (the same interface).
 """
 import base64
 import json
@@ -240,12 +242,15 @@ class FleetEnv:
     the default user off): the workers and dcvctl log in as dcv-worker, with
     a password that holds '/', '@' and ':' (self.worker_password), the
     test's own client() as dcv-admin (self.admin_password).
+    STEPCA: step-ca is the CA instead of Pebble (PEBBLE_ENV, NONCE_REJECT,
+    EAB and CA_PROXY do not apply).
     Use as a context manager or call close(); a failure half-way through
     __init__ stops what was already started."""
 
     def __init__(self, tmp, zones=3, pebble_env=None, nonce_reject=0, eab=False,
                  validation_zone="validation.test", config=None, acl=False,
-                 ca_proxy=False, redis_aof=False, validation_ns=None):
+                 ca_proxy=False, redis_aof=False, validation_ns=None,
+                 stepca=False):
         self.tmp = tmp
         if isinstance(zones, int):
             zones = [f"c{i}.test" for i in range(1, zones + 1)]
@@ -275,17 +280,10 @@ class FleetEnv:
             else:
                 self.redis = harness.Redis(tmp, aof=redis_aof)
             self._start_dns()
-            penv = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0",
-                    "PEBBLE_WFE_NONCEREJECT": str(nonce_reject)}
-            penv.update({k: str(v) for k, v in (pebble_env or {}).items()})
-            pdir = os.path.join(tmp, "pebble")
-            os.makedirs(pdir, exist_ok=True)
-            self.pebble = pebble_mod.Pebble(pdir, eab=eab, env=penv,
-                                            dnsserver=f"127.0.0.1:{self.ca_r.port}")
-            if ca_proxy:
-                # the CA's own count of orders, rateLimited and ARI on demand
-                import ca_proxy as ca_proxy_mod
-                self.ca = ca_proxy_mod.CAProxy(self.pebble, pdir)
+            if stepca:
+                self._start_stepca()
+            else:
+                self._start_pebble(pebble_env, nonce_reject, eab, ca_proxy)
             self.base_config = self.default_config()
             self.write_config(config or {})
         except BaseException:
@@ -294,6 +292,25 @@ class FleetEnv:
 
     def __enter__(self):
         return self
+
+    def _start_pebble(self, pebble_env, nonce_reject, eab, ca_proxy):
+        penv = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0",
+                "PEBBLE_WFE_NONCEREJECT": str(nonce_reject)}
+        penv.update({k: str(v) for k, v in (pebble_env or {}).items()})
+        pdir = os.path.join(self.tmp, "pebble")
+        os.makedirs(pdir, exist_ok=True)
+        self.pebble = pebble_mod.Pebble(pdir, eab=eab, env=penv,
+                                        dnsserver=f"127.0.0.1:{self.ca_r.port}")
+        if ca_proxy:
+            # the CA's own count of orders, rateLimited and ARI on demand
+            import ca_proxy as ca_proxy_mod
+            self.ca = ca_proxy_mod.CAProxy(self.pebble, pdir)
+
+    def _start_stepca(self):
+        import stepca_env
+        sdir = os.path.join(self.tmp, "step-ca")
+        os.makedirs(sdir, exist_ok=True)
+        self.pebble = stepca_env.StepCA(sdir, dnsserver=f"127.0.0.1:{self.ca_r.port}")
 
     def acl_file(self, users=None):
         """deploy/redis/users.acl with this env's passwords (every other

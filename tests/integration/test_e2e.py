@@ -41,6 +41,15 @@ def customer_ready(env, domain, servers=("p", "s"), pointing=True):
         env.set_a(domain, [US], servers=servers)
 
 
+def onboard_ca_blind(env, domain):
+    """DOMAIN delegated and onboarded, one worker, while the CA's resolver
+    is stopped: the CA's DNS-01 lookups fail (restart with env.ca_r.start())."""
+    customer_ready(env, domain)
+    env.ca_r.stop()
+    env.start_worker()
+    env.ctl("onboard", domain)
+
+
 def issued(env, domain):
     return [e for e in env.events(domain) if e["type"] == "issued"]
 
@@ -320,10 +329,7 @@ def test_invalid_authorizations_back_to_verify_then_failed(tmp):
                       "lifecycle.max_invalid_authz": 2})
     try:
         d = f"bad.{env.zones[0]}"
-        customer_ready(env, d)
-        env.ca_r.stop()       # the CA's resolver is gone: its validation fails
-        env.start_worker()
-        env.ctl("onboard", d)
+        onboard_ca_blind(env, d)    # the CA's validation fails
         harness.wait_until(lambda: env.domain(d).get("state") == "failed", 60,
                            what="failed after two invalid authorizations")
         types = [e["type"] for e in env.events(d)]

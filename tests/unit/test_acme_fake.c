@@ -4,7 +4,9 @@
  * transport limits (bounded badNonce retry, response cap, timeout, refused
  * connection, 5xx, User-Agent), and what a hostile CA may answer: a URL
  * that is not https:// anywhere, and certificates that are not the ones
- * ordered (another key, other names, a chain that does not link up). */
+ * ordered (another key, other names, a chain that does not link up);
+ * and what step-ca 0.19 does differently (keyChange 501, challenge errors
+ * on pending authorizations, finalize valid at once, no Retry-After). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,8 +174,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		return reply(conn, 201, "{\"status\":\"valid\"}", "application/json",
 		             "Location", url_of(loc, sizeof(loc), "account.location", "/acct/1"),
 		             NULL, NULL);
-	if (strcmp(url, "/order-new") == 0 || strcmp(url, "/order/1") == 0) {
-		const char *status = "pending";
+	if (strcmp(url, "/order-new") == 0 || strcmp(url, "/order/1") == 0 ||
+	    strcmp(url, "/order/now/finalize") == 0) {
+		/* /order/now/finalize: valid at once, as step-ca answers */
+		const char *status = strcmp(url, "/order/now/finalize") == 0 ? "valid" : "pending";
 		char extra[160] = "";
 		char date[64];
 		const char *rh = NULL, *rv = NULL;
@@ -207,13 +211,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		             "application/json", "Location",
 		             url_of(loc, sizeof(loc), "order.location", "/order/1"), rh, rv);
 	}
-	if (strcmp(url, "/authz/1") == 0) {
+	if (strcmp(url, "/authz/1") == 0 || strcmp(url, "/authz/retry") == 0) {
+		/* /authz/retry: a failed DNS-01 that step-ca keeps pending */
+		bool retry = strcmp(url, "/authz/retry") == 0;
 		snprintf(buf, sizeof(buf),
 		         "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\","
 		         "\"value\":\"ari.example.com\"},\"challenges\":[{\"type\":"
 		         "\"dns-01\",\"url\":\"%s\",\"token\":\"tok-0123456789abcdef\","
-		         "\"status\":\"pending\"}]}",
-		         url_of(u[0], 128, "authz.challenge", "/chall/1"));
+		         "\"status\":\"pending\"%s}]}",
+		         url_of(u[0], 128, "authz.challenge", "/chall/1"),
+		         retry ? ",\"error\":{\"type\":\"urn:ietf:params:acme:error:dns\","
+		                 "\"detail\":\"There was a problem with a DNS query during "
+		                 "identifier validation\"}" : "");
 		return reply(conn, 200, buf, "application/json", NULL, NULL, NULL, NULL);
 	}
 	if (strcmp(url, "/cert/1") == 0) {
@@ -261,6 +270,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		             "\"end\":\"2027-01-29T00:00:00Z\"}}", "application/json",
 		             "Retry-After", fake.ari_retry ? fake.ari_retry : "21600", NULL, NULL);
 	}
+	/* step-ca 0.19: keyChange listed, answered 501 (the rest of its ways:
+	 * /authz/retry, /order/now/finalize above) */
+	if (strcmp(url, "/key-change") == 0)
+		return reply(conn, 501, "{\"type\":\"urn:ietf:params:acme:error:notImplemented\","
+		             "\"detail\":\"The requested operation is not implemented\"}",
+		             "application/problem+json", NULL, NULL, NULL, NULL);
 	if (strcmp(url, "/badnonce") == 0) {
 		fake.badnonce_hits++;
 		return problem(conn, 400, "badNonce", NULL);
@@ -419,6 +434,52 @@ static void test_account_profile_replaces(void **state)
 	/* A profile the CA does not list is refused before any request. */
 	assert_int_equal(acme_order_new(c, names, 1, "nope", NULL, &o),
 	                 ACME_E_UNSUPPORTED);
+	acme_client_free(c);
+}
+
+/* What step-ca does differently (issue 14): keyChange answered 501
+ * notImplemented is "unsupported", not a transient 5xx; a pending
+ * authorization without Retry-After is polled at poll_default_ms and
+ * carries its challenge's error; a finalize answered valid at once is
+ * done, with the certificate URL. */
+static void test_stepca_ways(void **state)
+{
+	(void)state;
+	struct acme_client *c = client("/dir", 5000);
+	struct crypto_key *nk = NULL;
+	long long ms = 0;
+
+	assert_int_equal(acme_account_register(c, "a@example.com", NULL, NULL, false),
+	                 ACME_OK);
+	assert_int_equal(crypto_key_new(CRYPTO_KEY_P256, &nk), CRYPTO_OK);
+	assert_int_equal(acme_key_change(c, nk), ACME_E_UNSUPPORTED);
+	assert_false(acme_status_retryable(ACME_E_UNSUPPORTED));
+	assert_int_equal(acme_last_problem(c)->http_status, 501);
+	assert_string_equal(acme_last_problem(c)->detail,
+	                    "The requested operation is not implemented");
+
+	char url[128];
+	struct acme_authz a;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/authz/retry", fake.port);
+	assert_int_equal(acme_authz_poll(c, url, &a, &ms), ACME_PENDING);
+	assert_int_equal(ms, 1000);               /* poll_default_ms */
+	assert_int_equal(a.error.status, ACME_E_DNS);
+	assert_non_null(strstr(a.error.detail, "DNS query"));
+	acme_authz_free(&a);
+
+	struct acme_order o = { 0 };
+	char fin[128];
+	snprintf(fin, sizeof(fin), "https://127.0.0.1:%d/order/now/finalize", fake.port);
+	o.finalize = strdup(fin);
+	o.status = strdup("ready");
+	ms = 0;
+	assert_int_equal(acme_finalize_csr(c, &o, "MIIB", &ms), ACME_OK);
+	assert_int_equal(ms, -1);
+	assert_string_equal(o.status, "valid");
+	assert_non_null(strstr(o.certificate, "/cert/1"));
+	acme_order_free(&o);
+	/* the signing key is still the old one */
+	crypto_key_free(nk);
 	acme_client_free(c);
 }
 
@@ -676,6 +737,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_profile_replaces),
+		cmocka_unit_test(test_stepca_ways),
 		cmocka_unit_test(test_renewal_info),
 		cmocka_unit_test(test_renewal_info_followed),
 		cmocka_unit_test(test_transport_limits),

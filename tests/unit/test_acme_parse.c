@@ -90,6 +90,15 @@ static void test_problem(void **state)
 	                 ACME_E_CA);
 	assert_int_equal(acme_problem_parse(unk, strlen(unk), 502, NULL, 0, &p),
 	                 ACME_E_SERVER);
+	/* step-ca's keyChange: notImplemented, 501; not a transient 5xx */
+	const char *ni = "{\"type\":\"urn:ietf:params:acme:error:notImplemented\","
+		"\"detail\":\"this API is not implemented\"}";
+	assert_int_equal(acme_problem_parse(ni, strlen(ni), 501, NULL, 0, &p),
+	                 ACME_E_UNSUPPORTED);
+	assert_false(acme_status_retryable(p.status));
+	assert_int_equal(acme_problem_parse("", 0, 501, NULL, 0, &p), ACME_E_UNSUPPORTED);
+	assert_int_equal(acme_problem_parse(ni, strlen(ni), 400, NULL, 0, &p),
+	                 ACME_E_UNSUPPORTED);
 	/* Long detail is truncated, not overflowed. */
 	char big[2048];
 	int n = snprintf(big, sizeof(big), "{\"type\":\"malformed\",\"detail\":\"");
@@ -263,6 +272,31 @@ static void test_authz(void **state)
 		"\"challenges\":[{\"type\":\"dns-01\",\"url\":\"http://ca/c\","
 		"\"token\":\"AAAAAAAAAAAAAAAAAAAA\"}]}";
 	assert_int_equal(acme_authz_parse(plain, strlen(plain), &a), ACME_E_INSECURE);
+	/* step-ca after a failed DNS-01: challenge and authorization still
+	 * pending (it retries), the error on the challenge, its problem
+	 * without "status" */
+	const char *retry = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\","
+		"\"value\":\"s.example\"},\"challenges\":[{\"type\":\"dns-01\","
+		"\"status\":\"pending\",\"url\":\"https://ca/c/9\","
+		"\"token\":\"AAAAAAAAAAAAAAAAAAAA\",\"error\":{\"type\":"
+		"\"urn:ietf:params:acme:error:dns\",\"detail\":\"There was a problem with "
+		"a DNS query during identifier validation\"}}]}";
+	assert_int_equal(acme_authz_parse(retry, strlen(retry), &a), ACME_OK);
+	assert_string_equal(a.status, "pending");
+	assert_string_equal(a.dns01_status, "pending");
+	assert_int_equal(a.error.status, ACME_E_DNS);
+	assert_int_equal(a.error.http_status, 0);
+	assert_string_equal(a.error.detail, "There was a problem with a DNS query during "
+	                    "identifier validation");
+	acme_authz_free(&a);
+	/* an error that is not an object is no error */
+	const char *odd = "{\"status\":\"pending\",\"identifier\":{\"value\":\"x\"},"
+		"\"challenges\":[{\"type\":\"dns-01\",\"url\":\"https://ca/c\","
+		"\"token\":\"AAAAAAAAAAAAAAAAAAAA\",\"error\":\"boom\"}]}";
+	assert_int_equal(acme_authz_parse(odd, strlen(odd), &a), ACME_OK);
+	assert_string_equal(a.error.type, "");
+	assert_string_equal(a.error.detail, "");
+	acme_authz_free(&a);
 }
 
 static const char ari[] =

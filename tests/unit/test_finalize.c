@@ -2,7 +2,7 @@
  * schemas/lifecycle.md that names finalize (States: validating,
  * finalizing, issued, waiting-cname after an invalid authorization,
  * failed, ordering when the finalized order's key was lost; Events:
- * issued, authz-invalid, failed; "Renewal": renew_at without ARI; the
+ * issued, authz-invalid, challenge-error, failed; "Renewal": renew_at without ARI; the
  * order's fields leaving the record with the commit). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +36,110 @@ static void test_authz_pending_waits(void **state)
 	assert_string_equal(out.reason, "the CA is validating a.example");
 	fz_authz(ACME_PENDING, "pending", "a.example", 7000, 1000, &out);
 	assert_int_equal(out.delay_ms, 7000);
+}
+
+/* validating, event challenge-error: a CA that keeps a failed challenge
+ * pending (RFC 8555 section 8.2, step-ca) has its error shown in the
+ * reason, the event once per new error; without an error fz_authz's
+ * outcome stands. */
+static void test_pending_shows_the_challenge_error(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	char detail[256] = "";
+
+	fz_authz(ACME_PENDING, "pending", "a.example", -1, 1000, &out);
+	assert_int_equal(fz_pending("a.example", "", false, 5000, 60000, -1, 1000, detail,
+	                            sizeof(detail), &out), FZ_WAIT);
+	assert_string_equal(out.reason, "the CA is validating a.example");
+	assert_null(out.event);
+	assert_string_equal(detail, "");
+	assert_int_equal(fz_pending("a.example", "no TXT record found", true, 5000, 60000, -1,
+	                            1000, detail, sizeof(detail), &out), FZ_WAIT);
+	assert_int_equal(out.kind, OUT_RETRY);
+	assert_true(out.wait);
+	assert_int_equal(out.delay_ms, 1000);
+	assert_state(&out, STATE_VALIDATING);
+	assert_string_equal(out.reason, "the CA is validating a.example; its last try "
+	                    "failed: no TXT record found");
+	assert_event_is(&out, EVENT_CHALLENGE_ERROR);
+	/* the same error again: no second event; the CA's Retry-After kept */
+	memset(&out, 0, sizeof(out));
+	fz_pending("a.example", "no TXT record found", false, 6000, 60000, 3000, 1000, detail,
+	           sizeof(detail), &out);
+	assert_null(out.event);
+	assert_int_equal(out.delay_ms, 3000);
+	assert_string_equal(detail, "");
+}
+
+/* authz-invalid after lifecycle.validation_timeout_ms without a verdict:
+ * the detail for fz_invalid says how long and what the CA saw last. */
+static void test_pending_too_long_is_invalid(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	char detail[256] = "";
+
+	assert_int_equal(fz_pending("a.example", "no TXT record found", false, 61000, 60000, -1,
+	                            1000, detail, sizeof(detail), &out), FZ_INVALID);
+	assert_int_equal(out.kind, OUT_NONE);
+	assert_string_equal(detail, "no verdict 61 s after the challenge was answered; "
+	                    "the CA's last error: no TXT record found");
+	assert_int_equal(fz_pending("a.example", NULL, false, 60001, 60000, -1, 1000, detail,
+	                            sizeof(detail), &out), FZ_INVALID);
+	assert_string_equal(detail, "no verdict 60 s after the challenge was answered");
+	/* exactly at the bound it still waits */
+	assert_int_equal(fz_pending("a.example", NULL, false, 60000, 60000, -1, 1000, detail,
+	                            sizeof(detail), &out), FZ_WAIT);
+	/* a hostile length is cut, never overrun */
+	char big[2000], small[40];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fz_pending("a.example", big, true, 70000, 60000, -1, 1000, small, sizeof(small), &out);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	fz_pending("a.example", big, true, 1, 60000, -1, 1000, small, sizeof(small), &out);
+	assert_int_equal(strlen(out.reason), sizeof(out.reason) - 1);
+}
+
+/* A key authorization the CA quotes (step-ca: "expected <token>.<thumb>")
+ * never reaches last_error, the events or the log. */
+static void test_redact(void **state)
+{
+	(void)state;
+	char out[128];
+	const char *tok = "kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm";
+
+	fz_redact("keyAuthorization does not match; expected kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm."
+	          "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs, but got [abc]", tok, out,
+	          sizeof(out));
+	assert_string_equal(out, "keyAuthorization does not match; expected "
+	                    "[key authorization], but got [abc]");
+	fz_redact("kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm twice kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm.x",
+	          tok, out, sizeof(out));
+	assert_string_equal(out, "[key authorization] twice [key authorization]");
+	fz_redact("nothing to hide", NULL, out, sizeof(out));
+	assert_string_equal(out, "nothing to hide");
+	fz_redact(NULL, tok, out, sizeof(out));
+	assert_string_equal(out, "");
+	/* cut, never overrun, also in the middle of the replacement */
+	char small[12];
+	fz_redact("ab kEU6RE1lhwgzsYDBGcO7NwCsbnqUzqcm", tok, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small, "ab [key aut");
+	fz_redact("abcdefghijklmnopq", tok, small, sizeof(small));
+	assert_string_equal(small, "abcdefghijk");
+}
+
+/* Each error is told from the others; none is 0. */
+static void test_error_id(void **state)
+{
+	(void)state;
+	assert_int_equal(fz_error_id(NULL), 0);
+	assert_int_equal(fz_error_id(""), 0);
+	assert_int_not_equal(fz_error_id("a"), 0);
+	assert_int_not_equal(fz_error_id("no TXT record found"),
+	                     fz_error_id("no TXT record found."));
+	assert_int_equal(fz_error_id("x"), fz_error_id("x"));
 }
 
 /* An invalid authorization is the invalid way; another failure is a
@@ -172,6 +276,10 @@ int main(void)
 		cmocka_unit_test(test_issuing_waits),
 		cmocka_unit_test(test_renew_at_fraction),
 		cmocka_unit_test(test_issued),
+		cmocka_unit_test(test_pending_shows_the_challenge_error),
+		cmocka_unit_test(test_pending_too_long_is_invalid),
+		cmocka_unit_test(test_error_id),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
