@@ -110,6 +110,19 @@ def test_request_signed_as_documented(hook, tmp):
     assert len(ids) == 2
 
 
+def test_loopback_receiver_not_sent_through_a_proxy(hook, tmp, monkeypatch):
+    # a proxy the pod's environment names, where nothing listens: the
+    # sidecar receiver is reached directly all the same
+    dead = f"http://127.0.0.1:{harness.free_port()}"
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, dead)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    r = driver1(config(tmp, f"http://127.0.0.1:{hook.port}/"), "txt-add", "a." + ZONE, "v")
+    assert r["status"] == "ok", r
+    assert len(hook.got) == 1
+
+
 def test_transient_answers_are_retried_with_new_ids(hook, tmp):
     hook.answers = [(503, b"", 0), (429, b"", 0), (200, b"{}", 0)]
     r = driver1(config(tmp, f"http://127.0.0.1:{hook.port}/"), "txt-add", "a." + ZONE, "v")
