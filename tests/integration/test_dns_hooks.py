@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -254,10 +255,10 @@ def receiver(tmp):
     p.stop()
 
 
-def post(port, body, ts, sig):
+def post(port, body, ts, sig, prefix="sha256="):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST",
                                  headers={"X-DCV-Timestamp": str(ts),
-                                          "X-DCV-Signature": "sha256=" + sig})
+                                          "X-DCV-Signature": prefix + sig})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.loads(r.read())
@@ -289,3 +290,23 @@ def test_receiver_refuses_bad_signature_replay_and_stale(receiver, tmp):
                      "zone": ZONE, "ttl": 30, "id": "1" * 32}).encode()
     nsig = hmac.new(SECRET.encode(), f"{ts}.".encode() + nb, hashlib.sha256).hexdigest()
     assert post(receiver, nb, ts, nsig)[0] == 400
+
+
+def test_receiver_refuses_headers_not_ascii(receiver):
+    # latin-1 digits and signatures: a 401, not an exception in the handler
+    body = b'{"action":"present"}'
+    ts = int(time.time())
+    assert post(receiver, body, ts, "\u00e9" * 64)[0] == 401
+    assert post(receiver, body, "\u00b2", "0" * 64)[0] == 401
+    assert post(receiver, body, "9" * 5000, "0" * 64)[0] == 401
+
+
+def test_receiver_drops_a_silent_client(receiver):
+    s = socket.create_connection(("127.0.0.1", receiver), timeout=30)
+    try:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")   # and nothing more
+        t0 = time.monotonic()
+        assert s.recv(1024) == b""   # closed by the receiver
+        assert time.monotonic() - t0 < 20
+    finally:
+        s.close()

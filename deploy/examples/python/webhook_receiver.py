@@ -18,6 +18,7 @@ sends http:// only to loopback unless provider.webhook.allow_http).
 checks the signature test vectors and exits 0 when every one matches.
 
 What it does for a request, in order (each answer is what dcvfleet reads):
+  - a client silent for 5 s is dropped;
   - body larger than 4 KiB -> 413; timestamp missing or more than
     --max-skew seconds (300) from now -> 401; signature wrong -> 401;
     a signature seen already within the window (a replay) -> 401 (a
@@ -94,6 +95,7 @@ def make_handler(args, secret, replays):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 5   # a client that sends nothing more for 5 s is dropped
 
         def answer(self, code, error=None):
             body = json.dumps({"ok": True} if error is None else {"error": error}).encode()
@@ -115,10 +117,13 @@ def make_handler(args, secret, replays):
             ts = self.headers.get("X-DCV-Timestamp", "")
             sig = self.headers.get("X-DCV-Signature", "")
             now = int(time.time())
-            if not ts.isdigit() or abs(now - int(ts)) > args.max_skew:
+            # headers arrive as latin-1: "\u00b2".isdigit() is true, and
+            # compare_digest() refuses a str that is not ASCII
+            if not (ts.isascii() and ts.isdigit() and len(ts) <= 12) \
+                    or abs(now - int(ts)) > args.max_skew:
                 return self.answer(401, "timestamp missing or outside the window")
             want = "sha256=" + signature(secret, int(ts), body)
-            if not hmac.compare_digest(want, sig):
+            if not hmac.compare_digest(want.encode(), sig.encode("latin-1")):
                 return self.answer(401, "bad signature")
             if not replays.first_time(sig, now):
                 return self.answer(401, "replayed request")
