@@ -192,6 +192,13 @@ static void test_config(void **state)
 	assert_string_equal(o.hook_secret, "0123456789abcdef-x");
 	assert_false(o.hook_allow_http);
 	cfg_free(c);
+	/* from the environment, without the newline a Secret made from a
+	 * file has */
+	setenv("DCV_PROVIDER_WEBHOOK_SECRET", "0123456789abcdef-env\n", 1);
+	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
+	         "  webhook:\n    url: https://hook.example/dns\n", &o, 0);
+	assert_string_equal(o.hook_secret, "0123456789abcdef-env");
+	cfg_free(c);
 	/* from the environment; too short a secret is refused, unprinted */
 	setenv("DCV_PROVIDER_WEBHOOK_SECRET", "shortsecret", 1);
 	c = load("provider:\n  type: webhook\n  zone: validation.test\n"

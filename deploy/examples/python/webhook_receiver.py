@@ -9,7 +9,7 @@ Python 3 standard library only, plus `nsupdate` (Debian: bind9-dnsutils).
         [--secret-file /run/secrets/webhook] [--tls-cert C --tls-key K]
 
 The shared secret comes from --secret-file or DCV_WEBHOOK_SECRET (trailing
-whitespace dropped, as dcvfleet does with provider.webhook.secret_file).
+whitespace dropped, as dcvfleet does with its own copy).
 Without --tls-cert it serves plain HTTP: bind it to loopback then (dcvfleet
 sends http:// only to loopback unless provider.webhook.allow_http).
 
