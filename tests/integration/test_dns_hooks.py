@@ -310,3 +310,20 @@ def test_receiver_drops_a_silent_client(receiver):
         assert time.monotonic() - t0 < 20
     finally:
         s.close()
+
+
+def test_receiver_without_its_key_is_permanent(tmp):
+    # a key file nsupdate cannot read is a configuration problem: a 403,
+    # not a 503 that the workers would retry for ever
+    port = harness.free_port()
+    p = harness.Proc([sys.executable, RECEIVER, "--listen", f"127.0.0.1:{port}", "--zone", ZONE,
+                      "--dns-port", harness.free_port(),
+                      "--tsig-key-file", os.path.join(tmp, "missing.key")],
+                     os.path.join(tmp, "receiver-nokey.log"), env={"DCV_WEBHOOK_SECRET": SECRET})
+    try:
+        harness.wait_port(port, proc=p)
+        r = driver1(config(tmp, f"http://127.0.0.1:{port}/", timeout_ms=10000),
+                    "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "permanent" and "could not read key" in r["message"], r
+    finally:
+        p.stop()

@@ -25,7 +25,7 @@ What it does for a request, in order (each answer is what dcvfleet reads):
     retry by dcvfleet carries a new "id", hence a new signature);
   - body not the JSON expected, or the name outside --zone -> 400;
   - nsupdate: ok -> 200 {"ok":true}; REFUSED, NOTAUTH, NOTZONE (the key
-    may not do it) -> 403; a timeout, SERVFAIL or anything else -> 503
+    may not do it) or a key file it cannot read -> 403; a timeout, SERVFAIL or anything else -> 503
     (dcvfleet retries those).
 Both actions are idempotent, as the protocol requires: adding a value
 that is there and deleting one that is not both succeed in RFC 2136.
@@ -85,8 +85,11 @@ def nsupdate(args, action, name, value, ttl):
         return 200, None
     out = (p.stdout + p.stderr).strip().splitlines()
     last = out[-1] if out else f"nsupdate exited {p.returncode}"
-    if any(w in p.stdout + p.stderr for w in ("REFUSED", "NOTAUTH", "NOTZONE")):
-        return 403, last
+    # the key may not do it, or there is no key: retrying will not help
+    # (the message is the line that says so, not nsupdate's last one)
+    for line in out:
+        if any(w in line for w in ("REFUSED", "NOTAUTH", "NOTZONE", "could not read key")):
+            return 403, line.strip()
     return 503, last
 
 
