@@ -327,3 +327,13 @@ def test_receiver_without_its_key_is_permanent(tmp):
         assert r["status"] == "permanent" and "could not read key" in r["message"], r
     finally:
         p.stop()
+
+
+def test_receiver_signs_the_timestamp_as_sent(receiver):
+    # a captured request with "0" before its timestamp is another string
+    # under the HMAC: refused, whatever the replay cache holds
+    body = json.dumps({"action": "present", "name": "y." + ZONE, "value": "v",
+                       "zone": ZONE, "ttl": 30, "id": os.urandom(16).hex()}).encode()
+    ts = int(time.time())
+    sig = hmac.new(SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    assert post(receiver, body, f"0{ts}", sig) == (401, {"error": "bad signature"})
