@@ -145,8 +145,14 @@ def make_handler(args, secret, replays):
             code, err = nsupdate(args, action, name, value, ttl)
             self.answer(code, err)
 
+        def log_request(self, code="-", size="-"):
+            # one line per request: the path without its query, which may
+            # hold a token (dcvfleet never names it either); never the
+            # secret (it is never received)
+            path = getattr(self, "path", "").split("?", 1)[0]
+            self.log_message("%s %s %s", getattr(self, "command", "-"), path, code)
+
         def log_message(self, fmt, *a):
-            # one line per request, never the secret (it is never received)
             sys.stderr.write("webhook: %s %s\n" % (self.address_string(), fmt % a))
 
     return Handler
