@@ -212,10 +212,8 @@ def test_receiver_vectors_detect_a_wrong_one(tmp):
     assert r.returncode == 1 and "MISMATCH present" in r.stdout
 
 
-def test_https_with_ca_bundle(tmp):
-    """The example receiver over TLS: trusted through webhook.ca_bundle the
-    request reaches it (its nsupdate then fails: 503, transient, with its
-    words); without the bundle TLS fails (transient, nothing received)."""
+def tls_receiver(tmp):
+    """The example receiver over TLS on a free port: (its CA file, port, Proc)."""
     from pebble_env import make_tls
     ca = make_tls(tmp)
     port = harness.free_port()
@@ -227,8 +225,16 @@ def test_https_with_ca_bundle(tmp):
                       "--tls-cert", os.path.join(tmp, "server.pem"),
                       "--tls-key", os.path.join(tmp, "server.key")],
                      os.path.join(tmp, "receiver-tls.log"), env={"DCV_WEBHOOK_SECRET": SECRET})
+    harness.wait_port(port, proc=p)
+    return ca, port, p
+
+
+def test_https_with_ca_bundle(tmp):
+    """The example receiver over TLS: trusted through webhook.ca_bundle the
+    request reaches it (its nsupdate then fails: 503, transient, with its
+    words); without the bundle TLS fails (transient, nothing received)."""
+    ca, port, p = tls_receiver(tmp)
     try:
-        harness.wait_port(port, proc=p)
         r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1, ca_bundle=ca),
                     "txt-add", "a." + ZONE, "v")
         assert r["status"] == "transient" and "HTTP 503" in r["message"], r
@@ -351,3 +357,17 @@ def test_receiver_log_has_no_query(receiver, tmp):
     harness.wait_until(lambda: "401" in open(log).read(), 10, interval=0.05,
                        what="the request logged")
     assert token not in open(log).read()
+
+
+def test_tls_receiver_not_stopped_by_an_idle_connection(tmp):
+    # a connection that never starts its TLS handshake holds one thread
+    # for a while, not the receiver's accept loop
+    ca, port, p = tls_receiver(tmp)
+    idle = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1, timeout_ms=3000,
+                           ca_bundle=ca), "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "transient" and "HTTP 503" in r["message"], r
+    finally:
+        idle.close()
+        p.stop()

@@ -205,7 +205,10 @@ def main():
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        # the handshake in the request's thread, under its timeout: done in
+        # accept(), one silent client would stop the server
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                       do_handshake_on_connect=False)
     print(f"webhook_receiver: listening on {args.listen} for {args.zone}", flush=True)
     try:
         httpd.serve_forever()
