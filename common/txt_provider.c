@@ -126,6 +126,13 @@ static int load_webhook(struct cfg *c, struct txt_provider_opts *o)
 		         "DCV_PROVIDER_WEBHOOK_SECRET)", WEBHOOK_SECRET_MIN);
 		rc = -1;
 	}
+	/* unreadable, libcurl would fail every request as a TLS error, which
+	 * is transient: said here instead, once */
+	if (o->hook_ca[0] && access(o->hook_ca, R_OK) != 0) {
+		cfg_fail(c, "provider.webhook.ca_bundle", "%s: %s", o->hook_ca,
+		         strerror(errno));
+		rc = -1;
+	}
 	return rc;
 }
 

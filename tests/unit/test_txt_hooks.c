@@ -207,6 +207,14 @@ static void test_config(void **state)
 	assert_null(strstr(cfg_error(c), "shortsecret"));
 	cfg_free(c);
 	unsetenv("DCV_PROVIDER_WEBHOOK_SECRET");
+	/* a CA bundle that cannot be read, named with file and line */
+	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
+	         "  webhook:\n    url: https://hook.example/dns\n"
+	         "    secret: 0123456789abcdef-x\n"
+	         "    ca_bundle: /nonexistent/ca.pem\n", &o, -1);
+	assert_non_null(strstr(cfg_error(c), "t.yaml:7"));
+	assert_non_null(strstr(cfg_error(c), "/nonexistent/ca.pem"));
+	cfg_free(c);
 	/* http:// to a non-loopback host, named with file and line */
 	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
 	         "  webhook:\n    url: http://10.1.2.3/dns\n"
