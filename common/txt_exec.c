@@ -11,9 +11,9 @@
  * for the message, no other open descriptor, the default signal
  * dispositions and an empty signal mask, and a minimal environment
  * (txt_exec_env(): PATH, LC_ALL=C, DCV_ZONE, DCV_TTL and
- * provider.exec.env).  It runs in its own process group; when it outlasts
- * provider.timeout_ms (cut by the job's deadline) the whole group is
- * killed with SIGKILL.
+ * provider.exec.env).  It runs in its own process group, killed with
+ * SIGKILL when the program ends (what it left in the background goes with
+ * it) or when it outlasts provider.timeout_ms (cut by the job's deadline).
  *
  * Exit status: 0 ok; 75 (EX_TEMPFAIL) transient, as are a timeout and a
  * death by a signal; any other status permanent.  The program carries the
@@ -168,8 +168,8 @@ struct outcome {
 };
 
 /* Reads FD (the stderr pipe) into OUT, keeping the first bytes, until PID
- * ends or UNTIL (deadline_now_ms() time) passes; then kills its process
- * group.  0, or an errno when it cannot be waited for (ECHILD: SIGCHLD
+ * ends or UNTIL (deadline_now_ms() time) passes; either way then kills its
+ * process group, so that nothing it started outlives it.  0, or an errno when it cannot be waited for (ECHILD: SIGCHLD
  * ignored by someone, the status lost). */
 static int collect(pid_t pid, int fd, long long until, struct outcome *out)
 {
@@ -177,7 +177,7 @@ static int collect(pid_t pid, int fd, long long until, struct outcome *out)
 
 	for (;;) {
 		long long left = until - deadline_now_ms();
-		pid_t w;
+		siginfo_t si;
 		if (left <= 0) {
 			out->timed_out = true;
 			kill(-pid, SIGKILL);
@@ -202,11 +202,20 @@ static int collect(pid_t pid, int fd, long long until, struct outcome *out)
 			struct timespec ts = {0, 5 * 1000000L};
 			nanosleep(&ts, NULL);
 		}
-		w = waitpid(pid, &out->wstatus, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
+		/* ended: seen without reaping it, so that its process group
+		 * (what it left running, as "cmd &") is still ours to kill */
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+			if (errno == EINTR)
+				continue;
 			return errno;
+		}
+		if (si.si_pid == pid) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &out->wstatus, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
 	}
 	while (open_pipe && out->errlen < sizeof out->errtext) {
 		/* what it wrote just before it ended (its own children may

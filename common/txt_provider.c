@@ -4,6 +4,7 @@
  */
 #include "txt_provider_impl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,12 @@ static int load_webhook(struct cfg *c, struct txt_provider_opts *o)
 	rc |= load_secret(c, "provider.webhook.secret",
 	                  "provider.webhook.secret_file", o->hook_secret,
 	                  sizeof o->hook_secret);
+	/* the key is used as bytes: drop the newline a Secret made from a
+	 * file carries into DCV_PROVIDER_WEBHOOK_SECRET, as from secret_file
+	 * (and as the example receiver does with its own copy) */
+	for (size_t l = strlen(o->hook_secret);
+	     l > 0 && isspace((unsigned char)o->hook_secret[l - 1]); l--)
+		o->hook_secret[l - 1] = '\0';
 	rc |= copy_str(c, "provider.webhook.ca_bundle", NULL, o->hook_ca,
 	               sizeof o->hook_ca);
 	o->hook_allow_http = cfg_bool(c, "provider.webhook.allow_http", false);
@@ -117,6 +124,13 @@ static int load_webhook(struct cfg *c, struct txt_provider_opts *o)
 		cfg_fail(c, "provider.webhook.secret", "need a secret of at least "
 		         "%d bytes (secret, secret_file, or "
 		         "DCV_PROVIDER_WEBHOOK_SECRET)", WEBHOOK_SECRET_MIN);
+		rc = -1;
+	}
+	/* unreadable, libcurl would fail every request as a TLS error, which
+	 * is transient: said here instead, once */
+	if (o->hook_ca[0] && access(o->hook_ca, R_OK) != 0) {
+		cfg_fail(c, "provider.webhook.ca_bundle", "%s: %s", o->hook_ca,
+		         strerror(errno));
 		rc = -1;
 	}
 	return rc;

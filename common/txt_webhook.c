@@ -34,6 +34,7 @@
 struct webhook {
 	struct txt_provider base;     /* must be first */
 	char origin[TXT_URL_MAX];     /* scheme://host[:port], for messages */
+	bool loopback;                /* the host is loopback: never a proxy */
 };
 
 char *txt_webhook_body(const char *action, const char *name,
@@ -92,8 +93,9 @@ static bool loopback_host(const char *host)
 	       memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
 }
 
-int txt_webhook_url_check(const char *url, bool allow_http, char *origin,
-                          char *err, size_t errlen)
+/* txt_webhook_url_check(), and *LOOPBACK: whether the host is loopback. */
+static int check_url(const char *url, bool allow_http, char *origin,
+                     bool *loopback, char *err, size_t errlen)
 {
 	const char *rest, *end, *hs, *he;
 	char host[256];
@@ -156,7 +158,8 @@ int txt_webhook_url_check(const char *url, bool allow_http, char *origin,
 		snprintf(err, errlen, "no host in the URL");
 		return -1;
 	}
-	if (http && !allow_http && !loopback_host(host)) {
+	*loopback = loopback_host(host);
+	if (http && !allow_http && !*loopback) {
 		snprintf(err, errlen, "http:// only to a loopback host (127.0.0.1, "
 		         "[::1], localhost); use https://, or set "
 		         "webhook.allow_http: true for a network you trust");
@@ -164,6 +167,14 @@ int txt_webhook_url_check(const char *url, bool allow_http, char *origin,
 	}
 	snprintf(origin, TXT_URL_MAX, "%.*s", (int)(end - url), url);
 	return 0;
+}
+
+int txt_webhook_url_check(const char *url, bool allow_http, char *origin,
+                          char *err, size_t errlen)
+{
+	bool loopback;
+
+	return check_url(url, allow_http, origin, &loopback, err, errlen);
 }
 
 enum txt_status txt_webhook_status(long code, const char *body, size_t len,
@@ -244,6 +255,11 @@ static long post(struct webhook *w, const char *body, struct http_body *answer,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
 	if (o->hook_ca[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->hook_ca);
+	/* a receiver beside the worker is reached directly: an http_proxy or
+	 * all_proxy in the environment would otherwise take the request (in
+	 * clear, for an http:// URL) off the host */
+	if (w->loopback)
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
 		const char *why = curl_easy_strerror(cc);
@@ -327,14 +343,15 @@ struct txt_provider *txt_webhook_new(const struct txt_provider_opts *o,
 {
 	struct webhook *w;
 	char origin[TXT_URL_MAX], why[160];
+	bool loopback;
 
 	if (!o->zone[0] || strlen(o->hook_secret) < WEBHOOK_SECRET_MIN) {
 		snprintf(err, errlen, "webhook: need zone and a secret of at "
 		         "least %d bytes", WEBHOOK_SECRET_MIN);
 		return NULL;
 	}
-	if (txt_webhook_url_check(o->hook_url, o->hook_allow_http, origin, why,
-	                          sizeof why) != 0) {
+	if (check_url(o->hook_url, o->hook_allow_http, origin, &loopback, why,
+	              sizeof why) != 0) {
 		snprintf(err, errlen, "webhook: url: %s", why);
 		return NULL;
 	}
@@ -350,5 +367,6 @@ struct txt_provider *txt_webhook_new(const struct txt_provider_opts *o,
 	w->base.ops = &webhook_ops;
 	w->base.o = *o;
 	memcpy(w->origin, origin, sizeof origin);
+	w->loopback = loopback;
 	return &w->base;
 }

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -110,6 +111,19 @@ def test_request_signed_as_documented(hook, tmp):
     assert len(ids) == 2
 
 
+def test_loopback_receiver_not_sent_through_a_proxy(hook, tmp, monkeypatch):
+    # a proxy the pod's environment names, where nothing listens: the
+    # sidecar receiver is reached directly all the same
+    dead = f"http://127.0.0.1:{harness.free_port()}"
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, dead)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    r = driver1(config(tmp, f"http://127.0.0.1:{hook.port}/"), "txt-add", "a." + ZONE, "v")
+    assert r["status"] == "ok", r
+    assert len(hook.got) == 1
+
+
 def test_transient_answers_are_retried_with_new_ids(hook, tmp):
     hook.answers = [(503, b"", 0), (429, b"", 0), (200, b"{}", 0)]
     r = driver1(config(tmp, f"http://127.0.0.1:{hook.port}/"), "txt-add", "a." + ZONE, "v")
@@ -198,10 +212,8 @@ def test_receiver_vectors_detect_a_wrong_one(tmp):
     assert r.returncode == 1 and "MISMATCH present" in r.stdout
 
 
-def test_https_with_ca_bundle(tmp):
-    """The example receiver over TLS: trusted through webhook.ca_bundle the
-    request reaches it (its nsupdate then fails: 503, transient, with its
-    words); without the bundle TLS fails (transient, nothing received)."""
+def tls_receiver(tmp):
+    """The example receiver over TLS on a free port: (its CA file, port, Proc)."""
     from pebble_env import make_tls
     ca = make_tls(tmp)
     port = harness.free_port()
@@ -213,15 +225,23 @@ def test_https_with_ca_bundle(tmp):
                       "--tls-cert", os.path.join(tmp, "server.pem"),
                       "--tls-key", os.path.join(tmp, "server.key")],
                      os.path.join(tmp, "receiver-tls.log"), env={"DCV_WEBHOOK_SECRET": SECRET})
+    harness.wait_port(port, proc=p)
+    return ca, port, p
+
+
+def test_https_with_ca_bundle(tmp):
+    """The example receiver over TLS: trusted through webhook.ca_bundle the
+    request reaches it (its nsupdate then fails: 503, transient, with its
+    words); without the bundle TLS fails (transient, nothing received)."""
+    ca, port, p = tls_receiver(tmp)
     try:
-        harness.wait_port(port, proc=p)
         r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1, ca_bundle=ca),
                     "txt-add", "a." + ZONE, "v")
         assert r["status"] == "transient" and "HTTP 503" in r["message"], r
         r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1),
                     "txt-add", "a." + ZONE, "v")
         assert r["status"] == "transient" and "HTTP" not in r["message"], r
-        assert p.output().count('"POST / HTTP/1.1"') == 1
+        assert p.output().count("POST / 503") == 1
     finally:
         p.stop()
 
@@ -241,10 +261,10 @@ def receiver(tmp):
     p.stop()
 
 
-def post(port, body, ts, sig):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST",
+def post(port, body, ts, sig, prefix="sha256=", path="/"):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
                                  headers={"X-DCV-Timestamp": str(ts),
-                                          "X-DCV-Signature": "sha256=" + sig})
+                                          "X-DCV-Signature": prefix + sig})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.loads(r.read())
@@ -265,7 +285,11 @@ def test_receiver_refuses_bad_signature_replay_and_stale(receiver, tmp):
     assert post(receiver, body, ts, sig) == (401, {"error": "replayed request"})
     old = ts - 3600
     osig = hmac.new(SECRET.encode(), f"{old}.".encode() + body, hashlib.sha256).hexdigest()
-    assert post(receiver, body, old, osig)[0] == 401
+    st, doc = post(receiver, body, old, osig)
+    # signed but stale: a clock is off somewhere, transient (a 503)
+    assert st == 503 and "-3600 s from the receiver's clock" in doc["error"], doc
+    # unsigned and stale: refused as any bad signature
+    assert post(receiver, body, old, "0" * 64) == (401, {"error": "bad signature"})
     # the provider with the wrong secret: permanent, the secret unprinted
     r = driver1(config(tmp, f"http://127.0.0.1:{receiver}/", secret="wrong-secret-0123456789"),
                 "txt-add", "a." + ZONE, "v")
@@ -276,3 +300,74 @@ def test_receiver_refuses_bad_signature_replay_and_stale(receiver, tmp):
                      "zone": ZONE, "ttl": 30, "id": "1" * 32}).encode()
     nsig = hmac.new(SECRET.encode(), f"{ts}.".encode() + nb, hashlib.sha256).hexdigest()
     assert post(receiver, nb, ts, nsig)[0] == 400
+
+
+def test_receiver_refuses_headers_not_ascii(receiver):
+    # latin-1 digits and signatures: a 401, not an exception in the handler
+    body = b'{"action":"present"}'
+    ts = int(time.time())
+    assert post(receiver, body, ts, "\u00e9" * 64)[0] == 401
+    assert post(receiver, body, "\u00b2", "0" * 64)[0] == 401
+    assert post(receiver, body, "9" * 5000, "0" * 64)[0] == 401
+
+
+def test_receiver_drops_a_silent_client(receiver):
+    s = socket.create_connection(("127.0.0.1", receiver), timeout=30)
+    try:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")   # and nothing more
+        t0 = time.monotonic()
+        assert s.recv(1024) == b""   # closed by the receiver
+        assert time.monotonic() - t0 < 20
+    finally:
+        s.close()
+
+
+def test_receiver_without_its_key_is_permanent(tmp):
+    # a key file nsupdate cannot read is a configuration problem: a 403,
+    # not a 503 that the workers would retry for ever
+    port = harness.free_port()
+    p = harness.Proc([sys.executable, RECEIVER, "--listen", f"127.0.0.1:{port}", "--zone", ZONE,
+                      "--dns-port", harness.free_port(),
+                      "--tsig-key-file", os.path.join(tmp, "missing.key")],
+                     os.path.join(tmp, "receiver-nokey.log"), env={"DCV_WEBHOOK_SECRET": SECRET})
+    try:
+        harness.wait_port(port, proc=p)
+        r = driver1(config(tmp, f"http://127.0.0.1:{port}/", timeout_ms=10000),
+                    "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "permanent" and "could not read key" in r["message"], r
+    finally:
+        p.stop()
+
+
+def test_receiver_signs_the_timestamp_as_sent(receiver):
+    # a captured request with "0" before its timestamp is another string
+    # under the HMAC: refused, whatever the replay cache holds
+    body = json.dumps({"action": "present", "name": "y." + ZONE, "value": "v",
+                       "zone": ZONE, "ttl": 30, "id": os.urandom(16).hex()}).encode()
+    ts = int(time.time())
+    sig = hmac.new(SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    assert post(receiver, body, f"0{ts}", sig) == (401, {"error": "bad signature"})
+
+
+def test_receiver_log_has_no_query(receiver, tmp):
+    # the URL's query may hold a token: the receiver's log line leaves it out
+    token = "tok-" + os.urandom(8).hex()
+    assert post(receiver, b"{}", int(time.time()), "0" * 64, path=f"/dcv?t={token}")[0] == 401
+    log = os.path.join(tmp, "receiver.log")
+    harness.wait_until(lambda: "401" in open(log).read(), 10, interval=0.05,
+                       what="the request logged")
+    assert token not in open(log).read()
+
+
+def test_tls_receiver_not_stopped_by_an_idle_connection(tmp):
+    # a connection that never starts its TLS handshake holds one thread
+    # for a while, not the receiver's accept loop
+    ca, port, p = tls_receiver(tmp)
+    idle = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        r = driver1(config(tmp, f"https://127.0.0.1:{port}/", tries=1, timeout_ms=3000,
+                           ca_bundle=ca), "txt-add", "a." + ZONE, "v")
+        assert r["status"] == "transient" and "HTTP 503" in r["message"], r
+    finally:
+        idle.close()
+        p.stop()

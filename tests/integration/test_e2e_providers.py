@@ -79,8 +79,8 @@ def test_webhook_receiver_updates_bind(tmp):
         log = rcv.output()
         # two presents and two cleanups at least, all accepted; the secret
         # never crossed the wire
-        assert log.count('"POST /dcv HTTP/1.1" 200') >= 4, log
-        assert " 401 " not in log, log
+        assert log.count("POST /dcv 200") >= 4, log
+        assert " 401\n" not in log, log
         assert secret not in log and secret not in env.log(env.workers[0])
     finally:
         env.close()

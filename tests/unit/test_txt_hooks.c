@@ -192,6 +192,13 @@ static void test_config(void **state)
 	assert_string_equal(o.hook_secret, "0123456789abcdef-x");
 	assert_false(o.hook_allow_http);
 	cfg_free(c);
+	/* from the environment, without the newline a Secret made from a
+	 * file has */
+	setenv("DCV_PROVIDER_WEBHOOK_SECRET", "0123456789abcdef-env\n", 1);
+	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
+	         "  webhook:\n    url: https://hook.example/dns\n", &o, 0);
+	assert_string_equal(o.hook_secret, "0123456789abcdef-env");
+	cfg_free(c);
 	/* from the environment; too short a secret is refused, unprinted */
 	setenv("DCV_PROVIDER_WEBHOOK_SECRET", "shortsecret", 1);
 	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
@@ -200,6 +207,14 @@ static void test_config(void **state)
 	assert_null(strstr(cfg_error(c), "shortsecret"));
 	cfg_free(c);
 	unsetenv("DCV_PROVIDER_WEBHOOK_SECRET");
+	/* a CA bundle that cannot be read, named with file and line */
+	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
+	         "  webhook:\n    url: https://hook.example/dns\n"
+	         "    secret: 0123456789abcdef-x\n"
+	         "    ca_bundle: /nonexistent/ca.pem\n", &o, -1);
+	assert_non_null(strstr(cfg_error(c), "t.yaml:7"));
+	assert_non_null(strstr(cfg_error(c), "/nonexistent/ca.pem"));
+	cfg_free(c);
 	/* http:// to a non-loopback host, named with file and line */
 	c = load("provider:\n  type: webhook\n  zone: validation.test\n"
 	         "  webhook:\n    url: http://10.1.2.3/dns\n"
@@ -282,6 +297,35 @@ static char *slurp(const char *name)
 	return text;
 }
 
+/* Whether the process whose pid a script wrote in file NAME is gone (or a
+ * zombie waiting for init) within 2 s. */
+static bool gone_soon(const char *name)
+{
+	char *pid = slurp(name);
+	pid_t gc;
+
+	if (!pid)
+		return false;
+	gc = (pid_t)atoi(pid);
+	for (int i = 0; i < 200; i++) {
+		char proc[64], buf[512] = "";
+		bool gone = false;
+		FILE *f;
+		snprintf(proc, sizeof proc, "/proc/%d/stat", (int)gc);
+		f = fopen(proc, "r");
+		if (!f)
+			gone = true;
+		else if (fgets(buf, sizeof buf, f) && strstr(buf, ") Z "))
+			gone = true;
+		if (f)
+			fclose(f);
+		if (gone)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void test_exec_runs(void **state)
 {
 	(void)state;
@@ -326,29 +370,13 @@ static void test_exec_runs(void **state)
 	assert_int_equal(txt_add(p, "a.validation.test", "v", msg, sizeof msg), TXT_TRANSIENT);
 	assert_true(deadline_now_ms() - t0 < 2000);
 	assert_non_null(strstr(msg, "timed out"));
-	char *pid = slurp("out.pid");
-	assert_non_null(pid);
-	pid_t gc = (pid_t)atoi(pid);
-	int gone = 0;
-	for (int i = 0; i < 200 && !gone; i++) {
-		char proc[64];
-		struct stat st;
-		snprintf(proc, sizeof proc, "/proc/%d/stat", (int)gc);
-		FILE *f = fopen(proc, "r");
-		char buf[512] = "";
-		if (!f || stat(proc, &st) != 0) {
-			gone = 1;
-		} else {
-			/* a zombie waiting for init counts as gone */
-			if (fgets(buf, sizeof buf, f) && strstr(buf, ") Z "))
-				gone = 1;
-		}
-		if (f)
-			fclose(f);
-		if (!gone)
-			usleep(10000);
-	}
-	assert_true(gone);
+	assert_true(gone_soon("out.pid"));
+	txt_provider_free(p);
+
+	/* what a program leaves in the background when it ends goes too */
+	p = exec_provider(script("bg", "sleep 30 & echo $! > $OUT.bg; exit 0"), 2000, 1);
+	assert_int_equal(txt_add(p, "a.validation.test", "v", msg, sizeof msg), TXT_OK);
+	assert_true(gone_soon("out.bg"));
 	txt_provider_free(p);
 
 	/* the job's deadline cuts the timeout */

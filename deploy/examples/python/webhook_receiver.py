@@ -9,7 +9,7 @@ Python 3 standard library only, plus `nsupdate` (Debian: bind9-dnsutils).
         [--secret-file /run/secrets/webhook] [--tls-cert C --tls-key K]
 
 The shared secret comes from --secret-file or DCV_WEBHOOK_SECRET (trailing
-whitespace dropped, as dcvfleet does with provider.webhook.secret_file).
+whitespace dropped, as dcvfleet does with its own copy).
 Without --tls-cert it serves plain HTTP: bind it to loopback then (dcvfleet
 sends http:// only to loopback unless provider.webhook.allow_http).
 
@@ -18,13 +18,16 @@ sends http:// only to loopback unless provider.webhook.allow_http).
 checks the signature test vectors and exits 0 when every one matches.
 
 What it does for a request, in order (each answer is what dcvfleet reads):
-  - body larger than 4 KiB -> 413; timestamp missing or more than
-    --max-skew seconds (300) from now -> 401; signature wrong -> 401;
-    a signature seen already within the window (a replay) -> 401 (a
-    retry by dcvfleet carries a new "id", hence a new signature);
+  - a client silent for 5 s is dropped;
+  - body larger than 4 KiB -> 413; timestamp missing -> 401; signature
+    wrong -> 401; timestamp more than --max-skew seconds (300) from now
+    -> 503 (signed: a clock is off, which dcvfleet retries rather than
+    failing the domain); a signature seen already within the window (a
+    replay) -> 401 (a retry by dcvfleet carries a new "id", hence a new
+    signature);
   - body not the JSON expected, or the name outside --zone -> 400;
   - nsupdate: ok -> 200 {"ok":true}; REFUSED, NOTAUTH, NOTZONE (the key
-    may not do it) -> 403; a timeout, SERVFAIL or anything else -> 503
+    may not do it) or a key file it cannot read -> 403; a timeout, SERVFAIL or anything else -> 503
     (dcvfleet retries those).
 Both actions are idempotent, as the protocol requires: adding a value
 that is there and deleting one that is not both succeed in RFC 2136.
@@ -84,8 +87,11 @@ def nsupdate(args, action, name, value, ttl):
         return 200, None
     out = (p.stdout + p.stderr).strip().splitlines()
     last = out[-1] if out else f"nsupdate exited {p.returncode}"
-    if any(w in p.stdout + p.stderr for w in ("REFUSED", "NOTAUTH", "NOTZONE")):
-        return 403, last
+    # the key may not do it, or there is no key: retrying will not help
+    # (the message is the line that says so, not nsupdate's last one)
+    for line in out:
+        if any(w in line for w in ("REFUSED", "NOTAUTH", "NOTZONE", "could not read key")):
+            return 403, line.strip()
     return 503, last
 
 
@@ -94,6 +100,7 @@ def make_handler(args, secret, replays):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 5   # a client that sends nothing more for 5 s is dropped
 
         def answer(self, code, error=None):
             body = json.dumps({"ok": True} if error is None else {"error": error}).encode()
@@ -115,11 +122,17 @@ def make_handler(args, secret, replays):
             ts = self.headers.get("X-DCV-Timestamp", "")
             sig = self.headers.get("X-DCV-Signature", "")
             now = int(time.time())
-            if not ts.isdigit() or abs(now - int(ts)) > args.max_skew:
-                return self.answer(401, "timestamp missing or outside the window")
-            want = "sha256=" + signature(secret, int(ts), body)
-            if not hmac.compare_digest(want, sig):
+            # headers arrive as latin-1: "\u00b2".isdigit() is true, and
+            # compare_digest() refuses a str that is not ASCII
+            if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
+                return self.answer(401, "timestamp missing")
+            # over the header as sent: "0" + ts is not the same request
+            want = "sha256=" + signature(secret, ts, body)
+            if not hmac.compare_digest(want.encode(), sig.encode("latin-1")):
                 return self.answer(401, "bad signature")
+            if abs(now - int(ts)) > args.max_skew:
+                return self.answer(503, f"timestamp {int(ts) - now} s from the "
+                                   "receiver's clock: check NTP on both sides")
             if not replays.first_time(sig, now):
                 return self.answer(401, "replayed request")
             try:
@@ -136,8 +149,14 @@ def make_handler(args, secret, replays):
             code, err = nsupdate(args, action, name, value, ttl)
             self.answer(code, err)
 
+        def log_request(self, code="-", size="-"):
+            # one line per request: the path without its query, which may
+            # hold a token (dcvfleet never names it either); never the
+            # secret (it is never received)
+            path = getattr(self, "path", "").split("?", 1)[0]
+            self.log_message("%s %s %s", getattr(self, "command", "-"), path, code)
+
         def log_message(self, fmt, *a):
-            # one line per request, never the secret (it is never received)
             sys.stderr.write("webhook: %s %s\n" % (self.address_string(), fmt % a))
 
     return Handler
@@ -186,7 +205,10 @@ def main():
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        # the handshake in the request's thread, under its timeout: done in
+        # accept(), one silent client would stop the server
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                       do_handshake_on_connect=False)
     print(f"webhook_receiver: listening on {args.listen} for {args.zone}", flush=True)
     try:
         httpd.serve_forever()
