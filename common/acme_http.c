@@ -302,8 +302,12 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
-	if (h->ca_bundle)
+	/* a bundle given is the only trust: Debian's libcurl would otherwise
+	 * also trust its compiled-in CA path (/etc/ssl/certs) */
+	if (h->ca_bundle) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (!set_method(c, method, body, &hdrs))
 		return ACME_HTTP_EINVAL;
 	if (accept) {

@@ -253,8 +253,10 @@ static long post(struct webhook *w, const char *body, struct http_body *answer,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
-	if (o->hook_ca[0])
+	if (o->hook_ca[0]) {  /* the only trust, not beside the system's CA path */
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->hook_ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	/* a receiver beside the worker is reached directly: an http_proxy or
 	 * all_proxy in the environment would otherwise take the request (in
 	 * clear, for an http:// URL) off the host */
