@@ -6,6 +6,7 @@ dcv_unit_test(test_offboard SOURCES unit/test_offboard.c LIBS dcv_worker_lib dcv
 dcv_py_test(it_ratelimit test_ratelimit.py TIMEOUT 900)
 dcv_py_test(it_chaos test_chaos.py TIMEOUT 1200)
 dcv_py_test(it_lifecycle test_lifecycle.py TIMEOUT 900)
+dcv_py_test(it_multica test_multica.py TIMEOUT 900)
 # The one list of states and events against the documentation.
 dcv_unit_test(test_lifecycle_names SOURCES unit/test_lifecycle_names.c)
 # The stages' pure decisions (workers/*_policy.c), row by row of the
