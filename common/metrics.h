@@ -61,6 +61,8 @@ struct cfg;
 #define METRICS_REDIS_RECONNECTS_HELP "Reconnections to Redis after a lost connection."
 #define METRICS_RATELIMIT_WAITS "dcv_ratelimit_waits_total" /* {bucket} */
 #define METRICS_RATELIMIT_WAITS_HELP "Jobs deferred by the rate limiter, by bucket."
+#define METRICS_CA_HEALTHY "dcv_ca_healthy" /* {ca} gauge */
+#define METRICS_CA_HEALTHY_HELP "1 while the CA's fleet-wide health record (<prefix>:ca:<name>) says healthy, 0 while unhealthy, as this worker last read or wrote it."
 #define METRICS_CA_ORDERS "dcv_ca_orders_total" /* {ca,why} */
 #define METRICS_CA_ORDERS_HELP "New orders the CA answered, by CA and why it was chosen (preferred, fallback, renewal)."
 #define METRICS_CA_FAILURES "dcv_ca_failures_total" /* {ca,kind} */

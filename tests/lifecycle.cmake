@@ -14,5 +14,7 @@ dcv_unit_test(test_lifecycle_names SOURCES unit/test_lifecycle_names.c)
 dcv_unit_test(test_verify_cname SOURCES unit/test_verify_cname.c LIBS dcv_stage_policy)
 dcv_unit_test(test_create_order SOURCES unit/test_create_order.c LIBS dcv_stage_policy)
 dcv_unit_test(test_ca_choice SOURCES unit/test_ca_choice.c LIBS dcv_stage_policy)
+dcv_unit_test(test_ca_cfg SOURCES unit/test_ca_cfg.c ${PROJECT_SOURCE_DIR}/workers/ca_cfg.c
+              LIBS dcv_stage_policy)
 dcv_unit_test(test_provision_txt SOURCES unit/test_provision_txt.c LIBS dcv_stage_policy)
 dcv_unit_test(test_finalize SOURCES unit/test_finalize.c LIBS dcv_stage_policy)

@@ -184,9 +184,10 @@ int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_li
 		}
 		l->n++;
 		snprintf(ca->name, sizeof(ca->name), "%s", names[i]);
-		/* the shared keys: read again for each CA, so each owns its copy */
-		if (acme_cfg_load(c, &ca->acme) != 0)
-			return -1;
+		/* the shared keys: read again for each CA, so each owns its copy
+		 * (the caller read them once first: an error in them would be
+		 * told once per CA) */
+		acme_cfg_load(c, &ca->acme);
 		free(ca->acme.eab_kid);
 		ca->acme.eab_kid = NULL;
 		if (ca->acme.eab_hmac)

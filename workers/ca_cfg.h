@@ -66,7 +66,9 @@ struct ca_list {
 /* Reads the CAs from C (acme.cas, else the acme.* keys) into L, with
  * NEW_ORDERS (ratelimit.new_orders.*, lifecycle_cfg) as the default
  * bucket.  Errors are recorded in C, naming file and line; returns 0 or
- * -1 then.  Release with ca_list_free() either way. */
+ * -1 then.  Release with ca_list_free() either way.  The shared acme.*
+ * keys are read again for each CA: read them first (acme_cfg_load) and
+ * call this only when they hold no error. */
 int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_list *l);
 void ca_list_free(struct ca_list *l);
 

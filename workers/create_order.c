@@ -370,6 +370,7 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	    ca_health_ok(queue_redis(env->q), queue_prefix(env->q), ca->name,
 	                 "order answered", (long long)env->now_ms) == 0)
 		log_msg(LOG_INFO, "CA %s answered an order: healthy", ca->name);
+	pipeline_ca_health_gauge(ca->name, true);
 	co_ordered(out);
 out:
 	acme_order_free(&order);
@@ -407,6 +408,7 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 			return NULL;
 		}
 		v[i].healthy = !hs[i].unhealthy || hs[i].reprobe_at <= (long long)env->now_ms;
+		pipeline_ca_health_gauge(names[i], !hs[i].unhealthy);
 		bucket_name(l->ca[i].scope, "new-orders", NULL, bucket, sizeof(bucket));
 		v[i].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
 		                        env->now_ms, 0) == 0;

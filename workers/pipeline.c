@@ -285,6 +285,15 @@ void pipeline_ca_count(const char *name, const char *help, const char *ca,
 		metrics_counter_add(name, help, labels, 1);
 }
 
+void pipeline_ca_health_gauge(const char *ca, bool healthy)
+{
+	char labels[128];
+
+	if (metrics_labels(labels, sizeof(labels), "ca", ca, NULL) == METRICS_OK)
+		metrics_gauge_set(metrics_gauge(METRICS_CA_HEALTHY, METRICS_CA_HEALTHY_HELP,
+		                                labels), healthy ? 1 : 0);
+}
+
 /* Whether the account T signs with is still the one stored in HASH: a
  * thread that signed with one replaced since (dcvctl account register
  * --force) says nothing of the CA's health. */
@@ -339,6 +348,7 @@ static void ca_health_note(struct stage_env *env, struct ca_client *t,
 	                         p->cas.health_reprobe_ms, account);
 	if (r == 1) {
 		log_msg(LOG_WARN, "CA %s is unhealthy: %s", ca->name, reason);
+		pipeline_ca_health_gauge(ca->name, false);
 		pipeline_ca_count(METRICS_CA_UNHEALTHY, METRICS_CA_UNHEALTHY_HELP, ca->name,
 		                  NULL, NULL);
 	}

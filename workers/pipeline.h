@@ -110,6 +110,9 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 void pipeline_ca_count(const char *name, const char *help, const char *ca,
                        const char *key, const char *value);
 
+/* Sets dcv_ca_healthy{ca="CA"} (metrics.h) to HEALTHY. */
+void pipeline_ca_health_gauge(const char *ca, bool healthy);
+
 /* The thread's DNS context and TXT provider (NULL in a worker without
  * provision-txt, finalize and offboard-check), given env->deadline_ms as
  * pipeline_acme() gives it to the ACME client. */

@@ -18,7 +18,7 @@ class MultiCA:
     """ENV (a FleetEnv with ca_proxy) and the second Pebble B, the config
     listing acme.cas a then b, both accounts registered, WORKERS started."""
 
-    def __init__(self, tmp, workers=2, zones=4, config=None):
+    def __init__(self, tmp, workers=1, zones=4, config=None):
         self.env = FleetEnv(tmp, zones=zones, ca_proxy=True)
         self.b = None
         try:
@@ -54,8 +54,13 @@ class MultiCA:
             self.env.write_config()
             for ca in ("a", "b"):
                 self.env.ctl("account", "register", "--ca", ca, "--email", "ops@example.com")
-            for _ in range(workers):
-                self.env.start_worker()
+            # the first worker serves /metrics (the others none: one port)
+            self.metrics_port = harness.free_port()
+            for i in range(workers):
+                over = {"metrics.port": self.metrics_port if i == 0 else 0,
+                        "metrics.address": "127.0.0.1"}
+                self.env.start_worker(config=self.env.write_config(
+                    over, path=os.path.join(tmp, f"dcv-{i}.yaml")))
         except BaseException:
             self.close()
             raise

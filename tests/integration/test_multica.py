@@ -99,6 +99,10 @@ def test_outage_falls_back_and_returns(mc):
     st = env.ctl("status", during[0]).stdout
     assert re.search(r"^issued_ca\s+b$", st, re.M), st
     assert re.search(r"^ca_why\s+fallback:a-", st, re.M), st
+    m = harness.metrics(mc.metrics_port)
+    assert m.get('dcv_ca_healthy{ca="a"}') == 0, m
+    assert m.get('dcv_ca_orders_total{ca="b",why="fallback"}', 0) >= 1, m
+    assert m.get('dcv_ca_failures_total{ca="a",kind="outage"}', 0) >= 1, m
     stats = env.ctl("stats").stdout
     assert re.search(r"^ca a unhealthy .*reason=no answer", stats, re.M), stats
     assert re.search(rf"^ca b healthy .*fallback_orders={len(during)}", stats, re.M), stats
@@ -114,6 +118,9 @@ def test_outage_falls_back_and_returns(mc):
         probes += 1
     assert_issued_by(mc, issue(mc, "r", 4), "a", "preferred")
     assert L.dead_letters(env) == 0
+    m = harness.metrics(mc.metrics_port)
+    assert m.get('dcv_ca_healthy{ca="a"}') == 1, m
+    assert m.get('dcv_ca_orders_total{ca="a",why="preferred"}', 0) >= 7, m
 
 
 def test_caa_chooses_the_ca(mc):
