@@ -143,6 +143,67 @@ static void refuse_single(struct cfg *c)
 			         "(acme.cas.<name>.%s)", keys[i] + 5);
 }
 
+int ca_candidates(const struct ca_list *l, const char *tenant, int *order)
+{
+	const struct ca_tenant *t = NULL;
+	bool taken[CA_MAX] = { false };
+	int n = 0;
+
+	for (int i = 0; tenant && *tenant && i < l->n_tenants && !t; i++)
+		if (strcmp(l->tenants[i].name, tenant) == 0)
+			t = &l->tenants[i];
+	for (int i = 0; t && i < t->n; i++) {
+		order[n++] = t->cas[i];
+		taken[t->cas[i]] = true;
+	}
+	for (int i = 0; i < l->n && (!t || t->fallback); i++)
+		if (!taken[i])
+			order[n++] = i;
+	return n;
+}
+
+/* acme.tenants into L (after the CAs). */
+static void load_tenants(struct cfg *c, struct ca_list *l)
+{
+	size_t n = 0;
+	const char *const *names = cfg_keys(c, "acme.tenants", &n);
+
+	if (n > CA_TENANTS_MAX)
+		cfg_fail(c, "acme.tenants", "at most %d tenants", CA_TENANTS_MAX);
+	for (size_t i = 0; names && i < n && i < CA_TENANTS_MAX; i++) {
+		char base[128], path[160];
+		struct ca_tenant *t = &l->tenants[l->n_tenants];
+		snprintf(base, sizeof(base), "acme.tenants.%.63s", names[i]);
+		const char *why = job_tenant_check(names[i]);
+		if (why) {
+			cfg_fail(c, base, "%s", why);
+			cfg_skip(c, base);
+			continue;
+		}
+		snprintf(t->name, sizeof(t->name), "%s", names[i]);
+		snprintf(path, sizeof(path), "%s.cas", base);
+		size_t m = cfg_list_len(c, path);
+		for (size_t k = 0; k < m; k++) {
+			const char *ca = cfg_list_str(c, path, k);
+			int x = ca_find(l, ca);
+			bool again = false;
+			for (int j = 0; j < t->n; j++)
+				again = again || t->cas[j] == x;
+			if (x < 0 || again)
+				cfg_fail(c, path, "item %zu: %s is %s", k + 1, ca ? ca : "?",
+				         x < 0 ? "no CA of acme.cas" : "listed twice");
+			else
+				t->cas[t->n++] = x;
+		}
+		if (!m)
+			cfg_fail(c, path, "required: the CAs of acme.cas this tenant's domains "
+			         "are issued by, preferred first");
+		snprintf(path, sizeof(path), "%s.fallback", base);
+		t->fallback = cfg_bool(c, path, false);
+		l->n_tenants++;
+	}
+}
+
 int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_list *l)
 {
 	size_t n = 0;
@@ -161,6 +222,7 @@ int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_li
 		ca->new_orders = *new_orders;
 		url_host(ca->acme.directory_url ? ca->acme.directory_url : "", ca->scope,
 		         sizeof(ca->scope));
+		load_tenants(c, l);
 		return cfg_error(c) ? -1 : 0;
 	}
 	l->listed = true;
@@ -195,6 +257,7 @@ int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_li
 		ca->acme.eab_hmac = NULL;
 		load_one(c, base, new_orders, ca);
 	}
+	load_tenants(c, l);
 	return cfg_error(c) ? -1 : 0;
 }
 

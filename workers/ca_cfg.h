@@ -20,7 +20,9 @@
  *                      (default ratelimit.new_orders.*)
  *
  * and the shared acme.* keys (email, timeouts, KEKs, cert_key_type,
- * preferred_chain) apply to all.  A CA has its own account hash
+ * preferred_chain) apply to all.  acme.tenants.<tenant> pins a tenant's
+ * domains to some of them: cas (names of acme.cas, preferred first) and
+ * fallback (default false: only those; true: then the fleet's others).  A CA has its own account hash
  * (account_hash(): "<prefix>:account:<name>", the CA named "default"
  * keeps "<prefix>:account") and its own buckets ("<name>:new-orders" ...;
  * the CA named "default" keeps the directory's host, as before).
@@ -33,6 +35,7 @@
 
 #include "acme.h"
 #include "cfg.h"
+#include "job.h"
 #include "ratelimit.h"
 
 #define CA_MAX 8            /* CAs in acme.cas */
@@ -52,6 +55,17 @@ struct ca_conf {
 	char scope[256];                 /* first part of its bucket names */
 };
 
+#define CA_TENANTS_MAX 64   /* tenants of acme.tenants */
+
+/* A tenant pinned to some CAs (acme.tenants.<tenant>: cas, fallback). */
+struct ca_tenant {
+	char name[JOB_TENANT_MAX + 1];
+	int cas[CA_MAX];                 /* indices into the list, preferred
+	                                    first */
+	int n;
+	bool fallback;                   /* the fleet's other CAs after them */
+};
+
 /* The CAs, index 0 preferred. */
 struct ca_list {
 	struct ca_conf ca[CA_MAX];
@@ -61,6 +75,8 @@ struct ca_list {
 	                                    in a row that make a CA unhealthy */
 	long long health_reprobe_ms;     /* acme.ca_health.reprobe_ms: then it
 	                                    is tried again (ca_health.h) */
+	struct ca_tenant tenants[CA_TENANTS_MAX];
+	int n_tenants;
 };
 
 /* Reads the CAs from C (acme.cas, else the acme.* keys) into L, with
@@ -74,6 +90,13 @@ void ca_list_free(struct ca_list *l);
 
 /* The index of the CA named NAME, or -1. */
 int ca_find(const struct ca_list *l, const char *name);
+
+/* The CAs a domain of TENANT ("" or NULL: none) may be issued by, as
+ * indices into L, in the order they are preferred, into ORDER (L->n
+ * entries): a tenant of acme.tenants gets its CAs (cas), then, with
+ * fallback, the fleet's others in their order; any other domain every CA.
+ * Returns how many. */
+int ca_candidates(const struct ca_list *l, const char *tenant, int *order);
 
 /* Whether S is a CA name (1 to CA_NAME_MAX of [a-z0-9_-]). */
 bool ca_name_ok(const char *s);

@@ -390,34 +390,42 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	struct ca_health hs[CA_MAX];
 	const char *names[CA_MAX];
 	bool allowed[CA_MAX];
+	int order[CA_MAX], renewal = -1, held = -1, renewal_ca = -1, held_ca = -1;
 	char bucket[1024];
 	struct outcome scratch;
 	redisContext *rc = queue_redis(env->q);
-	int renewal = -1, held = -1;
 
 	ca_allowed_parse(l, rec_str(rec, "cas", NULL), allowed);
-	for (int i = 0; i < l->n; i++) {
-		names[i] = l->ca[i].name;
-		v[i] = (struct ca_view){ .allowed = allowed[i] };
+	if (job_ctx_int(job, "renewal", 0)) {
+		/* a record from before CAs had names: the first CA issued it */
+		const char *who = rec_str(rec, "issued_ca", rec_str(rec, "ca", ""));
+		renewal_ca = who[0] ? ca_find(l, who) : 0;
+	}
+	if (rec_int(rec, "rl_slot", 0))
+		held_ca = ca_find(l, rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA));
+	/* the tenant's CAs in its order (ca_candidates); J indexes them */
+	int m = ca_candidates(l, job->tenant, order);
+	for (int j = 0; j < m; j++) {
+		int i = order[j];
+		names[j] = l->ca[i].name;
+		v[j] = (struct ca_view){ .allowed = allowed[i] };
+		renewal = i == renewal_ca ? j : renewal;
+		held = i == held_ca ? j : held;
 		if (!allowed[i])
 			continue;
 		memset(&scratch, 0, sizeof(scratch));
-		v[i].account = pipeline_acme_ca(env, i, &scratch) != NULL;
-		if (ca_health_read(rc, queue_prefix(env->q), names[i], &hs[i]) != 0) {
+		v[j].account = pipeline_acme_ca(env, i, &scratch) != NULL;
+		if (ca_health_read(rc, queue_prefix(env->q), names[j], &hs[j]) != 0) {
 			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 			return NULL;
 		}
-		v[i].healthy = !hs[i].unhealthy || hs[i].reprobe_at <= (long long)env->now_ms;
-		pipeline_ca_health_gauge(names[i], !hs[i].unhealthy);
+		v[j].healthy = !hs[j].unhealthy || hs[j].reprobe_at <= (long long)env->now_ms;
+		pipeline_ca_health_gauge(names[j], !hs[j].unhealthy);
 		bucket_name(l->ca[i].scope, "new-orders", NULL, bucket, sizeof(bucket));
-		v[i].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
+		v[j].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
 		                        env->now_ms, 0) == 0;
 	}
-	if (job_ctx_int(job, "renewal", 0))
-		renewal = ca_find(l, rec_str(rec, "issued_ca", rec_str(rec, "ca", NULL)));
-	if (rec_int(rec, "rl_slot", 0))
-		held = ca_find(l, rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA));
-	int k = ca_choose(v, names, l->n, renewal, held, ch);
+	int k = ca_choose(v, names, m, renewal, held, ch);
 	if (k < 0) {
 		/* verify-cname found no CA allowed only when the record says so */
 		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s", ch->why);
@@ -437,7 +445,8 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	if (ch->fallback)
 		log_msg(LOG_INFO, "stage=create-order domain=%s ordering from CA %s (%s)",
 		        job->domain, names[k], ch->why);
-	return pipeline_acme_ca(env, k, out);
+	ch->ca = order[k];
+	return pipeline_acme_ca(env, order[k], out);
 }
 
 void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out)

@@ -144,12 +144,14 @@ static bool delegation(struct stage_env *env, struct job *job,
 	return true;
 }
 
-/* CAA of every name, as each CA will evaluate it (its identities, its
- * account's URL for accounturi): the CAs that may issue for all the names,
+/* CAA of every name, as each CA of JOB's tenant (ca_candidates) will
+ * evaluate it (its identities, its account's URL for accounturi): the CAs
+ * that may issue for all the names,
  * comma-separated, into CAS (the record's "cas"; ca_choice.h), or *CAS
  * NULL when CAA is not checked (every CA).  False with OUT set when no CA
  * may: caa-blocked when each is forbidden, else (a lookup failed) later. */
-static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
+static bool caa_allows(struct stage_env *env, const struct job *job,
+                       const struct domain_rec *rec,
                        char (*names)[DNAME_MAX + 2], int n, char *cas, size_t caslen,
                        bool *checked, struct outcome *out)
 {
@@ -157,12 +159,16 @@ static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
 	const struct ca_list *l = &p->cas;
 	struct caa_result res, bad;
 	const char *bad_name = NULL;
-	bool allowed[CA_MAX], any = false;
+	bool allowed[CA_MAX] = { false }, any = false;
+	int order[CA_MAX];
 
 	*checked = p->lc.caa_check;
 	if (!p->lc.caa_check)
 		return true;
-	for (int k = 0; k < l->n; k++) {
+	/* only the CAs the domain's tenant may use (ca_candidates) */
+	int m = ca_candidates(l, job->tenant, order);
+	for (int j = 0; j < m; j++) {
+		int k = order[j];
 		struct caa_policy pol = {
 			.issuers = l->ca[k].caa_ptr,
 			.n_issuers = (size_t)l->ca[k].n_caa,
@@ -214,7 +220,7 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 	}
 	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (!delegation(env, job, names, n, out) ||
-	    !caa_allows(env, &rec, names, n, cas, sizeof(cas), &checked, out)) {
+	    !caa_allows(env, job, &rec, names, n, cas, sizeof(cas), &checked, out)) {
 		vc_wake_by_deadline(&env->cfg->policy[STAGE_VERIFY_CNAME], job->attempt,
 		                    env->now_ms, job->since, p->lc.verify_max_wait_ms,
 		                    env->now_ms * 0x9E3779B97F4A7C15ull, out);

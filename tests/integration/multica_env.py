@@ -41,6 +41,9 @@ class MultiCA:
                 "acme.cas.a.ratelimit.new_orders.period_ms": 1000,
                 "acme.cas.b.ratelimit.new_orders.limit": 100,
                 "acme.cas.b.ratelimit.new_orders.period_ms": 1000,
+                # test_tenant_pinned_to_b: the tenant t-b's domains go to
+                # b only (no fallback)
+                "acme.tenants.t-b.cas": ["b"],
                 "acme.ca_health.failures": 2,
                 "acme.ca_health.reprobe_ms": 1500,
                 "stages.create-order.backoff_cap_ms": 1000,
@@ -54,17 +57,22 @@ class MultiCA:
             self.env.write_config()
             for ca in ("a", "b"):
                 self.env.ctl("account", "register", "--ca", ca, "--email", "ops@example.com")
-            # the first worker serves /metrics (the others none: one port)
+            self.nworkers = workers
             self.metrics_port = harness.free_port()
-            for i in range(workers):
-                over = {"metrics.port": self.metrics_port if i == 0 else 0,
-                        "metrics.address": "127.0.0.1"}
-                self.env.start_worker(config=self.env.write_config(
-                    over, path=os.path.join(tmp, f"dcv-{i}.yaml")))
+            self.start_workers()
         except BaseException:
             self.close()
             raise
         self._roots = {}
+
+    def start_workers(self):
+        """The workers, on the configuration as it is now; the first
+        serves /metrics (the others none: one port)."""
+        for i in range(self.nworkers):
+            over = {"metrics.port": self.metrics_port if i == 0 else 0,
+                    "metrics.address": "127.0.0.1"}
+            self.env.start_worker(config=self.env.write_config(
+                over, path=os.path.join(self.env.tmp, f"dcv-{i}.yaml")))
 
     def root(self, ca):
         if ca not in self._roots:

@@ -6,9 +6,10 @@ domains onboarded meanwhile are issued by B (a fallback, said so in the
 record and the event), none fails, A is marked unhealthy in
 <prefix>:ca:a; when A answers again the next orders go back to A.
 
-test_caa_chooses_the_ca: a domain whose CAA names only B's identity is
-issued by B without A ever seeing an order for it; one whose CAA names
-neither is caa-blocked.
+test_caa_chooses_the_ca: a domain whose CAA names only B's identity, or
+names A only for another account (RFC 8657 accounturi) and B for the
+fleet's account at B, is issued by B without A ever seeing an order for
+it; one whose CAA names neither is caa-blocked.
 
 test_account_refused_then_registered: A's account deactivated at the CA
 (it answers unauthorized): A is unhealthy with that reason, its domains go
@@ -25,7 +26,7 @@ import pytest
 
 import harness
 import lifecycle_env as L
-from multica_env import CAA_B, MultiCA
+from multica_env import CAA_A, CAA_B, MultiCA
 
 
 @pytest.fixture
@@ -125,17 +126,23 @@ def test_outage_falls_back_and_returns(mc):
 
 def test_caa_chooses_the_ca(mc):
     env = mc.env
-    only_b, neither, free = L.domains(env, 3, "c")
+    only_b, neither, free, account_b = L.domains(env, 4, "c")
     env.set_caa(only_b, (f'0 issue "{CAA_B}"',))
     env.set_caa(neither, ('0 issue "otherca.example"',))
-    mc.onboard([only_b, neither, free])
-    L.wait_all_issued(env, [only_b, free], 90)
+    # RFC 8657: A is named for another account, B for the fleet's at B
+    b_url = env.client().hget(f"{env.prefix}:account:b", "url").decode()
+    env.set_caa(account_b, (f'0 issue "{CAA_A}; accounturi=https://a.invalid/acct/1"',
+                            f'0 issue "{CAA_B}; accounturi={b_url}"'))
+    mc.onboard([only_b, neither, free, account_b])
+    L.wait_all_issued(env, [only_b, free, account_b], 90)
     assert mc.verify(only_b) == "b"
+    assert mc.verify(account_b) == "b"
     assert mc.verify(free) == "a"
     assert env.domain(only_b)["cas"] == "b"
+    assert env.domain(account_b)["cas"] == "b"
     assert env.domain(only_b)["ca_why"] == "preferred"
     assert env.domain(free)["cas"] == "a,b"
-    assert not seen_by_a(mc, only_b)
+    assert not seen_by_a(mc, only_b) and not seen_by_a(mc, account_b)
     assert seen_by_a(mc, free)
     harness.wait_until(lambda: env.domain(neither).get("state") == "caa-blocked", 30,
                        what="caa-blocked")
@@ -175,3 +182,25 @@ def test_account_refused_then_registered(mc):
     assert L.dead_letters(env) == 0
     # the default CA's hash is not used by a fleet that names its CAs
     assert not r.exists(f"{env.prefix}:account")
+
+
+def test_tenant_pinned_to_b(mc):
+    """A tenant of acme.tenants pinned to B (no fallback) is issued by B
+    while A, preferred and healthy, issues the others; its domain whose
+    CAA allows only A is caa-blocked, not issued by A."""
+    env = mc.env
+    pinned, caa_a, other = L.domains(env, 3, "t")
+    env.set_caa(caa_a, (f'0 issue "{CAA_A}"',))
+    L.customers_ready(env, [pinned, caa_a, other])
+    r = env.client()
+    for d, tenant in ((pinned, "t-b"), (caa_a, "t-b"), (other, "")):
+        kw = {"tenant": tenant} if tenant else {}
+        r.xadd(f"{env.prefix}:stream:verify-cname", {"domain": d, "job": L.job_bytes(d, **kw)})
+    L.wait_all_issued(env, [pinned, other], 90)
+    assert mc.verify(pinned) == "b" and env.domain(pinned)["ca_why"] == "preferred"
+    assert env.domain(pinned)["cas"] == "b"
+    assert mc.verify(other) == "a"
+    assert not seen_by_a(mc, pinned)
+    harness.wait_until(lambda: env.domain(caa_a).get("state") == "caa-blocked", 30,
+                       what="caa-blocked")
+    assert not seen_by_a(mc, caa_a)

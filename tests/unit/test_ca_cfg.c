@@ -130,6 +130,49 @@ static void test_errors_name_file_and_line(void **state)
 	free(l);
 }
 
+static void test_tenants_pinned(void **state)
+{
+	(void)state;
+	struct ca_list *l = calloc(1, sizeof(*l));
+	struct cfg *c;
+	int order[CA_MAX];
+
+	assert_string_equal(load(
+		"acme:\n"
+		"  cas:\n"
+		"    a: { directory: https://a.test/d, caa_identities: [a.test] }\n"
+		"    b: { directory: https://b.test/d, caa_identities: [b.test] }\n"
+		"    c: { directory: https://c.test/d, caa_identities: [c.test] }\n"
+		"  tenants:\n"
+		"    only-c: { cas: [c] }\n"
+		"    c-then-all: { cas: [c], fallback: true }\n", &c, l), "");
+	assert_int_equal(l->n_tenants, 2);
+	/* a tenant not listed, or none: every CA in the fleet's order */
+	assert_int_equal(ca_candidates(l, "other", order), 3);
+	assert_true(order[0] == 0 && order[1] == 1 && order[2] == 2);
+	assert_int_equal(ca_candidates(l, "", order), 3);
+	assert_int_equal(ca_candidates(l, "only-c", order), 1);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(ca_candidates(l, "c-then-all", order), 3);
+	assert_true(order[0] == 2 && order[1] == 0 && order[2] == 1);
+	ca_list_free(l);
+	cfg_free(c);
+
+	const char *e = load(
+		"acme:\n"
+		"  cas:\n"
+		"    a: { directory: https://a.test/d, caa_identities: [a.test] }\n"
+		"  tenants:\n"
+		"    t1: { cas: [a, nosuch, a] }\n"      /* 5 */
+		"    t2: { fallback: true }\n", &c, l);  /* 6 */
+	assert_non_null(strstr(e, "t.yaml:5: acme.tenants.t1.cas: item 2: nosuch is no CA"));
+	assert_non_null(strstr(e, "item 3: a is listed twice"));
+	assert_non_null(strstr(e, "t.yaml:6: acme.tenants.t2.cas: required"));
+	ca_list_free(l);
+	cfg_free(c);
+	free(l);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -148,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_single_ca_is_default),
 		cmocka_unit_test(test_listed_in_file_order),
 		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_tenants_pinned),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
