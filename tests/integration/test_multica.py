@@ -16,6 +16,13 @@ test_account_refused_then_registered: A's account deactivated at the CA
 to B; "dcvctl account register --ca a --force" registers anew, A is
 healthy and issues again.
 
+test_tenant_pinned_to_b: a tenant of acme.tenants pinned to B is issued
+by B, never A, and caa-blocked when its CAA allows A only.
+
+test_renewal_prefers_the_issuing_ca: renewed by B while A is down, a
+domain renews with B again once A is back (ca_why "renewal"), while a new
+domain goes to A.
+
 Every certificate verifies against the root of the CA that issued it
 (Pebble's /roots/0), not against the other's."""
 import os
@@ -204,3 +211,48 @@ def test_tenant_pinned_to_b(mc):
     harness.wait_until(lambda: env.domain(caa_a).get("state") == "caa-blocked", 30,
                        what="caa-blocked")
     assert not seen_by_a(mc, caa_a)
+
+
+def test_renewal_prefers_the_issuing_ca():
+    """A renewal goes to the CA that issued the current certificate: a
+    domain renewed by B while A was down stays with B once A is back,
+    whereas a new domain goes to A."""
+    d = harness.tmpdir("dcv-multica-renew-")
+    # certificates renew about 8 s after issuance (5 years, 5e-8 left)
+    m = MultiCA(d, config={"lifecycle.renew_fraction": 0.99999995,
+                           "lifecycle.offboard_interval_ms": 500,
+                           "lifecycle.offboard_jitter": 0.1,
+                           "lifecycle.park_grace_ms": 3600000})
+    try:
+        env = m.env
+        (dom,) = issue(m, "n", 1)
+        assert m.verify(dom) == "a"
+        env.ca.go_down(600)
+        serial = env.domain(dom)["serial"]
+        harness.wait_until(lambda: env.domain(dom).get("issued_ca") == "b", 90,
+                           interval=0.2, what="renewed by B")
+        assert env.domain(dom)["serial"] != serial
+        assert env.domain(dom)["ca_why"].startswith("fallback:a-")
+        assert m.verify(dom) == "b"
+        env.ca.go_down(0)
+        # A answers again and is preferred for a new domain ...
+        deadline = time.monotonic() + 90
+        while m.health("a").get("state") == "unhealthy":
+            assert time.monotonic() < deadline, m.health("a")
+            by_ca(m, issue(m, f"k{int(time.monotonic() * 1000)}-", 1, 60))
+        assert_issued_by(m, issue(m, "f", 1), "a", "preferred")
+        # ... while the domain's next renewal stays with B, which issued it
+        serial = env.domain(dom)["serial"]
+        harness.wait_until(lambda: env.domain(dom).get("serial") not in (None, serial)
+                           and env.domain(dom).get("state") == "issued", 90,
+                           interval=0.2, what="renewed again")
+        rec = env.domain(dom)
+        assert (rec["issued_ca"], rec["ca_why"]) == ("b", "renewal"), rec
+        assert m.verify(dom) == "b"
+        e = issued_event(env, dom)
+        assert (e["ca"], e["fallback"], e["renewal"]) == ("b", "0", "1"), e
+        assert L.dead_letters(env) == 0
+    finally:
+        m.close()
+        if not os.environ.get("DCV_KEEP_TMP"):
+            harness.rmtree(d)
