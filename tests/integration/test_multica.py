@@ -11,6 +11,8 @@ names A only for another account (RFC 8657 accounturi) and B for the
 fleet's account at B, is issued by B without A ever seeing an order for
 it; one whose CAA names neither is caa-blocked.
 
+test_each_ca_rotates_on_its_own: rotate-key --ca b moves B's key only.
+
 test_account_refused_then_registered: A's account deactivated at the CA
 (it answers unauthorized): A is unhealthy with that reason, its domains go
 to B; "dcvctl account register --ca a --force" registers anew, A is
@@ -156,6 +158,28 @@ def test_caa_chooses_the_ca(mc):
     assert "otherca.example" in env.domain(neither)["last_error"]
     assert not seen_by_a(mc, neither)
     assert "cas" not in env.domain(neither)
+
+
+def test_each_ca_rotates_on_its_own(mc):
+    """rotate-key --ca b changes B's account key only; the workers sign
+    with the new key at B, and A's account is untouched."""
+    env = mc.env
+    r = env.client()
+    a_before = r.hgetall(f"{env.prefix}:account:a")
+    (first,) = issue(mc, "k", 1)            # the workers hold both accounts
+    out = env.ctl("account", "rotate-key", "--ca", "b").stdout
+    assert "key_version 2" in out, out
+    assert r.hget(f"{env.prefix}:account:b", "key_version") == b"2"
+    assert r.hgetall(f"{env.prefix}:account:a") == a_before
+    assert "key_version: 1" in env.ctl("account", "show", "--ca", "a").stdout
+    assert "key_version: 2" in env.ctl("account", "show", "--ca", "b").stdout
+    only_b = L.domains(env, 1, "kb")[0]
+    env.set_caa(only_b, (f'0 issue "{CAA_B}"',))
+    mc.onboard([only_b])
+    L.wait_all_issued(env, [only_b], 90)
+    assert mc.verify(only_b) == "b" and mc.verify(first) == "a"
+    bad = env.ctl("account", "show", "--ca", "nosuch", check=False)
+    assert bad.returncode != 0 and "no CA named" in bad.stderr
 
 
 def test_account_refused_then_registered(mc):
