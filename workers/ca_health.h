@@ -12,7 +12,8 @@
  *               newOrder); reset by an answer
  *
  * A CA becomes unhealthy after acme.ca_health.failures failures in a row,
- * or at once when its account is refused (unauthorized, paused, gone), and
+ * or at once when newOrder is refused for its account (unauthorized,
+ * paused, gone; not while a rotation of its key is under way), and
  * healthy again when an order is answered or dcvctl registers its account.
  * Counters for dcvctl stats sit beside: orders (answered), fallback_orders
  * (of them, the ones a preferred CA passed on), waits (jobs that took a

@@ -209,6 +209,20 @@ struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outco
 			acme_set_account(t->acme, t->account.key, t->account.url);
 			return t->acme;
 		}
+	} else if (t->stale) {
+		/* the CA refused it: read it again whatever its key_version (a
+		 * new registration starts at 1 again); the client signs with the
+		 * old one until the new one is there */
+		struct account fresh;
+		as = account_load(rc, hash, &p->kek, &fresh);
+		if (as == ACCOUNT_OK) {
+			acme_set_account(t->acme, fresh.key, fresh.url);
+			account_free(&t->account);
+			t->account = fresh;
+			t->stale = false;
+			t->account_checked_ms = env->now_ms;
+			return t->acme;
+		}
 	} else if (env->now_ms - t->account_checked_ms < ACCOUNT_CHECK_MS) {
 		return t->acme;
 	} else {
@@ -294,16 +308,18 @@ void pipeline_ca_health_gauge(const char *ca, bool healthy)
 		                                labels), healthy ? 1 : 0);
 }
 
-/* Whether the account T signs with is still the one stored in HASH: a
- * thread that signed with one replaced since (dcvctl account register
- * --force) says nothing of the CA's health. */
+/* Whether the account T signs with is still the one stored in HASH, and
+ * no rotation of its key is under way: a thread that signed with one
+ * replaced since (dcvctl account register --force), or between keyChange
+ * and the new key's promotion, says nothing of the CA's health. */
 static bool account_current(struct stage_env *env, const struct ca_client *t,
                             const char *hash)
 {
-	const char *argv[] = { "HGET", hash, "url" };
-	struct queue_reply *r = queue_command(env->q, 3, argv, NULL);
-	const char *url = queue_reply_str(r, NULL);
-	bool same = url && t->account.url && strcmp(url, t->account.url) == 0;
+	const char *argv[] = { "HMGET", hash, "url", "pending_key" };
+	struct queue_reply *r = queue_command(env->q, 4, argv, NULL);
+	const char *url = queue_reply_str(queue_reply_at(r, 0), NULL);
+	bool same = url && t->account.url && strcmp(url, t->account.url) == 0 &&
+	            !queue_reply_str(queue_reply_at(r, 1), NULL);
 	queue_reply_free(r);
 	return same;
 }
@@ -317,25 +333,26 @@ static void ca_health_note(struct stage_env *env, struct ca_client *t,
                            const char *what, const struct outcome *out)
 {
 	struct pipeline *p = env->deps;
-	bool account = (f->st == ACME_E_UNAUTHORIZED || f->st == ACME_E_NOACCOUNT ||
-	                f->st == ACME_E_USERACTION) && !f->key_moved;
+	/* newOrder is where a CA refuses the account as such (paused,
+	 * deactivated, unknown); a refusal of another request may be that
+	 * order's own */
+	bool refused = f->st == ACME_E_UNAUTHORIZED || f->st == ACME_E_NOACCOUNT ||
+	               f->st == ACME_E_USERACTION;
+	bool account = refused && !f->key_moved && strcmp(what, "new order") == 0;
 	char hash[300], reason[CA_REASON_MAX];
 	const char *kind;
 
 	if (account) {
 		account_hash(queue_prefix(env->q), ca->name, hash, sizeof(hash));
 		if (!t->have_account || !account_current(env, t, hash)) {
-			/* replaced since: this thread loads the new one */
-			if (t->have_account) {
-				account_free(&t->account);
-				t->have_account = false;
-			}
+			t->stale = true;   /* replaced since: load the new one */
 			return;
 		}
 		kind = "account refused";
 	} else if (out->outage) {
 		kind = "no answer";
 	} else {
+		t->stale = t->stale || (refused && !f->key_moved);
 		return;
 	}
 	snprintf(reason, sizeof(reason), "%s: %s: %.80s (%.60s)", kind, what, f->detail,
@@ -354,10 +371,7 @@ static void ca_health_note(struct stage_env *env, struct ca_client *t,
 	}
 	pipeline_ca_count(METRICS_CA_FAILURES, METRICS_CA_FAILURES_HELP, ca->name, "kind",
 	                  account ? "account" : "outage");
-	if (account && t->have_account) {
-		account_free(&t->account);   /* loaded anew at the next use */
-		t->have_account = false;
-	}
+	t->stale = true;   /* loaded anew at its next use */
 }
 
 void pipeline_acme_failed(struct stage_env *env, const struct job *job,

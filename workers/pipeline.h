@@ -35,6 +35,7 @@ struct ca_client {
 	struct account account;
 	bool have_account;
 	uint64_t account_checked_ms;  /* last look at the stored key_version */
+	bool stale;                   /* the CA refused it: load it anew */
 };
 
 /* One worker thread's connections to the world. */
