@@ -134,9 +134,15 @@ void account_kek_wipe(struct account_kek *k)
 
 /* -------------------------------------------------------------- Redis */
 
-static void hash_name(const char *prefix, char *out, size_t len)
+const char *account_hash(const char *prefix, const char *ca, char *out, size_t len)
 {
-	snprintf(out, len, "%s:account", prefix && *prefix ? prefix : "dcv");
+	const char *p = prefix && *prefix ? prefix : "dcv";
+
+	if (!ca || !*ca || strcmp(ca, ACCOUNT_DEFAULT_CA) == 0)
+		snprintf(out, len, "%s:account", p);
+	else
+		snprintf(out, len, "%s:account:%s", p, ca);
+	return out;
 }
 
 /* AAD binding a sealed key to its hash and version. */
@@ -219,16 +225,15 @@ static bool parse_ll(const char *s, long long *out)
 	return true;
 }
 
-enum account_status account_load(redisContext *rc, const char *prefix,
+enum account_status account_load(redisContext *rc, const char *hash,
                                  const struct account_kek *kek,
                                  struct account *out)
 {
 	enum account_status st = ACCOUNT_OK;
-	char hash[256], aad[300];
+	char aad[300];
 	const char *url = NULL, *key = NULL, *enc = NULL, *alg = NULL;
 	const char *created = NULL, *ver = NULL, *pkey = NULL, *pver = NULL;
 	memset(out, 0, sizeof(*out));
-	hash_name(prefix, hash, sizeof(hash));
 	redisReply *r = redisCommand(rc, "HGETALL %s", hash);
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
 		st = ACCOUNT_EREDIS;
@@ -306,16 +311,15 @@ static long long eval_int(redisReply *r)
 	return v;
 }
 
-enum account_status account_store_new(redisContext *rc, const char *prefix,
+enum account_status account_store_new(redisContext *rc, const char *hash,
                                       const struct account_kek *kek,
                                       const char *url,
                                       const struct crypto_key *key)
 {
-	char hash[256], aad[300], now[32];
+	char aad[300], now[32];
 	char *stored = NULL;
 	if (!url || !key)
 		return ACCOUNT_EINVAL;
-	hash_name(prefix, hash, sizeof(hash));
 	key_aad(hash, 1, aad, sizeof(aad));
 	enum account_status st = key_encode(key, kek, aad, &stored);
 	if (st != ACCOUNT_OK)
@@ -329,12 +333,10 @@ enum account_status account_store_new(redisContext *rc, const char *prefix,
 	return v == 1 ? ACCOUNT_OK : v == 0 ? ACCOUNT_EXISTS : ACCOUNT_EREDIS;
 }
 
-enum account_status account_version(redisContext *rc, const char *prefix,
+enum account_status account_version(redisContext *rc, const char *hash,
                                     long long *version)
 {
-	char hash[256];
 	enum account_status st = ACCOUNT_OK;
-	hash_name(prefix, hash, sizeof(hash));
 	*version = 0;
 	redisReply *r = redisCommand(rc, "HGET %s key_version", hash);
 	if (!r)
@@ -347,7 +349,7 @@ enum account_status account_version(redisContext *rc, const char *prefix,
 	return st;
 }
 
-enum account_status account_refresh(redisContext *rc, const char *prefix,
+enum account_status account_refresh(redisContext *rc, const char *hash,
                                     const struct account_kek *kek,
                                     struct account *a,
                                     struct acme_client *client, bool *changed)
@@ -355,10 +357,10 @@ enum account_status account_refresh(redisContext *rc, const char *prefix,
 	long long v;
 	struct account fresh;
 	*changed = false;
-	enum account_status st = account_version(rc, prefix, &v);
+	enum account_status st = account_version(rc, hash, &v);
 	if (st != ACCOUNT_OK || v == a->key_version)
 		return st;
-	st = account_load(rc, prefix, kek, &fresh);
+	st = account_load(rc, hash, kek, &fresh);
 	if (st != ACCOUNT_OK)
 		return st;
 	if (client && acme_set_account(client, fresh.key, fresh.url) != ACME_OK) {
@@ -452,17 +454,16 @@ out:
 	return st;
 }
 
-enum account_status account_rotate(redisContext *rc, const char *prefix,
+enum account_status account_rotate(redisContext *rc, const char *hash,
                                    const struct account_kek *kek,
                                    struct acme_client *client,
                                    struct account *a,
                                    enum crypto_key_type new_type)
 {
-	char hash[256], aad[300], now[32], ver[32];
+	char aad[300], now[32], ver[32];
 	char *stored = NULL;
 	struct crypto_key *nk = NULL;
 	enum account_status st = ACCOUNT_OK;
-	hash_name(prefix, hash, sizeof(hash));
 	if (!a->key || !a->url)
 		return ACCOUNT_EINVAL;
 	if (a->pending_key) {
@@ -517,10 +518,8 @@ out:
 	return st;
 }
 
-enum account_status account_delete(redisContext *rc, const char *prefix)
+enum account_status account_delete(redisContext *rc, const char *hash)
 {
-	char hash[256];
-	hash_name(prefix, hash, sizeof(hash));
 	redisReply *r = redisCommand(rc, "DEL %s", hash);
 	enum account_status st = r && r->type == REDIS_REPLY_INTEGER
 	                         ? ACCOUNT_OK : ACCOUNT_EREDIS;

@@ -1,8 +1,11 @@
 /*
  * account: the ACME account shared by the whole fleet, kept in Redis.
  *
- * Workers are stateless, so the account URL and key live in the hash
- * "<prefix>:account" (prefix default "dcv"):
+ * Workers are stateless, so the account URL and key live in a hash,
+ * "<prefix>:account" (prefix default "dcv") for the CA named "default" (the
+ * only one of a single-CA configuration) and "<prefix>:account:<ca>" for
+ * each other CA of acme.cas (account_hash(); every call below takes that
+ * name):
  *
  *   url          the account URL (the JWS kid)
  *   key          the private key sealed under the key-encryption key (KEK):
@@ -67,6 +70,14 @@ enum account_status {
 
 const char *account_strerror(enum account_status st);
 
+/* The CA whose account keeps the hash of a single-CA fleet. */
+#define ACCOUNT_DEFAULT_CA "default"
+
+/* The name of CA's account hash under PREFIX (NULL or "": "dcv"): the
+ * sealed key's AAD binds it, so the default CA's stays "<prefix>:account".
+ * CA NULL or "" is the default.  Into OUT (LEN bytes); returns OUT. */
+const char *account_hash(const char *prefix, const char *ca, char *out, size_t len);
+
 /* A key-encryption key: 32 bytes.  The account KEK seals the account key
  * only; the certificates' keys have their own (certstore.h), so a backend
  * given the one that opens certificate keys cannot open the account key. */
@@ -107,29 +118,29 @@ struct account {
 
 void account_free(struct account *a);
 
-/* Reads the account under PREFIX.  KEK may be NULL (or unset): an
+/* Reads the account in HASH (account_hash()).  KEK may be NULL (or unset): an
  * encrypted key then gives ACCOUNT_EKEK.  With KEK set, a key stored in the
  * clear gives ACCOUNT_EPLAINTEXT (a pending key in the clear is dropped
  * the same way, as an unreadable one is).  OUT is filled on ACCOUNT_OK. */
-enum account_status account_load(redisContext *rc, const char *prefix,
+enum account_status account_load(redisContext *rc, const char *hash,
                                  const struct account_kek *kek,
                                  struct account *out);
 
 /* Stores a new account (URL, KEY borrowed) with key_version 1; encrypted
  * when KEK is set.  ACCOUNT_EXISTS if one is already stored (atomic). */
-enum account_status account_store_new(redisContext *rc, const char *prefix,
+enum account_status account_store_new(redisContext *rc, const char *hash,
                                       const struct account_kek *kek,
                                       const char *url,
                                       const struct crypto_key *key);
 
 /* The stored key_version (0 when there is no account): one HGET. */
-enum account_status account_version(redisContext *rc, const char *prefix,
+enum account_status account_version(redisContext *rc, const char *hash,
                                     long long *version);
 
 /* Reloads A when the stored key_version differs from a->key_version;
  * *CHANGED tells whether it did.  CLIENT (may be NULL) is pointed at the
  * new key and URL before the old key is freed. */
-enum account_status account_refresh(redisContext *rc, const char *prefix,
+enum account_status account_refresh(redisContext *rc, const char *hash,
                                     const struct account_kek *kek,
                                     struct account *a,
                                     struct acme_client *client, bool *changed);
@@ -142,14 +153,14 @@ enum account_status account_refresh(redisContext *rc, const char *prefix,
  * CLIENT signs with it.  ACCOUNT_CONFLICT if another rotation is in progress
  * or A is stale; ACCOUNT_EACME when the CA refused (the staged key is
  * dropped again). */
-enum account_status account_rotate(redisContext *rc, const char *prefix,
+enum account_status account_rotate(redisContext *rc, const char *hash,
                                    const struct account_kek *kek,
                                    struct acme_client *client,
                                    struct account *a,
                                    enum crypto_key_type new_type);
 
-/* Removes the account hash (after deactivation). */
-enum account_status account_delete(redisContext *rc, const char *prefix);
+/* Removes the account hash HASH (after deactivation). */
+enum account_status account_delete(redisContext *rc, const char *hash);
 
 /* Whether ST is a request refused for the key that signed it:
  * unauthorized, badPublicKey, malformed (a JWS the CA cannot verify) or

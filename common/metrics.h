@@ -61,6 +61,16 @@ struct cfg;
 #define METRICS_REDIS_RECONNECTS_HELP "Reconnections to Redis after a lost connection."
 #define METRICS_RATELIMIT_WAITS "dcv_ratelimit_waits_total" /* {bucket} */
 #define METRICS_RATELIMIT_WAITS_HELP "Jobs deferred by the rate limiter, by bucket."
+#define METRICS_CA_HEALTHY "dcv_ca_healthy" /* {ca} gauge */
+#define METRICS_CA_HEALTHY_HELP "1 while the CA's fleet-wide health record (<prefix>:ca:<name>) says healthy, 0 while unhealthy, as this worker last read or wrote it."
+#define METRICS_CA_ORDERS "dcv_ca_orders_total" /* {ca,why} */
+#define METRICS_CA_ORDERS_HELP "New orders the CA answered, by CA and why it was chosen (preferred, fallback, renewal)."
+#define METRICS_CA_FAILURES "dcv_ca_failures_total" /* {ca,kind} */
+#define METRICS_CA_FAILURES_HELP "Failures counted against a CA's health, by CA and kind (outage: no answer or 5xx; account: the account refused)."
+#define METRICS_CA_UNHEALTHY "dcv_ca_unhealthy_total" /* {ca} */
+#define METRICS_CA_UNHEALTHY_HELP "Failures that left a CA marked unhealthy fleet-wide."
+#define METRICS_CA_WAITS "dcv_ca_ratelimit_waits_total" /* {ca,bucket} */
+#define METRICS_CA_WAITS_HELP "Jobs deferred by a CA's rate-limit buckets, by CA and bucket (new_orders, failed_authz, ca, ca_outage)."
 #define METRICS_WORKER_READY "dcv_worker_ready" /* gauge */
 #define METRICS_WORKER_READY_HELP "1 while this worker is ready (/readyz: Redis reachable, not draining), else 0."
 #define METRICS_DNS_PROVIDER "dcv_dns_provider_requests_total" /* {provider,op,result} */

@@ -16,7 +16,8 @@ dcv_unit_test(test_acme_fake SOURCES unit/test_acme_fake.c
 
 # The CLI the pytest files drive; it also carries dcvctl's account command.
 add_executable(acme_driver integration/acme_driver.c
-               ${PROJECT_SOURCE_DIR}/workers/ctl_account.c)
+               ${PROJECT_SOURCE_DIR}/workers/ctl_account.c
+               ${PROJECT_SOURCE_DIR}/workers/ca_cfg.c ${PROJECT_SOURCE_DIR}/workers/ca_health.c)
 target_include_directories(acme_driver PRIVATE ${PROJECT_SOURCE_DIR}/workers)
 target_link_libraries(acme_driver PRIVATE dcv_acme)
 

@@ -37,6 +37,8 @@
 #include <time.h>
 
 #include "bucket.h"
+#include "ca_choice.h"
+#include "ca_health.h"
 #include "create_order_policy.h"
 #include "domain_rec.h"
 #include "gate.h"
@@ -147,26 +149,31 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
                   char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
-	const struct rl_bucket *no = &p->lc.new_orders;
+	const struct ca_conf *ca = pipeline_cur_ca(env);
+	const struct rl_bucket *no = &ca->new_orders;
 	struct rl_ticket t = { rec_int(rec, "rl_slot", 0), rec_int(rec, "rl_shift", 0) };
 	char bucket[1024], member[DNAME_MAX + JOB_ID_MAX + 32], slot[24], shift[24];
 	long long w;
 
-	if (!co_ticket_sane(t.slot, t.shift, env->now_ms, no->period_ms))
-		t.slot = t.shift = 0;   /* not one the bucket gave: a new place */
+	if (!co_ticket_sane(t.slot, t.shift, env->now_ms, no->period_ms) ||
+	    strcmp(rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA), ca->name) != 0)
+		t.slot = t.shift = 0;   /* not one this CA's bucket gave: a new place */
 
 	/* a job holding a place in line checked these before it took it */
 	for (int i = 0; i < n && !t.slot; i++) {
-		bucket_name(p->ca, "failed-authz", names[i], bucket, sizeof(bucket));
+		bucket_name(ca->scope, "failed-authz", names[i], bucket, sizeof(bucket));
 		w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
-		if (w > 0)
+		if (w > 0) {
 			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 			                    "bucket=\"failed_authz\"", 1);
-		if (!co_rate(CO_FAILED_AUTHZ, w, names[i], p->ca, no->limit, no->period_ms,
+			pipeline_ca_count(METRICS_CA_WAITS, METRICS_CA_WAITS_HELP, ca->name,
+			                  "bucket", "failed_authz");
+		}
+		if (!co_rate(CO_FAILED_AUTHZ, w, names[i], ca->name, no->limit, no->period_ms,
 		             queue_errstr(env->q), out))
 			return -1;
 	}
-	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
+	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
 	bool had = t.slot != 0;
 	snprintf(member, sizeof(member), "%s %s %s", stage_name(STAGE_CREATE_ORDER),
 	         job->domain, job->id);
@@ -174,12 +181,17 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 	snprintf(slot, sizeof(slot), "%lld", t.slot);
 	snprintf(shift, sizeof(shift), "%lld", t.shift);
 	if (w >= 0 && t.slot && !had &&
-	    domain_set(env, job, "rl_slot", slot, "rl_shift", shift, (const char *)NULL) != 0)
+	    domain_set(env, job, "rl_slot", slot, "rl_shift", shift, "rl_ca", ca->name,
+	               (const char *)NULL) != 0)
 		w = -1;     /* the place could not be kept: as a Redis failure */
-	if (w > 0 && !had)
+	if (w > 0 && !had) {
 		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 		                    "bucket=\"new_orders\"", 1);
-	return co_rate(CO_NEW_ORDERS, w, NULL, p->ca, no->limit, no->period_ms,
+		pipeline_ca_count(METRICS_CA_WAITS, METRICS_CA_WAITS_HELP, ca->name, "bucket",
+		                  "new_orders");
+		ca_health_count(queue_redis(env->q), queue_prefix(env->q), ca->name, "waits");
+	}
+	return co_rate(CO_NEW_ORDERS, w, NULL, ca->name, no->limit, no->period_ms,
 	               queue_errstr(env->q), out)
 	       ? 0 : -1;
 }
@@ -192,16 +204,16 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 static void outage_block(struct stage_env *env, const struct job *job,
                          const struct outcome *out)
 {
-	struct pipeline *p = pipeline_of(env);
+	const struct ca_conf *ca = pipeline_cur_ca(env);
 	long long ms = co_outage_block(out, &env->cfg->policy[STAGE_CREATE_ORDER],
 	                               job->attempt);
 	uint64_t now = queue_now_ms();     /* newOrder may have taken a while */
 	char bucket[1024];
 
-	if (ms <= 0 || p->lc.new_orders.limit <= 0)
+	if (ms <= 0 || ca->new_orders.limit <= 0)
 		return;
-	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
-	if (ratelimit(env->q, bucket, &p->lc.new_orders, RL_BLOCK, now, now + (uint64_t)ms) < 0) {
+	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
+	if (ratelimit(env->q, bucket, &ca->new_orders, RL_BLOCK, now, now + (uint64_t)ms) < 0) {
 		log_msg(LOG_WARN, "stage=create-order domain=%s the new-order line could "
 		        "not be blocked for the CA's outage: %s", job->domain,
 		        queue_errstr(env->q));
@@ -209,6 +221,8 @@ static void outage_block(struct stage_env *env, const struct job *job,
 	}
 	metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 	                    "bucket=\"ca_outage\"", 1);
+	pipeline_ca_count(METRICS_CA_WAITS, METRICS_CA_WAITS_HELP, ca->name, "bucket",
+	                  "ca_outage");
 	log_msg(LOG_WARN, "stage=create-order domain=%s the CA failed newOrder (%s): "
 	        "no new order before %lld ms from now (the new-order line is blocked; "
 	        "attempt %u of this job)", job->domain, out->reason, ms, job->attempt + 1);
@@ -221,14 +235,14 @@ static void outage_block(struct stage_env *env, const struct job *job,
  * finding 1).  True to send; else OUT waits, the place kept. */
 static bool sent_within_limit(struct stage_env *env, struct outcome *out)
 {
-	struct pipeline *p = pipeline_of(env);
-	const struct rl_bucket *no = &p->lc.new_orders;
+	const struct ca_conf *ca = pipeline_cur_ca(env);
+	const struct rl_bucket *no = &ca->new_orders;
 	char bucket[1024];
 
-	bucket_name(p->ca, "new-orders", NULL, bucket, sizeof(bucket));
+	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
 	/* the time of the request, not of the run's start */
 	long long w = ratelimit(env->q, bucket, no, RL_USE, queue_now_ms(), 0);
-	return co_rate(CO_NEW_ORDERS_SENT, w, NULL, p->ca, no->limit, no->period_ms,
+	return co_rate(CO_NEW_ORDERS_SENT, w, NULL, ca->name, no->limit, no->period_ms,
 	               queue_errstr(env->q), out);
 }
 
@@ -293,9 +307,13 @@ static long us_between(const struct timespec *a, const struct timespec *b)
  * (released here once it is recorded: *LOCKED says whether it still is).
  * Fills OUT either way. */
 static void order_new(struct stage_env *env, struct job *job, struct acme_client *c,
-                      char (*names)[DNAME_MAX + 2], int n, bool *locked, struct outcome *out)
+                      char (*names)[DNAME_MAX + 2], int n, const struct ca_choice *ch,
+                      const struct ca_health *h, bool *locked, struct outcome *out)
 {
-	struct pipeline *p = pipeline_of(env);
+	const struct ca_conf *ca = pipeline_cur_ca(env);
+	/* ARI's replaces names a certificate of this CA only */
+	const char *replaces = ch->ca >= 0 && strcmp(ch->why, "renewal") == 0 && ca->ari ?
+	                       job_ctx_str(job, "replaces") : NULL;
 	struct acme_order order = { 0 };
 	const char *ids[NAMES_MAX];
 	char gen[24], authz[4096];
@@ -304,8 +322,8 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	for (int i = 0; i < n; i++)
 		ids[i] = names[i];
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	enum acme_status st = acme_order_new(c, ids, (size_t)n, p->acme.profile,
-	                                     job_ctx_str(job, "replaces"), &order);
+	enum acme_status st = acme_order_new(c, ids, (size_t)n, ca->acme.profile, replaces,
+	                                     &order);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st != ACME_OK) {
 		/* the place in line is kept: the job goes first when the block
@@ -325,9 +343,10 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	rec_join((const char *const *)order.authorizations, order.n_authz, authz,
 	         sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
+	               "ca", ca->name, "ca_why", ch->why,
 	               "authz", authz, "order_started", (const char *)NULL,
 	               "rl_slot", (const char *)NULL, "rl_shift", (const char *)NULL,
-	               (const char *)NULL) != 0) {
+	               "rl_ca", (const char *)NULL, (const char *)NULL) != 0) {
 		/* the order is lost to the record; this process remembers it */
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);
@@ -340,9 +359,94 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	        "recorded %ld us later", job->domain, us_between(&t0, &t1),
 	        us_between(&t1, &t2));
 	domain_incr(env, job, "orders");
+	pipeline_ca_count(METRICS_CA_ORDERS, METRICS_CA_ORDERS_HELP, ca->name, "why",
+	                  ch->fallback ? "fallback" : strcmp(ch->why, "renewal") == 0 ?
+	                  "renewal" : "preferred");
+	ca_health_count(queue_redis(env->q), queue_prefix(env->q), ca->name, "orders");
+	if (ch->fallback)
+		ca_health_count(queue_redis(env->q), queue_prefix(env->q), ca->name,
+		                "fallback_orders");
+	if ((h->unhealthy || h->failures) &&
+	    ca_health_ok(queue_redis(env->q), queue_prefix(env->q), ca->name,
+	                 "order answered", (long long)env->now_ms) == 0)
+		log_msg(LOG_INFO, "CA %s answered an order: healthy", ca->name);
+	pipeline_ca_health_gauge(ca->name, true);
 	co_ordered(out);
 out:
 	acme_order_free(&order);
+}
+
+/* Chooses the CA of the new order (ca_choice.h) from what Redis says of
+ * each CA the record's "cas" allows: its account, its health record, its
+ * new-order budget (a peek).  Returns the CA's client (the thread's current
+ * CA) with CH and H (its health) filled, or NULL with OUT set. */
+static struct acme_client *choose(struct stage_env *env, const struct job *job,
+                                  const struct domain_rec *rec, struct ca_choice *ch,
+                                  struct ca_health *h, struct outcome *out)
+{
+	struct pipeline *p = pipeline_of(env);
+	const struct ca_list *l = &p->cas;
+	struct ca_view v[CA_MAX];
+	struct ca_health hs[CA_MAX];
+	const char *names[CA_MAX];
+	bool allowed[CA_MAX];
+	int order[CA_MAX], renewal = -1, held = -1, renewal_ca = -1, held_ca = -1;
+	char bucket[1024];
+	struct outcome scratch;
+	redisContext *rc = queue_redis(env->q);
+
+	ca_allowed_parse(l, rec_str(rec, "cas", NULL), allowed);
+	if (job_ctx_int(job, "renewal", 0)) {
+		/* a record from before CAs had names: the first CA issued it */
+		const char *who = rec_str(rec, "issued_ca", rec_str(rec, "ca", ""));
+		renewal_ca = who[0] ? ca_find(l, who) : 0;
+	}
+	if (rec_int(rec, "rl_slot", 0))
+		held_ca = ca_find(l, rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA));
+	/* the tenant's CAs in its order (ca_candidates); J indexes them */
+	int m = ca_candidates(l, job->tenant, order);
+	for (int j = 0; j < m; j++) {
+		int i = order[j];
+		names[j] = l->ca[i].name;
+		v[j] = (struct ca_view){ .allowed = allowed[i] };
+		renewal = i == renewal_ca ? j : renewal;
+		held = i == held_ca ? j : held;
+		if (!allowed[i])
+			continue;
+		memset(&scratch, 0, sizeof(scratch));
+		v[j].account = pipeline_acme_ca(env, i, &scratch) != NULL;
+		if (ca_health_read(rc, queue_prefix(env->q), names[j], &hs[j]) != 0) {
+			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
+			return NULL;
+		}
+		v[j].healthy = !hs[j].unhealthy || hs[j].reprobe_at <= (long long)env->now_ms;
+		pipeline_ca_health_gauge(names[j], !hs[j].unhealthy);
+		bucket_name(l->ca[i].scope, "new-orders", NULL, bucket, sizeof(bucket));
+		v[j].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
+		                        env->now_ms, 0) == 0;
+	}
+	int k = ca_choose(v, names, m, renewal, held, ch);
+	if (k < 0) {
+		/* verify-cname found no CA allowed only when the record says so */
+		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s", ch->why);
+		outcome_keep_state(out);
+		out->wait = true;   /* not the domain's failure */
+		return NULL;
+	}
+	*h = hs[k];
+	if (hs[k].unhealthy &&
+	    !ca_health_probe(rc, queue_prefix(env->q), names[k], (long long)env->now_ms,
+	                     l->health_reprobe_ms)) {
+		outcome_retry(out, 1000, "CA %s is being probed by another worker", names[k]);
+		outcome_keep_state(out);
+		out->wait = true;
+		return NULL;
+	}
+	if (ch->fallback)
+		log_msg(LOG_INFO, "stage=create-order domain=%s ordering from CA %s (%s)",
+		        job->domain, names[k], ch->why);
+	ch->ca = order[k];
+	return pipeline_acme_ca(env, order[k], out);
 }
 
 void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out)
@@ -350,11 +454,20 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	struct domain_rec rec = { 0 };
 	char names[NAMES_MAX][DNAME_MAX + 2];
 	struct acme_client *c;
+	struct ca_choice ch;
+	struct ca_health h;
+	struct outcome scratch;
 	bool locked = false;
 
-	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)))
+	if (!gate_pass(env, job, &rec, out))
 		goto out;
-	if (recorded_order(env, c, &rec, job, out))
+	/* the recorded order is the CA's of the record */
+	int rca = pipeline_rec_ca(pipeline_of(env), &rec);
+	memset(&scratch, 0, sizeof(scratch));
+	if (rca >= 0 && (c = pipeline_acme_ca(env, rca, &scratch)) &&
+	    recorded_order(env, c, &rec, job, out))
+		goto out;
+	if (!(c = choose(env, job, &rec, &ch, &h, out)))
 		goto out;
 	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (!still_delegated(env, job, &rec, names, n, out) ||
@@ -366,7 +479,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	if (!lease_free(env, &rec, out) || !sent_within_limit(env, out) ||
 	    !order_lease(env, job, &rec, out))
 		goto out;
-	order_new(env, job, c, names, n, &locked, out);
+	order_new(env, job, c, names, n, &ch, &h, &locked, out);
 out:
 	if (locked)
 		pthread_mutex_unlock(&ordering);

@@ -9,6 +9,8 @@
 #include "account.h"
 #include "acme.h"
 #include "ca_caps.h"
+#include "ca_cfg.h"
+#include "ca_health.h"
 #include "cfg.h"
 
 /* rotate-key on a CA that does not offer keyChange (README, dcvctl's exit
@@ -18,18 +20,22 @@
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: dcvctl account register --email E [--eab-kid K [--eab-hmac-file F]] [--key-type es256|es384|rs256]\n"
-	        "         (the EAB HMAC key: --eab-hmac-file, acme.eab_hmac_file or DCV_ACME_EAB_HMAC)\n"
-	        "       dcvctl account show\n"
-	        "       dcvctl account rotate-key [--key-type es256|es384|rs256]\n"
-	        "       dcvctl account deactivate --yes\n");
+	        "usage: dcvctl account register [--ca NAME] --email E [--eab-kid K [--eab-hmac-file F]]\n"
+	        "                               [--key-type es256|es384|rs256] [--force]\n"
+	        "         (the EAB HMAC key: --eab-hmac-file, the CA's eab_hmac_file or\n"
+	        "          DCV_ACME_EAB_HMAC / DCV_ACME_CAS_<NAME>_EAB_HMAC; --force replaces\n"
+	        "          a stored account the CA no longer accepts)\n"
+	        "       dcvctl account show [--ca NAME]\n"
+	        "       dcvctl account rotate-key [--ca NAME] [--key-type es256|es384|rs256]\n"
+	        "       dcvctl account deactivate [--ca NAME] --yes\n"
+	        "       (NAME: a CA of acme.cas; default \"default\", the single CA)\n");
 }
 
 /* Options of the subcommands; values borrowed from argv.  No secret is
  * taken from argv: every user of the machine reads it in ps or /proc. */
 struct args {
-	const char *email, *eab_kid, *eab_hmac_file, *key_type;
-	bool yes;
+	const char *email, *eab_kid, *eab_hmac_file, *key_type, *ca;
+	bool yes, force;
 };
 
 /* Parses "--name value" pairs after the subcommand; false on a bad one. */
@@ -52,8 +58,13 @@ static bool parse_args(int argc, char **argv, struct args *a)
 		}
 		else if (strcmp(argv[i], "--key-type") == 0)
 			slot = &a->key_type;
+		else if (strcmp(argv[i], "--ca") == 0)
+			slot = &a->ca;
 		else if (strcmp(argv[i], "--yes") == 0) {
 			a->yes = true;
+			continue;
+		} else if (strcmp(argv[i], "--force") == 0) {
+			a->force = true;
 			continue;
 		} else {
 			fprintf(stderr, "dcvctl account: unknown option %s\n", argv[i]);
@@ -96,9 +107,17 @@ static int key_type_arg(const char *s, enum crypto_key_type def,
 	return 0;
 }
 
+/* The CA an account command is about: the key prefix and the CA's name
+ * (its capabilities hash, ca_caps.h); the account's own hash is passed
+ * apart, as "prefix". */
+struct ca_at {
+	const char *prefix;
+	const char *ca;
+};
+
 static int cmd_register(struct args *a, const struct acme_opts *o,
                         redisContext *rc, const char *prefix,
-                        const struct account_kek *kek)
+                        const struct account_kek *kek, const struct ca_at *at)
 {
 	int rc_exit = 1;
 	struct crypto_key *key = NULL;
@@ -135,9 +154,10 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 		fprintf(stderr, "dcvctl account register: %s\n", account_strerror(as));
 		goto out;
 	}
-	if (ver != 0) {
+	if (ver != 0 && !a->force) {
 		fprintf(stderr, "dcvctl account register: an account is already stored "
-		        "(see \"dcvctl account show\")\n");
+		        "(see \"dcvctl account show\"; --force replaces one the CA no "
+		        "longer accepts)\n");
 		goto out;
 	}
 	if (crypto_key_new(kt, &key) != CRYPTO_OK ||
@@ -151,6 +171,12 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 		acme_error("register", st, c);
 		goto out;
 	}
+	/* --force: the stored account is dropped only now that the CA took
+	 * the new one (a refusal above leaves it as it was) */
+	if (ver != 0 && account_delete(rc, prefix) != ACCOUNT_OK) {
+		fprintf(stderr, "dcvctl account register: cannot remove the stored account\n");
+		goto out;
+	}
 	as = account_store_new(rc, prefix, kek, acme_account_url(c), key);
 	if (as != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl account register: registered %s at the CA but "
@@ -160,9 +186,9 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	}
 	printf("registered %s (%s%s)\n", acme_account_url(c), crypto_key_alg(key),
 	       kek->set ? ", key encrypted" : "");
-	if (ca_caps_seen(rc, prefix, CA_CAPS_DEFAULT, c, (long long)time(NULL)) != 0)
+	if (ca_caps_seen(rc, at->prefix, at->ca, c, (long long)time(NULL)) != 0)
 		fprintf(stderr, "dcvctl account register: could not record the CA's "
-		        "capabilities in %s:ca:%s\n", prefix, CA_CAPS_DEFAULT);
+		        "capabilities in %s:ca:%s\n", at->prefix, at->ca);
 	rc_exit = 0;
 out:
 	crypto_free_secret(file_hmac);
@@ -210,7 +236,7 @@ static int cmd_show(redisContext *rc, const char *prefix,
 
 static int cmd_rotate(struct args *args, const struct acme_opts *o,
                       redisContext *rc, const char *prefix,
-                      const struct account_kek *kek)
+                      const struct account_kek *kek, const struct ca_at *at)
 {
 	struct account a;
 	struct acme_client *c = NULL;
@@ -232,7 +258,7 @@ static int cmd_rotate(struct args *args, const struct acme_opts *o,
 		        "  nothing changed: %s keeps its key (key_version %lld); to change "
 		        "keys at this CA, deactivate the account and register a new one\n",
 		        pr->detail[0] ? ": " : "", pr->detail, a.url, a.key_version);
-		ca_caps_keychange(rc, prefix, CA_CAPS_DEFAULT, false, pr->detail[0] ? pr->detail
+		ca_caps_keychange(rc, at->prefix, at->ca, false, pr->detail[0] ? pr->detail
 		                  : acme_strerror(pr->status));
 		ret = EXIT_UNSUPPORTED;
 		goto out;
@@ -247,7 +273,7 @@ static int cmd_rotate(struct args *args, const struct acme_opts *o,
 	}
 	printf("rotated %s to key_version %lld (%s)\n", a.url, a.key_version,
 	       crypto_key_alg(a.key));
-	ca_caps_keychange(rc, prefix, CA_CAPS_DEFAULT, true, NULL);
+	ca_caps_keychange(rc, at->prefix, at->ca, true, NULL);
 	ret = 0;
 out:
 	acme_client_free(c);
@@ -289,14 +315,34 @@ out:
 	return ret;
 }
 
+/* The CA of ARGS (--ca, default "default") in L; -1 after saying why. */
+static int which_ca(const struct args *args, const struct ca_list *l)
+{
+	const char *name = args->ca ? args->ca : ACCOUNT_DEFAULT_CA;
+	int k = ca_find(l, name);
+
+	if (k < 0) {
+		fprintf(stderr, "dcvctl account: no CA named \"%s\" in the configuration "
+		        "(acme.cas:", name);
+		for (int i = 0; i < l->n; i++)
+			fprintf(stderr, " %s", l->ca[i].name);
+		fprintf(stderr, ")\n");
+	}
+	return k;
+}
+
 int ctl_account_main(int argc, char **argv, struct cfg *cfg,
                      redisContext *redis, const char *prefix)
 {
-	struct acme_opts o;
+	struct acme_opts so;
+	struct ca_list cas = { 0 };
+	/* the new-order buckets are the worker's business, not read here */
+	const struct rl_bucket any = { 0, 1 };
 	struct account_kek kek = { 0 };
 	struct args args;
-	int ret = 2;
-	memset(&o, 0, sizeof(o));
+	char hash[300];
+	int ret = 2, k;
+	memset(&so, 0, sizeof(so));
 	if (argc < 2) {
 		usage();
 		return 2;
@@ -306,33 +352,41 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 		usage();
 		return 2;
 	}
-	if (acme_cfg_load(cfg, &o) != 0) {
+	if (acme_cfg_load(cfg, &so) != 0 || ca_list_load(cfg, &any, &cas) != 0) {
 		cfg_print_errors(cfg, stderr, "dcvctl account: configuration");
 		ret = 2;
 		goto out;
 	}
-	enum account_status ks = account_kek_load(o.kek_file, &kek);
+	if ((k = which_ca(&args, &cas)) < 0)
+		goto out;
+	const struct acme_opts *o = &cas.ca[k].acme;
+	account_hash(prefix, cas.ca[k].name, hash, sizeof(hash));
+	const struct ca_at at = { prefix, cas.ca[k].name };
+	enum account_status ks = account_kek_load(so.kek_file, &kek);
 	if (ks != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl account: key-encryption key (%s) must hold "
 		        "64 hex digits or base64url of 32 bytes\n",
-		        o.kek_file ? o.kek_file : "DCV_ACME_KEK");
+		        so.kek_file ? so.kek_file : "DCV_ACME_KEK");
 		ret = 1;
 		goto out;
 	}
-	const char *why = account_kek_policy(&kek, o.allow_plaintext_keys);
+	const char *why = account_kek_policy(&kek, so.allow_plaintext_keys);
 	if (why && (strcmp(sub, "register") == 0 || strcmp(sub, "rotate-key") == 0)) {
 		fprintf(stderr, "dcvctl account %s: %s\n", sub, why);
 		ret = 2;
 		goto out;
 	}
-	if (strcmp(sub, "register") == 0)
-		ret = cmd_register(&args, &o, redis, prefix, &kek);
-	else if (strcmp(sub, "show") == 0)
-		ret = cmd_show(redis, prefix, &kek);
+	if (strcmp(sub, "register") == 0) {
+		ret = cmd_register(&args, o, redis, hash, &kek, &at);
+		if (ret == 0)
+			ca_health_ok(redis, prefix, cas.ca[k].name, "account registered",
+			             (long long)time(NULL) * 1000);
+	} else if (strcmp(sub, "show") == 0)
+		ret = cmd_show(redis, hash, &kek);
 	else if (strcmp(sub, "rotate-key") == 0)
-		ret = cmd_rotate(&args, &o, redis, prefix, &kek);
+		ret = cmd_rotate(&args, o, redis, hash, &kek, &at);
 	else if (strcmp(sub, "deactivate") == 0)
-		ret = cmd_deactivate(&args, &o, redis, prefix, &kek);
+		ret = cmd_deactivate(&args, o, redis, hash, &kek);
 	else {
 		fprintf(stderr, "dcvctl account: unknown command \"%s\"\n", sub);
 		usage();
@@ -340,6 +394,7 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 	}
 out:
 	account_kek_wipe(&kek);
-	acme_opts_free(&o);
+	ca_list_free(&cas);
+	acme_opts_free(&so);
 	return ret;
 }

@@ -1,14 +1,18 @@
 /*
- * ctl_account: "dcvctl account ..." — the fleet's shared ACME account.
+ * ctl_account: "dcvctl account ..." — the fleet's ACME account at one CA.
  *
- *   dcvctl account register --email E [--eab-kid K --eab-hmac H] [--key-type T]
- *   dcvctl account show
- *   dcvctl account rotate-key [--key-type T]
- *   dcvctl account deactivate --yes
+ *   dcvctl account register [--ca NAME] --email E [--eab-kid K --eab-hmac-file F]
+ *                           [--key-type T] [--force]
+ *   dcvctl account show [--ca NAME]
+ *   dcvctl account rotate-key [--ca NAME] [--key-type T]
+ *   dcvctl account deactivate [--ca NAME] --yes
  *
- * The ACME settings come from the "acme:" section of the configuration
- * (acme_cfg_load); the key-encryption key from acme.kek_file or the
- * environment variable DCV_ACME_KEK.  The private key is never printed.
+ * NAME is a CA of acme.cas (ca_cfg.h), default "default" (the single CA of
+ * a configuration without acme.cas).  The ACME settings are that CA's;
+ * the key-encryption key from acme.kek_file or the environment variable
+ * DCV_ACME_KEK.  register --force replaces a stored account (one the CA
+ * refuses) once the CA accepted the new one, and marks the CA healthy
+ * (ca_health.h).  The private key is never printed.
  */
 #ifndef DCV_CTL_ACCOUNT_H
 #define DCV_CTL_ACCOUNT_H

@@ -24,6 +24,7 @@
 
 #include "account.h"
 #include "acme.h"
+#include "ca_cfg.h"
 #include "certstore.h"
 #include "dname.h"
 
@@ -83,28 +84,48 @@ static enum acme_status ask_ca(struct ctl *c, const char *name, const char *chai
                                const struct reason *reason)
 {
 	struct acme_opts o;
+	struct ca_list cas = { 0 };
+	const struct rl_bucket any = { 0, 1 };
 	struct account_kek kek = { 0 };
 	struct account a = { 0 };
 	struct acme_client *ac = NULL;
 	enum acme_status st = ACME_E_INVAL;
+	char hash[300], key[400];
 
 	memset(&o, 0, sizeof(o));
-	if (acme_cfg_load(c->cfg, &o) != 0) {
+	if (acme_cfg_load(c->cfg, &o) != 0 || ca_list_load(c->cfg, &any, &cas) != 0) {
 		cfg_print_errors(c->cfg, stderr, "dcvctl revoke: configuration");
 		goto out;
 	}
+	/* the CA that issued it, with that CA's account */
+	queue_key(c->q, key, sizeof(key), "domain:");
+	snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", name);
+	const char *argv[] = { "HMGET", key, "issued_ca", "ca" };
+	struct queue_reply *r = ctl_run_argv(c, 4, argv);
+	const char *issuer = queue_reply_str(queue_reply_at(r, 0), NULL);
+	if (!issuer)
+		issuer = queue_reply_str(queue_reply_at(r, 1), NULL);
+	int k = issuer ? ca_find(&cas, issuer) : 0;
+	if (k < 0) {
+		fprintf(stderr, "dcvctl revoke: %s was issued by CA %.40s, not in acme.cas\n",
+		        name, issuer);
+		queue_reply_free(r);
+		goto out;
+	}
+	queue_reply_free(r);
+	account_hash(c->wc.q.prefix, cas.ca[k].name, hash, sizeof(hash));
 	if (account_kek_load(o.kek_file, &kek) != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl revoke: key-encryption key (%s) must hold "
 		        "64 hex digits or base64url of 32 bytes\n",
 		        o.kek_file ? o.kek_file : ACCOUNT_KEK_ENV);
 		goto out;
 	}
-	enum account_status as = account_load(queue_redis(c->q), c->wc.q.prefix, &kek, &a);
+	enum account_status as = account_load(queue_redis(c->q), hash, &kek, &a);
 	if (as != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl revoke: ACME account: %s\n", account_strerror(as));
 		goto out;
 	}
-	if (acme_client_new(&o, &ac) != ACME_OK) {
+	if (acme_client_new(&cas.ca[k].acme, &ac) != ACME_OK) {
 		fprintf(stderr, "dcvctl revoke: cannot create the ACME client\n");
 		goto out;
 	}
@@ -123,6 +144,7 @@ out:
 	acme_client_free(ac);
 	account_free(&a);
 	account_kek_wipe(&kek);
+	ca_list_free(&cas);
 	acme_opts_free(&o);
 	return st;
 }

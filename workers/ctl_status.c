@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_cfg.h"
 #include "dname.h"
 #include "lifecycle_cfg.h"
 
@@ -225,6 +226,69 @@ static void print_totals(json_t *root)
 	printf("\n");
 }
 
+/* Each configured CA's health record (<prefix>:ca:<name>, ca_health.h:
+ * state, reason, since, reprobe_at, failures, and the counters orders,
+ * fallback_orders, waits) into ROOT's "cas", in the order of preference.
+ * Returns 0, or -1 after saying why. */
+static int ca_stats(struct ctl *c, json_t *root)
+{
+	const struct rl_bucket any = { 0, 1 };
+	struct ca_list *l = calloc(1, sizeof(*l));
+	json_t *cas = json_array();
+	int ret = -1;
+
+	json_object_set_new(root, "cas", cas);
+	if (!l)
+		return -1;
+	if (ca_list_load(c->cfg, &any, l) != 0) {
+		cfg_print_errors(c->cfg, stderr, "dcvctl stats: configuration");
+		goto out;
+	}
+	for (int i = 0; i < l->n; i++) {
+		struct queue_reply *r = ctl_run(c, "HGETALL %s:ca:%s", c->wc.q.prefix,
+		                                l->ca[i].name);
+		if (!r)
+			goto out;
+		json_t *j = json_pack("{s:s,s:s}", "name", l->ca[i].name, "state", "healthy");
+		for (size_t k = 0; k + 1 < queue_reply_len(r); k += 2) {
+			const char *f = queue_reply_str(queue_reply_at(r, k), NULL);
+			const char *v = queue_reply_str(queue_reply_at(r, k + 1), NULL);
+			if (f && v && strcmp(f, "name") != 0)
+				json_object_set_new(j, f, json_string(v));
+		}
+		json_array_append_new(cas, j);
+		queue_reply_free(r);
+	}
+	ret = 0;
+out:
+	ca_list_free(l);
+	free(l);
+	return ret;
+}
+
+/* The CAs' lines (without --json). */
+static void print_cas(json_t *root)
+{
+	static const char *const fields[] = { "failures", "orders", "fallback_orders",
+	                                      "waits", "reason" };
+	size_t i;
+	json_t *j;
+
+	json_array_foreach(json_object_get(root, "cas"), i, j) {
+		char sv[256], sn[64];
+		const char *st = json_string_value(json_object_get(j, "state"));
+		printf("ca %s %s", ctl_term_safe(json_string_value(json_object_get(j, "name")),
+		                                  sn, sizeof(sn)),
+		       ctl_term_safe(st ? st : "healthy", sv, sizeof(sv)));
+		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			const char *v = json_string_value(json_object_get(j, fields[k]));
+			if (v && *v)
+				printf(" %s=%s", fields[k], ctl_term_safe(v, sv, sizeof(sv)));
+		}
+		printf("\n");
+	}
+}
+
 json_t *ctl_stats_collect(struct ctl *c)
 {
 	json_t *root = json_object(), *stages = json_object();
@@ -234,7 +298,7 @@ json_t *ctl_stats_collect(struct ctl *c)
 	for (int s = 0; s < STAGE_COUNT; s++)
 		if (stage_stats(c, (enum stage)s, now, stages) != 0)
 			goto fail;
-	if (totals(c, now, root) != 0)
+	if (totals(c, now, root) != 0 || ca_stats(c, root) != 0)
 		goto fail;
 	return root;
 fail:
@@ -280,6 +344,7 @@ int ctl_stats(struct ctl *c, int argc, char **argv)
 	}
 	print_stages(root);
 	print_totals(root);
+	print_cas(root);
 	json_decref(root);
 	return EXIT_OK;
 }

@@ -45,7 +45,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 
 	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
-	bucket_name(p->ca, "failed-authz", identifier, bucket, sizeof(bucket));
+	bucket_name(pipeline_cur_ca(env)->scope, "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	job_ctx_del(job, "chal_err");   /* the next order's errors are new */
@@ -141,7 +141,8 @@ static uint64_t renew_at(struct stage_env *env, struct acme_client *c,
  * of `issued`"): what a backend needs to act on it.  RENEWAL: the domain
  * had a certificate before this one.  A field that cannot be added (a byte
  * no event may carry) is left out, with a warning. */
-static void issued_fields(struct stage_env *env, const struct job *job, const char *names,
+static void issued_fields(struct stage_env *env, const struct job *job,
+                          const struct domain_rec *rec, const char *names,
                           const struct cert_summary *s, bool renewal, struct outcome *out)
 {
 	char key[400], na[24];
@@ -150,9 +151,12 @@ static void issued_fields(struct stage_env *env, const struct job *job, const ch
 	size_t l = strlen(key);
 	snprintf(key + l, sizeof(key) - l, "%s", job->domain);
 	snprintf(na, sizeof(na), "%lld", (long long)s->not_after);
+	const char *why = rec_str(rec, "ca_why", "preferred");
 	const char *kv[][2] = {
 		{ "names", names }, { "serial", s->serial }, { "not_after", na },
 		{ "cert_key", key }, { "renewal", renewal ? "1" : "0" },
+		{ "ca", pipeline_cur_ca(env)->name }, { "ca_why", why },
+		{ "fallback", strncmp(why, "fallback", 8) == 0 ? "1" : "0" },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		if (outcome_event_field(out, kv[i][0], kv[i][1]) != 0)
@@ -205,6 +209,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	if (domain_set(env, job, "serial", s.serial, "not_after", na,
 	               "renew_at", renew, "ari_id", s.ari_id, "issued_at", now,
 	               "issued_gen", gen, "first_issued_at", first,
+	               "issued_ca", pipeline_cur_ca(env)->name,
 	               "ari_next", ari_next ? an : NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);
@@ -215,7 +220,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	job_ctx_del(job, "renewal");
 	job_ctx_del(job, "chal_err");
 	fz_issued(s.serial, (long long)s.not_after, out);
-	issued_fields(env, job, rec_str(rec, "names", job->domain), &s, renewal, out);
+	issued_fields(env, job, rec, rec_str(rec, "names", job->domain), &s, renewal, out);
 }
 
 /* A ready order: the key is recorded before the CA sees its CSR (whatever
@@ -321,7 +326,7 @@ void stage_finalize(struct stage_env *env, struct job *job, struct outcome *out)
 	long long ra = -1;
 	enum acme_status st;
 
-	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, &rec, out)) ||
 	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
 		goto out;
 	if (st != ACME_OK && st != ACME_PENDING && st != ACME_E_INVALID) {

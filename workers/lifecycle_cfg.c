@@ -41,14 +41,6 @@ void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o)
 	o->max_invalid = (int)cfg_int(c, "lifecycle.max_invalid_authz", 3, 1, 100);
 	o->caa_check = cfg_bool(c, "lifecycle.caa_check", true);
 
-	size_t n = cfg_list_len(c, "acme.caa_identities");
-	if (n > CAA_IDENTITIES_MAX)
-		cfg_fail(c, "acme.caa_identities", "at most %d names", CAA_IDENTITIES_MAX);
-	for (size_t i = 0; i < n && i < CAA_IDENTITIES_MAX; i++)
-		o->caa_identities[o->n_caa_identities++] = cfg_list_str(c, "acme.caa_identities", i);
-	if (!n)
-		o->caa_identities[o->n_caa_identities++] = "letsencrypt.org";
-
 	/* Let's Encrypt: 300 new orders per account per 3 hours; 5 failed
 	 * authorizations per identifier per account per hour. */
 	o->new_orders.limit = cfg_int(c, "ratelimit.new_orders.limit", 300, 0, 1LL << 40);

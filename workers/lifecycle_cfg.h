@@ -1,6 +1,6 @@
 /*
  * lifecycle_cfg: the lifecycle and rate-limit configuration
- * (lifecycle.*, ratelimit.*, acme.caa_identities; schemas/lifecycle.md,
+ * (lifecycle.*, ratelimit.*; schemas/lifecycle.md,
  * "Configuration"), loaded once into an immutable struct.  dcv-worker's
  * stages and dcvctl (status, the configuration check) read it; this module
  * is all dcvctl links of the stages.
@@ -12,8 +12,6 @@
 
 #include "cfg.h"
 #include "ratelimit.h"
-
-#define CAA_IDENTITIES_MAX 8
 
 struct lifecycle_opts {
 	long long verify_max_wait_ms;   /* then "abandoned" (30 days) */
@@ -48,13 +46,12 @@ struct lifecycle_opts {
 	int max_invalid;                /* invalid authorizations in a row,
 	                                   then "failed" */
 	bool caa_check;
-	const char *caa_identities[CAA_IDENTITIES_MAX];
-	int n_caa_identities;
-	struct rl_bucket new_orders;    /* per account */
+	struct rl_bucket new_orders;    /* per account: each CA's default
+	                                   (ca_cfg.h) */
 	struct rl_bucket failed_authz;  /* per identifier */
 };
 
-/* Reads lifecycle.*, ratelimit.* and acme.caa_identities (defaults: Let's
+/* Reads lifecycle.* and ratelimit.* (defaults: Let's
  * Encrypt's published limits).  Errors are recorded in C. */
 void lifecycle_cfg_load(struct cfg *c, struct lifecycle_opts *o);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acme.h"
+#include "ca_cfg.h"
 #include "dns.h"
 #include "lifecycle_cfg.h"
 #include "txt_provider.h"
@@ -17,7 +18,15 @@ void modules_cfg_check(struct cfg *c, int with_provider)
 	struct lifecycle_opts lo;
 
 	lifecycle_cfg_load(c, &lo);
-	acme_cfg_load(c, &ao);   /* on error too, it may have allocated */
+	/* on error too, it may have allocated */
+	if (acme_cfg_load(c, &ao) == 0) {
+		struct ca_list *cas = calloc(1, sizeof(*cas));
+		if (cas) {
+			ca_list_load(c, &lo.new_orders, cas);
+			ca_list_free(cas);
+			free(cas);
+		}
+	}
 	acme_opts_free(&ao);
 	if (dno)
 		dns_cfg_load(c, dno);

@@ -269,7 +269,7 @@ static long long revoke(struct stage_env *env, const struct job *job,
 	              certstore_summary(chain, &leaf) == 0 && certstore_same_serial(leaf.serial, serial);
 	if (!ob_revoke_due(true, parked, stored, done))
 		goto out;
-	if (!(c = pipeline_acme(env, &scratch))) {
+	if (!(c = pipeline_acme_issuer(env, rec, &scratch))) {
 		wait = again;
 		goto out;
 	}
@@ -352,7 +352,8 @@ static void follow_ari(struct stage_env *env, const struct job *job,
 	if (!id[0] || (*next && *next > (long long)env->now_ms))
 		return;
 	memset(&scratch, 0, sizeof(scratch));
-	if (!(c = pipeline_acme(env, &scratch)) || acme_directory(c, &d) != ACME_OK ||
+	if (!(c = pipeline_acme_issuer(env, rec, &scratch)) || !pipeline_cur_ca(env)->ari ||
+	    acme_directory(c, &d) != ACME_OK ||
 	    !d->renewal_info) {
 		*next = 0;
 		return;

@@ -8,6 +8,7 @@
 #include "acme_outcome.h"
 #include "bucket.h"
 #include "ca_caps.h"
+#include "ca_health.h"
 #include "certstore.h"
 #include "log.h"
 #include "metrics.h"
@@ -84,7 +85,9 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 	if (!p)
 		return -1;
 	lifecycle_cfg_load(c, &p->lc);
-	acme_cfg_load(c, &p->acme);
+	/* the shared keys first: a CA's copy of them reports nothing again */
+	if (acme_cfg_load(c, &p->acme) == 0)
+		ca_list_load(c, &p->lc.new_orders, &p->cas);
 	dns_cfg_load(c, &p->dns);
 	p->have_txt = (wc->stage_mask & (1u << STAGE_PROVISION_TXT | 1u << STAGE_FINALIZE |
 	                                 1u << STAGE_OFFBOARD_CHECK)) != 0;
@@ -101,19 +104,18 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 		return -1;
 	if (load_keks(c, wc, p) != 0)
 		return -1;
-	const char *u = p->acme.directory_url, *h = strstr(u, "://");
-	h = h ? h + 3 : u;
-	snprintf(p->ca, sizeof(p->ca), "%.*s", (int)strcspn(h, "/"), h);
-
 	p->nthreads = (unsigned)wc->concurrency;
 	p->threads = calloc(p->nthreads, sizeof(*p->threads));
 	if (!p->threads)
 		return -1;
 	for (unsigned i = 0; i < p->nthreads; i++) {
 		struct stage_thread *t = &p->threads[i];
-		if (acme_client_new(&p->acme, &t->acme) != ACME_OK) {
-			cfg_fail(c, "acme", "cannot create the ACME client");
-			return -1;
+		for (int k = 0; k < p->cas.n; k++) {
+			if (acme_client_new(&p->cas.ca[k].acme, &t->ca[k].acme) != ACME_OK) {
+				cfg_fail(c, "acme", "cannot create the ACME client of CA %s",
+				         p->cas.ca[k].name);
+				return -1;
+			}
 		}
 		if (!(t->dns = dns_new(&p->dns, err, sizeof(err)))) {
 			cfg_fail(c, "dns", "%s", err);
@@ -141,13 +143,16 @@ void pipeline_release(void *deps)
 		return;
 	for (unsigned i = 0; p->threads && i < p->nthreads; i++) {
 		struct stage_thread *t = &p->threads[i];
-		acme_client_free(t->acme);
+		for (int k = 0; k < CA_MAX; k++) {
+			acme_client_free(t->ca[k].acme);
+			if (t->ca[k].have_account)
+				account_free(&t->ca[k].account);
+		}
 		dns_free(t->dns);
 		txt_provider_free(t->txt);
-		if (t->have_account)
-			account_free(&t->account);
 	}
 	free(p->threads);
+	ca_list_free(&p->cas);
 	acme_opts_free(&p->acme);
 	account_kek_wipe(&p->kek);
 	account_kek_wipe(&p->cert_kek);
@@ -186,7 +191,9 @@ struct txt_provider *pipeline_txt(struct stage_env *env)
 
 void pipeline_note_caps(struct stage_env *env)
 {
-	struct stage_thread *t = pipeline_thread(env);
+	struct pipeline *p = env->deps;
+	struct stage_thread *th = pipeline_thread(env);
+	struct ca_client *t = &th->ca[th->cur];
 	const struct acme_directory *d = acme_directory_cached(t->acme);
 	struct ca_caps caps;
 
@@ -194,59 +201,205 @@ void pipeline_note_caps(struct stage_env *env)
 		return;
 	ca_caps_from_directory(d, &caps);
 	t->caps_noted = ca_caps_record(queue_redis(env->q), queue_prefix(env->q),
-	                               CA_CAPS_DEFAULT, &caps,
+	                               p->cas.ca[th->cur].name, &caps,
 	                               (long long)(env->now_ms / 1000)) == 0;
 }
 
-struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out)
+struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outcome *out)
 {
 	struct pipeline *p = env->deps;
-	struct stage_thread *t = pipeline_thread(env);
+	struct stage_thread *th = pipeline_thread(env);
+	struct ca_client *t = &th->ca[ca];
 	redisContext *rc = queue_redis(env->q);
 	enum account_status as;
+	char hash[300];
 	bool changed;
 
+	th->cur = ca;
+	account_hash(queue_prefix(env->q), p->cas.ca[ca].name, hash, sizeof(hash));
 	acme_set_deadline(t->acme, env->deadline_ms);
 	pipeline_note_caps(env);
 	if (!t->have_account) {
-		as = account_load(rc, queue_prefix(env->q), &p->kek, &t->account);
+		as = account_load(rc, hash, &p->kek, &t->account);
 		if (as == ACCOUNT_OK) {
 			t->have_account = true;
 			t->account_checked_ms = env->now_ms;
 			acme_set_account(t->acme, t->account.key, t->account.url);
 			return t->acme;
 		}
+	} else if (t->stale) {
+		/* the CA refused it: read it again whatever its key_version (a
+		 * new registration starts at 1 again); the client signs with the
+		 * old one until the new one is there */
+		struct account fresh;
+		as = account_load(rc, hash, &p->kek, &fresh);
+		if (as == ACCOUNT_OK) {
+			acme_set_account(t->acme, fresh.key, fresh.url);
+			account_free(&t->account);
+			t->account = fresh;
+			t->stale = false;
+			t->account_checked_ms = env->now_ms;
+			return t->acme;
+		}
 	} else if (env->now_ms - t->account_checked_ms < ACCOUNT_CHECK_MS) {
 		return t->acme;
 	} else {
-		as = account_refresh(rc, queue_prefix(env->q), &p->kek, &t->account,
-		                     t->acme, &changed);
+		as = account_refresh(rc, hash, &p->kek, &t->account, t->acme, &changed);
 		if (as == ACCOUNT_OK) {
 			t->account_checked_ms = env->now_ms;
 			return t->acme;
 		}
 	}
 	if (as == ACCOUNT_NOTFOUND)
-		outcome_retry(out, 30000, "no ACME account in Redis: run "
-		              "\"dcvctl account register --email ...\"");
+		outcome_retry(out, 30000, "no ACME account for CA %s in Redis: run "
+		              "\"dcvctl account register --ca %s --email ...\"",
+		              p->cas.ca[ca].name, p->cas.ca[ca].name);
 	else
-		outcome_retry(out, -1, "ACME account: %s", account_strerror(as));
+		outcome_retry(out, -1, "ACME account of CA %s: %s", p->cas.ca[ca].name,
+		              account_strerror(as));
 	return NULL;
 }
 
-const char *pipeline_account_url(struct stage_env *env)
+int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec)
+{
+	const char *name = rec_str(rec, "ca", "");
+
+	return name[0] ? ca_find(&p->cas, name) : 0;
+}
+
+/* The client of the CA named in REC's FIELD (else "ca"; neither: the
+ * first CA); a CA no longer configured is a retry that says so. */
+static struct acme_client *acme_of(struct stage_env *env, const struct domain_rec *rec,
+                                   const char *field, struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	const char *name = rec_str(rec, field, rec_str(rec, "ca", ""));
+	int ca = name[0] ? ca_find(&p->cas, name) : 0;
+
+	if (ca < 0) {
+		outcome_retry(out, 600000, "the CA %.40s is not in acme.cas any more", name);
+		return NULL;
+	}
+	return pipeline_acme_ca(env, ca, out);
+}
+
+struct acme_client *pipeline_acme(struct stage_env *env, const struct domain_rec *rec,
+                                  struct outcome *out)
+{
+	return acme_of(env, rec, "ca", out);
+}
+
+struct acme_client *pipeline_acme_issuer(struct stage_env *env, const struct domain_rec *rec,
+                                         struct outcome *out)
+{
+	return acme_of(env, rec, "issued_ca", out);
+}
+
+const struct ca_conf *pipeline_cur_ca(struct stage_env *env)
+{
+	struct pipeline *p = env->deps;
+	return &p->cas.ca[pipeline_thread(env)->cur];
+}
+
+const char *pipeline_account_url(struct stage_env *env, int ca)
 {
 	struct outcome scratch;
-	struct acme_client *c = pipeline_acme(env, &scratch);
+	struct acme_client *c = pipeline_acme_ca(env, ca, &scratch);
 	return c ? acme_account_url(c) : NULL;
+}
+
+void pipeline_ca_count(const char *name, const char *help, const char *ca,
+                       const char *key, const char *value)
+{
+	char labels[256];
+
+	if (metrics_labels(labels, sizeof(labels), "ca", ca, key, value, NULL) == METRICS_OK)
+		metrics_counter_add(name, help, labels, 1);
+}
+
+void pipeline_ca_health_gauge(const char *ca, bool healthy)
+{
+	char labels[128];
+
+	if (metrics_labels(labels, sizeof(labels), "ca", ca, NULL) == METRICS_OK)
+		metrics_gauge_set(metrics_gauge(METRICS_CA_HEALTHY, METRICS_CA_HEALTHY_HELP,
+		                                labels), healthy ? 1 : 0);
+}
+
+/* Whether the account T signs with is still the one stored in HASH, and
+ * no rotation of its key is under way: a thread that signed with one
+ * replaced since (dcvctl account register --force), or between keyChange
+ * and the new key's promotion, says nothing of the CA's health. */
+static bool account_current(struct stage_env *env, const struct ca_client *t,
+                            const char *hash)
+{
+	const char *argv[] = { "HMGET", hash, "url", "pending_key" };
+	struct queue_reply *r = queue_command(env->q, 4, argv, NULL);
+	const char *url = queue_reply_str(queue_reply_at(r, 0), NULL);
+	bool same = url && t->account.url && strcmp(url, t->account.url) == 0 &&
+	            !queue_reply_str(queue_reply_at(r, 1), NULL);
+	queue_reply_free(r);
+	return same;
+}
+
+/* A failure of CA counted in its health record (ca_health.h): an outage
+ * (no answer, 5xx) counts towards acme.ca_health.failures; an account the
+ * CA refuses (not for a rotated key) makes it unhealthy at once, and the
+ * thread loads the account again at its next use. */
+static void ca_health_note(struct stage_env *env, struct ca_client *t,
+                           const struct ca_conf *ca, const struct acme_failure *f,
+                           const char *what, const struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+	/* newOrder is where a CA refuses the account as such (paused,
+	 * deactivated, unknown); a refusal of another request may be that
+	 * order's own */
+	bool refused = f->st == ACME_E_UNAUTHORIZED || f->st == ACME_E_NOACCOUNT ||
+	               f->st == ACME_E_USERACTION;
+	bool account = refused && !f->key_moved && strcmp(what, "new order") == 0;
+	char hash[300], reason[CA_REASON_MAX];
+	const char *kind;
+
+	if (account) {
+		account_hash(queue_prefix(env->q), ca->name, hash, sizeof(hash));
+		if (!t->have_account || !account_current(env, t, hash)) {
+			t->stale = true;   /* replaced since: load the new one */
+			return;
+		}
+		kind = "account refused";
+	} else if (out->outage) {
+		kind = "no answer";
+	} else {
+		t->stale = t->stale || (refused && !f->key_moved);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s: %s: %.80s (%.60s)", kind, what, f->detail,
+	         f->type);
+	for (char *s = reason; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
+	int r = ca_health_failed(queue_redis(env->q), queue_prefix(env->q), ca->name, reason,
+	                         (long long)env->now_ms, p->cas.health_failures,
+	                         p->cas.health_reprobe_ms, account);
+	if (r == 1) {
+		log_msg(LOG_WARN, "CA %s is unhealthy: %s", ca->name, reason);
+		pipeline_ca_health_gauge(ca->name, false);
+		pipeline_ca_count(METRICS_CA_UNHEALTHY, METRICS_CA_UNHEALTHY_HELP, ca->name,
+		                  NULL, NULL);
+	}
+	pipeline_ca_count(METRICS_CA_FAILURES, METRICS_CA_FAILURES_HELP, ca->name, "kind",
+	                  account ? "account" : "outage");
+	t->stale = true;   /* loaded anew at its next use */
 }
 
 void pipeline_acme_failed(struct stage_env *env, const struct job *job,
                          enum acme_status st, const char *what, struct outcome *out)
 {
-	struct pipeline *p = pipeline_of(env);
-	struct stage_thread *t = pipeline_thread(env);
+	struct stage_thread *th = pipeline_thread(env);
+	struct ca_client *t = &th->ca[th->cur];
+	const struct ca_conf *ca = pipeline_cur_ca(env);
 	const struct acme_problem *pr = acme_last_problem(t->acme);
+	char hash[300];
 	char labels[256], name[600];
 	long long v = 0, block_ms = 0;
 	struct acme_failure f = {
@@ -255,22 +408,26 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 		.detail = pr->detail[0] ? pr->detail : acme_strerror(st),
 		.retry_after_ms = pr->retry_after_ms,
 		.attempt = job->attempt,
-		.orders_period_ms = p->lc.new_orders.period_ms,
+		.orders_period_ms = ca->new_orders.period_ms,
 	};
 
 	if (metrics_labels(labels, sizeof(labels), "type", f.type, NULL) == METRICS_OK)
 		metrics_counter_add(METRICS_ACME_PROBLEMS, METRICS_ACME_PROBLEMS_HELP,
 		                    labels, 1);
+	account_hash(queue_prefix(env->q), ca->name, hash, sizeof(hash));
 	f.key_moved = account_key_refused(st) && t->have_account &&
-	              account_version(queue_redis(env->q), queue_prefix(env->q), &v) ==
+	              account_version(queue_redis(env->q), hash, &v) ==
 	              ACCOUNT_OK && v != t->account.key_version;
-	switch (acme_outcome_decide(&f, what, out, &block_ms)) {
+	enum acme_effect eff = acme_outcome_decide(&f, what, out, &block_ms);
+	ca_health_note(env, t, ca, &f, what, out);
+	switch (eff) {
 	case ACME_EFFECT_BLOCK:
-		ratelimit(env->q, bucket_name(p->ca, "new-orders", NULL, name, sizeof(name)),
-		          &p->lc.new_orders, RL_BLOCK, env->now_ms,
+		ratelimit(env->q, bucket_name(ca->scope, "new-orders", NULL, name, sizeof(name)),
+		          &ca->new_orders, RL_BLOCK, env->now_ms,
 		          env->now_ms + (uint64_t)block_ms);
 		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
 		                    "bucket=\"ca\"", 1);
+		pipeline_ca_count(METRICS_CA_WAITS, METRICS_CA_WAITS_HELP, ca->name, "bucket", "ca");
 		break;
 	case ACME_EFFECT_RELOAD:
 		t->account_checked_ms = 0;   /* reload at the next job */

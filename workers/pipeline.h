@@ -1,7 +1,7 @@
 /*
  * pipeline: dcv-worker's dependencies (struct stage_env.deps) and what each
- * worker thread holds: an ACME client signing with the fleet's account, a
- * DNS context and a TXT provider.  The stages get their clients here only,
+ * worker thread holds: an ACME client per CA (ca_cfg.h), each signing with
+ * that CA's account, a DNS context and a TXT provider.  The stages get their clients here only,
  * each bounded by the job's deadline (env->deadline_ms).
  *
  * Here too is what needs those clients: a failed ACME call turned into an
@@ -22,33 +22,42 @@
 
 #include "account.h"
 #include "acme.h"
+#include "ca_cfg.h"
 #include "dns.h"
 #include "domain_rec.h"
 #include "lifecycle_cfg.h"
 #include "txt_provider.h"
 #include "worker.h"
 
-/* One worker thread's connections to the world. */
-struct stage_thread {
+/* One worker thread's client of one CA, and that CA's account. */
+struct ca_client {
 	struct acme_client *acme;
-	struct dns_ctx *dns;
-	struct txt_provider *txt;
 	struct account account;
 	bool have_account;
 	bool caps_noted;              /* the CA's capabilities recorded */
 	uint64_t account_checked_ms;  /* last look at the stored key_version */
+	bool stale;                   /* the CA refused it: load it anew */
+};
+
+/* One worker thread's connections to the world. */
+struct stage_thread {
+	struct ca_client ca[CA_MAX];  /* by the index of the CA in the list */
+	int cur;                      /* the CA of the last pipeline_acme*() */
+	struct dns_ctx *dns;
+	struct txt_provider *txt;
 };
 
 /* dcv-worker's dependencies (struct stage_env.deps). */
 struct pipeline {
 	struct lifecycle_opts lc;
-	struct acme_opts acme;
+	struct acme_opts acme;        /* the shared acme.* keys (timeouts, KEKs,
+	                                 cert_key_type); a CA's own are in cas */
+	struct ca_list cas;
 	struct dns_opts dns;
 	struct txt_provider_opts txt;
 	bool have_txt;
 	struct account_kek kek;       /* the account key's */
 	struct account_kek cert_kek;  /* the certificates' keys' (finalize) */
-	char ca[256];             /* the CA's host: rate-limit buckets */
 	struct stage_thread *threads;
 	unsigned nthreads;
 };
@@ -61,28 +70,56 @@ void pipeline_release(void *deps);
 struct pipeline *pipeline_of(struct stage_env *env);
 struct stage_thread *pipeline_thread(struct stage_env *env);
 
-/* The thread's ACME client, signing with the fleet's account (loaded from
- * Redis, reloaded when another process rotated the key), its requests
- * bounded by the job's deadline (env->deadline_ms).  NULL with OUT set to
- * a retry when there is no account or Redis failed. */
-struct acme_client *pipeline_acme(struct stage_env *env, struct outcome *out);
+/* The thread's ACME client of CA number CA (ca_cfg.h), signing with that
+ * CA's account (loaded from Redis, reloaded when another process rotated
+ * the key), its requests bounded by the job's deadline (env->deadline_ms).
+ * It becomes the thread's current CA (pipeline_acme_failed,
+ * pipeline_cur_ca).  NULL with OUT set to a retry when there is no account
+ * or Redis failed. */
+struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outcome *out);
 
 /* The CA's capabilities (ca_caps.h) recorded, once per thread, from the
- * directory its client fetched for a job: never a request of its own,
- * which would spend the job's deadline.  pipeline_acme() calls it, and
+ * directory the current CA's client fetched for a job: never a request of its own,
+ * which would spend the job's deadline.  pipeline_acme_ca() calls it, and
  * finalize after its ACME calls (every issuance records them). */
 void pipeline_note_caps(struct stage_env *env);
 
-/* The fleet's account URL (for CAA's accounturi), or NULL when there is
+/* The index of the CA the record REC names ("ca": the CA of its order and
+ * of the certificate it issued), the first CA when it names none (a record
+ * of a single-CA fleet), -1 when it names one no longer configured. */
+int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec);
+
+/* pipeline_acme_ca() for the CA of REC's order (pipeline_rec_ca); a CA no
+ * longer configured is a retry that says so. */
+struct acme_client *pipeline_acme(struct stage_env *env, const struct domain_rec *rec,
+                                  struct outcome *out);
+
+/* The same for the CA that issued REC's certificate ("issued_ca", else
+ * "ca"): revocation and ARI ask that one. */
+struct acme_client *pipeline_acme_issuer(struct stage_env *env, const struct domain_rec *rec,
+                                         struct outcome *out);
+
+/* The thread's current CA (of the last pipeline_acme*()). */
+const struct ca_conf *pipeline_cur_ca(struct stage_env *env);
+
+/* CA number CA's account URL (for CAA's accounturi), or NULL when there is
  * none yet. */
-const char *pipeline_account_url(struct stage_env *env);
+const char *pipeline_account_url(struct stage_env *env, int ca);
 
 /* acme_outcome_decide() for status ST of the thread's last ACME call (WHAT
- * names it: "new order"), performed: counts dcv_acme_problems_total, blocks
- * the CA's new-order bucket on rateLimited, marks the account for a reload
- * when the CA refused its key. */
+ * names it: "new order"), to the current CA, performed: counts
+ * dcv_acme_problems_total, blocks the CA's new-order bucket on rateLimited,
+ * marks the account for a reload when the CA refused its key. */
 void pipeline_acme_failed(struct stage_env *env, const struct job *job,
                           enum acme_status st, const char *what, struct outcome *out);
+
+/* Counts one in the counter NAME (HELP) with the label ca="CA" and, when
+ * KEY is not NULL, KEY="VALUE" (the dcv_ca_* counters of metrics.h). */
+void pipeline_ca_count(const char *name, const char *help, const char *ca,
+                       const char *key, const char *value);
+
+/* Sets dcv_ca_healthy{ca="CA"} (metrics.h) to HEALTHY. */
+void pipeline_ca_health_gauge(const char *ca, bool healthy);
 
 /* The thread's DNS context and TXT provider (NULL in a worker without
  * provision-txt, finalize and offboard-check), given env->deadline_ms as

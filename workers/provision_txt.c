@@ -204,7 +204,7 @@ void stage_provision_txt(struct stage_env *env, struct job *job, struct outcome 
 	int n = 0;
 
 	memset(ch, 0, sizeof(ch));
-	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, out)) ||
+	if (!gate_pass(env, job, &rec, out) || !(c = pipeline_acme(env, &rec, out)) ||
 	    !order_fetch(c, job, &rec, &order, &st, &ra, out))
 		goto out;
 	switch (pt_order(st, out)) {

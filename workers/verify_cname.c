@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca_choice.h"
 #include "caa.h"
 #include "domain_rec.h"
 #include "gate.h"
@@ -143,29 +144,59 @@ static bool delegation(struct stage_env *env, struct job *job,
 	return true;
 }
 
-/* CAA of every name, as the CA will evaluate it. */
-static bool caa_allows(struct stage_env *env, const struct domain_rec *rec,
-                       char (*names)[DNAME_MAX + 2], int n, struct outcome *out)
+/* CAA of every name, as each CA of JOB's tenant (ca_candidates) will
+ * evaluate it (its identities, its account's URL for accounturi): the CAs
+ * that may issue for all the names,
+ * comma-separated, into CAS (the record's "cas"; ca_choice.h), or *CAS
+ * NULL when CAA is not checked (every CA).  False with OUT set when no CA
+ * may: caa-blocked when each is forbidden, else (a lookup failed) later. */
+static bool caa_allows(struct stage_env *env, const struct job *job,
+                       const struct domain_rec *rec,
+                       char (*names)[DNAME_MAX + 2], int n, char *cas, size_t caslen,
+                       bool *checked, struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
-	struct caa_result res;
+	const struct ca_list *l = &p->cas;
+	struct caa_result res, bad;
+	const char *bad_name = NULL;
+	bool allowed[CA_MAX] = { false }, any = false;
+	int order[CA_MAX];
 
+	*checked = p->lc.caa_check;
 	if (!p->lc.caa_check)
 		return true;
-	struct caa_policy pol = {
-		.issuers = p->lc.caa_identities,
-		.n_issuers = (size_t)p->lc.n_caa_identities,
-		.account_uri = pipeline_account_url(env),
-		.method = "dns-01",
-	};
-	for (int i = 0; i < n; i++) {
-		if (dns_caa_check(pipeline_dns(env), names[i], false, &pol, &res) != 0) {
-			outcome_fail(out, "%s: not a name CAA can be checked for", names[i]);
-			return false;
+	/* only the CAs the domain's tenant may use (ca_candidates) */
+	int m = ca_candidates(l, job->tenant, order);
+	for (int j = 0; j < m; j++) {
+		int k = order[j];
+		struct caa_policy pol = {
+			.issuers = l->ca[k].caa_ptr,
+			.n_issuers = (size_t)l->ca[k].n_caa,
+			.account_uri = pipeline_account_url(env, k),
+			.method = "dns-01",
+		};
+		allowed[k] = true;
+		for (int i = 0; i < n && allowed[k]; i++) {
+			if (dns_caa_check(pipeline_dns(env), names[i], false, &pol, &res) != 0) {
+				outcome_fail(out, "%s: not a name CAA can be checked for", names[i]);
+				return false;
+			}
+			if (res.verdict == CAA_ALLOWED)
+				continue;
+			allowed[k] = false;
+			/* what is said when no CA may: a lookup that failed (it may
+			 * allow one) before a refusal */
+			if (!bad_name || (bad.verdict == CAA_FORBIDDEN &&
+			                  res.verdict != CAA_FORBIDDEN)) {
+				bad = res;
+				bad_name = names[i];
+			}
 		}
-		if (!vc_caa(names[i], &res, rec_str(rec, "state", ""), out))
-			return false;
+		any = any || allowed[k];
 	}
+	if (!any)
+		return vc_caa(bad_name, &bad, rec_str(rec, "state", ""), out);
+	ca_allowed_join(l, allowed, cas, caslen);
 	return true;
 }
 
@@ -174,7 +205,8 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 	struct pipeline *p = pipeline_of(env);
 	struct domain_rec rec = { 0 };
 	char names[NAMES_MAX][DNAME_MAX + 2];
-	char gen[24], at[24];
+	char gen[24], at[24], cas[CA_MAX * (CA_NAME_MAX + 1) + 1];
+	bool checked = false;
 
 	if (!claim(env, job, out) || !gate_pass(env, job, &rec, out))
 		goto out;
@@ -187,7 +219,8 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 		job_ctx_set_int(job, "nudge_seen", nudged);
 	}
 	int n = rec_names(&rec, job, names, NAMES_MAX);
-	if (!delegation(env, job, names, n, out) || !caa_allows(env, &rec, names, n, out)) {
+	if (!delegation(env, job, names, n, out) ||
+	    !caa_allows(env, job, &rec, names, n, cas, sizeof(cas), &checked, out)) {
 		vc_wake_by_deadline(&env->cfg->policy[STAGE_VERIFY_CNAME], job->attempt,
 		                    env->now_ms, job->since, p->lc.verify_max_wait_ms,
 		                    env->now_ms * 0x9E3779B97F4A7C15ull, out);
@@ -200,8 +233,9 @@ void stage_verify_cname(struct stage_env *env, struct job *job, struct outcome *
 	 * is written by the fleet only): create-order looks again when this is
 	 * old, and takes a new place */
 	if (domain_set(env, job, "verified_gen", gen, "verified_at", at,
+	               "cas", checked ? cas : NULL,
 	               "rl_slot", (const char *)NULL, "rl_shift", (const char *)NULL,
-	               (const char *)NULL) != 0) {
+	               "rl_ca", (const char *)NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);
 		goto out;

@@ -328,9 +328,11 @@ static int cmd_account_worker(struct acme_client *c, const struct opts *o)
 	char *list = strdup(o->names ? o->names : "");
 	struct order_arg oa = { names, split(list, names, 10) };
 	int ret = 1;
+	char hash[300];
 	redisContext *rc = redis_connect(o->redis);
+	account_hash(o->prefix, NULL, hash, sizeof(hash));
 	if (!rc || account_kek_load(NULL, &kek) != ACCOUNT_OK ||
-	    account_load(rc, o->prefix, &kek, &a) != ACCOUNT_OK) {
+	    account_load(rc, hash, &kek, &a) != ACCOUNT_OK) {
 		free(list);
 		redisFree(rc);
 		return other_fail("cannot load the account");
@@ -346,7 +348,7 @@ static int cmd_account_worker(struct acme_client *c, const struct opts *o)
 	st = do_order(c, &oa);
 	bool changed = false;
 	if (account_key_refused(st) &&
-	    account_refresh(rc, o->prefix, &kek, &a, c, &changed) == ACCOUNT_OK && changed)
+	    account_refresh(rc, hash, &kek, &a, c, &changed) == ACCOUNT_OK && changed)
 		st = do_order(c, &oa);
 	if (st != ACME_OK) {
 		ret = acme_fail(c, st, "order-after-rotate");

@@ -200,3 +200,15 @@ def program(name):
         if os.path.exists(p):
             return p
     raise FileNotFoundError(f"{name} not built under {BUILD}")
+
+
+def metrics(port):
+    """A worker's /metrics on 127.0.0.1:PORT as {series: value}."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        out = {}
+        for line in r.read().decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out

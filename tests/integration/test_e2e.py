@@ -352,15 +352,7 @@ def test_invalid_authorizations_back_to_verify_then_failed(tmp):
 
 # ----------------------------------------------------- the rate limiter
 
-def metrics(port):
-    import urllib.request
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        out = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
+metrics = harness.metrics
 
 
 def test_rate_limiter_delays_orders_and_metrics_count(tmp):
