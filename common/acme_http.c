@@ -262,6 +262,14 @@ static bool set_method(CURL *c, const char *method, const char *body,
 	return true;
 }
 
+/* BUNDLE is the only trust: Debian's libcurl would otherwise also trust its
+ * compiled-in CA directory (/etc/ssl/certs) beside it. */
+static void trust_only(CURL *c, const char *bundle)
+{
+	curl_easy_setopt(c, CURLOPT_CAINFO, bundle);
+	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+}
+
 enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
                                    const char *url, const char *body,
                                    const char *accept,
@@ -302,12 +310,8 @@ enum acme_http_status acme_http_do(struct acme_http *h, const char *method,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
-	/* a bundle given is the only trust: Debian's libcurl would otherwise
-	 * also trust its compiled-in CA path (/etc/ssl/certs) */
-	if (h->ca_bundle) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
-		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
-	}
+	if (h->ca_bundle)
+		trust_only(c, h->ca_bundle);
 	if (!set_method(c, method, body, &hdrs))
 		return ACME_HTTP_EINVAL;
 	if (accept) {

@@ -425,6 +425,14 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 		v[j].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
 		                        env->now_ms, 0) == 0;
 	}
+	/* health routes orders around a CA, it does not stop them: with no
+	 * allowed CA left that is not marked unhealthy, they go on as with a
+	 * single CA (each job's own backoff; the line's outage block) */
+	bool other = false;
+	for (int j = 0; j < m; j++)
+		other = other || (v[j].allowed && v[j].account && !hs[j].unhealthy);
+	for (int j = 0; j < m && !other; j++)
+		v[j].healthy = true;
 	int k = ca_choose(v, names, m, renewal, held, ch);
 	if (k < 0) {
 		/* verify-cname found no CA allowed only when the record says so */
@@ -434,7 +442,7 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 		return NULL;
 	}
 	*h = hs[k];
-	if (hs[k].unhealthy &&
+	if (other && hs[k].unhealthy &&
 	    !ca_health_probe(rc, queue_prefix(env->q), names[k], (long long)env->now_ms,
 	                     l->health_reprobe_ms)) {
 		outcome_retry(out, 1000, "CA %s is being probed by another worker", names[k]);
