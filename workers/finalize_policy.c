@@ -66,7 +66,20 @@ void fz_redact(const char *detail, const char *token, char *out, size_t len)
 			s += strspn(s, b64);
 			continue;
 		}
-		out[o++] = *s++;
+		/* a control byte (a newline, an escape sequence) becomes a space:
+		 * the text goes to last_error, the events and terminals */
+		unsigned char ch = (unsigned char)*s++;
+		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	/* a multi-byte character cut at the end is left out whole */
+	size_t k = o;
+	while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80 && o - k < 3)
+		k--;
+	if (k > 0 && (unsigned char)out[k - 1] >= 0xc0) {
+		unsigned char lead = (unsigned char)out[k - 1];
+		size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+		if (o - (k - 1) < need)
+			o = k - 1;
 	}
 	out[o] = '\0';
 }

@@ -63,7 +63,9 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
 /* DETAIL (the CA's text) into OUT (LEN bytes) with every key authorization
  * of TOKEN (the token, then its run of base64url and '.') replaced by
  * "[key authorization]": step-ca quotes the one it expected ("expected
- * <token>.<thumbprint>"), and key authorizations are never logged. */
+ * <token>.<thumbprint>"), and key authorizations are never logged.  Control
+ * bytes become spaces and a multi-byte character cut at the end is left
+ * out: the text is a hostile CA's, bound for last_error and the events. */
 void fz_redact(const char *detail, const char *token, char *out, size_t len);
 
 /* A short fingerprint of a challenge error's text (FNV-1a), kept in the

@@ -128,6 +128,16 @@ static void test_redact(void **state)
 	assert_string_equal(small, "ab [key aut");
 	fz_redact("abcdefghijklmnopq", tok, small, sizeof(small));
 	assert_string_equal(small, "abcdefghijk");
+	/* a hostile CA's control bytes never reach last_error or a terminal */
+	fz_redact("line\nforged=1\r\x1b[2Jx\x7f\ty", NULL, out, sizeof(out));
+	assert_string_equal(out, "line forged=1  [2Jx  y");
+	/* nor half a character: "abcdefghi" then a 3-byte one cut after 2 */
+	fz_redact("abcdefghi\xe2\x82\xac", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefghi");
+	fz_redact("abcdefgh\xe2\x82\xac", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefgh\xe2\x82\xac");
+	fz_redact("abcdefghij\xc3\xa9", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefghij");
 }
 
 /* Each error is told from the others; none is 0. */
