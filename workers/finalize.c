@@ -56,10 +56,12 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
  * (RFC 8555 section 8.2 retries: Pebble and Let's Encrypt make it invalid,
  * step-ca keeps it pending) shown, once per new error as an event, and the
  * wait bounded by lifecycle.validation_timeout_ms from the moment the job
- * came to finalize (the challenges answered).  FZ_WAIT or FZ_INVALID with
- * the reason in DETAIL. */
-static enum fz_step pending(struct stage_env *env, struct job *job, const struct acme_authz *a,
-                            long long ra, char *detail, size_t len, struct outcome *out)
+ * first came to finalize for this order (the challenges answered), kept in
+ * the record's "validating_at".  FZ_WAIT or FZ_INVALID with the reason in
+ * DETAIL. */
+static enum fz_step pending(struct stage_env *env, struct job *job, const struct domain_rec *rec,
+                            const struct acme_authz *a, long long ra, char *detail, size_t len,
+                            struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
 	static const char urn[] = "urn:ietf:params:acme:error:";
@@ -74,8 +76,15 @@ static enum fz_step pending(struct stage_env *env, struct job *job, const struct
 	fz_redact(raw, a->dns01_token, err, sizeof(err));
 	uint32_t id = fz_error_id(err);
 	bool new_err = id && job_ctx_int(job, "chal_err", 0) != (int64_t)id;
-	long long waited = job->since && env->now_ms > job->since
-	                   ? (long long)(env->now_ms - job->since) : 0;
+	char at[2200];
+	long long start = fz_validating_since(rec_str(rec, "validating_at", NULL),
+	                                      rec_str(rec, "order_url", NULL), job->since,
+	                                      env->now_ms, at, sizeof(at));
+	long long waited = (long long)env->now_ms - start;
+
+	/* best effort: a Redis that fails it measures from this run's start */
+	if (at[0])
+		domain_set(env, job, "validating_at", at, (const char *)NULL);
 
 	if (new_err)
 		job_ctx_set_int(job, "chal_err", (int64_t)id);
@@ -100,7 +109,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		                             out);
 		late[0] = '\0';
 		if (step == FZ_WAIT)
-			step = pending(env, job, &a, ra, late, sizeof(late), out);
+			step = pending(env, job, rec, &a, ra, late, sizeof(late), out);
 		if (step == FZ_INVALID && !late[0])
 			fz_redact(a.error.detail[0] ? a.error.detail : acme_strerror(st),
 			          a.dns01_token, late, sizeof(late));

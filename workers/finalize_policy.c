@@ -1,7 +1,9 @@
 /* finalize's decisions; see finalize_policy.h. */
 #include "finalize_policy.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,6 +49,28 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
 	if (new_err)
 		outcome_event(out, EVENT_CHALLENGE_ERROR);
 	return FZ_WAIT;
+}
+
+long long fz_validating_since(const char *stored, const char *order_url, uint64_t since,
+                              uint64_t now, char *write, size_t len)
+{
+	const char *url = order_url ? order_url : "";
+	char *end;
+
+	if (len)
+		write[0] = '\0';
+	if (stored) {
+		errno = 0;
+		long long at = strtoll(stored, &end, 10);
+		if (!errno && end != stored && *end == ' ' && at > 0 && (uint64_t)at <= now &&
+		    strcmp(end + 1, url) == 0)
+			return at;
+	}
+	long long start = (long long)(since && since <= now ? since : now);
+	int n = snprintf(write, len, "%lld %s", start, url);
+	if (len && (n < 0 || (size_t)n >= len))
+		write[0] = '\0';   /* too long to keep: this run's start, unkept */
+	return start;
 }
 
 void fz_redact(const char *detail, const char *token, char *out, size_t len)

@@ -140,6 +140,42 @@ static void test_redact(void **state)
 	assert_string_equal(small, "abcdefghij");
 }
 
+/* The wait's start is the record's, for this order: a restart, a reclaim
+ * or a job sent again (its "since" forged in the future) cannot hold off
+ * lifecycle.validation_timeout_ms. */
+static void test_validating_since(void **state)
+{
+	(void)state;
+	char w[128];
+	const char *url = "https://ca.example/order/1";
+
+	/* first look: the job's since, to be kept */
+	assert_int_equal(fz_validating_since(NULL, url, 1000, 5000, w, sizeof(w)), 1000);
+	assert_string_equal(w, "1000 https://ca.example/order/1");
+	/* kept: a later job's since (reset by a resend) does not move it */
+	assert_int_equal(fz_validating_since("1000 https://ca.example/order/1", url, 4000, 9000,
+	                                     w, sizeof(w)), 1000);
+	assert_string_equal(w, "");
+	/* a since in the future is now, never later */
+	assert_int_equal(fz_validating_since(NULL, url, 99999999, 5000, w, sizeof(w)), 5000);
+	assert_string_equal(w, "5000 https://ca.example/order/1");
+	assert_int_equal(fz_validating_since(NULL, url, 0, 5000, w, sizeof(w)), 5000);
+	/* another order's start, a start in the future or garbage: anew */
+	assert_int_equal(fz_validating_since("10 https://ca.example/order/0", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_string_equal(w, "3000 https://ca.example/order/1");
+	assert_int_equal(fz_validating_since("6000 https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_int_equal(fz_validating_since("x https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_int_equal(fz_validating_since("-5 https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	/* too long to keep: measured, not written */
+	char tiny[8];
+	assert_int_equal(fz_validating_since(NULL, url, 3000, 5000, tiny, sizeof(tiny)), 3000);
+	assert_string_equal(tiny, "");
+}
+
 /* Each error is told from the others; none is 0. */
 static void test_error_id(void **state)
 {
@@ -290,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_pending_too_long_is_invalid),
 		cmocka_unit_test(test_error_id),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_validating_since),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
