@@ -49,12 +49,14 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	job_ctx_del(job, "chal_err");   /* the next order's errors are new */
+	job_ctx_del(job, "chal_err_n");
 	fz_invalid(k, p->lc.max_invalid, p->lc.invalid_backoff_ms, identifier, detail, out);
 }
 
 /* A pending authorization: the error the CA attached to its challenge
  * (RFC 8555 section 8.2 retries: Pebble and Let's Encrypt make it invalid,
- * step-ca keeps it pending) shown, once per new error as an event, and the
+ * step-ca keeps it pending) shown, once per new error as an event (at most
+ * FZ_CHAL_EVENTS_MAX for the order), and the
  * wait bounded by lifecycle.validation_timeout_ms from the moment the job
  * first came to finalize for this order (the challenges answered), kept in
  * the record's "validating_at".  FZ_WAIT or FZ_INVALID with the reason in
@@ -75,7 +77,8 @@ static enum fz_step pending(struct stage_env *env, struct job *job, const struct
 	         ? " (" : "", type, a->error.detail[0] && type[0] ? ")" : "");
 	fz_redact(raw, a->dns01_token, err, sizeof(err));
 	uint32_t id = fz_error_id(err);
-	bool new_err = id && job_ctx_int(job, "chal_err", 0) != (int64_t)id;
+	bool new_err = fz_chal_event(job_ctx_int(job, "chal_err", 0),
+	                             job_ctx_int(job, "chal_err_n", 0), id);
 	char at[2200];
 	long long start = fz_validating_since(rec_str(rec, "validating_at", NULL),
 	                                      rec_str(rec, "order_url", NULL), job->since,
@@ -86,8 +89,10 @@ static enum fz_step pending(struct stage_env *env, struct job *job, const struct
 	if (at[0])
 		domain_set(env, job, "validating_at", at, (const char *)NULL);
 
-	if (new_err)
+	if (id)
 		job_ctx_set_int(job, "chal_err", (int64_t)id);
+	if (new_err)
+		job_ctx_set_int(job, "chal_err_n", job_ctx_int(job, "chal_err_n", 0) + 1);
 	return fz_pending(a->identifier ? a->identifier : job->domain, err, new_err, waited,
 	                  p->lc.validation_timeout_ms, ra, p->lc.authz_poll_ms, detail, len,
 	                  out);
@@ -223,6 +228,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	job_ctx_del(job, "replaces");
 	job_ctx_del(job, "renewal");
 	job_ctx_del(job, "chal_err");
+	job_ctx_del(job, "chal_err_n");
 	fz_issued(s.serial, (long long)s.not_after, out);
 	issued_fields(env, job, rec_str(rec, "names", job->domain), &s, renewal, out);
 }

@@ -108,6 +108,11 @@ void fz_redact(const char *detail, const char *token, char *out, size_t len)
 	out[o] = '\0';
 }
 
+bool fz_chal_event(int64_t last_id, int64_t told, uint32_t id)
+{
+	return id && (int64_t)id != last_id && told >= 0 && told < FZ_CHAL_EVENTS_MAX;
+}
+
 uint32_t fz_error_id(const char *chal_err)
 {
 	uint32_t h = 2166136261u;

@@ -79,6 +79,16 @@ long long fz_validating_since(const char *stored, const char *order_url, uint64_
  * out: the text is a hostile CA's, bound for last_error and the events. */
 void fz_redact(const char *detail, const char *token, char *out, size_t len);
 
+/* At most this many "challenge-error" events for one order: a CA whose
+ * text changes at every try (a counter, a time) or flips between two is
+ * not an event per poll.  last_error keeps showing the latest. */
+#define FZ_CHAL_EVENTS_MAX 5
+
+/* Whether the challenge error ID (fz_error_id) is told as an event: a new
+ * one (not LAST_ID, the last seen) while fewer than FZ_CHAL_EVENTS_MAX
+ * (TOLD) were told for this order. */
+bool fz_chal_event(int64_t last_id, int64_t told, uint32_t id);
+
 /* A short fingerprint of a challenge error's text (FNV-1a), kept in the
  * job to report each new error once; 0 for none. */
 uint32_t fz_error_id(const char *chal_err);

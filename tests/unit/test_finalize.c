@@ -176,6 +176,32 @@ static void test_validating_since(void **state)
 	assert_string_equal(tiny, "");
 }
 
+/* A new error is an event, the same one is not, and a CA whose text
+ * changes at every poll is told FZ_CHAL_EVENTS_MAX times, not forever. */
+static void test_chal_event_bounded(void **state)
+{
+	(void)state;
+	int64_t last = 0, told = 0;
+	int events = 0;
+
+	assert_false(fz_chal_event(0, 0, 0));
+	assert_true(fz_chal_event(0, 0, 7));
+	assert_false(fz_chal_event(7, 1, 7));
+	assert_false(fz_chal_event(7, -1, 8));
+	/* "try 1", "try 2", ... at every poll, or two texts in turn */
+	for (int poll = 0; poll < 1000; poll++) {
+		char text[32];
+		snprintf(text, sizeof(text), "try %d", poll % 2 ? poll : 0);
+		uint32_t id = fz_error_id(text);
+		if (fz_chal_event(last, told, id)) {
+			events++;
+			told++;
+		}
+		last = id;
+	}
+	assert_int_equal(events, FZ_CHAL_EVENTS_MAX);
+}
+
 /* Each error is told from the others; none is 0. */
 static void test_error_id(void **state)
 {
@@ -327,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_error_id),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_validating_since),
+		cmocka_unit_test(test_chal_event_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
