@@ -40,9 +40,16 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
 		         err ? chal_err : "");
 		return FZ_INVALID;
 	}
-	if (!err)
-		return FZ_WAIT;     /* fz_authz's outcome stands */
-	outcome_retry(out, ra > 0 ? ra : authz_poll_ms,
+	/* the next look no later than just past the bound: a CA's long
+	 * Retry-After (up to ACME_RETRY_MAX_MS) does not stretch it */
+	long long left = timeout_ms - (waited_ms > 0 ? waited_ms : 0) + 1;
+	if (!err) {
+		if (out->delay_ms > left)     /* fz_authz's outcome stands, sooner */
+			out->delay_ms = left;
+		return FZ_WAIT;
+	}
+	long long delay = ra > 0 ? ra : authz_poll_ms;
+	outcome_retry(out, delay < left ? delay : left,
 	              "the CA is validating %s; its last try failed: %s", id, chal_err);
 	outcome_state(out, STATE_VALIDATING);
 	out->wait = true;

@@ -72,6 +72,30 @@ static void test_pending_shows_the_challenge_error(void **state)
 	assert_string_equal(detail, "");
 }
 
+/* A CA's Retry-After on a pending authorization (up to 7 days) does not
+ * push the next look past lifecycle.validation_timeout_ms. */
+static void test_pending_retry_after_bounded(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	char detail[256] = "";
+	long long week = 7LL * 86400000;
+
+	fz_authz(ACME_PENDING, "pending", "a.example", week, 1000, &out);
+	assert_int_equal(fz_pending("a.example", "", false, 5000, 60000, week, 1000, detail,
+	                            sizeof(detail), &out), FZ_WAIT);
+	assert_int_equal(out.delay_ms, 55001);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(fz_pending("a.example", "no TXT record found", true, 59000, 60000, week,
+	                            1000, detail, sizeof(detail), &out), FZ_WAIT);
+	assert_int_equal(out.delay_ms, 1001);
+	/* a short one stands */
+	memset(&out, 0, sizeof(out));
+	fz_pending("a.example", "no TXT record found", false, 1000, 60000, 3000, 1000, detail,
+	           sizeof(detail), &out);
+	assert_int_equal(out.delay_ms, 3000);
+}
+
 /* authz-invalid after lifecycle.validation_timeout_ms without a verdict:
  * the detail for fz_invalid says how long and what the CA saw last. */
 static void test_pending_too_long_is_invalid(void **state)
@@ -350,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_issued),
 		cmocka_unit_test(test_pending_shows_the_challenge_error),
 		cmocka_unit_test(test_pending_too_long_is_invalid),
+		cmocka_unit_test(test_pending_retry_after_bounded),
 		cmocka_unit_test(test_error_id),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_validating_since),
