@@ -116,8 +116,6 @@ enum acme_status acme_problem_status(const char *type, int http_status)
 		for (size_t i = 0; i < sizeof(problem_types) / sizeof(problem_types[0]); i++)
 			if (strcmp(type, problem_types[i].name) == 0)
 				return problem_types[i].st;
-	if (http_status == 501)      /* Not Implemented: asking again will not help */
-		return ACME_E_UNSUPPORTED;
 	if (http_status >= 500)
 		return ACME_E_SERVER;
 	if (http_status == 429)

@@ -7,6 +7,9 @@
 /* what acme_key_change() says too, and the directory's own "no" */
 #define NO_KEYCHANGE "the directory has no keyChange"
 
+/* what a profile's name may hold to be listed in cap_profile_names */
+#define PROFILE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+:/@"
+
 void ca_caps_from_directory(const struct acme_directory *d, struct ca_caps *out)
 {
 	size_t used = 0;
@@ -19,8 +22,11 @@ void ca_caps_from_directory(const struct acme_directory *d, struct ca_caps *out)
 	for (size_t i = 0; i < d->n_profiles && i < ACME_MAX_PROFILES; i++) {
 		const char *n = d->profiles[i].name ? d->profiles[i].name : "";
 		size_t l = strlen(n);
-		/* a name that does not fit is left out whole, never cut */
-		if (!l || used + l + (used ? 1 : 0) >= sizeof(out->profile_names))
+		/* a name that does not fit is left out whole, never cut; so is
+		 * one that is no plain token (a comma would split it, a control
+		 * byte would reach an operator's terminal) */
+		if (!l || used + l + (used ? 1 : 0) >= sizeof(out->profile_names) ||
+		    strspn(n, PROFILE_CHARS) != l)
 			continue;
 		if (used)
 			out->profile_names[used++] = ',';
@@ -101,8 +107,21 @@ int ca_caps_keychange(redisContext *rc, const char *prefix, const char *ca,
 	if (supported)
 		return reply_ok(redisCommand(rc, "HSET %s cap_keychange yes", key)) ||
 		       reply_ok(redisCommand(rc, "HDEL %s cap_keychange_detail", key)) ? -1 : 0;
+	char clean[CA_CAPS_DETAIL_MAX];
+	ca_caps_clean(detail && detail[0] ? detail : "not implemented", clean, sizeof(clean));
 	return reply_ok(redisCommand(rc, "HSET %s cap_keychange no cap_keychange_detail %s",
-	                             key, detail && detail[0] ? detail : "not implemented"));
+	                             key, clean));
+}
+
+void ca_caps_clean(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return;
+	for (const unsigned char *s = (const unsigned char *)(in ? in : ""); *s && o + 1 < len; s++)
+		out[o++] = *s < 0x20 || *s >= 0x7f ? '?' : (char)*s;
+	out[o] = '\0';
 }
 
 bool ca_caps_keychange_missing(enum acme_status st, const struct acme_problem *p)

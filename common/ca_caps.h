@@ -11,10 +11,12 @@
  *
  *   cap_keychange         yes | no   (keyChange in the directory, and not
  *                                     answered notImplemented / 501)
- *   cap_keychange_detail  why "no" when the CA said so (its answer)
+ *   cap_keychange_detail  why "no" when the CA said so (its answer, printable
+ *                         ASCII, at most CA_CAPS_DETAIL_MAX - 1 bytes)
  *   cap_ari               yes | no   (renewalInfo, RFC 9773)
  *   cap_profiles          yes | no   (meta.profiles)
- *   cap_profile_names     the profiles' names, comma-separated
+ *   cap_profile_names     the profiles' names, comma-separated (a name of
+ *                         other bytes than [A-Za-z0-9._+:/@-] left out)
  *   cap_eab               yes | no   (meta.externalAccountRequired)
  *   cap_seen_at           unix seconds of the last look at the directory
  *
@@ -33,6 +35,7 @@
 
 #define CA_CAPS_DEFAULT "default"
 #define CA_CAPS_NAME_MAX 64
+#define CA_CAPS_DETAIL_MAX 256     /* bytes of cap_keychange_detail, with NUL */
 
 struct ca_caps {
 	bool keychange, ari, profiles, eab;
@@ -60,6 +63,11 @@ int ca_caps_seen(redisContext *rc, const char *prefix, const char *ca,
  * with DETAIL (the CA's answer), true "yes" without a detail. */
 int ca_caps_keychange(redisContext *rc, const char *prefix, const char *ca,
                       bool supported, const char *detail);
+
+/* IN (a CA's text, NULL: "") into OUT (LEN bytes, cut to fit, always
+ * terminated) with every byte below 0x20, 0x7f and from 0x80 replaced by
+ * '?': what cap_keychange_detail and dcvctl's terminal get. */
+void ca_caps_clean(const char *in, char *out, size_t len);
 
 /* Whether a failed keyChange means the CA does not offer it (no keyChange
  * in the directory, notImplemented, HTTP 501), from its status and the

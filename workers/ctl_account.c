@@ -83,10 +83,15 @@ static void acme_error(const char *what, enum acme_status st,
                        const struct acme_client *c)
 {
 	const struct acme_problem *p = acme_last_problem(c);
+	char type[sizeof(p->type)], detail[sizeof(p->detail)];
+
+	/* the CA's text reaches a terminal: no escape sequences */
+	ca_caps_clean(p->type, type, sizeof(type));
+	ca_caps_clean(p->detail, detail, sizeof(detail));
 	fprintf(stderr, "dcvctl account: %s: %s%s%s%s\n", what, acme_strerror(st),
-	        p->type[0] ? " [" : "", p->type, p->type[0] ? "]" : "");
+	        p->type[0] ? " [" : "", type, p->type[0] ? "]" : "");
 	if (p->detail[0])
-		fprintf(stderr, "  CA says: %s\n", p->detail);
+		fprintf(stderr, "  CA says: %s\n", detail);
 	if (acme_status_retryable(st))
 		fprintf(stderr, "  (transient: try again later)\n");
 }
@@ -252,12 +257,14 @@ static int cmd_rotate(struct args *args, const struct acme_opts *o,
 	enum account_status as = account_rotate(rc, prefix, kek, c, &a, kt);
 	const struct acme_problem *pr = acme_last_problem(c);
 	if (as == ACCOUNT_EACME && ca_caps_keychange_missing(pr->status, pr)) {
+		char said[sizeof(pr->detail)];
 		/* account_rotate unstaged the new key: Redis is as it was */
+		ca_caps_clean(pr->detail, said, sizeof(said));
 		fprintf(stderr, "dcvctl account rotate-key: the CA does not support account "
 		        "key rollover (keyChange, RFC 8555 section 7.3.5)%s%s\n"
 		        "  nothing changed: %s keeps its key (key_version %lld); to change "
 		        "keys at this CA, deactivate the account and register a new one\n",
-		        pr->detail[0] ? ": " : "", pr->detail, a.url, a.key_version);
+		        said[0] ? ": " : "", said, a.url, a.key_version);
 		ca_caps_keychange(rc, at->prefix, at->ca, false, pr->detail[0] ? pr->detail
 		                  : acme_strerror(pr->status));
 		ret = EXIT_UNSUPPORTED;

@@ -49,17 +49,21 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	job_ctx_del(job, "chal_err");   /* the next order's errors are new */
+	job_ctx_del(job, "chal_err_n");
 	fz_invalid(k, p->lc.max_invalid, p->lc.invalid_backoff_ms, identifier, detail, out);
 }
 
 /* A pending authorization: the error the CA attached to its challenge
  * (RFC 8555 section 8.2 retries: Pebble and Let's Encrypt make it invalid,
- * step-ca keeps it pending) shown, once per new error as an event, and the
+ * step-ca keeps it pending) shown, once per new error as an event (at most
+ * FZ_CHAL_EVENTS_MAX for the order), and the
  * wait bounded by lifecycle.validation_timeout_ms from the moment the job
- * came to finalize (the challenges answered).  FZ_WAIT or FZ_INVALID with
- * the reason in DETAIL. */
-static enum fz_step pending(struct stage_env *env, struct job *job, const struct acme_authz *a,
-                            long long ra, char *detail, size_t len, struct outcome *out)
+ * first came to finalize for this order (the challenges answered), kept in
+ * the record's "validating_at".  FZ_WAIT or FZ_INVALID with the reason in
+ * DETAIL. */
+static enum fz_step pending(struct stage_env *env, struct job *job, const struct domain_rec *rec,
+                            const struct acme_authz *a, long long ra, char *detail, size_t len,
+                            struct outcome *out)
 {
 	struct pipeline *p = pipeline_of(env);
 	static const char urn[] = "urn:ietf:params:acme:error:";
@@ -73,12 +77,22 @@ static enum fz_step pending(struct stage_env *env, struct job *job, const struct
 	         ? " (" : "", type, a->error.detail[0] && type[0] ? ")" : "");
 	fz_redact(raw, a->dns01_token, err, sizeof(err));
 	uint32_t id = fz_error_id(err);
-	bool new_err = id && job_ctx_int(job, "chal_err", 0) != (int64_t)id;
-	long long waited = job->since && env->now_ms > job->since
-	                   ? (long long)(env->now_ms - job->since) : 0;
+	bool new_err = fz_chal_event(job_ctx_int(job, "chal_err", 0),
+	                             job_ctx_int(job, "chal_err_n", 0), id);
+	char at[2200];
+	long long start = fz_validating_since(rec_str(rec, "validating_at", NULL),
+	                                      rec_str(rec, "order_url", NULL), job->since,
+	                                      env->now_ms, at, sizeof(at));
+	long long waited = (long long)env->now_ms - start;
 
-	if (new_err)
+	/* best effort: a Redis that fails it measures from this run's start */
+	if (at[0])
+		domain_set(env, job, "validating_at", at, (const char *)NULL);
+
+	if (id)
 		job_ctx_set_int(job, "chal_err", (int64_t)id);
+	if (new_err)
+		job_ctx_set_int(job, "chal_err_n", job_ctx_int(job, "chal_err_n", 0) + 1);
 	return fz_pending(a->identifier ? a->identifier : job->domain, err, new_err, waited,
 	                  p->lc.validation_timeout_ms, ra, p->lc.authz_poll_ms, detail, len,
 	                  out);
@@ -100,7 +114,7 @@ static bool authorized(struct stage_env *env, struct acme_client *c, struct job 
 		                             out);
 		late[0] = '\0';
 		if (step == FZ_WAIT)
-			step = pending(env, job, &a, ra, late, sizeof(late), out);
+			step = pending(env, job, rec, &a, ra, late, sizeof(late), out);
 		if (step == FZ_INVALID && !late[0])
 			fz_redact(a.error.detail[0] ? a.error.detail : acme_strerror(st),
 			          a.dns01_token, late, sizeof(late));
@@ -219,6 +233,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	job_ctx_del(job, "replaces");
 	job_ctx_del(job, "renewal");
 	job_ctx_del(job, "chal_err");
+	job_ctx_del(job, "chal_err_n");
 	fz_issued(s.serial, (long long)s.not_after, out);
 	issued_fields(env, job, rec, rec_str(rec, "names", job->domain), &s, renewal, out);
 }

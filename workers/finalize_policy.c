@@ -1,7 +1,9 @@
 /* finalize's decisions; see finalize_policy.h. */
 #include "finalize_policy.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,15 +40,44 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
 		         err ? chal_err : "");
 		return FZ_INVALID;
 	}
-	if (!err)
-		return FZ_WAIT;     /* fz_authz's outcome stands */
-	outcome_retry(out, ra > 0 ? ra : authz_poll_ms,
+	/* the next look no later than just past the bound: a CA's long
+	 * Retry-After (up to ACME_RETRY_MAX_MS) does not stretch it */
+	long long left = timeout_ms - (waited_ms > 0 ? waited_ms : 0) + 1;
+	if (!err) {
+		if (out->delay_ms > left)     /* fz_authz's outcome stands, sooner */
+			out->delay_ms = left;
+		return FZ_WAIT;
+	}
+	long long delay = ra > 0 ? ra : authz_poll_ms;
+	outcome_retry(out, delay < left ? delay : left,
 	              "the CA is validating %s; its last try failed: %s", id, chal_err);
 	outcome_state(out, STATE_VALIDATING);
 	out->wait = true;
 	if (new_err)
 		outcome_event(out, EVENT_CHALLENGE_ERROR);
 	return FZ_WAIT;
+}
+
+long long fz_validating_since(const char *stored, const char *order_url, uint64_t since,
+                              uint64_t now, char *write, size_t len)
+{
+	const char *url = order_url ? order_url : "";
+	char *end;
+
+	if (len)
+		write[0] = '\0';
+	if (stored) {
+		errno = 0;
+		long long at = strtoll(stored, &end, 10);
+		if (!errno && end != stored && *end == ' ' && at > 0 && (uint64_t)at <= now &&
+		    strcmp(end + 1, url) == 0)
+			return at;
+	}
+	long long start = (long long)(since && since <= now ? since : now);
+	int n = snprintf(write, len, "%lld %s", start, url);
+	if (len && (n < 0 || (size_t)n >= len))
+		write[0] = '\0';   /* too long to keep: this run's start, unkept */
+	return start;
 }
 
 void fz_redact(const char *detail, const char *token, char *out, size_t len)
@@ -66,9 +97,27 @@ void fz_redact(const char *detail, const char *token, char *out, size_t len)
 			s += strspn(s, b64);
 			continue;
 		}
-		out[o++] = *s++;
+		/* a control byte (a newline, an escape sequence) becomes a space:
+		 * the text goes to last_error, the events and terminals */
+		unsigned char ch = (unsigned char)*s++;
+		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	/* a multi-byte character cut at the end is left out whole */
+	size_t k = o;
+	while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80 && o - k < 3)
+		k--;
+	if (k > 0 && (unsigned char)out[k - 1] >= 0xc0) {
+		unsigned char lead = (unsigned char)out[k - 1];
+		size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+		if (o - (k - 1) < need)
+			o = k - 1;
 	}
 	out[o] = '\0';
+}
+
+bool fz_chal_event(int64_t last_id, int64_t told, uint32_t id)
+{
+	return id && (int64_t)id != last_id && told >= 0 && told < FZ_CHAL_EVENTS_MAX;
 }
 
 uint32_t fz_error_id(const char *chal_err)

@@ -34,7 +34,8 @@
 #include "worker.h"
 
 /* The fields of the order in hand, deleted when it is done with. */
-#define FZ_ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges"
+#define FZ_ORDER_FIELDS "order_url order_gen order_started pending_key authz challenges " \
+	"validating_at"
 
 enum fz_step {
 	FZ_GO = 0,         /* valid: the next one */
@@ -60,11 +61,33 @@ enum fz_step fz_pending(const char *identifier, const char *chal_err, bool new_e
                         long long authz_poll_ms, char *detail, size_t len,
                         struct outcome *out);
 
+/* When the wait for the CA's verdict on ORDER_URL began (unix ms): the
+ * record's "validating_at" (STORED, "<ms> <order url>", NULL when absent)
+ * when it is this order's and not in the future, else the job's SINCE
+ * (when it came to finalize), or NOW when SINCE is 0 or later than NOW (a
+ * job from outside cannot hold off the timeout).  A start not read from
+ * STORED is put in WRITE (LEN bytes) for the record, else WRITE is "": a
+ * restart, a reclaim or a job sent again keeps the first start. */
+long long fz_validating_since(const char *stored, const char *order_url, uint64_t since,
+                              uint64_t now, char *write, size_t len);
+
 /* DETAIL (the CA's text) into OUT (LEN bytes) with every key authorization
  * of TOKEN (the token, then its run of base64url and '.') replaced by
  * "[key authorization]": step-ca quotes the one it expected ("expected
- * <token>.<thumbprint>"), and key authorizations are never logged. */
+ * <token>.<thumbprint>"), and key authorizations are never logged.  Control
+ * bytes become spaces and a multi-byte character cut at the end is left
+ * out: the text is a hostile CA's, bound for last_error and the events. */
 void fz_redact(const char *detail, const char *token, char *out, size_t len);
+
+/* At most this many "challenge-error" events for one order: a CA whose
+ * text changes at every try (a counter, a time) or flips between two is
+ * not an event per poll.  last_error keeps showing the latest. */
+#define FZ_CHAL_EVENTS_MAX 5
+
+/* Whether the challenge error ID (fz_error_id) is told as an event: a new
+ * one (not LAST_ID, the last seen) while fewer than FZ_CHAL_EVENTS_MAX
+ * (TOLD) were told for this order. */
+bool fz_chal_event(int64_t last_id, int64_t told, uint32_t id);
 
 /* A short fingerprint of a challenge error's text (FNV-1a), kept in the
  * job to report each new error once; 0 for none. */

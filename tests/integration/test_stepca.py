@@ -125,6 +125,10 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp, how):
                            cas_error in env.domain(d).get("last_error", ""), 3,
                            interval=0.05, what="the CA's error in last_error")
         assert env.txt(env.target(d), "p"), "the TXT is published while the CA tries"
+        # the wait's start is in the record, for this order (not the job's)
+        rec = env.domain(d)
+        at, url = rec["validating_at"].split(" ", 1)
+        assert url == rec["order_url"] and int(at) <= int(ev["time"]), rec
 
         def invalid():
             return [e for e in env.events(d) if e["type"] == "authz-invalid"]
@@ -138,6 +142,7 @@ def test_dns01_failure_shows_the_cas_error_and_ends_within_the_bound(tmp, how):
                     and int(e["time"]) <= int(inv["time"])]) == 1
         st = env.domain(d)
         assert st["invalid_count"] == "1", st
+        assert "validating_at" not in st, st
         harness.wait_until(lambda: env.txt(env.target(d), "p") == [], 10,
                            what="the TXT removed")
         assert not issued(env, d)

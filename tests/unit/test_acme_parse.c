@@ -96,7 +96,13 @@ static void test_problem(void **state)
 	assert_int_equal(acme_problem_parse(ni, strlen(ni), 501, NULL, 0, &p),
 	                 ACME_E_UNSUPPORTED);
 	assert_false(acme_status_retryable(p.status));
-	assert_int_equal(acme_problem_parse("", 0, 501, NULL, 0, &p), ACME_E_UNSUPPORTED);
+	/* a bare 501 (a proxy in front of the CA, no problem document) is a
+	 * server error like any 5xx: retried, never a domain failed for good
+	 * (rotate-key still reads it as "no keyChange": ca_caps) */
+	assert_int_equal(acme_problem_parse("", 0, 501, NULL, 0, &p), ACME_E_SERVER);
+	assert_true(acme_status_retryable(p.status));
+	const char *html = "<html>501 Not Implemented</html>";
+	assert_int_equal(acme_problem_parse(html, strlen(html), 501, NULL, 0, &p), ACME_E_SERVER);
 	assert_int_equal(acme_problem_parse(ni, strlen(ni), 400, NULL, 0, &p),
 	                 ACME_E_UNSUPPORTED);
 	/* Long detail is truncated, not overflowed. */

@@ -80,6 +80,34 @@ static void test_profile_names_fit(void **state)
 	assert_string_equal(c.profile_names + strlen(c.profile_names) - 2, ",b");
 }
 
+/* A hostile directory's profile names: a comma, a control byte, a
+ * newline or a non-ASCII byte leaves that name out, the others stay. */
+static void test_profile_names_hostile(void **state)
+{
+	(void)state;
+	struct ca_caps c;
+
+	caps_of("{" BASE ",\"meta\":{\"profiles\":{\"classic\":\"\",\"a,b\":\"\","
+	        "\"x\\u001b[2J\":\"\",\"line\\nforged\":\"\",\"caf\\u00e9\":\"\","
+	        "\"short-lived.v2\":\"\"}}}", &c);
+	assert_true(c.profiles);
+	assert_string_equal(c.profile_names, "classic,short-lived.v2");
+}
+
+/* A CA's answer to keyChange as kept in cap_keychange_detail and shown. */
+static void test_clean(void **state)
+{
+	(void)state;
+	char out[16];
+
+	ca_caps_clean("a\x1b[2J\r\nb\xc3\xa9\x7f", out, sizeof(out));
+	assert_string_equal(out, "a?[2J??b???");
+	ca_caps_clean(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
+	ca_caps_clean("0123456789abcdefghij", out, sizeof(out));
+	assert_string_equal(out, "0123456789abcde");
+}
+
 static void test_key(void **state)
 {
 	(void)state;
@@ -125,6 +153,8 @@ int main(void)
 		cmocka_unit_test(test_stepca_and_pebble),
 		cmocka_unit_test(test_ari_profiles_eab),
 		cmocka_unit_test(test_profile_names_fit),
+		cmocka_unit_test(test_profile_names_hostile),
+		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_keychange_missing),
 	};

@@ -72,6 +72,30 @@ static void test_pending_shows_the_challenge_error(void **state)
 	assert_string_equal(detail, "");
 }
 
+/* A CA's Retry-After on a pending authorization (up to 7 days) does not
+ * push the next look past lifecycle.validation_timeout_ms. */
+static void test_pending_retry_after_bounded(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+	char detail[256] = "";
+	long long week = 7LL * 86400000;
+
+	fz_authz(ACME_PENDING, "pending", "a.example", week, 1000, &out);
+	assert_int_equal(fz_pending("a.example", "", false, 5000, 60000, week, 1000, detail,
+	                            sizeof(detail), &out), FZ_WAIT);
+	assert_int_equal(out.delay_ms, 55001);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(fz_pending("a.example", "no TXT record found", true, 59000, 60000, week,
+	                            1000, detail, sizeof(detail), &out), FZ_WAIT);
+	assert_int_equal(out.delay_ms, 1001);
+	/* a short one stands */
+	memset(&out, 0, sizeof(out));
+	fz_pending("a.example", "no TXT record found", false, 1000, 60000, 3000, 1000, detail,
+	           sizeof(detail), &out);
+	assert_int_equal(out.delay_ms, 3000);
+}
+
 /* authz-invalid after lifecycle.validation_timeout_ms without a verdict:
  * the detail for fz_invalid says how long and what the CA saw last. */
 static void test_pending_too_long_is_invalid(void **state)
@@ -128,6 +152,78 @@ static void test_redact(void **state)
 	assert_string_equal(small, "ab [key aut");
 	fz_redact("abcdefghijklmnopq", tok, small, sizeof(small));
 	assert_string_equal(small, "abcdefghijk");
+	/* a hostile CA's control bytes never reach last_error or a terminal */
+	fz_redact("line\nforged=1\r\x1b[2Jx\x7f\ty", NULL, out, sizeof(out));
+	assert_string_equal(out, "line forged=1  [2Jx  y");
+	/* nor half a character: "abcdefghi" then a 3-byte one cut after 2 */
+	fz_redact("abcdefghi\xe2\x82\xac", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefghi");
+	fz_redact("abcdefgh\xe2\x82\xac", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefgh\xe2\x82\xac");
+	fz_redact("abcdefghij\xc3\xa9", NULL, small, sizeof(small));
+	assert_string_equal(small, "abcdefghij");
+}
+
+/* The wait's start is the record's, for this order: a restart, a reclaim
+ * or a job sent again (its "since" forged in the future) cannot hold off
+ * lifecycle.validation_timeout_ms. */
+static void test_validating_since(void **state)
+{
+	(void)state;
+	char w[128];
+	const char *url = "https://ca.example/order/1";
+
+	/* first look: the job's since, to be kept */
+	assert_int_equal(fz_validating_since(NULL, url, 1000, 5000, w, sizeof(w)), 1000);
+	assert_string_equal(w, "1000 https://ca.example/order/1");
+	/* kept: a later job's since (reset by a resend) does not move it */
+	assert_int_equal(fz_validating_since("1000 https://ca.example/order/1", url, 4000, 9000,
+	                                     w, sizeof(w)), 1000);
+	assert_string_equal(w, "");
+	/* a since in the future is now, never later */
+	assert_int_equal(fz_validating_since(NULL, url, 99999999, 5000, w, sizeof(w)), 5000);
+	assert_string_equal(w, "5000 https://ca.example/order/1");
+	assert_int_equal(fz_validating_since(NULL, url, 0, 5000, w, sizeof(w)), 5000);
+	/* another order's start, a start in the future or garbage: anew */
+	assert_int_equal(fz_validating_since("10 https://ca.example/order/0", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_string_equal(w, "3000 https://ca.example/order/1");
+	assert_int_equal(fz_validating_since("6000 https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_int_equal(fz_validating_since("x https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	assert_int_equal(fz_validating_since("-5 https://ca.example/order/1", url, 3000, 5000,
+	                                     w, sizeof(w)), 3000);
+	/* too long to keep: measured, not written */
+	char tiny[8];
+	assert_int_equal(fz_validating_since(NULL, url, 3000, 5000, tiny, sizeof(tiny)), 3000);
+	assert_string_equal(tiny, "");
+}
+
+/* A new error is an event, the same one is not, and a CA whose text
+ * changes at every poll is told FZ_CHAL_EVENTS_MAX times, not forever. */
+static void test_chal_event_bounded(void **state)
+{
+	(void)state;
+	int64_t last = 0, told = 0;
+	int events = 0;
+
+	assert_false(fz_chal_event(0, 0, 0));
+	assert_true(fz_chal_event(0, 0, 7));
+	assert_false(fz_chal_event(7, 1, 7));
+	assert_false(fz_chal_event(7, -1, 8));
+	/* "try 1", "try 2", ... at every poll, or two texts in turn */
+	for (int poll = 0; poll < 1000; poll++) {
+		char text[32];
+		snprintf(text, sizeof(text), "try %d", poll % 2 ? poll : 0);
+		uint32_t id = fz_error_id(text);
+		if (fz_chal_event(last, told, id)) {
+			events++;
+			told++;
+		}
+		last = id;
+	}
+	assert_int_equal(events, FZ_CHAL_EVENTS_MAX);
 }
 
 /* Each error is told from the others; none is 0. */
@@ -278,8 +374,11 @@ int main(void)
 		cmocka_unit_test(test_issued),
 		cmocka_unit_test(test_pending_shows_the_challenge_error),
 		cmocka_unit_test(test_pending_too_long_is_invalid),
+		cmocka_unit_test(test_pending_retry_after_bounded),
 		cmocka_unit_test(test_error_id),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_validating_since),
+		cmocka_unit_test(test_chal_event_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
