@@ -30,8 +30,8 @@ static struct {
  * (0 when none); the delayed count; used_memory, maxmemory; then per window
  * the counts with no renewal and with one under way.
  * The states of lifecycle_names.h: a RUN state means a renewal is under
- * way; GONE domains (offboarded, parked) and vanished records are not ours
- * to renew.
+ * way; GONE domains (offboarded, parked), released ones and vanished
+ * records are not ours to renew.
  */
 static const char gauges_lua[] = LIFECYCLE_UNDER_WAY_LUA LIFECYCLE_GONE_LUA
 "local group, now, dprefix, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
@@ -64,8 +64,9 @@ static const char gauges_lua[] = LIFECYCLE_UNDER_WAY_LUA LIFECYCLE_GONE_LUA
 "for w = 1, 2 * nwin do count[w] = 0 end\n"
 "local e = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now + win[nwin], 'WITHSCORES', 'LIMIT', 0, cap)\n"
 "for i = 1, #e, 2 do\n"
-"  local st = redis.call('HGET', dprefix .. e[i], 'state')\n"
-"  if st and not GONE[st] then\n"
+"  local h = redis.call('HMGET', dprefix .. e[i], 'state', 'released_at')\n"
+"  local st = h[1]\n"
+"  if st and not GONE[st] and not h[2] then\n"
 "    local na, k = tonumber(e[i+1]), UNDER_WAY[st] and 2 or 1\n"
 "    for w = 1, nwin do\n"
 "      if na <= now + win[w] then count[2 * (w - 1) + k] = count[2 * (w - 1) + k] + 1 end\n"
@@ -180,46 +181,4 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 out:
 	queue_reply_free(r);
 	return st;
-}
-
-/* Runs ZADD or ZREM on <p>:expiry (ARGV[0] is the command). */
-static enum queue_status expiry_cmd(struct queue *q, int argc, const char **argv,
-                                    char *err, size_t errlen)
-{
-	char key[300];
-	enum queue_status st = Q_OK;
-	struct queue_reply *r;
-
-	argv[1] = queue_key(q, key, sizeof(key), "expiry");
-	err[0] = '\0';
-	r = queue_command(q, argc, argv, NULL);
-	if (!r) {
-		snprintf(err, errlen, "expiry index: %s", queue_errstr(q));
-		return Q_E_IO;
-	}
-	if (queue_reply_kind(r) != QR_INT) {
-		st = Q_E_REPLY;
-		snprintf(err, errlen, "expiry index: %s",
-		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
-	}
-	queue_reply_free(r);
-	return st;
-}
-
-enum queue_status fleet_expiry_index(struct queue *q, const char *domain, time_t not_after,
-                                     char *err, size_t errlen)
-{
-	char score[24];
-	const char *argv[] = { "ZADD", NULL, score, domain };
-
-	snprintf(score, sizeof(score), "%lld", (long long)not_after);
-	return expiry_cmd(q, 4, argv, err, errlen);
-}
-
-enum queue_status fleet_expiry_forget(struct queue *q, const char *domain, char *err,
-                                      size_t errlen)
-{
-	const char *argv[] = { "ZREM", NULL, domain };
-
-	return expiry_cmd(q, 3, argv, err, errlen);
 }

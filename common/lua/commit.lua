@@ -30,6 +30,8 @@
 -- A job of an older generation than the domain's (gen > 0 and below the
 -- hash's gen: the domain was onboarded again while it ran) is only
 -- acknowledged: it is not routed and leaves the hash alone.
+-- A domain whose new state is "offboarded" leaves the expiry index
+-- <prefix>:expiry in the same step (its certificate is not ours to renew).
 -- A job delayed while its domain has a nudge pending (NUDGE found it in
 -- flight) is due at once instead.
 -- Returns the number of items applied.
@@ -72,6 +74,7 @@ for i = 0, n - 1 do
       else redis.call('HDEL', k, 'last_error') end
       for f in clear:gmatch('%S+') do redis.call('HDEL', k, f) end
       if ev ~= '' then redis.call('HSET', k, 'notified', ev) end
+      if state == 'offboarded' then redis.call('ZREM', p..':expiry', dom) end
     end
     if ev ~= '' then
       local e = {p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,

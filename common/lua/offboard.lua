@@ -6,7 +6,8 @@
 --       current generation and job id), gen (that generation, as read)
 -- A running pipeline (an ACTIVE state) is flagged with offboard_requested
 -- and nudged (its next stage turns to offboard-check); a domain without one
--- gets state "offboarded" and the job in offboard-check.
+-- gets state "offboarded" (and leaves the expiry index <prefix>:expiry) and
+-- the job in offboard-check.
 -- Returns -1 unknown domain, -2 the generation moved (read again and
 -- retry), -3 released (nothing runs for it), 0 already offboarded or
 -- flagged, 1 flagged, 2 enqueued.
@@ -24,5 +25,6 @@ if ACTIVE[h[1]] then
   return 1
 end
 redis.call('HSET', k, 'state', 'offboarded', 'stage', 'offboard-check')
+redis.call('ZREM', p..':expiry', dom)
 redis.call('XADD', p..':stream:offboard-check', '*', 'domain', dom, 'job', job)
 return 2

@@ -522,3 +522,55 @@ def test_prometheus_evaluates_the_rules_over_a_live_fleet(tmp):
         if prom:
             prom.stop()
         env.close()
+
+
+def test_expiry_index_follows_issuance_reindex_and_offboarding(tmp):
+    """The expiry index end to end (schemas/redis.md): step-ca issues 24 h
+    certificates, so a fresh one is inside the 7d window at once.  Finalize
+    stores the certificate and its dcv:expiry score (its notAfter) in one
+    step, and the worker's gauge counts it with no renewal under way;
+    `dcvctl cert reindex` rebuilds a lost index (twice: the same); the
+    offboarding takes the member out and the count back to 0.  All as the
+    shipped ACL's dcv-worker user."""
+    import stepca_env  # noqa: F401  (step-ca is built on first use)
+    from test_e2e import customer_ready, fleet, wait_issued
+    port = harness.free_port()
+    env = fleet(tmp, {"metrics.address": "127.0.0.1", "metrics.port": port},
+                stepca=True, acl=True)
+    try:
+        none7 = 'dcv_certificates_expiring{within="7d",renewal="none"}'
+        r = env.client()
+        domain = f"exp.{env.zones[0]}"
+        customer_ready(env, domain)
+        env.start_worker()
+        wait_metric(port, none7, lambda v: v == 0, what="no certificate yet")
+        env.ctl("onboard", domain)
+        wait_issued(env, [domain], 90)
+        na = int(env.cert(domain)["not_after"])
+        assert time.time() < na < time.time() + 2 * 86400
+        assert r.zscore("dcv:expiry", domain) == na
+        harness.wait_until(lambda: env.domain(domain).get("state") == "issued", 30,
+                           what=f"{domain} issued")
+        wait_metric(port, none7, lambda v: v == 1, what="the certificate counted")
+        assert scrape(port)[0]['dcv_certificates_expiring{within="7d",renewal="under_way"}'] == 0
+
+        # a fleet from before the index: nothing counted until reindex
+        r.delete("dcv:expiry")
+        wait_metric(port, none7, lambda v: v == 0, what="the index lost")
+        for _ in range(2):
+            out = env.ctl("cert", "reindex").stdout
+            assert "1 certificates indexed" in out, out
+            assert r.zscore("dcv:expiry", domain) == na
+        wait_metric(port, none7, lambda v: v == 1, what="the index rebuilt")
+
+        assert "offboarding" in env.ctl("offboard", domain).stdout
+        harness.wait_until(lambda: env.domain(domain).get("state") == "offboarded", 30,
+                           what=f"{domain} offboarded")
+        assert r.zscore("dcv:expiry", domain) is None
+        wait_metric(port, none7, lambda v: v == 0, what="the offboarded domain not counted")
+        # the certificate is kept (retention), yet reindex leaves it out
+        assert env.cert(domain)
+        assert "0 certificates indexed" in env.ctl("cert", "reindex").stdout
+        assert r.zscore("dcv:expiry", domain) is None
+    finally:
+        env.close()
