@@ -353,6 +353,13 @@ def test_expiring_lists_certificates_without_a_renewal(live):
         assert shop not in d.find_element(By.ID, "expiring").text
     finally:
         r.hset(f"dcv:domain:{shop}", "state", "issued")
+    # so does a release (the domain is no longer ours), as in the gauge
+    r.hset(f"dcv:domain:{shop}", "released_at", 1)
+    try:
+        d = open_page(live, "/expiring?days=2000")
+        assert shop not in d.find_element(By.ID, "expiring").text
+    finally:
+        r.hdel(f"dcv:domain:{shop}", "released_at")
 
 
 def test_authentication_when_configured(live):
