@@ -4,6 +4,7 @@
 #include "fleet_gauges.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lifecycle_names.h"
@@ -18,6 +19,7 @@ static struct {
 	struct metrics_gauge *lag[STAGE_COUNT], *pending[STAGE_COUNT], *oldest[STAGE_COUNT];
 	struct metrics_gauge *delayed, *noeviction, *used, *maxmem, *updated;
 	struct metrics_gauge *expiring[NWINDOWS][2];   /* [window][0 none, 1 under way] */
+	struct metrics_gauge *domains[STATE_COUNT];
 } g;
 
 /*
@@ -98,8 +100,44 @@ void fleet_gauges_setup(long long visibility_ms)
 			g.expiring[w][k] = metrics_gauge(METRICS_CERTS_EXPIRING,
 			                                 METRICS_CERTS_EXPIRING_HELP, l);
 		}
+	for (int s = 0; s < STATE_COUNT; s++) {
+		snprintf(l, sizeof(l), "state=\"%s\"", domain_state_name((enum domain_state)s));
+		g.domains[s] = metrics_gauge(METRICS_DOMAINS, METRICS_DOMAINS_HELP, l);
+	}
 	metrics_gauge_set(metrics_gauge(METRICS_VISIBILITY, METRICS_VISIBILITY_HELP, NULL),
 	                  (double)visibility_ms / 1000.0);
+}
+
+/* dcv_domains{state}: one HMGET of <p>:states, a field per state (a
+ * missing one is 0). */
+static enum queue_status domains_update(struct queue *q, char *err, size_t errlen)
+{
+	char key[300];
+	const char *argv[2 + STATE_COUNT];
+	struct queue_reply *r;
+	enum queue_status st = Q_OK;
+
+	argv[0] = "HMGET";
+	argv[1] = queue_key(q, key, sizeof(key), "states");
+	for (int s = 0; s < STATE_COUNT; s++)
+		argv[2 + s] = domain_state_name((enum domain_state)s);
+	r = queue_command(q, 2 + STATE_COUNT, argv, NULL);
+	if (!r) {
+		snprintf(err, errlen, "fleet gauges: %s", queue_errstr(q));
+		return Q_E_IO;
+	}
+	if (queue_reply_len(r) != STATE_COUNT) {
+		snprintf(err, errlen, "fleet gauges: %s",
+		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
+		st = Q_E_REPLY;
+	} else {
+		for (int s = 0; s < STATE_COUNT; s++) {
+			const char *v = queue_reply_str(queue_reply_at(r, (size_t)s), NULL);
+			metrics_gauge_set(g.domains[s], v ? strtod(v, NULL) : 0);
+		}
+	}
+	queue_reply_free(r);
+	return st;
 }
 
 enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *err,
@@ -169,6 +207,10 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 	for (size_t w = 0; w < NWINDOWS; w++)
 		for (int k = 0; k < 2; k++)
 			metrics_gauge_set(g.expiring[w][k], (double)v[n++]);
+
+	st = domains_update(q, err, errlen);
+	if (st != Q_OK)
+		goto out;
 
 	/* the policy as the start-up check reads it (managed Redis included) */
 	st = queue_eviction_policy(q, policy, sizeof(policy));

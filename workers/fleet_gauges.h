@@ -8,12 +8,14 @@
  *   dcv_redis_noeviction                       queue_eviction_policy()
  *   dcv_redis_used_memory_bytes, dcv_redis_maxmemory_bytes   INFO memory
  *   dcv_certificates_expiring{within,renewal}  <prefix>:expiry (below)
+ *   dcv_domains{state}                         HMGET <prefix>:states
  *   dcv_worker_visibility_timeout_seconds      this worker's setting
  *   dcv_fleet_gauges_updated_timestamp_seconds the last successful read
  *
  * The maintenance thread of every worker calls fleet_gauges_update() every
- * FLEET_GAUGES_INTERVAL_MS: one EVAL (a read-only script) and one INFO per
- * call, so the load on Redis is a few commands per worker and interval.
+ * FLEET_GAUGES_INTERVAL_MS: one EVAL (a read-only script), one HMGET and
+ * one INFO per call, so the load on Redis is a few commands per worker and
+ * interval.
  * Every worker reports the same fleet-wide values; queries take max().
  *
  * The expiry index <prefix>:expiry is a sorted set, member the domain,
@@ -21,7 +23,7 @@
  * it in the transaction that stores the certificate (finalize; a renewal
  * replaces the score); ONBOARD puts back a certificate a domain kept; the
  * scripts that offboard (OFFBOARD, COMMIT to "offboarded"), RELEASE and
- * CERT_RETIRE remove it; "dcvctl cert reindex" rebuilds it from the
+ * CERT_RETIRE remove it; "dcvctl reindex" rebuilds it from the
  * <prefix>:cert:* hashes (schemas/redis.md).
  * The gauge counts the domains whose not_after is before now + 7, 14 and
  * 30 days (expired ones included), and whose record says they are still
@@ -31,6 +33,12 @@
  * or renewal="none" (issued, failed, abandoned: nothing will renew it).
  * At most FLEET_EXPIRY_SCAN members are looked at per call (soonest first),
  * so the counts are exact below that and lower bounds above.
+ *
+ * <prefix>:states is the count of records by state that every script
+ * writing a state keeps (common/lua/lib/states.lua: one HINCRBY down and
+ * one up per change, O(1) at any number of domains); records written
+ * before it existed are counted at their first change or by "dcvctl
+ * reindex".
  *
  * Thread-safety: fleet_gauges_setup() once before the threads start;
  * fleet_gauges_update() from one thread (it uses Q, which is not shared).

@@ -35,6 +35,7 @@
 -- A job delayed while its domain has a nudge pending (NUDGE found it in
 -- flight) is due at once instead.
 -- Returns the number of items applied.
+--@include lib/states.lua
 local HEAD, ITEM = 6, 16
 local RESERVED = {type = true, domain = true, detail = true, time = true}
 local p, group, now, evmax, deadmax, n = unpack(ARGV, 1, HEAD)
@@ -68,6 +69,7 @@ for i = 0, n - 1 do
     end
     if state ~= '' then
       local k = p..':domain:'..dom
+      count_state(p, k, state)
       redis.call('HSET', k, 'state', state, 'stage', stage, 'attempts', att,
         'updated_at', now, 'job', jid)
       if err ~= '' then redis.call('HSET', k, 'last_error', err)

@@ -12,6 +12,7 @@
 -- retry), -3 released (nothing runs for it), 0 already offboarded or
 -- flagged, 1 flagged, 2 enqueued.
 --@include lib/lifecycle.lua
+--@include lib/states.lua
 local p, now, dom, job, gen = unpack(ARGV, 1, 5)
 local k = p..':domain:'..dom
 local h = redis.call('HMGET', k, 'state', 'gen', 'offboard_requested', 'released_at')
@@ -24,6 +25,7 @@ if ACTIVE[h[1]] then
   nudge(p, k, dom, now)
   return 1
 end
+count_state(p, k, 'offboarded')
 redis.call('HSET', k, 'state', 'offboarded', 'stage', 'offboard-check')
 redis.call('ZREM', p..':expiry', dom)
 redis.call('XADD', p..':stream:offboard-check', '*', 'domain', dom, 'job', job)

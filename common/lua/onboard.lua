@@ -18,6 +18,7 @@
 -- claimed.  Returns one "queued", "nudged" or "refused: <why>" per item.
 --@include lib/lifecycle.lua
 --@include lib/owner.lua
+--@include lib/states.lua
 local HEAD, ITEM = 3, 6
 local p, now, n = unpack(ARGV, 1, HEAD)
 n = tonumber(n)
@@ -39,6 +40,7 @@ for i = 0, n - 1 do
     claim(p, dom, names, tenant, gen)
     fresh(k)
     redis.call('HSETNX', k, 'created_at', now)
+    count_state(p, k, 'queued')
     redis.call('HSET', k, 'state', 'queued', 'stage', 'verify-cname',
       'tenant', tenant, 'target', target, 'names', names, 'job', jid,
       'attempts', 0, 'onboarded_at', now, 'updated_at', now)
