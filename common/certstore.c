@@ -123,7 +123,7 @@ int certstore_put(struct queue *q, const char *domain, const char *chain,
                   const char *names, const struct cert_summary *s,
                   uint64_t renew_at_ms, char *err, size_t errlen)
 {
-	char key[400], nb[24], na[24], at[24], renew[24];
+	char key[400], ekey[300], nb[24], na[24], at[24], renew[24];
 	char *sealed = NULL;
 	int rc = -1;
 
@@ -143,24 +143,28 @@ int certstore_put(struct queue *q, const char *domain, const char *chain,
 		"serial", s->serial, "not_before", nb, "not_after", na,
 		"issued_at", at, "ari_id", s->ari_id, "renew_at", renew,
 	};
+	/* the expiry index (schemas/redis.md) in the same transaction: a
+	 * renewal replaces the score, and a crash cannot part the two */
+	const char *zadd[] = { "ZADD", queue_key(q, ekey, sizeof(ekey), "expiry"), na, domain };
 	const char *multi[] = { "MULTI" }, *del[] = { "DEL", key }, *exec[] = { "EXEC" };
-	struct queue_reply *r[4];
+	struct queue_reply *r[5];
 	r[0] = queue_command(q, 1, multi, NULL);
 	r[1] = r[0] ? queue_command(q, 2, del, NULL) : NULL;
 	r[2] = r[1] ? queue_command(q, (int)(sizeof(hset) / sizeof(*hset)), hset, NULL) : NULL;
-	r[3] = r[2] ? queue_command(q, 1, exec, NULL) : NULL;
-	if (queue_reply_kind(r[3]) == QR_ARRAY) {
+	r[3] = r[2] ? queue_command(q, 4, zadd, NULL) : NULL;
+	r[4] = r[3] ? queue_command(q, 1, exec, NULL) : NULL;
+	if (queue_reply_kind(r[4]) == QR_ARRAY) {
 		rc = 0;
 	} else {
 		/* the first refusal (NOPERM of one command, then EXECABORT) says
 		 * why; no reply at all: the connection's error */
 		const char *why = queue_errstr(q);
-		for (int i = 3; i >= 0; i--)
+		for (int i = 4; i >= 0; i--)
 			if (queue_reply_error(r[i]))
 				why = queue_reply_error(r[i]);
 		snprintf(err, errlen, "cannot store the certificate: %s", why);
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		queue_reply_free(r[i]);
 	crypto_free_secret(sealed);
 	return rc;

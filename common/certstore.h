@@ -26,6 +26,9 @@
  *
  * The hash is replaced as a whole on every issuance (MULTI/EXEC), so a
  * reader never sees the chain of one certificate with the key of another.
+ * The same transaction sets the domain's score in the expiry index
+ * "<prefix>:expiry" to not_after (schemas/redis.md), so the index and the
+ * stored certificate cannot disagree.
  */
 #ifndef DCV_CERTSTORE_H
 #define DCV_CERTSTORE_H

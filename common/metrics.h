@@ -93,8 +93,10 @@ struct cfg;
 #define METRICS_REDIS_USED_MEMORY_HELP "Redis used_memory (INFO memory)."
 #define METRICS_REDIS_MAXMEMORY "dcv_redis_maxmemory_bytes" /* gauge */
 #define METRICS_REDIS_MAXMEMORY_HELP "Redis maxmemory (INFO memory); 0 means no limit."
+#define METRICS_DOMAINS "dcv_domains" /* {state} gauge */
+#define METRICS_DOMAINS_HELP "Domain records by lifecycle state, from the count the transition scripts keep in <prefix>:states."
 #define METRICS_CERTS_EXPIRING "dcv_certificates_expiring" /* {within,renewal} gauge */
-#define METRICS_CERTS_EXPIRING_HELP "Certificates of domains still ours (not offboarded or parked) whose not_after is before now + within (expired ones included), by whether a renewal is under way."
+#define METRICS_CERTS_EXPIRING_HELP "Certificates of domains still ours (not offboarded, parked or released) whose not_after is before now + within (expired ones included), by whether a renewal is under way."
 #define METRICS_VISIBILITY "dcv_worker_visibility_timeout_seconds" /* gauge */
 #define METRICS_VISIBILITY_HELP "worker.visibility_timeout_ms of this worker, in seconds: a pending entry idle longer is reclaimed."
 #define METRICS_GAUGES_UPDATED "dcv_fleet_gauges_updated_timestamp_seconds" /* gauge */

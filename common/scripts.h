@@ -33,6 +33,7 @@ enum script_id {
 	SCRIPT_DOMAIN_SET, /* a stage's writes to the domain, if still its job */
 	SCRIPT_CERT_RETIRE, /* a departed domain's certificate revoked or deleted */
 	SCRIPT_REVOKE,   /* record a revocation; start the re-issue it asks for */
+	SCRIPT_REINDEX,  /* a batch of the rebuild of the expiry index */
 	SCRIPT_COUNT
 };
 

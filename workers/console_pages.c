@@ -296,8 +296,9 @@ static const char *el(const struct queue_reply *r, size_t i)
 }
 
 /* One certificate: kept when it expires within the window and its domain
- * is still ours (not GONE, record present) with no renewal under way (not
- * a RUN state of lifecycle_names.h, as the expiry gauges count it). */
+ * is still ours (not GONE, not released, record present) with no renewal
+ * under way (not a RUN state of lifecycle_names.h, as the expiry gauges
+ * count it). */
 static int expiring_one(struct ctl *c, const char *key, const char *domain, void *arg)
 {
 	struct expiring *e = arg;
@@ -312,12 +313,12 @@ static int expiring_one(struct ctl *c, const char *key, const char *domain, void
 	if (!na || atoll(na) > e->until || e->n >= EXPIRING_MAX)
 		goto out;
 	snprintf(dkey, sizeof(dkey), "%s:domain:%s", c->wc.q.prefix, domain);
-	const char *hd[] = { "HMGET", dkey, "state", "tenant" };
-	if (!(dr = ctl_run_argv(c, 4, hd)))
+	const char *hd[] = { "HMGET", dkey, "state", "tenant", "released_at" };
+	if (!(dr = ctl_run_argv(c, 5, hd)))
 		goto out;
 	const char *state = el(dr, 0);
 	int s = state ? domain_state_parse(state) : -1;
-	if (!state || (s >= 0 && (domain_state_kind((enum domain_state)s) == STATE_KIND_GONE ||
+	if (!state || el(dr, 2) || (s >= 0 && (domain_state_kind((enum domain_state)s) == STATE_KIND_GONE ||
 	                          domain_state_kind((enum domain_state)s) == STATE_KIND_RUN)))
 		goto out;
 	struct expiring_row *w = &e->rows[e->n++];

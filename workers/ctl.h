@@ -7,7 +7,7 @@
  *   ctl_status.c   status, stats
  *   ctl_dead.c     dead list|replay|purge
  *   ctl_account.c  account ... (its own arguments; see ctl_account.h)
- *   ctl_cert.c     cert get|list (the stored certificates)
+ *   ctl_cert.c     cert get|list (the stored certificates); reindex
  *   ctl_rewrap.c   cert rewrap (certificate keys moved to the certificate KEK)
  *   ctl_revoke.c   revoke (the stored certificate, at the CA)
  *   ctl_console.c  console (the web console; console_page.h, console_html.h)
@@ -67,6 +67,9 @@ int ctl_cert_kek(struct ctl *c, const char *cmd, struct acme_opts *o,
 /* A SCAN MATCH pattern: PREFIX with its glob characters escaped, then
  * TAIL as it is (":cert:*"), into OUT (LEN bytes, truncated to fit). */
 void ctl_key_pattern(const char *prefix, const char *tail, char *out, size_t len);
+
+/* "dcvctl reindex" (ctl_cert.c): ARGV after "reindex" (none). */
+int ctl_reindex(struct ctl *c, int argc, char **argv);
 
 /* "dcvctl cert rewrap" (ctl_rewrap.c): ARGV after "rewrap". */
 int ctl_cert_rewrap(struct ctl *c, int argc, char **argv);

@@ -5,6 +5,14 @@
  *
  *   cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   cert list [--expiring DURATION] [--tenant T] [--json]
+ *   reindex
+ *
+ * reindex rebuilds what the fleet gauges read, one SCAN step per REINDEX
+ * script call (common/lua/reindex.lua): the expiry index <prefix>:expiry
+ * (dcv_certificates_expiring) from the certificate hashes, then the count
+ * by state <prefix>:states (dcv_domains) from the records not yet counted.
+ * For a fleet upgraded from a version that wrote neither.  Idempotent,
+ * safe while workers run.
  *
  * get --out DIR writes, as certbot names them, cert.pem (the leaf),
  * chain.pem (the intermediates), fullchain.pem (leaf then intermediates,
@@ -720,6 +728,63 @@ static int cert_list(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dcvctl cert list: skipped %zu key(s) under %s:cert: that name "
 		        "no domain\n", skipped, c->wc.q.prefix);
 	return rc;
+}
+
+/* One pass of REINDEX (WHAT: "expiry" or "states") until SCAN's cursor is
+ * back at 0; the totals into *ADDED and *REMOVED.  Returns an exit code. */
+static int reindex_pass(struct ctl *c, const char *what, long long *added, long long *removed)
+{
+	char cursor[32] = "0";
+
+	do {
+		struct script_args a;
+		long long v[2];
+		size_t len = 0;
+
+		/* layout: common/lua/reindex.lua */
+		sa_init(&a, 0);
+		sa_arg(&a, c->wc.q.prefix);
+		sa_arg(&a, cursor);
+		sa_arg(&a, "500");
+		sa_arg(&a, what);
+		struct queue_reply *r = queue_eval(c->q, SCRIPT_REINDEX, &a);
+		const char *next = queue_reply_str(queue_reply_at(r, 0), &len);
+		if (queue_reply_len(r) != 3 || !next || len == 0 || len >= sizeof(cursor) ||
+		    !queue_reply_int(queue_reply_at(r, 1), &v[0]) ||
+		    !queue_reply_int(queue_reply_at(r, 2), &v[1])) {
+			fprintf(stderr, "dcvctl reindex: %s\n",
+			        queue_reply_error(r) ? queue_reply_error(r) : queue_errstr(c->q));
+			queue_reply_free(r);
+			return EXIT_FAIL;
+		}
+		memcpy(cursor, next, len);
+		cursor[len] = '\0';
+		*added += v[0];
+		*removed += v[1];
+		queue_reply_free(r);
+	} while (strcmp(cursor, "0") != 0);
+	return EXIT_OK;
+}
+
+int ctl_reindex(struct ctl *c, int argc, char **argv)
+{
+	long long indexed = 0, removed = 0, counted = 0, none = 0;
+
+	(void)argv;
+	if (argc != 0) {
+		ctl_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (reindex_pass(c, "expiry", &indexed, &removed) != EXIT_OK ||
+	    reindex_pass(c, "states", &counted, &none) != EXIT_OK)
+		return EXIT_FAIL;
+	printf("expiry index: %lld certificates indexed, %lld members removed\n"
+	       "state counts: %lld records counted\n", indexed, removed, counted);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "dcvctl reindex: cannot write to stdout\n");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int ctl_cert(struct ctl *c, int argc, char **argv)

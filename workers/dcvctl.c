@@ -15,6 +15,7 @@
  *   dcvctl [-c FILE] cert get DOMAIN [--out DIR] [--json] [--key] [--unchecked]
  *   dcvctl [-c FILE] cert list [--expiring DURATION] [--tenant T] [--json]
  *   dcvctl [-c FILE] cert rewrap --from-account-kek | --old-kek-file F
+ *   dcvctl [-c FILE] reindex
  *   dcvctl [-c FILE] revoke DOMAIN [--reason keyCompromise|superseded|cessationOfOperation]
  *   dcvctl [-c FILE] console [--listen ADDR:PORT] [--write-token-file F]
  *                           [--auth-file F] [--host NAME:PORT]...
@@ -62,6 +63,8 @@ void ctl_usage(FILE *f)
 	      "  cert rewrap --from-account-kek | --old-kek-file F\n"
 	      "                                   seal every stored certificate key under\n"
 	      "                                   the certificate KEK (resumable)\n"
+	      "  reindex                          rebuild the expiry index and the count by\n"
+	      "                                   state that the gauges read (after an upgrade)\n"
 	      "  revoke DOMAIN [--reason keyCompromise|superseded|cessationOfOperation]\n"
 	      "                                   revoke the stored certificate at the CA\n"
 	      "                                   (no --reason: unspecified); keyCompromise\n"
@@ -97,6 +100,7 @@ static const struct command commands[] = {
 	{ "dead", ctl_dead },
 	{ "account", account },
 	{ "cert", ctl_cert },
+	{ "reindex", ctl_reindex },
 	{ "revoke", ctl_revoke },
 	{ "console", ctl_console },
 };

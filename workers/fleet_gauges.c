@@ -4,6 +4,7 @@
 #include "fleet_gauges.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lifecycle_names.h"
@@ -18,6 +19,7 @@ static struct {
 	struct metrics_gauge *lag[STAGE_COUNT], *pending[STAGE_COUNT], *oldest[STAGE_COUNT];
 	struct metrics_gauge *delayed, *noeviction, *used, *maxmem, *updated;
 	struct metrics_gauge *expiring[NWINDOWS][2];   /* [window][0 none, 1 under way] */
+	struct metrics_gauge *domains[STATE_COUNT];
 } g;
 
 /*
@@ -30,8 +32,8 @@ static struct {
  * (0 when none); the delayed count; used_memory, maxmemory; then per window
  * the counts with no renewal and with one under way.
  * The states of lifecycle_names.h: a RUN state means a renewal is under
- * way; GONE domains (offboarded, parked) and vanished records are not ours
- * to renew.
+ * way; GONE domains (offboarded, parked), released ones and vanished
+ * records are not ours to renew.
  */
 static const char gauges_lua[] = LIFECYCLE_UNDER_WAY_LUA LIFECYCLE_GONE_LUA
 "local group, now, dprefix, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
@@ -64,8 +66,9 @@ static const char gauges_lua[] = LIFECYCLE_UNDER_WAY_LUA LIFECYCLE_GONE_LUA
 "for w = 1, 2 * nwin do count[w] = 0 end\n"
 "local e = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now + win[nwin], 'WITHSCORES', 'LIMIT', 0, cap)\n"
 "for i = 1, #e, 2 do\n"
-"  local st = redis.call('HGET', dprefix .. e[i], 'state')\n"
-"  if st and not GONE[st] then\n"
+"  local h = redis.call('HMGET', dprefix .. e[i], 'state', 'released_at')\n"
+"  local st = h[1]\n"
+"  if st and not GONE[st] and not h[2] then\n"
 "    local na, k = tonumber(e[i+1]), UNDER_WAY[st] and 2 or 1\n"
 "    for w = 1, nwin do\n"
 "      if na <= now + win[w] then count[2 * (w - 1) + k] = count[2 * (w - 1) + k] + 1 end\n"
@@ -97,8 +100,44 @@ void fleet_gauges_setup(long long visibility_ms)
 			g.expiring[w][k] = metrics_gauge(METRICS_CERTS_EXPIRING,
 			                                 METRICS_CERTS_EXPIRING_HELP, l);
 		}
+	for (int s = 0; s < STATE_COUNT; s++) {
+		snprintf(l, sizeof(l), "state=\"%s\"", domain_state_name((enum domain_state)s));
+		g.domains[s] = metrics_gauge(METRICS_DOMAINS, METRICS_DOMAINS_HELP, l);
+	}
 	metrics_gauge_set(metrics_gauge(METRICS_VISIBILITY, METRICS_VISIBILITY_HELP, NULL),
 	                  (double)visibility_ms / 1000.0);
+}
+
+/* dcv_domains{state}: one HMGET of <p>:states, a field per state (a
+ * missing one is 0). */
+static enum queue_status domains_update(struct queue *q, char *err, size_t errlen)
+{
+	char key[300];
+	const char *argv[2 + STATE_COUNT];
+	struct queue_reply *r;
+	enum queue_status st = Q_OK;
+
+	argv[0] = "HMGET";
+	argv[1] = queue_key(q, key, sizeof(key), "states");
+	for (int s = 0; s < STATE_COUNT; s++)
+		argv[2 + s] = domain_state_name((enum domain_state)s);
+	r = queue_command(q, 2 + STATE_COUNT, argv, NULL);
+	if (!r) {
+		snprintf(err, errlen, "fleet gauges: %s", queue_errstr(q));
+		return Q_E_IO;
+	}
+	if (queue_reply_len(r) != STATE_COUNT) {
+		snprintf(err, errlen, "fleet gauges: %s",
+		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
+		st = Q_E_REPLY;
+	} else {
+		for (int s = 0; s < STATE_COUNT; s++) {
+			const char *v = queue_reply_str(queue_reply_at(r, (size_t)s), NULL);
+			metrics_gauge_set(g.domains[s], v ? strtod(v, NULL) : 0);
+		}
+	}
+	queue_reply_free(r);
+	return st;
 }
 
 enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *err,
@@ -169,6 +208,10 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 		for (int k = 0; k < 2; k++)
 			metrics_gauge_set(g.expiring[w][k], (double)v[n++]);
 
+	st = domains_update(q, err, errlen);
+	if (st != Q_OK)
+		goto out;
+
 	/* the policy as the start-up check reads it (managed Redis included) */
 	st = queue_eviction_policy(q, policy, sizeof(policy));
 	if (st != Q_OK) {
@@ -180,46 +223,4 @@ enum queue_status fleet_gauges_update(struct queue *q, const char *group, char *
 out:
 	queue_reply_free(r);
 	return st;
-}
-
-/* Runs ZADD or ZREM on <p>:expiry (ARGV[0] is the command). */
-static enum queue_status expiry_cmd(struct queue *q, int argc, const char **argv,
-                                    char *err, size_t errlen)
-{
-	char key[300];
-	enum queue_status st = Q_OK;
-	struct queue_reply *r;
-
-	argv[1] = queue_key(q, key, sizeof(key), "expiry");
-	err[0] = '\0';
-	r = queue_command(q, argc, argv, NULL);
-	if (!r) {
-		snprintf(err, errlen, "expiry index: %s", queue_errstr(q));
-		return Q_E_IO;
-	}
-	if (queue_reply_kind(r) != QR_INT) {
-		st = Q_E_REPLY;
-		snprintf(err, errlen, "expiry index: %s",
-		         queue_reply_error(r) ? queue_reply_error(r) : "unexpected reply");
-	}
-	queue_reply_free(r);
-	return st;
-}
-
-enum queue_status fleet_expiry_index(struct queue *q, const char *domain, time_t not_after,
-                                     char *err, size_t errlen)
-{
-	char score[24];
-	const char *argv[] = { "ZADD", NULL, score, domain };
-
-	snprintf(score, sizeof(score), "%lld", (long long)not_after);
-	return expiry_cmd(q, 4, argv, err, errlen);
-}
-
-enum queue_status fleet_expiry_forget(struct queue *q, const char *domain, char *err,
-                                      size_t errlen)
-{
-	const char *argv[] = { "ZREM", NULL, domain };
-
-	return expiry_cmd(q, 3, argv, err, errlen);
 }

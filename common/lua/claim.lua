@@ -15,6 +15,7 @@
 --   -1  a name is held by another tenant (why says which); nothing changed
 --@include lib/lifecycle.lua
 --@include lib/owner.lua
+--@include lib/states.lua
 local p, now, dom, jid, tenant, target, names, entry = unpack(ARGV, 1, 8)
 local k = p..':domain:'..dom
 local h = redis.call('HMGET', k, 'state', 'job', 'gen', 'claim_entry', 'names')
@@ -31,6 +32,7 @@ gen = redis.call('HINCRBY', k, 'gen', 1)
 claim(p, dom, names, tenant, gen)
 fresh(k)
 redis.call('HSETNX', k, 'created_at', now)
+count_state(p, k, 'verifying')
 redis.call('HSET', k, 'state', 'verifying', 'stage', 'verify-cname', 'job', jid,
   'tenant', tenant, 'target', target, 'names', names, 'attempts', 0,
   'onboarded_at', now, 'updated_at', now, 'claim_entry', entry)

@@ -30,9 +30,12 @@
 -- A job of an older generation than the domain's (gen > 0 and below the
 -- hash's gen: the domain was onboarded again while it ran) is only
 -- acknowledged: it is not routed and leaves the hash alone.
+-- A domain whose new state is "offboarded" leaves the expiry index
+-- <prefix>:expiry in the same step (its certificate is not ours to renew).
 -- A job delayed while its domain has a nudge pending (NUDGE found it in
 -- flight) is due at once instead.
 -- Returns the number of items applied.
+--@include lib/states.lua
 local HEAD, ITEM = 6, 16
 local RESERVED = {type = true, domain = true, detail = true, time = true}
 local p, group, now, evmax, deadmax, n = unpack(ARGV, 1, HEAD)
@@ -66,12 +69,14 @@ for i = 0, n - 1 do
     end
     if state ~= '' then
       local k = p..':domain:'..dom
+      count_state(p, k, state)
       redis.call('HSET', k, 'state', state, 'stage', stage, 'attempts', att,
         'updated_at', now, 'job', jid)
       if err ~= '' then redis.call('HSET', k, 'last_error', err)
       else redis.call('HDEL', k, 'last_error') end
       for f in clear:gmatch('%S+') do redis.call('HDEL', k, f) end
       if ev ~= '' then redis.call('HSET', k, 'notified', ev) end
+      if state == 'offboarded' then redis.call('ZREM', p..':expiry', dom) end
     end
     if ev ~= '' then
       local e = {p..':events', 'MAXLEN', '~', evmax, '*', 'type', ev,

@@ -12,6 +12,7 @@
 -- pipeline job (same job id, and same generation when the job has one).
 -- Returns the claimed entries in XREADGROUP's entry format.
 local s = KEYS[1]
+--@include lib/states.lua
 local p, group, consumer, idle, count, maxd, stage, now, deadmax, evmax = unpack(ARGV, 1, 10)
 maxd = tonumber(maxd)
 local r = redis.call('XAUTOCLAIM', s, group, consumer, idle, '0-0', 'COUNT', count)
@@ -37,6 +38,7 @@ for _, e in ipairs(r[2]) do
        redis.call('HGET', k, 'job') == j.id and
        ((tonumber(j.gen) or 0) == 0 or
         tonumber(redis.call('HGET', k, 'gen') or '0') == tonumber(j.gen)) then
+      count_state(p, k, 'failed')
       redis.call('HSET', k, 'state', 'failed', 'last_error', why, 'updated_at', now)
     end
     redis.call('HINCRBY', p..':stats', 'dead', 1)

@@ -37,9 +37,10 @@ SLOW_VERIFY = {"stages.verify-cname.backoff_base_ms": 120000,
                "stages.verify-cname.backoff_cap_ms": 120000}
 
 
-def start_console(env, tmp, name, args=(), extra_env=None):
-    """dcvctl console on a free port; returns (Proc, base URL)."""
-    p = harness.Proc([harness.program("dcvctl"), "-c", env.config, "console",
+def start_console(env, tmp, name, args=(), extra_env=None, config=None):
+    """dcvctl console on a free port (CONFIG: another dcv.yaml); returns
+    (Proc, base URL)."""
+    p = harness.Proc([harness.program("dcvctl"), "-c", config or env.config, "console",
                       "--listen", "127.0.0.1:0", *args],
                      os.path.join(tmp, f"{name}.log"), env={**env.env(), **(extra_env or {})})
     found = {}
@@ -352,6 +353,13 @@ def test_expiring_lists_certificates_without_a_renewal(live):
         assert shop not in d.find_element(By.ID, "expiring").text
     finally:
         r.hset(f"dcv:domain:{shop}", "state", "issued")
+    # so does a release (the domain is no longer ours), as in the gauge
+    r.hset(f"dcv:domain:{shop}", "released_at", 1)
+    try:
+        d = open_page(live, "/expiring?days=2000")
+        assert shop not in d.find_element(By.ID, "expiring").text
+    finally:
+        r.hdel(f"dcv:domain:{shop}", "released_at")
 
 
 def test_authentication_when_configured(live):
@@ -477,6 +485,174 @@ def test_searches_are_capped_and_say_so(live):
     finally:
         for i in range(0, len(keys), 1000):
             r.delete(*keys[i:i + 1000])
+
+
+def test_overview_shows_due_jobs_and_buckets_with_their_values(live):
+    env = live["env"]
+    r = env.client()
+    dom = f"due.{env.zones[2]}"
+    member = f"verify-cname {dom} j-due"
+    r.zadd("dcv:delayed", {member: int(time.time() * 1000) + 150000})
+    try:
+        d = open_page(live, "/")
+        rows = [x.text for x in d.find_element(By.ID, "due").find_elements(By.TAG_NAME, "tr")]
+        mine = [x for x in rows if dom in x]
+        assert mine, rows
+        m = re.match(r"verify-cname " + re.escape(dom) + r" in (\d+) s$", mine[0])
+        assert m and 130 <= int(m.group(1)) <= 150, mine
+        link = d.find_element(By.ID, "due").find_element(By.LINK_TEXT, dom)
+        assert link.get_attribute("href").endswith("/domain?q=" + dom)
+    finally:
+        r.zrem("dcv:delayed", member)
+    # the fleet's own rate-limit buckets (the orders it sent), with the
+    # values Redis holds
+    keys = [k.decode() for k in r.scan_iter("dcv:rl:*")
+            if not k.decode().endswith(":line") and r.type(k) == b"hash"]
+    assert keys, "the fleet made no rate-limit bucket"
+    d = open_page(live, "/")
+    shown = {}
+    for row in d.find_element(By.ID, "buckets").find_elements(By.TAG_NAME, "tr")[1:]:
+        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        shown[cells[0]] = cells[1:]
+    for k in keys:
+        tail = k[len("dcv:rl:"):]
+        tokens, blocked = r.hmget(k, "tokens", "blocked_until")
+        assert shown.get(tail) == [tokens.decode() if tokens else "-",
+                                   blocked.decode() if blocked else "-"], (tail, shown)
+
+
+def test_replay_a_domains_dead_letters_from_its_page(live):
+    env, shop = live["env"], live["shop"]
+    r = env.client()
+    now = str(int(time.time() * 1000))
+    ids = [r.xadd("dcv:dead", {"domain": shop, "stage": "create-order",
+                               "reason": "page-replay", "time": now,
+                               "job": job(shop)}).decode() for _ in range(2)]
+    d = open_page(live, "/domain?q=" + shop)
+    form = next(f for f in d.find_elements(By.CSS_SELECTOR, "form[action='/action']")
+                if f.find_element(By.NAME, "op").get_attribute("value") == "replay" and
+                not f.find_elements(By.NAME, "id"))
+    assert "replay: 2 dead letter(s)" in submit(d, form, TOKEN)
+    left = {i.decode() for i, _ in r.xrange("dcv:dead")}
+    assert not set(ids) & left, "the domain's letters left the dead letters"
+    # they went back to their stage (where the worker refuses them again:
+    # not the domain's pipeline)
+    harness.wait_until(lambda: len([f for _, f in r.xrange("dcv:dead")
+                                    if f.get(b"domain") == shop.encode() and
+                                    f.get(b"stage") == b"create-order"]) >= 2, 30,
+                       what="the replayed jobs handled again")
+
+
+def test_replay_all_shown_and_purge_one_on_the_dead_letters_page(live):
+    env = live["env"]
+    r = env.client()
+    tag = "pg-" + os.urandom(4).hex()
+
+    def letter(stage):
+        return r.xadd("dcv:dead", {"domain": "nobody.test", "stage": stage, "reason": tag,
+                                   "time": str(int(time.time() * 1000)),
+                                   "job": job("nobody.test")}).decode()
+    three = [letter("verify-cname") for _ in range(3)]
+    d = open_page(live, "/dead?reason=" + tag)
+    # purge one: the form of one row
+    row = [x for x in d.find_element(By.ID, "dead").find_elements(By.TAG_NAME, "tr")[1:]
+           if three[0] in x.text][0]
+    form = next(f for f in row.find_elements(By.CSS_SELECTOR, "form[action='/action']")
+                if f.find_element(By.NAME, "op").get_attribute("value") == "purge")
+    assert "purge of the dead letter done" in submit(d, form, TOKEN)
+    ids = {i.decode() for i, _ in r.xrange("dcv:dead")}
+    assert three[0] not in ids and three[1] in ids and three[2] in ids
+    # replay all shown: both back in verify-cname
+    d = open_page(live, "/dead?reason=" + tag)
+    assert "2 shown" in d.find_element(By.ID, "dead-shown").text
+    before = r.xlen("dcv:stream:verify-cname")
+    assert "replay: 2 dead letter(s)" in submit(d, action_form(d, "replay", every=True), TOKEN)
+    ids = {i.decode() for i, _ in r.xrange("dcv:dead")}
+    assert not set(three[1:]) & ids
+    assert r.xlen("dcv:stream:verify-cname") >= before + 2 or \
+        len([f for _, f in r.xrange("dcv:dead") if f.get(b"domain") == b"nobody.test"]) >= 2
+
+
+def test_offboard_from_the_domain_page(live):
+    env, waiting = live["env"], live["waiting"]
+    assert env.domain(waiting)["state"] == "issued"
+    d = open_page(live, "/domain?q=" + waiting)
+    assert "offboard done" in submit(d, action_form(d, "offboard"), TOKEN)
+    harness.wait_until(lambda: env.domain(waiting).get("state") == "offboarded", 30,
+                       what=f"{waiting} offboarded")
+    d = open_page(live, "/domain?q=" + waiting)
+    assert d.find_element(By.ID, "state").text == "offboarded"
+
+
+def test_authentication_by_file_config_bearer_and_write_token_env(live):
+    env, tmp = live["env"], live["tmp"]
+    token = "bearer-" + os.urandom(8).hex()
+    tok_file = os.path.join(tmp, "auth-token")
+    with open(tok_file, "w") as f:
+        f.write(token + "\n")
+    basic_file = os.path.join(tmp, "auth-basic")
+    with open(basic_file, "w") as f:
+        f.write("ops:f1le-secret\n")
+    cfg = env.write_config(path=os.path.join(tmp, "console-auth.yaml"),
+                           **{"console.auth_file": basic_file})
+    wtoken = "env-" + os.urandom(8).hex()
+
+    def status(url, auth=None):
+        req = urllib.request.Request(url + "/", headers={"Authorization": auth} if auth else {})
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+    # --auth-file with a token: Bearer, or the basic password with any user
+    p, url = start_console(env, tmp, "console-bearer", ["--auth-file", tok_file],
+                           extra_env={"DCV_CONSOLE_WRITE_TOKEN": wtoken})
+    live["procs"].append(p)
+    import base64
+    assert status(url) == 401
+    assert status(url, "Bearer " + token) == 200
+    assert status(url, "Bearer " + token[:-1]) == 401
+    assert status(url, "Basic " + base64.b64encode(f"anyone:{token}".encode()).decode()) == 200
+    # console.auth_file with user:password (basic)
+    p2, url2 = start_console(env, tmp, "console-cfg-auth", config=cfg)
+    live["procs"].append(p2)
+    assert status(url2) == 401
+    assert status(url2, "Basic " + base64.b64encode(b"ops:f1le-secret").decode()) == 200
+    assert status(url2, "Basic " + base64.b64encode(b"ops:wrong").decode()) == 401
+    for log in (p.logpath, p2.logpath):
+        assert token not in read(log) and "f1le-secret" not in read(log)
+    # DCV_CONSOLE_WRITE_TOKEN: the env's token acts, another is refused
+    # (in the browser, which cannot set headers: its own console)
+    p3, url3 = start_console(env, tmp, "console-envtoken",
+                             extra_env={"DCV_CONSOLE_WRITE_TOKEN": wtoken})
+    live["procs"].append(p3)
+    d = live["driver"]
+    d.get(url3 + "/domain?q=" + live["shop"])
+    assert "refused: wrong or missing write token" in submit(d, action_form(d, "nudge"), TOKEN)
+    d.get(url3 + "/domain?q=" + live["shop"])
+    assert "nudge done" in submit(d, action_form(d, "nudge"), wtoken)
+    assert wtoken not in read(p3.logpath)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(live):
+    d = live["driver"]
+    d.set_window_size(390, 844)
+    try:
+        pages = ["/", "/domain", "/domain?q=" + live["shop"], "/domain?q=tenant-shop",
+                 "/domain?q=" + live["waiting"], "/dead", "/expiring?days=2000"]
+        for path in pages:
+            open_page(live, path)
+            inner = d.execute_script("return window.innerWidth")
+            assert inner <= 400, inner
+            wide = d.execute_script("return document.documentElement.scrollWidth")
+            assert wide <= inner, f"{path}: {wide} px wide in a {inner} px viewport"
+        # the measure sees a page that is too wide
+        d.execute_script("var e = document.createElement('div');"
+                         "e.style.width = '900px'; e.style.height = '1px';"
+                         "document.body.appendChild(e);")
+        assert d.execute_script("return document.documentElement.scrollWidth") > 800
+    finally:
+        d.set_window_size(1100, 1300)
 
 
 def test_no_command_was_refused_by_the_acl(live):

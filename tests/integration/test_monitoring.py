@@ -235,7 +235,7 @@ def test_dashboard_is_importable():
     assert len(ids) == len(set(ids))
     titles = " ".join(p["title"].lower() for p in d["panels"])
     for want in ("throughput", "lag per stage", "latency", "acme", "dns", "expiring certificates",
-                 "where the jobs are"):
+                 "where the jobs are", "domains by state"):
         assert want in titles, want
     for p in d["panels"]:
         for t in p.get("targets", []):
@@ -504,6 +504,7 @@ def test_prometheus_evaluates_the_rules_over_a_live_fleet(tmp):
                      'sum by (stage) (rate(dcv_jobs_total{outcome=~"advance|done"}[5m]))',
                      'histogram_quantile(0.99, sum by (le, stage) (rate(dcv_handler_seconds_bucket[5m])))',
                      'max by (within, renewal) (dcv_certificates_expiring)',
+                     'max by (state) (dcv_domains > 0)',
                      'sum by (provider, op) (rate(dcv_dns_provider_requests_total{result="ok"}[5m]))'):
             harness.wait_until(lambda: prom.query(expr)["result"], 30, interval=0.5, what=expr)
         ready = prom.query("sum(dcv_worker_ready)")["result"][0]["value"][1]
@@ -521,4 +522,68 @@ def test_prometheus_evaluates_the_rules_over_a_live_fleet(tmp):
     finally:
         if prom:
             prom.stop()
+        env.close()
+
+
+def test_expiry_index_and_state_counts_follow_issuance_reindex_and_offboarding(tmp):
+    """The expiry index end to end (schemas/redis.md): step-ca issues 24 h
+    certificates, so a fresh one is inside the 7d window at once.  Finalize
+    stores the certificate and its dcv:expiry score (its notAfter) in one
+    step, and the worker's gauge counts it with no renewal under way;
+    `dcvctl reindex` rebuilds a lost index (twice: the same); the
+    offboarding takes the member out and the count back to 0.  Beside it,
+    dcv_domains{state} follows the record's state, and reindex recounts
+    lost counts.  All as the shipped ACL's dcv-worker user."""
+    import stepca_env  # noqa: F401  (step-ca is built on first use)
+    from test_e2e import customer_ready, fleet, wait_issued
+    port = harness.free_port()
+    env = fleet(tmp, {"metrics.address": "127.0.0.1", "metrics.port": port},
+                stepca=True, acl=True)
+    try:
+        none7 = 'dcv_certificates_expiring{within="7d",renewal="none"}'
+        r = env.client()
+        domain = f"exp.{env.zones[0]}"
+        customer_ready(env, domain)
+        env.start_worker()
+        wait_metric(port, none7, lambda v: v == 0, what="no certificate yet")
+        env.ctl("onboard", domain)
+        wait_issued(env, [domain], 90)
+        na = int(env.cert(domain)["not_after"])
+        assert time.time() < na < time.time() + 2 * 86400
+        assert r.zscore("dcv:expiry", domain) == na
+        harness.wait_until(lambda: env.domain(domain).get("state") == "issued", 30,
+                           what=f"{domain} issued")
+        wait_metric(port, none7, lambda v: v == 1, what="the certificate counted")
+        assert scrape(port)[0]['dcv_certificates_expiring{within="7d",renewal="under_way"}'] == 0
+        issued_ = 'dcv_domains{state="issued"}'
+        wait_metric(port, issued_, lambda v: v == 1, what="one domain issued")
+        v, _ = scrape(port)
+        assert sum(x for s, x in v.items() if s.startswith("dcv_domains{")) == 1, v
+
+        # a fleet from before the index: nothing counted until reindex
+        r.delete("dcv:expiry", "dcv:states")
+        r.hdel(f"dcv:domain:{domain}", "counted")
+        wait_metric(port, none7, lambda v: v == 0, what="the index lost")
+        wait_metric(port, issued_, lambda v: v == 0, what="the counts lost")
+        out = env.ctl("reindex").stdout
+        assert "1 certificates indexed" in out and "1 records counted" in out, out
+        out = env.ctl("reindex").stdout
+        assert "1 certificates indexed" in out and "0 records counted" in out, out
+        assert r.zscore("dcv:expiry", domain) == na
+        wait_metric(port, none7, lambda v: v == 1, what="the index rebuilt")
+        wait_metric(port, issued_, lambda v: v == 1, what="the counts rebuilt")
+
+        assert "offboarding" in env.ctl("offboard", domain).stdout
+        harness.wait_until(lambda: env.domain(domain).get("state") == "offboarded", 30,
+                           what=f"{domain} offboarded")
+        assert r.zscore("dcv:expiry", domain) is None
+        wait_metric(port, none7, lambda v: v == 0, what="the offboarded domain not counted")
+        wait_metric(port, 'dcv_domains{state="offboarded"}', lambda v: v == 1,
+                    what="counted offboarded")
+        assert scrape(port)[0][issued_] == 0
+        # the certificate is kept (retention), yet reindex leaves it out
+        assert env.cert(domain)
+        assert "0 certificates indexed" in env.ctl("reindex").stdout
+        assert r.zscore("dcv:expiry", domain) is None
+    finally:
         env.close()

@@ -1,6 +1,7 @@
 """The queue runtime against a real redis-server: every semantic of the
 Redis contract, with the test handlers of test_worker.c."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -420,13 +421,23 @@ def ctl_on_pty(fleet, *args, stdout_pty=True, stderr_pty=True, env=None):
 def test_terminal_gets_progress_and_colour_pipes_get_neither(fleet):
     """Issue 16, small things: onboard --file shows progress on a terminal,
     status and stats colour on one; a pipe gets plain bytes."""
+    # enough lines that the run outlasts the first redraw (200 ms), so a
+    # line with the time left is drawn before the last one
+    n = 20000
     path = os.path.join(fleet.tmp, "many.txt")
     with open(path, "w") as f:
-        f.write("".join(f"d{i}.progress.example\n" for i in range(3000)))
+        f.write("".join(f"d{i}.progress.example\n" for i in range(n)))
     rc, term, piped = ctl_on_pty(fleet, "onboard", "--file", path, stdout_pty=False)
     assert rc == 0, (term, piped)
-    assert "\r" in term and "3000 queued" in term and "/s" in term, term
-    assert b"3000 domains queued" in piped and b"\x1b" not in piped
+    assert "\r" in term and f"{n} queued" in term and "/s" in term, term
+    lines = [x for x in re.split(r"\r\x1b\[K", term) if "queued," in x]
+    left = [x for x in lines if re.search(r"\d+ queued, \d+/s, about \d+:[0-5]\d left", x)]
+    assert left, lines
+    # the count grows and the last line, at the end of the file, has no time left
+    counts = [int(x.split()[0]) for x in lines]
+    assert counts == sorted(counts) and counts[-1] == n, counts
+    assert "left" not in lines[-1], lines[-1]
+    assert f"{n} domains queued".encode() in piped and b"\x1b" not in piped
     # piped stderr: no progress at all
     p = fleet.ctl("onboard", "--file", path)
     assert "\x1b" not in p.stderr and "\r" not in p.stderr and "queued," not in p.stderr

@@ -22,7 +22,8 @@ import harness
 P = "t"
 LUA = os.path.join(harness.SOURCE, "common", "lua")
 SCRIPTS = ["commit", "promote", "reclaim", "trim", "replay", "onboard", "claim",
-           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire", "revoke"]
+           "nudge", "offboard", "release", "bucket", "domain_set", "cert_retire", "revoke",
+           "reindex"]
 
 
 def source(name):
@@ -509,6 +510,93 @@ def test_release(r, run):
     r.hset(f"{P}:domain:x.example", "state", "failed")
     assert run("release", [], P, 1000, "x.example")[0] == 1
     assert r.hgetall(f"{P}:owner:shared.example") == {b"tenant": b"t1", b"y.example": b"1"}
+
+
+
+# ------------------------------------------------------------ the expiry index
+
+def reindex_all(run, what):
+    """REINDEX of WHAT, two keys a SCAN step, until the cursor is back at 0:
+    [indexed or counted, removed] in all."""
+    cur, total = "0", [0, 0]
+    while True:
+        nxt, a, rm = run("reindex", [], P, cur, 2, what)
+        total = [total[0] + a, total[1] + rm]
+        cur = nxt.decode()
+        if cur == "0":
+            return total
+
+
+def test_expiry_index_release_onboard_and_reindex(r, run):
+    """RELEASE and OFFBOARD take a domain out of <p>:expiry, ONBOARD puts
+    back a certificate it kept, REINDEX rebuilds the index from the
+    certificate hashes (idempotent, hostile not_after left alone)."""
+    ex = f"{P}:expiry"
+    for d in ("a.example", "b.example", "c.example", "gone.example", "rel.example"):
+        assert onboard(run, ob(d, "t1", d)) == ["queued"]
+        r.hset(f"{P}:cert:{d}", mapping={"serial": "01", "not_after": 1700000000})
+    r.hset(f"{P}:cert:bad.example", mapping={"serial": "02", "not_after": "soon"})
+    r.set(f"{P}:cert:str.example", "not a hash")
+    r.hset(f"{P}:cert:orphan.example", "not_after", 5)           # no record
+    # OFFBOARD of a domain with no pipeline running
+    r.hset(f"{P}:domain:gone.example", "state", "failed")
+    r.zadd(ex, {"gone.example": 1})
+    assert run("offboard", [], P, 2000, "gone.example", b"job", "1") == 2
+    assert r.zscore(ex, "gone.example") is None
+    # RELEASE
+    r.hset(f"{P}:domain:rel.example", "state", "failed")
+    r.zadd(ex, {"rel.example": 1, "orphan.example": 5})
+    assert run("release", [], P, 3000, "rel.example")[0] == 1
+    assert r.zscore(ex, "rel.example") is None
+
+    def reindex():
+        return reindex_all(run, "expiry")
+    assert reindex() == [3, 1]                    # a, b, c; orphan removed
+    assert {m.decode(): s for m, s in r.zrange(ex, 0, -1, withscores=True)} == \
+        {d: 1700000000 for d in ("a.example", "b.example", "c.example")}
+    assert reindex() == [3, 0]                    # the same again
+    # ONBOARD again after the offboarding: the kept certificate is back
+    r.hset(f"{P}:domain:gone.example", "state", "offboarded")
+    assert onboard(run, ob("gone.example", "t1", "gone.example")) == ["queued"]
+    assert r.zscore(ex, "gone.example") == 1700000000
+    # a hash whose not_after is no number is never indexed
+    assert onboard(run, ob("bad.example", "t1", "bad.example")) == ["queued"]
+    assert r.zscore(ex, "bad.example") is None
+
+
+def states(r):
+    return {k.decode(): int(v) for k, v in r.hgetall(f"{P}:states").items() if int(v)}
+
+
+def test_state_counts_follow_every_script_and_reindex(r, run):
+    """<p>:states: ONBOARD, OFFBOARD and RELEASE (no change) keep the
+    count by state, one down and one up per change; a record from before
+    the counts (no "counted") is counted at its first change, or by
+    REINDEX, once."""
+    assert onboard(run, ob("a.example", "t1"), ob("b.example", "t1")) == ["queued", "queued"]
+    assert states(r) == {"queued": 2}
+    assert rec(r, "a.example")["counted"] == "queued"
+    r.hset(f"{P}:domain:a.example", "state", "failed")            # by hand: not counted
+    assert run("offboard", [], P, 2000, "a.example", b"job", "1") == 2
+    assert states(r) == {"queued": 1, "offboarded": 1}
+    assert run("release", [], P, 3000, "a.example")[0] == 1
+    assert states(r) == {"queued": 1, "offboarded": 1}
+    assert onboard(run, ob("a.example", "t1")) == ["queued"]       # again
+    assert states(r) == {"queued": 2}
+    # records of an older version: counted by REINDEX, once
+    for i in range(5):
+        r.hset(f"{P}:domain:old{i}.example", mapping={"state": "failed", "gen": 1})
+    r.hset(f"{P}:domain:nostate.example", "gen", 1)
+
+    def reindex():
+        return reindex_all(run, "states")[0]
+    assert reindex() == 5
+    assert states(r) == {"queued": 2, "failed": 5}
+    assert reindex() == 0
+    assert states(r) == {"queued": 2, "failed": 5}
+    # one of them changes: down from failed, up in offboarded
+    assert run("offboard", [], P, 4000, "old0.example", b"job", "1") == 2
+    assert states(r) == {"queued": 2, "failed": 4, "offboarded": 1}
 
 
 # ------------------------------------------------------------ BUCKET
