@@ -171,6 +171,7 @@ static void issued_fields(struct stage_env *env, const struct job *job,
 		{ "cert_key", key }, { "renewal", renewal ? "1" : "0" },
 		{ "ca", pipeline_cur_ca(env)->name }, { "ca_why", why },
 		{ "fallback", strncmp(why, "fallback", 8) == 0 ? "1" : "0" },
+		{ "acct", pipeline_cur_tenant(env) ? "tenant" : "fleet" },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		if (outcome_event_field(out, kv[i][0], kv[i][1]) != 0)

@@ -413,6 +413,8 @@ def test_tenant_eab_account():
         rec = env.domain(own)
         assert (rec["acct"], rec["issued_acct"]) == ("tenant", "tenant"), rec
         assert env.domain(other)["acct"] == "fleet"
+        assert issued_event(env, own)["acct"] == "tenant"
+        assert issued_event(env, other)["acct"] == "fleet"
         st = env.ctl("status", own).stdout
         assert re.search(r"^acct\s+tenant$", st, re.M), st
         kids = [o["kid"] for o in m.b_ca.orders() if own in o["names"]]
