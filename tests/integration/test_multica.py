@@ -25,6 +25,16 @@ test_renewal_prefers_the_issuing_ca: renewed by B while A is down, a
 domain renews with B again once A is back (ca_why "renewal"), while a new
 domain goes to A.
 
+test_ca_stopped_mid_run: A really stopped (its port refuses connections)
+while a batch is on its way: the domains onboarded meanwhile are issued by
+B, none fails; A back: new orders go to A.
+
+test_tenant_eab_account (point 4): B requires EAB; a tenant with its own
+EAB account at B (own_account) is issued under it (the kid B saw), others
+under the fleet's; CAA accounturi is checked against it; a tenant whose
+own account is refused or missing never uses the fleet's (with fallback:
+the fleet's other CA).
+
 Every certificate verifies against the root of the CA that issued it
 (Pebble's /roots/0), not against the other's."""
 import os
@@ -433,6 +443,23 @@ def test_tenant_eab_account():
         assert kids == {ref_url}, kids
         assert not seen_by_a(m, refused)
         assert m.health("b").get("state") != "unhealthy", m.health("b")
+        # revoked with the account that ordered it (Pebble refuses another
+        # account without authorizations for the name, as the fleet's at B)
+        out = env.ctl("revoke", own, "--reason", "superseded")
+        assert "revoked (superseded)" in out.stdout, out
+        # its key rotates on its own: the fleet's at B keeps its key, and
+        # the tenant's next order is signed with the new one
+        fleet_kv = r.hget(f"{p}:account:b", "key_version")
+        out = env.ctl("account", "rotate-key", "--ca", "b", "--tenant", "t-eab")
+        assert "key_version 2" in out.stdout, out
+        assert r.hget(f"{p}:account:b", "key_version") == fleet_kv
+        (again,) = L.domains(env, 1, "f")
+        L.customers_ready(env, [again])
+        r.xadd(f"{p}:stream:verify-cname",
+               {"domain": again, "job": L.job_bytes(again, tenant="t-eab")})
+        L.wait_all_issued(env, [again], 60)
+        assert m.verify(again) == "b" and env.domain(again)["acct"] == "tenant"
+        assert {o["kid"] for o in m.b_ca.orders() if again in o["names"]} == {t_url}
     finally:
         m.close()
         if not os.environ.get("DCV_KEEP_TMP"):
