@@ -12,7 +12,6 @@
 #include "ca_cfg.h"
 #include "ca_health.h"
 #include "cfg.h"
-#include "crypto.h"
 
 /* rotate-key on a CA that does not offer keyChange (README, dcvctl's exit
  * codes) */
