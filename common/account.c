@@ -145,6 +145,18 @@ const char *account_hash(const char *prefix, const char *ca, char *out, size_t l
 	return out;
 }
 
+const char *account_tenant_hash(const char *prefix, const char *ca, const char *tenant,
+                                char *out, size_t len)
+{
+	const char *p = prefix && *prefix ? prefix : "dcv";
+
+	if (!tenant || !*tenant)
+		return account_hash(prefix, ca, out, len);
+	snprintf(out, len, "%s:account:%s:tenant:%s", p,
+	         ca && *ca ? ca : ACCOUNT_DEFAULT_CA, tenant);
+	return out;
+}
+
 /* AAD binding a sealed key to its hash and version. */
 static void key_aad(const char *hash, long long version, char *out, size_t len)
 {

@@ -4,8 +4,9 @@
  * Workers are stateless, so the account URL and key live in a hash,
  * "<prefix>:account" (prefix default "dcv") for the CA named "default" (the
  * only one of a single-CA configuration) and "<prefix>:account:<ca>" for
- * each other CA of acme.cas (account_hash(); every call below takes that
- * name):
+ * each other CA of acme.cas, "<prefix>:account:<ca>:tenant:<tenant>" for a
+ * tenant's own account at a CA (account_hash(), account_tenant_hash();
+ * every call below takes that name):
  *
  *   url          the account URL (the JWS kid)
  *   key          the private key sealed under the key-encryption key (KEK):
@@ -77,6 +78,14 @@ const char *account_strerror(enum account_status st);
  * sealed key's AAD binds it, so the default CA's stays "<prefix>:account".
  * CA NULL or "" is the default.  Into OUT (LEN bytes); returns OUT. */
 const char *account_hash(const char *prefix, const char *ca, char *out, size_t len);
+
+/* The hash of TENANT's own account at CA (a tenant's EAB account, README
+ * "More than one CA"): "<prefix>:account:<ca>:tenant:<tenant>", the CA
+ * named even when it is "default".  TENANT must be a valid tenant
+ * (job_tenant_check: no ':' or space) and CA a CA name; NULL or "" TENANT
+ * is account_hash()'s.  Into OUT (LEN bytes); returns OUT. */
+const char *account_tenant_hash(const char *prefix, const char *ca, const char *tenant,
+                                char *out, size_t len);
 
 /* A key-encryption key: 32 bytes.  The account KEK seals the account key
  * only; the certificates' keys have their own (certstore.h), so a backend

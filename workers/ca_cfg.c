@@ -143,15 +143,31 @@ static void refuse_single(struct cfg *c)
 			         "(acme.cas.<name>.%s)", keys[i] + 5);
 }
 
+/* TENANT's entry of acme.tenants, or NULL. */
+static const struct ca_tenant *tenant_of(const struct ca_list *l, const char *tenant)
+{
+	for (int i = 0; tenant && *tenant && i < l->n_tenants; i++)
+		if (strcmp(l->tenants[i].name, tenant) == 0)
+			return &l->tenants[i];
+	return NULL;
+}
+
+bool ca_tenant_account(const struct ca_list *l, const char *tenant, int ca)
+{
+	const struct ca_tenant *t = tenant_of(l, tenant);
+
+	for (int i = 0; t && t->own_account && i < t->n; i++)
+		if (t->cas[i] == ca)
+			return true;
+	return false;
+}
+
 int ca_candidates(const struct ca_list *l, const char *tenant, int *order)
 {
-	const struct ca_tenant *t = NULL;
+	const struct ca_tenant *t = tenant_of(l, tenant);
 	bool taken[CA_MAX] = { false };
 	int n = 0;
 
-	for (int i = 0; tenant && *tenant && i < l->n_tenants && !t; i++)
-		if (strcmp(l->tenants[i].name, tenant) == 0)
-			t = &l->tenants[i];
 	for (int i = 0; t && i < t->n; i++) {
 		order[n++] = t->cas[i];
 		taken[t->cas[i]] = true;
@@ -200,6 +216,8 @@ static void load_tenants(struct cfg *c, struct ca_list *l)
 			         "are issued by, preferred first");
 		snprintf(path, sizeof(path), "%s.fallback", base);
 		t->fallback = cfg_bool(c, path, false);
+		snprintf(path, sizeof(path), "%s.own_account", base);
+		t->own_account = cfg_bool(c, path, false);
 		l->n_tenants++;
 	}
 }

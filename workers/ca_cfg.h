@@ -22,7 +22,10 @@
  * and the shared acme.* keys (email, timeouts, KEKs, cert_key_type,
  * preferred_chain) apply to all.  acme.tenants.<tenant> pins a tenant's
  * domains to some of them: cas (names of acme.cas, preferred first) and
- * fallback (default false: only those; true: then the fleet's others).  A CA has its own account hash
+ * fallback (default false: only those; true: then the fleet's others), and
+ * own_account (default false; true: at those CAs the tenant signs with its
+ * own account, "<prefix>:account:<ca>:tenant:<tenant>", registered with
+ * dcvctl account register --ca NAME --tenant T).  A CA has its own account hash
  * (account_hash(): "<prefix>:account:<name>", the CA named "default"
  * keeps "<prefix>:account") and its own buckets ("<name>:new-orders" ...;
  * the CA named "default" keeps the directory's host, as before).
@@ -64,6 +67,8 @@ struct ca_tenant {
 	                                    first */
 	int n;
 	bool fallback;                   /* the fleet's other CAs after them */
+	bool own_account;                /* at its CAs (cas) it signs with its
+	                                    own account, never the fleet's */
 };
 
 /* The CAs, index 0 preferred. */
@@ -97,6 +102,11 @@ int ca_find(const struct ca_list *l, const char *name);
  * fallback, the fleet's others in their order; any other domain every CA.
  * Returns how many. */
 int ca_candidates(const struct ca_list *l, const char *tenant, int *order);
+
+/* Whether a domain of TENANT signs with the tenant's own account at CA
+ * number CA (acme.tenants.<tenant>.own_account, CA one of its cas), not
+ * with the fleet's. */
+bool ca_tenant_account(const struct ca_list *l, const char *tenant, int ca);
 
 /* Whether S is a CA name (1 to CA_NAME_MAX of [a-z0-9_-]). */
 bool ca_name_ok(const char *s);

@@ -150,6 +150,7 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 {
 	struct pipeline *p = pipeline_of(env);
 	const struct ca_conf *ca = pipeline_cur_ca(env);
+	const char *scope = pipeline_cur_scope(env);   /* the account's buckets */
 	const struct rl_bucket *no = &ca->new_orders;
 	struct rl_ticket t = { rec_int(rec, "rl_slot", 0), rec_int(rec, "rl_shift", 0) };
 	char bucket[1024], member[DNAME_MAX + JOB_ID_MAX + 32], slot[24], shift[24];
@@ -161,7 +162,7 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 
 	/* a job holding a place in line checked these before it took it */
 	for (int i = 0; i < n && !t.slot; i++) {
-		bucket_name(ca->scope, "failed-authz", names[i], bucket, sizeof(bucket));
+		bucket_name(scope, "failed-authz", names[i], bucket, sizeof(bucket));
 		w = ratelimit(env->q, bucket, &p->lc.failed_authz, RL_PEEK, env->now_ms, 0);
 		if (w > 0) {
 			metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,
@@ -173,7 +174,7 @@ static int budget(struct stage_env *env, struct job *job, const struct domain_re
 		             queue_errstr(env->q), out))
 			return -1;
 	}
-	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
+	bucket_name(scope, "new-orders", NULL, bucket, sizeof(bucket));
 	bool had = t.slot != 0;
 	snprintf(member, sizeof(member), "%s %s %s", stage_name(STAGE_CREATE_ORDER),
 	         job->domain, job->id);
@@ -212,7 +213,7 @@ static void outage_block(struct stage_env *env, const struct job *job,
 
 	if (ms <= 0 || ca->new_orders.limit <= 0)
 		return;
-	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
+	bucket_name(pipeline_cur_scope(env), "new-orders", NULL, bucket, sizeof(bucket));
 	if (ratelimit(env->q, bucket, &ca->new_orders, RL_BLOCK, now, now + (uint64_t)ms) < 0) {
 		log_msg(LOG_WARN, "stage=create-order domain=%s the new-order line could "
 		        "not be blocked for the CA's outage: %s", job->domain,
@@ -239,7 +240,7 @@ static bool sent_within_limit(struct stage_env *env, struct outcome *out)
 	const struct rl_bucket *no = &ca->new_orders;
 	char bucket[1024];
 
-	bucket_name(ca->scope, "new-orders", NULL, bucket, sizeof(bucket));
+	bucket_name(pipeline_cur_scope(env), "new-orders", NULL, bucket, sizeof(bucket));
 	/* the time of the request, not of the run's start */
 	long long w = ratelimit(env->q, bucket, no, RL_USE, queue_now_ms(), 0);
 	return co_rate(CO_NEW_ORDERS_SENT, w, NULL, ca->name, no->limit, no->period_ms,
@@ -344,6 +345,7 @@ static void order_new(struct stage_env *env, struct job *job, struct acme_client
 	         sizeof(authz));
 	if (domain_set(env, job, "order_url", order.url, "order_gen", gen,
 	               "ca", ca->name, "ca_why", ch->why,
+	               "acct", pipeline_cur_tenant(env) ? "tenant" : "fleet",
 	               "authz", authz, "order_started", (const char *)NULL,
 	               "rl_slot", (const char *)NULL, "rl_shift", (const char *)NULL,
 	               "rl_ca", (const char *)NULL, (const char *)NULL) != 0) {
@@ -391,7 +393,7 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	const char *names[CA_MAX];
 	bool allowed[CA_MAX];
 	int order[CA_MAX], renewal = -1, held = -1, renewal_ca = -1, held_ca = -1;
-	char bucket[1024];
+	char bucket[1024], no_acct[OUTCOME_REASON_MAX] = "";
 	struct outcome scratch;
 	redisContext *rc = queue_redis(env->q);
 
@@ -414,14 +416,16 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 		if (!allowed[i])
 			continue;
 		memset(&scratch, 0, sizeof(scratch));
-		v[j].account = pipeline_acme_ca(env, i, &scratch) != NULL;
+		v[j].account = pipeline_acme_for(env, i, job->tenant, &scratch) != NULL;
+		if (!v[j].account && scratch.reason[0] && !no_acct[0])
+			snprintf(no_acct, sizeof(no_acct), "%s", scratch.reason);
 		if (ca_health_read(rc, queue_prefix(env->q), names[j], &hs[j]) != 0) {
 			outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 			return NULL;
 		}
 		v[j].healthy = !hs[j].unhealthy || hs[j].reprobe_at <= (long long)env->now_ms;
 		pipeline_ca_health_gauge(names[j], !hs[j].unhealthy);
-		bucket_name(l->ca[i].scope, "new-orders", NULL, bucket, sizeof(bucket));
+		bucket_name(pipeline_cur_scope(env), "new-orders", NULL, bucket, sizeof(bucket));
 		v[j].budget = ratelimit(env->q, bucket, &l->ca[i].new_orders, RL_PEEK,
 		                        env->now_ms, 0) == 0;
 	}
@@ -436,7 +440,8 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	int k = ca_choose(v, names, m, renewal, held, ch);
 	if (k < 0) {
 		/* verify-cname found no CA allowed only when the record says so */
-		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s", ch->why);
+		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s%s%.300s",
+		              ch->why, no_acct[0] ? "; " : "", no_acct);
 		outcome_keep_state(out);
 		out->wait = true;   /* not the domain's failure */
 		return NULL;
@@ -454,7 +459,7 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 		log_msg(LOG_INFO, "stage=create-order domain=%s ordering from CA %s (%s)",
 		        job->domain, names[k], ch->why);
 	ch->ca = order[k];
-	return pipeline_acme_ca(env, order[k], out);
+	return pipeline_acme_for(env, order[k], job->tenant, out);
 }
 
 void stage_create_order(struct stage_env *env, struct job *job, struct outcome *out)
@@ -472,7 +477,7 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 	/* the recorded order is the CA's of the record */
 	int rca = pipeline_rec_ca(pipeline_of(env), &rec);
 	memset(&scratch, 0, sizeof(scratch));
-	if (rca >= 0 && (c = pipeline_acme_ca(env, rca, &scratch)) &&
+	if (rca >= 0 && (c = pipeline_acme(env, &rec, &scratch)) &&
 	    recorded_order(env, c, &rec, job, out))
 		goto out;
 	if (!(c = choose(env, job, &rec, &ch, &h, out)))

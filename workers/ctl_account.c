@@ -28,13 +28,16 @@ static void usage(void)
 	        "       dcvctl account show [--ca NAME]\n"
 	        "       dcvctl account rotate-key [--ca NAME] [--key-type es256|es384|rs256]\n"
 	        "       dcvctl account deactivate [--ca NAME] --yes\n"
-	        "       (NAME: a CA of acme.cas; default \"default\", the single CA)\n");
+	        "       (NAME: a CA of acme.cas; default \"default\", the single CA)\n"
+	        "       each also takes --tenant T: tenant T's own account at the CA\n"
+	        "       (acme.tenants.T.own_account); its EAB HMAC key from\n"
+	        "       --eab-hmac-file or DCV_ACME_TENANT_EAB_HMAC, never the CA's)\n");
 }
 
 /* Options of the subcommands; values borrowed from argv.  No secret is
  * taken from argv: every user of the machine reads it in ps or /proc. */
 struct args {
-	const char *email, *eab_kid, *eab_hmac_file, *key_type, *ca;
+	const char *email, *eab_kid, *eab_hmac_file, *key_type, *ca, *tenant;
 	bool yes, force;
 };
 
@@ -60,6 +63,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
 			slot = &a->key_type;
 		else if (strcmp(argv[i], "--ca") == 0)
 			slot = &a->ca;
+		else if (strcmp(argv[i], "--tenant") == 0)
+			slot = &a->tenant;
 		else if (strcmp(argv[i], "--yes") == 0) {
 			a->yes = true;
 			continue;
@@ -118,7 +123,11 @@ static int key_type_arg(const char *s, enum crypto_key_type def,
 struct ca_at {
 	const char *prefix;
 	const char *ca;
+	const char *tenant;   /* a tenant's own account, else NULL */
 };
+
+/* The environment variable of a tenant account's EAB HMAC key. */
+#define TENANT_EAB_ENV "DCV_ACME_TENANT_EAB_HMAC"
 
 static int cmd_register(struct args *a, const struct acme_opts *o,
                         redisContext *rc, const char *prefix,
@@ -131,8 +140,9 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	enum crypto_key_type kt;
 	char *file_hmac = NULL;
 	const char *email = a->email ? a->email : o->contact_email;
-	const char *kid = a->eab_kid ? a->eab_kid : o->eab_kid;
-	const char *hmac = o->eab_hmac;
+	/* a tenant's own account has its own EAB key, never the CA's */
+	const char *kid = a->eab_kid ? a->eab_kid : at->tenant ? NULL : o->eab_kid;
+	const char *hmac = at->tenant ? getenv(TENANT_EAB_ENV) : o->eab_hmac;
 	if (key_type_arg(a->key_type, o->key_type, &kt) != 0)
 		return 2;
 	if (!email) {
@@ -150,7 +160,8 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	}
 	if ((kid == NULL) != (hmac == NULL)) {
 		fprintf(stderr, "dcvctl account register: an EAB key id goes with its HMAC "
-		        "key (--eab-kid with --eab-hmac-file or DCV_ACME_EAB_HMAC)\n");
+		        "key (--eab-kid with --eab-hmac-file or %s)\n",
+		        at->tenant ? TENANT_EAB_ENV : "DCV_ACME_EAB_HMAC");
 		rc_exit = 2;
 		goto out;
 	}
@@ -366,9 +377,22 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 	}
 	if ((k = which_ca(&args, &cas)) < 0)
 		goto out;
+	const char *tw = args.tenant ? job_tenant_check(args.tenant) : NULL;
+	if (tw) {
+		fprintf(stderr, "dcvctl account: --tenant: %s\n", tw);
+		goto out;
+	}
+	if (args.tenant && strcmp(sub, "register") == 0 &&
+	    !ca_tenant_account(&cas, args.tenant, k)) {
+		fprintf(stderr, "dcvctl account register: tenant %s signs with its own account "
+		        "at CA %s only when acme.tenants.%s sets own_account: true and lists "
+		        "%s in its cas\n", args.tenant, cas.ca[k].name, args.tenant,
+		        cas.ca[k].name);
+		goto out;
+	}
 	const struct acme_opts *o = &cas.ca[k].acme;
-	account_hash(prefix, cas.ca[k].name, hash, sizeof(hash));
-	const struct ca_at at = { prefix, cas.ca[k].name };
+	account_tenant_hash(prefix, cas.ca[k].name, args.tenant, hash, sizeof(hash));
+	const struct ca_at at = { prefix, cas.ca[k].name, args.tenant };
 	enum account_status ks = account_kek_load(so.kek_file, &kek);
 	if (ks != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl account: key-encryption key (%s) must hold "
@@ -385,11 +409,15 @@ int ctl_account_main(int argc, char **argv, struct cfg *cfg,
 	}
 	if (strcmp(sub, "register") == 0) {
 		ret = cmd_register(&args, o, redis, hash, &kek, &at);
-		if (ret == 0)
+		/* a tenant's account says nothing of the CA's health */
+		if (ret == 0 && !args.tenant)
 			ca_health_ok(redis, prefix, cas.ca[k].name, "account registered",
 			             (long long)time(NULL) * 1000);
-	} else if (strcmp(sub, "show") == 0)
+	} else if (strcmp(sub, "show") == 0) {
+		if (args.tenant)
+			printf("tenant: %s\n", args.tenant);
 		ret = cmd_show(redis, hash, &kek);
+	}
 	else if (strcmp(sub, "rotate-key") == 0)
 		ret = cmd_rotate(&args, o, redis, hash, &kek, &at);
 	else if (strcmp(sub, "deactivate") == 0)

@@ -100,8 +100,9 @@ static enum acme_status ask_ca(struct ctl *c, const char *name, const char *chai
 	/* the CA that issued it, with that CA's account */
 	queue_key(c->q, key, sizeof(key), "domain:");
 	snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", name);
-	const char *argv[] = { "HMGET", key, "issued_ca", "ca" };
-	struct queue_reply *r = ctl_run_argv(c, 4, argv);
+	const char *argv[] = { "HMGET", key, "issued_ca", "ca", "issued_acct", "acct",
+	                       "tenant" };
+	struct queue_reply *r = ctl_run_argv(c, 7, argv);
 	const char *issuer = queue_reply_str(queue_reply_at(r, 0), NULL);
 	if (!issuer)
 		issuer = queue_reply_str(queue_reply_at(r, 1), NULL);
@@ -112,8 +113,24 @@ static enum acme_status ask_ca(struct ctl *c, const char *name, const char *chai
 		queue_reply_free(r);
 		goto out;
 	}
+	/* with the account that ordered it: a tenant's own, or the fleet's */
+	const char *acct = queue_reply_str(queue_reply_at(r, 2), NULL);
+	if (!acct)
+		acct = queue_reply_str(queue_reply_at(r, 3), NULL);
+	if (!acct)
+		acct = "fleet";
+	const char *tenant = queue_reply_str(queue_reply_at(r, 4), NULL);
+	if (!tenant)
+		tenant = "";
+	if (strcmp(acct, "tenant") == 0 && job_tenant_check(tenant)) {
+		fprintf(stderr, "dcvctl revoke: %s was ordered with a tenant's account, and "
+		        "its tenant is not valid\n", name);
+		queue_reply_free(r);
+		goto out;
+	}
+	account_tenant_hash(c->wc.q.prefix, cas.ca[k].name,
+	                    strcmp(acct, "tenant") == 0 ? tenant : NULL, hash, sizeof(hash));
 	queue_reply_free(r);
-	account_hash(c->wc.q.prefix, cas.ca[k].name, hash, sizeof(hash));
 	if (account_kek_load(o.kek_file, &kek) != ACCOUNT_OK) {
 		fprintf(stderr, "dcvctl revoke: key-encryption key (%s) must hold "
 		        "64 hex digits or base64url of 32 bytes\n",

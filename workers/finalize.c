@@ -45,7 +45,7 @@ static void invalid(struct stage_env *env, struct job *job, const struct domain_
 
 	if (pipeline_txt_cleanup(env, job, rec, why, sizeof(why)) != 0)
 		log_msg(LOG_WARN, "stage=finalize domain=%s: %s", job->domain, why);
-	bucket_name(pipeline_cur_ca(env)->scope, "failed-authz", identifier, bucket, sizeof(bucket));
+	bucket_name(pipeline_cur_scope(env), "failed-authz", identifier, bucket, sizeof(bucket));
 	ratelimit(env->q, bucket, &p->lc.failed_authz, RL_TAKE, env->now_ms, 0);
 	long long k = domain_incr(env, job, "invalid_count");
 	job_ctx_del(job, "chal_err");   /* the next order's errors are new */
@@ -171,6 +171,7 @@ static void issued_fields(struct stage_env *env, const struct job *job,
 		{ "cert_key", key }, { "renewal", renewal ? "1" : "0" },
 		{ "ca", pipeline_cur_ca(env)->name }, { "ca_why", why },
 		{ "fallback", strncmp(why, "fallback", 8) == 0 ? "1" : "0" },
+		{ "acct", pipeline_cur_tenant(env) ? "tenant" : "fleet" },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		if (outcome_event_field(out, kv[i][0], kv[i][1]) != 0)
@@ -224,6 +225,7 @@ static void issued(struct stage_env *env, struct acme_client *c, struct job *job
 	               "renew_at", renew, "ari_id", s.ari_id, "issued_at", now,
 	               "issued_gen", gen, "first_issued_at", first,
 	               "issued_ca", pipeline_cur_ca(env)->name,
+	               "issued_acct", pipeline_cur_tenant(env) ? "tenant" : "fleet",
 	               "ari_next", ari_next ? an : NULL, (const char *)NULL) != 0) {
 		outcome_retry(out, 1000, "redis: %s", queue_errstr(env->q));
 		outcome_keep_state(out);

@@ -110,8 +110,10 @@ int pipeline_configure(struct cfg *c, const struct worker_cfg *wc, void **deps)
 		return -1;
 	for (unsigned i = 0; i < p->nthreads; i++) {
 		struct stage_thread *t = &p->threads[i];
+		t->curc = &t->ca[0];
 		for (int k = 0; k < p->cas.n; k++) {
-			if (acme_client_new(&p->cas.ca[k].acme, &t->ca[k].acme) != ACME_OK) {
+			if (acme_client_new(&p->cas.ca[k].acme, &t->ca[k].acme) != ACME_OK ||
+			    acme_client_new(&p->cas.ca[k].acme, &t->tca[k].acme) != ACME_OK) {
 				cfg_fail(c, "acme", "cannot create the ACME client of CA %s",
 				         p->cas.ca[k].name);
 				return -1;
@@ -145,8 +147,11 @@ void pipeline_release(void *deps)
 		struct stage_thread *t = &p->threads[i];
 		for (int k = 0; k < CA_MAX; k++) {
 			acme_client_free(t->ca[k].acme);
+			acme_client_free(t->tca[k].acme);
 			if (t->ca[k].have_account)
 				account_free(&t->ca[k].account);
+			if (t->tca[k].have_account)
+				account_free(&t->tca[k].account);
 		}
 		dns_free(t->dns);
 		txt_provider_free(t->txt);
@@ -193,7 +198,7 @@ void pipeline_note_caps(struct stage_env *env)
 {
 	struct pipeline *p = env->deps;
 	struct stage_thread *th = pipeline_thread(env);
-	struct ca_client *t = &th->ca[th->cur];
+	struct ca_client *t = th->curc;
 	const struct acme_directory *d = acme_directory_cached(t->acme);
 	struct ca_caps caps;
 
@@ -205,18 +210,36 @@ void pipeline_note_caps(struct stage_env *env)
 	                               (long long)(env->now_ms / 1000)) == 0;
 }
 
-struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outcome *out)
+struct acme_client *pipeline_acme_as(struct stage_env *env, int ca, const char *tenant,
+                                     struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	struct stage_thread *th = pipeline_thread(env);
-	struct ca_client *t = &th->ca[ca];
+	bool own = tenant && *tenant;
+	struct ca_client *t = own ? &th->tca[ca] : &th->ca[ca];
 	redisContext *rc = queue_redis(env->q);
+	const char *name = p->cas.ca[ca].name;
 	enum account_status as;
-	char hash[300];
+	const char *hash = th->cur_hash;
 	bool changed;
 
+	if (own && strcmp(t->tenant, tenant) != 0) {
+		/* another tenant's: its account is loaded anew */
+		acme_set_account(t->acme, NULL, NULL);
+		if (t->have_account)
+			account_free(&t->account);
+		t->have_account = t->stale = false;
+		snprintf(t->tenant, sizeof(t->tenant), "%s", tenant);
+	}
 	th->cur = ca;
-	account_hash(queue_prefix(env->q), p->cas.ca[ca].name, hash, sizeof(hash));
+	th->curc = t;
+	account_tenant_hash(queue_prefix(env->q), name, own ? tenant : NULL, th->cur_hash,
+	                    sizeof(th->cur_hash));
+	if (own)
+		snprintf(th->cur_scope, sizeof(th->cur_scope), "%s:tenant:%s",
+		         p->cas.ca[ca].scope, tenant);
+	else
+		snprintf(th->cur_scope, sizeof(th->cur_scope), "%s", p->cas.ca[ca].scope);
 	acme_set_deadline(t->acme, env->deadline_ms);
 	pipeline_note_caps(env);
 	if (!t->have_account) {
@@ -250,14 +273,43 @@ struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outco
 			return t->acme;
 		}
 	}
-	if (as == ACCOUNT_NOTFOUND)
+	if (as == ACCOUNT_NOTFOUND && own)
+		outcome_retry(out, 30000, "no ACME account of tenant %s at CA %s in Redis "
+		              "(acme.tenants.%s.own_account: the fleet's is not used): run "
+		              "\"dcvctl account register --ca %s --tenant %s --eab-kid ...\"",
+		              tenant, name, tenant, name, tenant);
+	else if (as == ACCOUNT_NOTFOUND)
 		outcome_retry(out, 30000, "no ACME account for CA %s in Redis: run "
-		              "\"dcvctl account register --ca %s --email ...\"",
-		              p->cas.ca[ca].name, p->cas.ca[ca].name);
+		              "\"dcvctl account register --ca %s --email ...\"", name, name);
 	else
-		outcome_retry(out, -1, "ACME account of CA %s: %s", p->cas.ca[ca].name,
-		              account_strerror(as));
+		outcome_retry(out, -1, "ACME account of %s%s%sCA %s: %s", own ? "tenant " : "",
+		              own ? tenant : "", own ? " at " : "", name, account_strerror(as));
 	return NULL;
+}
+
+struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outcome *out)
+{
+	return pipeline_acme_as(env, ca, NULL, out);
+}
+
+struct acme_client *pipeline_acme_for(struct stage_env *env, int ca, const char *tenant,
+                                      struct outcome *out)
+{
+	struct pipeline *p = env->deps;
+
+	return pipeline_acme_as(env, ca, ca_tenant_account(&p->cas, tenant, ca) ? tenant : NULL,
+	                        out);
+}
+
+bool pipeline_cur_tenant(struct stage_env *env)
+{
+	struct stage_thread *th = pipeline_thread(env);
+	return th->curc == &th->tca[th->cur];
+}
+
+const char *pipeline_cur_scope(struct stage_env *env)
+{
+	return pipeline_thread(env)->cur_scope;
 }
 
 int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec)
@@ -268,31 +320,41 @@ int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec)
 }
 
 /* The client of the CA named in REC's FIELD (else "ca"; neither: the
- * first CA); a CA no longer configured is a retry that says so. */
+ * first CA), with the account its ACCT field (else "acct") names: "tenant"
+ * the record's tenant's own, else the fleet's; a CA no longer configured
+ * is a retry that says so. */
 static struct acme_client *acme_of(struct stage_env *env, const struct domain_rec *rec,
-                                   const char *field, struct outcome *out)
+                                   const char *field, const char *acct,
+                                   struct outcome *out)
 {
 	struct pipeline *p = env->deps;
 	const char *name = rec_str(rec, field, rec_str(rec, "ca", ""));
+	const char *who = rec_str(rec, acct, rec_str(rec, "acct", ""));
 	int ca = name[0] ? ca_find(&p->cas, name) : 0;
+	const char *tenant = strcmp(who, "tenant") == 0 ? rec_str(rec, "tenant", "") : NULL;
 
 	if (ca < 0) {
 		outcome_retry(out, 600000, "the CA %.40s is not in acme.cas any more", name);
 		return NULL;
 	}
-	return pipeline_acme_ca(env, ca, out);
+	if (tenant && job_tenant_check(tenant)) {
+		outcome_retry(out, 600000, "the record's account is a tenant's, and its "
+		              "tenant is not valid");
+		return NULL;
+	}
+	return pipeline_acme_as(env, ca, tenant, out);
 }
 
 struct acme_client *pipeline_acme(struct stage_env *env, const struct domain_rec *rec,
                                   struct outcome *out)
 {
-	return acme_of(env, rec, "ca", out);
+	return acme_of(env, rec, "ca", "acct", out);
 }
 
 struct acme_client *pipeline_acme_issuer(struct stage_env *env, const struct domain_rec *rec,
                                          struct outcome *out)
 {
-	return acme_of(env, rec, "issued_ca", out);
+	return acme_of(env, rec, "issued_ca", "issued_acct", out);
 }
 
 const struct ca_conf *pipeline_cur_ca(struct stage_env *env)
@@ -301,10 +363,10 @@ const struct ca_conf *pipeline_cur_ca(struct stage_env *env)
 	return &p->cas.ca[pipeline_thread(env)->cur];
 }
 
-const char *pipeline_account_url(struct stage_env *env, int ca)
+const char *pipeline_account_url(struct stage_env *env, int ca, const char *tenant)
 {
 	struct outcome scratch;
-	struct acme_client *c = pipeline_acme_ca(env, ca, &scratch);
+	struct acme_client *c = pipeline_acme_for(env, ca, tenant, &scratch);
 	return c ? acme_account_url(c) : NULL;
 }
 
@@ -357,11 +419,17 @@ static void ca_health_note(struct stage_env *env, struct ca_client *t,
 	bool refused = f->st == ACME_E_UNAUTHORIZED || f->st == ACME_E_NOACCOUNT ||
 	               f->st == ACME_E_USERACTION;
 	bool account = refused && !f->key_moved && strcmp(what, "new order") == 0;
-	char hash[300], reason[CA_REASON_MAX];
+	const char *hash = pipeline_thread(env)->cur_hash;
+	char reason[CA_REASON_MAX];
 	const char *kind;
 
+	if (account && pipeline_cur_tenant(env)) {
+		/* a tenant's own account refused says nothing of the CA: that
+		 * tenant's orders wait (never signed with the fleet's) */
+		t->stale = true;
+		return;
+	}
 	if (account) {
-		account_hash(queue_prefix(env->q), ca->name, hash, sizeof(hash));
 		if (!t->have_account || !account_current(env, t, hash)) {
 			t->stale = true;   /* replaced since: load the new one */
 			return;
@@ -396,10 +464,10 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
                          enum acme_status st, const char *what, struct outcome *out)
 {
 	struct stage_thread *th = pipeline_thread(env);
-	struct ca_client *t = &th->ca[th->cur];
+	struct ca_client *t = th->curc;
 	const struct ca_conf *ca = pipeline_cur_ca(env);
 	const struct acme_problem *pr = acme_last_problem(t->acme);
-	char hash[300];
+	const char *hash = th->cur_hash;
 	char labels[256], name[600];
 	long long v = 0, block_ms = 0;
 	struct acme_failure f = {
@@ -414,7 +482,6 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 	if (metrics_labels(labels, sizeof(labels), "type", f.type, NULL) == METRICS_OK)
 		metrics_counter_add(METRICS_ACME_PROBLEMS, METRICS_ACME_PROBLEMS_HELP,
 		                    labels, 1);
-	account_hash(queue_prefix(env->q), ca->name, hash, sizeof(hash));
 	f.key_moved = account_key_refused(st) && t->have_account &&
 	              account_version(queue_redis(env->q), hash, &v) ==
 	              ACCOUNT_OK && v != t->account.key_version;
@@ -422,7 +489,7 @@ void pipeline_acme_failed(struct stage_env *env, const struct job *job,
 	ca_health_note(env, t, ca, &f, what, out);
 	switch (eff) {
 	case ACME_EFFECT_BLOCK:
-		ratelimit(env->q, bucket_name(ca->scope, "new-orders", NULL, name, sizeof(name)),
+		ratelimit(env->q, bucket_name(th->cur_scope, "new-orders", NULL, name, sizeof(name)),
 		          &ca->new_orders, RL_BLOCK, env->now_ms,
 		          env->now_ms + (uint64_t)block_ms);
 		metrics_counter_add(METRICS_RATELIMIT_WAITS, METRICS_RATELIMIT_WAITS_HELP,

@@ -37,12 +37,19 @@ struct ca_client {
 	bool caps_noted;              /* the CA's capabilities recorded */
 	uint64_t account_checked_ms;  /* last look at the stored key_version */
 	bool stale;                   /* the CA refused it: load it anew */
+	char tenant[JOB_TENANT_MAX + 1];  /* whose own account (a tenant
+	                                     client), "" the fleet's */
 };
 
 /* One worker thread's connections to the world. */
 struct stage_thread {
 	struct ca_client ca[CA_MAX];  /* by the index of the CA in the list */
+	struct ca_client tca[CA_MAX]; /* the same signing with a tenant's own
+	                                 account (the last tenant asked for) */
 	int cur;                      /* the CA of the last pipeline_acme*() */
+	struct ca_client *curc;       /* and its client (fleet's or tenant's) */
+	char cur_hash[400];           /* its account hash */
+	char cur_scope[400];          /* its account's buckets' scope */
 	struct dns_ctx *dns;
 	struct txt_provider *txt;
 };
@@ -78,6 +85,24 @@ struct stage_thread *pipeline_thread(struct stage_env *env);
  * or Redis failed. */
 struct acme_client *pipeline_acme_ca(struct stage_env *env, int ca, struct outcome *out);
 
+/* The same signing with TENANT's own account at CA ("<prefix>:account:
+ * <ca>:tenant:<tenant>") when TENANT is not NULL or "", never the fleet's:
+ * NULL with OUT set to a retry when the tenant has none. */
+struct acme_client *pipeline_acme_as(struct stage_env *env, int ca, const char *tenant,
+                                     struct outcome *out);
+
+/* The account a domain of TENANT uses at CA: the tenant's own
+ * (ca_tenant_account) or the fleet's; pipeline_acme_as() of it. */
+struct acme_client *pipeline_acme_for(struct stage_env *env, int ca, const char *tenant,
+                                      struct outcome *out);
+
+/* Whether the thread's current client signs with a tenant's own account,
+ * and that account's scope of bucket names (bucket.h: the CA's scope, or
+ * "<scope>:tenant:<tenant>": a tenant account's new-order and
+ * failed-authorization buckets are its own). */
+bool pipeline_cur_tenant(struct stage_env *env);
+const char *pipeline_cur_scope(struct stage_env *env);
+
 /* The CA's capabilities (ca_caps.h) recorded, once per thread, from the
  * directory the current CA's client fetched for a job: never a request of its own,
  * which would spend the job's deadline.  pipeline_acme_ca() calls it, and
@@ -89,22 +114,26 @@ void pipeline_note_caps(struct stage_env *env);
  * of a single-CA fleet), -1 when it names one no longer configured. */
 int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec);
 
-/* pipeline_acme_ca() for the CA of REC's order (pipeline_rec_ca); a CA no
- * longer configured is a retry that says so. */
+/* pipeline_acme_ca() for the CA of REC's order (pipeline_rec_ca), with the
+ * account the record names ("acct": "tenant" is the record's tenant's own
+ * account, else the fleet's); a CA no longer configured is a retry that
+ * says so. */
 struct acme_client *pipeline_acme(struct stage_env *env, const struct domain_rec *rec,
                                   struct outcome *out);
 
-/* The same for the CA that issued REC's certificate ("issued_ca", else
- * "ca"): revocation and ARI ask that one. */
+/* The same for the CA and account that issued REC's certificate
+ * ("issued_ca" and "issued_acct", else "ca" and "acct"): revocation and ARI
+ * ask that one. */
 struct acme_client *pipeline_acme_issuer(struct stage_env *env, const struct domain_rec *rec,
                                          struct outcome *out);
 
 /* The thread's current CA (of the last pipeline_acme*()). */
 const struct ca_conf *pipeline_cur_ca(struct stage_env *env);
 
-/* CA number CA's account URL (for CAA's accounturi), or NULL when there is
- * none yet. */
-const char *pipeline_account_url(struct stage_env *env, int ca);
+/* The URL of the account a domain of TENANT uses at CA number CA
+ * (pipeline_acme_for; for CAA's accounturi), or NULL when there is none
+ * yet. */
+const char *pipeline_account_url(struct stage_env *env, int ca, const char *tenant);
 
 /* acme_outcome_decide() for status ST of the thread's last ACME call (WHAT
  * names it: "new order"), to the current CA, performed: counts

@@ -172,7 +172,7 @@ static bool caa_allows(struct stage_env *env, const struct job *job,
 		struct caa_policy pol = {
 			.issuers = l->ca[k].caa_ptr,
 			.n_issuers = (size_t)l->ca[k].n_caa,
-			.account_uri = pipeline_account_url(env, k),
+			.account_uri = pipeline_account_url(env, k, job->tenant),
 			.method = "dns-01",
 		};
 		allowed[k] = true;

@@ -2,8 +2,8 @@
 fleet asked, for tests that must not trust dcvfleet's counters.
 
   - every newOrder is recorded as the CA saw it: time (unix ms), how long
-    Pebble took, the identifiers of the JWS payload, Pebble's status and
-    order URL (CAProxy.orders(); also appended to <tmp>/ca-orders.jsonl, one
+    Pebble took, the identifiers of the JWS payload, the account that
+    signed it (the JWS kid), Pebble's status and order URL (CAProxy.orders(); also appended to <tmp>/ca-orders.jsonl, one
     JSON object a line, for an oracle outside the test);
   - what became of each order, in <tmp>/ca-orders.jsonl.states: time (unix
     ms), the order's id (the last part of its URL) and each new status the
@@ -58,6 +58,15 @@ def jws_payload(body):
     """The JSON payload of a flattened JWS body, or None."""
     try:
         return json.loads(_b64url(json.loads(body)["payload"]))
+    except Exception:
+        return None
+
+
+def jws_kid(body):
+    """The kid (the account URL) of a flattened JWS body's protected
+    header, or None (a jwk-signed request, or not a JWS)."""
+    try:
+        return json.loads(_b64url(json.loads(body)["protected"])).get("kid")
     except Exception:
         return None
 
@@ -200,7 +209,7 @@ class Server:
             loc = dict((k.lower(), v) for k, v in headers).get("location", "")
             rec = {"t": int(t0 * 1000), "ms": int((time.time() - t0) * 1000),
                    "names": names, "status": status, "url": loc,
-                   "replaces": payload.get("replaces")}
+                   "replaces": payload.get("replaces"), "kid": jws_kid(body)}
             with self.lock:
                 self.orders.append(rec)
                 self.log.write(json.dumps(rec) + "\n")
@@ -322,18 +331,35 @@ class CAProxy:
         self.log_path = os.path.join(tmpdir, "ca-orders.jsonl")
         self.on_stall = None
         self._stalls_seen = 0
-        self.proc = harness.Proc(
-            [sys.executable, os.path.abspath(__file__), "serve",
-             "--port", self.port, "--control-port", self.control_port,
-             "--pebble-port", pebble.port, "--cert", os.path.join(pebble.dir, "server.pem"),
-             "--key", os.path.join(pebble.dir, "server.key"), "--ca", pebble.ca,
-             "--log", self.log_path],
-            os.path.join(tmpdir, "ca-proxy.log"))
-        harness.wait_port(self.port, proc=self.proc)
-        harness.wait_port(self.control_port, proc=self.proc)
+        self._args = [sys.executable, os.path.abspath(__file__), "serve",
+                      "--port", self.port, "--control-port", self.control_port,
+                      "--pebble-port", pebble.port, "--cert",
+                      os.path.join(pebble.dir, "server.pem"),
+                      "--key", os.path.join(pebble.dir, "server.key"), "--ca", pebble.ca,
+                      "--log", self.log_path]
+        self._logpath = os.path.join(tmpdir, "ca-proxy.log")
+        self._spawn()
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_stalls, daemon=True)
         self._watch.start()
+
+    def _spawn(self):
+        import harness
+        self.proc = harness.Proc(self._args, self._logpath)
+        harness.wait_port(self.port, proc=self.proc)
+        harness.wait_port(self.control_port, proc=self.proc)
+
+    def kill(self):
+        """The CA stopped: the proxy is SIGKILLed, its port refuses
+        connections (Pebble behind it keeps its accounts and orders) until
+        start_again()."""
+        self.proc.kill()
+        self.proc.log.close()
+
+    def start_again(self):
+        """The proxy again on the same ports, with a fresh record of what
+        it saw (orders() then lists the new orders only)."""
+        self._spawn()
 
     def _call(self, path, body=None):
         data = json.dumps(body).encode() if body is not None else None

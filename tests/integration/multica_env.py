@@ -5,6 +5,7 @@ outage on demand), and a second Pebble as CA "b", each with its own root
 validate DNS-01 through the same resolver as the fleet."""
 import os
 
+import ca_proxy as ca_proxy_mod
 import harness
 import lifecycle_env as L
 import pebble_env
@@ -18,13 +19,19 @@ class MultiCA:
     """ENV (a FleetEnv with ca_proxy) and the second Pebble B, the config
     listing acme.cas a then b, both accounts registered, WORKERS started."""
 
-    def __init__(self, tmp, workers=1, zones=4, config=None):
+    def __init__(self, tmp, workers=1, zones=4, config=None, b_eab=None):
+        """B_EAB ({kid: hmac}): B requires External Account Binding with
+        those keys, and is behind a ca_proxy of its own too (self.b_ca:
+        the accounts that signed its orders)."""
         self.env = FleetEnv(tmp, zones=zones, ca_proxy=True)
-        self.b = None
+        self.b = self.b_ca = None
         try:
             bdir = os.path.join(tmp, "pebble-b")
             os.makedirs(bdir, exist_ok=True)
-            self.b = pebble_env.Pebble(bdir, dnsserver=f"127.0.0.1:{self.env.ca_r.port}")
+            self.b = pebble_env.Pebble(bdir, dnsserver=f"127.0.0.1:{self.env.ca_r.port}",
+                                       eab=bool(b_eab), eab_keys=b_eab)
+            if b_eab:
+                self.b_ca = ca_proxy_mod.CAProxy(self.b, bdir)
             cfg = dict(FAST_TIMERS)
             cfg.update({
                 # one CA's keys are each CA's now
@@ -32,7 +39,7 @@ class MultiCA:
                 "acme.cas.a.directory": self.env.ca.directory,
                 "acme.cas.a.ca_bundle": self.env.pebble.ca,
                 "acme.cas.a.caa_identities": [CAA_A],
-                "acme.cas.b.directory": self.b.directory,
+                "acme.cas.b.directory": (self.b_ca or self.b).directory,
                 "acme.cas.b.ca_bundle": self.b.ca,
                 "acme.cas.b.caa_identities": [CAA_B],
                 # each CA's own bucket, quick enough that the one token
@@ -114,5 +121,7 @@ class MultiCA:
         try:
             self.env.close()
         finally:
+            if self.b_ca is not None:
+                self.b_ca.stop()
             if self.b is not None:
                 self.b.stop()

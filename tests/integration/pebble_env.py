@@ -45,9 +45,10 @@ class Pebble:
 
     DNSSERVER ("127.0.0.1:PORT"): use that DNS server for validation instead
     of starting pebble-challtestsrv (then dns_port, ctl_port and chall are
-    None)."""
+    None).  EAB_KEYS ({kid: hmac}): the EAB keys Pebble accepts (default,
+    with EAB, the one EAB_KID)."""
 
-    def __init__(self, tmpdir, eab=False, env=None, dnsserver=None):
+    def __init__(self, tmpdir, eab=False, env=None, dnsserver=None, eab_keys=None):
         self.dir = tmpdir
         self.ca = make_tls(tmpdir)
         self.chall = None
@@ -76,7 +77,7 @@ class Pebble:
             "externalAccountBindingRequired": bool(eab),
         }}
         if eab:
-            conf["pebble"]["externalAccountMACKeys"] = {EAB_KID: EAB_HMAC}
+            conf["pebble"]["externalAccountMACKeys"] = dict(eab_keys or {EAB_KID: EAB_HMAC})
         cfg = os.path.join(tmpdir, "pebble.json")
         with open(cfg, "w") as f:
             json.dump(conf, f)

@@ -25,6 +25,16 @@ test_renewal_prefers_the_issuing_ca: renewed by B while A is down, a
 domain renews with B again once A is back (ca_why "renewal"), while a new
 domain goes to A.
 
+test_ca_stopped_mid_run: A really stopped (its port refuses connections)
+while a batch is on its way: the domains onboarded meanwhile are issued by
+B, none fails; A back: new orders go to A.
+
+test_tenant_eab_account (point 4): B requires EAB; a tenant with its own
+EAB account at B (own_account) is issued under it (the kid B saw), others
+under the fleet's; CAA accounturi is checked against it; a tenant whose
+own account is refused or missing never uses the fleet's (with fallback:
+the fleet's other CA).
+
 Every certificate verifies against the root of the CA that issued it
 (Pebble's /roots/0), not against the other's."""
 import os
@@ -71,6 +81,17 @@ def issue(mc, prefix, n, timeout=120):
     mc.onboard(names)
     L.wait_all_issued(mc.env, names, timeout)
     return names
+
+
+def probe_until_healthy(mc, timeout=90):
+    """New domains one at a time (each a probe of A once its re-probe time
+    came) until A is healthy again."""
+    deadline = time.monotonic() + timeout
+    probes = 0
+    while mc.health("a").get("state") != "healthy":
+        assert time.monotonic() < deadline, f"A never healthy again: {mc.health('a')}"
+        by_ca(mc, issue(mc, f"q{probes}-", 1, 60))
+        probes += 1
 
 
 def assert_issued_by(mc, names, ca, why):
@@ -121,17 +142,49 @@ def test_outage_falls_back_and_returns(mc):
     # A answers again: a domain onboarded after the re-probe time is the
     # probe; once one is answered, A is healthy
     env.ca.go_down(0)
-    deadline = time.monotonic() + 90
-    probes = 0
-    while mc.health("a").get("state") != "healthy":
-        assert time.monotonic() < deadline, f"A never healthy again: {mc.health('a')}"
-        by_ca(mc, issue(mc, f"q{probes}-", 1, 60))
-        probes += 1
+    probe_until_healthy(mc)
     assert_issued_by(mc, issue(mc, "r", 4), "a", "preferred")
     assert L.dead_letters(env) == 0
     m = harness.metrics(mc.metrics_port)
     assert m.get('dcv_ca_healthy{ca="a"}') == 1, m
     assert m.get('dcv_ca_orders_total{ca="a",why="preferred"}', 0) >= 7, m
+
+
+def test_ca_stopped_mid_run(mc):
+    """Issue 14's "CA A stopped mid-run", A really gone: its port refuses
+    connections (its proxy SIGKILLed; Pebble A behind it keeps its
+    accounts and orders) while a batch is on its way.  The domains
+    onboarded meanwhile are issued by B; the ones whose order A holds wait
+    for A (an outage fails no domain); none fails.  A back on its port: a
+    probe makes it healthy and new orders go to A again."""
+    env = mc.env
+    first = L.domains(env, 8, "m")
+    mc.onboard(first)
+    harness.wait_until(lambda: len(L.issued_set(env) & set(first)) >= 2, 90,
+                       interval=0.1, what="two of the batch issued by A")
+    env.ca.kill()
+    try:
+        during = issue(mc, "s", 5, 120)
+        assert_issued_by(mc, during, "b", "fallback:a-")
+        harness.wait_until(lambda: mc.health("a").get("state") == "unhealthy", 60,
+                           what="A unhealthy")
+        assert "no answer" in mc.health("a")["reason"]
+        # the batch: each issued (by A before the stop, or by B) or waiting
+        for d in first:
+            rec = env.domain(d)
+            assert rec.get("state") != "failed", rec
+            if rec.get("state") == "issued" and rec.get("issued_ca") == "b":
+                assert rec["ca_why"].startswith("fallback:a-"), rec
+    finally:
+        env.ca.start_again()
+    # A answers again: the probe, then orders go back to A
+    probe_until_healthy(mc)
+    after = issue(mc, "u", 3)
+    assert_issued_by(mc, after, "a", "preferred")
+    assert all(any(d in o["names"] for o in env.ca.orders()) for d in after)
+    L.wait_all_issued(env, first, 90)
+    by_ca(mc, first)     # each verifies against its issuer's root
+    assert L.dead_letters(env) == 0
 
 
 def test_caa_chooses_the_ca(mc):
@@ -277,6 +330,136 @@ def test_renewal_prefers_the_issuing_ca():
         e = issued_event(env, dom)
         assert (e["ca"], e["fallback"], e["renewal"]) == ("b", "0", "1"), e
         assert L.dead_letters(env) == 0
+    finally:
+        m.close()
+        if not os.environ.get("DCV_KEEP_TMP"):
+            harness.rmtree(d)
+
+
+# EAB keys B accepts: the fleet's account at B and two tenants' own
+EAB_FLEET = ("kid-fleet", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
+EAB_T = ("kid-t-eab", "b2ZmaWNpYWxseS1ub3QtYS1zZWNyZXQtb2YtYW55LXRlbmFudC1hdC1hbGwtb2s")
+EAB_R = ("kid-t-ref", "cmVmdXNlZC10ZW5hbnQtYWNjb3VudC1rZXktZm9yLXRoZS10ZXN0LW9ubHktb2s")
+
+
+def test_tenant_eab_account():
+    """Issue 14 point 4: tenant t-eab, pinned to B (Pebble requiring EAB)
+    with its own EAB account there (dcvctl account register --ca b
+    --tenant t-eab), is issued under that account (the kid of every order
+    B saw for it), while another domain is issued by A under the fleet's
+    account; tenant t-ref, whose own account B refuses (deactivated at the
+    CA), never orders under the fleet's account at B (no fallback) and
+    leaves B healthy."""
+    d = harness.tmpdir("dcv-multica-eab-")
+    keys = dict((EAB_FLEET, EAB_T, EAB_R))
+    m = MultiCA(d, b_eab=keys, config={
+        "acme.cas.b.eab_kid": EAB_FLEET[0], "acme.cas.b.eab_hmac": EAB_FLEET[1],
+        "acme.tenants.t-eab.cas": ["b"], "acme.tenants.t-eab.own_account": True,
+        "acme.tenants.t-ref.cas": ["b"], "acme.tenants.t-ref.own_account": True,
+        # own accounts never registered: with fallback the fleet's others
+        # (A), without it a wait that says what to register
+        "acme.tenants.t-fb.cas": ["b"], "acme.tenants.t-fb.own_account": True,
+        "acme.tenants.t-fb.fallback": True,
+        "acme.tenants.t-none.cas": ["b"], "acme.tenants.t-none.own_account": True,
+    })
+    try:
+        env = m.env
+        r = env.client()
+        p = env.prefix
+        # no HMAC in argv: from a file, or the environment
+        hf = os.path.join(d, "t-eab.hmac")
+        with open(hf, "w") as f:
+            f.write(EAB_T[1] + "\n")
+        out = env.ctl("account", "register", "--ca", "b", "--tenant", "t-eab",
+                      "--email", "t@example.com", "--eab-kid", EAB_T[0],
+                      "--eab-hmac-file", hf)
+        assert EAB_T[1] not in out.stdout + out.stderr
+        env.ctl("account", "register", "--ca", "b", "--tenant", "t-ref",
+                "--email", "t@example.com", "--eab-kid", EAB_R[0],
+                env={"DCV_ACME_TENANT_EAB_HMAC": EAB_R[1]})
+        # a tenant name that would reach into other keys is refused
+        bad = env.ctl("account", "show", "--ca", "b", "--tenant", "x:y", check=False)
+        assert bad.returncode != 0 and "tenant" in bad.stderr
+        # a tenant without own_account has no account to register
+        bad = env.ctl("account", "register", "--ca", "b", "--tenant", "t-b",
+                      "--eab-kid", EAB_T[0], "--eab-hmac-file", hf, check=False)
+        assert bad.returncode != 0 and "own_account" in bad.stderr
+        fleet_b = r.hget(f"{p}:account:b", "url").decode()
+        fleet_a = r.hget(f"{p}:account:a", "url").decode()
+        t_url = r.hget(f"{p}:account:b:tenant:t-eab", "url").decode()
+        show = env.ctl("account", "show", "--ca", "b", "--tenant", "t-eab").stdout
+        assert f"url: {t_url}" in show and "tenant: t-eab" in show, show
+        assert len({fleet_a, fleet_b, t_url}) == 3
+        # t-ref's account deactivated at B, but kept in Redis: B refuses it
+        ref_key = f"{p}:account:b:tenant:t-ref"
+        saved = r.hgetall(ref_key)
+        ref_url = saved[b"url"].decode()
+        env.ctl("account", "deactivate", "--ca", "b", "--tenant", "t-ref", "--yes")
+        assert not r.exists(ref_key)
+        r.hset(ref_key, mapping=saved)
+
+        own, other, refused, fb, none, caa_t, caa_f = L.domains(env, 7, "e")
+        # CAA's accounturi is checked against the account that will order
+        env.set_caa(caa_t, (f'0 issue "{CAA_B}; accounturi={t_url}"',))
+        env.set_caa(caa_f, (f'0 issue "{CAA_B}; accounturi={fleet_b}"',))
+        L.customers_ready(env, [own, other, refused, fb, none, caa_t, caa_f])
+        for dom, tenant in ((own, "t-eab"), (other, ""), (refused, "t-ref"), (fb, "t-fb"),
+                            (none, "t-none"), (caa_t, "t-eab"), (caa_f, "t-eab")):
+            kw = {"tenant": tenant} if tenant else {}
+            r.xadd(f"{p}:stream:verify-cname", {"domain": dom, "job": L.job_bytes(dom, **kw)})
+        L.wait_all_issued(env, [own, other, fb, caa_t], 90)
+        assert m.verify(caa_t) == "b"
+        harness.wait_until(lambda: env.domain(caa_f).get("state") == "caa-blocked", 30,
+                           what="caa-blocked: accounturi names the fleet's account")
+        assert m.verify(own) == "b" and m.verify(other) == "a" and m.verify(fb) == "a"
+        rec = env.domain(fb)
+        assert rec["acct"] == "fleet" and rec["ca_why"] == "fallback:b-no-account", rec
+        # (a wait, not an attempt: the reason is in the worker's log)
+        harness.wait_until(lambda: f"domain={none} outcome=retry" in env.log(env.workers[0])
+                           and "--tenant t-none" in env.log(env.workers[0]), 30,
+                           what="t-none waits for its account")
+        assert env.domain(none).get("state") != "issued"
+        assert not seen_by_a(m, none) and not any(none in o["names"] for o in m.b_ca.orders())
+        rec = env.domain(own)
+        assert (rec["acct"], rec["issued_acct"]) == ("tenant", "tenant"), rec
+        assert env.domain(other)["acct"] == "fleet"
+        assert issued_event(env, own)["acct"] == "tenant"
+        assert issued_event(env, other)["acct"] == "fleet"
+        st = env.ctl("status", own).stdout
+        assert re.search(r"^acct\s+tenant$", st, re.M), st
+        kids = [o["kid"] for o in m.b_ca.orders() if own in o["names"]]
+        assert kids and set(kids) == {t_url}, kids
+        assert {o["kid"] for o in env.ca.orders() if other in o["names"]} == {fleet_a}
+        # its new-order bucket is its own, not the fleet's at B
+        assert r.keys(f"{p}:rl:b:tenant:t-eab:*"), r.keys(f"{p}:rl:*")
+
+        # t-ref: B refuses its account; it waits, never the fleet's account
+        harness.wait_until(
+            lambda: any(refused in o["names"] for o in m.b_ca.orders())
+            and env.domain(refused).get("last_error"), 60, what="t-ref refused")
+        rec = env.domain(refused)
+        assert rec.get("state") != "issued" and "deactivated" in rec["last_error"], rec
+        kids = {o["kid"] for o in m.b_ca.orders() if refused in o["names"]}
+        assert kids == {ref_url}, kids
+        assert not seen_by_a(m, refused)
+        assert m.health("b").get("state") != "unhealthy", m.health("b")
+        # revoked with the account that ordered it (Pebble refuses another
+        # account without authorizations for the name, as the fleet's at B)
+        out = env.ctl("revoke", own, "--reason", "superseded")
+        assert "revoked (superseded)" in out.stdout, out
+        # its key rotates on its own: the fleet's at B keeps its key, and
+        # the tenant's next order is signed with the new one
+        fleet_kv = r.hget(f"{p}:account:b", "key_version")
+        out = env.ctl("account", "rotate-key", "--ca", "b", "--tenant", "t-eab")
+        assert "key_version 2" in out.stdout, out
+        assert r.hget(f"{p}:account:b", "key_version") == fleet_kv
+        (again,) = L.domains(env, 1, "f")
+        L.customers_ready(env, [again])
+        r.xadd(f"{p}:stream:verify-cname",
+               {"domain": again, "job": L.job_bytes(again, tenant="t-eab")})
+        L.wait_all_issued(env, [again], 60)
+        assert m.verify(again) == "b" and env.domain(again)["acct"] == "tenant"
+        assert {o["kid"] for o in m.b_ca.orders() if again in o["names"]} == {t_url}
     finally:
         m.close()
         if not os.environ.get("DCV_KEEP_TMP"):

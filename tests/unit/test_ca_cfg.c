@@ -145,8 +145,16 @@ static void test_tenants_pinned(void **state)
 		"    c: { directory: https://c.test/d, caa_identities: [c.test] }\n"
 		"  tenants:\n"
 		"    only-c: { cas: [c] }\n"
-		"    c-then-all: { cas: [c], fallback: true }\n", &c, l), "");
-	assert_int_equal(l->n_tenants, 2);
+		"    c-then-all: { cas: [c], fallback: true }\n"
+		"    own-b: { cas: [b, a], own_account: true, fallback: true }\n", &c, l), "");
+	assert_int_equal(l->n_tenants, 3);
+	/* its own account at its CAs only; nobody else's */
+	assert_true(ca_tenant_account(l, "own-b", 1) && ca_tenant_account(l, "own-b", 0));
+	assert_false(ca_tenant_account(l, "own-b", 2));
+	assert_false(ca_tenant_account(l, "only-c", 2));
+	assert_false(ca_tenant_account(l, "other", 1));
+	assert_false(ca_tenant_account(l, "", 1));
+	assert_false(ca_tenant_account(l, NULL, 1));
 	/* a tenant not listed, or none: every CA in the fleet's order */
 	assert_int_equal(ca_candidates(l, "other", order), 3);
 	assert_true(order[0] == 0 && order[1] == 1 && order[2] == 2);
