@@ -434,9 +434,14 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	for (int j = 0; j < m && !other; j++)
 		v[j].healthy = true;
 	int k = ca_choose(v, names, m, renewal, held, ch);
+	if (k == CA_CHOICE_NONE_ALLOWED) {
+		/* verify-cname allowed CAs this configuration no longer offers
+		 * the tenant: it looks again */
+		co_none_allowed(ch->why, out);
+		return NULL;
+	}
 	if (k < 0) {
-		/* verify-cname found no CA allowed only when the record says so */
-		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s", ch->why);
+		outcome_retry(out, 5000, "%s", ch->why);
 		outcome_keep_state(out);
 		out->wait = true;   /* not the domain's failure */
 		return NULL;
