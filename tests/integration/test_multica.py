@@ -16,7 +16,8 @@ test_each_ca_rotates_on_its_own: rotate-key --ca b moves B's key only.
 test_account_refused_then_registered: A's account deactivated at the CA
 (it answers unauthorized): A is unhealthy with that reason, its domains go
 to B; "dcvctl account register --ca a --force" registers anew, A is
-healthy and issues again.
+healthy and issues again (--force on B, whose account the CA accepts,
+changes nothing).
 
 test_tenant_pinned_to_b: a tenant of acme.tenants pinned to B is issued
 by B, never A, and caa-blocked when its CAA allows A only.
@@ -189,6 +190,12 @@ def test_account_refused_then_registered(mc):
     key = f"{env.prefix}:account:a"
     saved = r.hgetall(key)
     assert saved, "no account of CA a"
+    # --force does not replace an account the CA still accepts (B's)
+    b_url = r.hget(f"{env.prefix}:account:b", "url")
+    out = env.ctl("account", "register", "--ca", "b", "--email", "ops@example.com",
+                  "--force", check=False)
+    assert out.returncode != 0 and "still accepts" in out.stderr, out.stderr
+    assert r.hget(f"{env.prefix}:account:b", "url") == b_url
     # deactivated at the CA, kept in Redis: the CA now refuses it
     env.ctl("account", "deactivate", "--ca", "a", "--yes")
     assert not r.exists(key)
