@@ -25,6 +25,16 @@ int ca_find(const struct ca_list *l, const char *name)
 	return -1;
 }
 
+int ca_of_record(const struct ca_list *l, const char *name)
+{
+	int k;
+
+	if (name && *name)
+		return ca_find(l, name);
+	k = ca_find(l, ACCOUNT_DEFAULT_CA);
+	return k >= 0 ? k : 0;
+}
+
 /* The host (and port) of URL into OUT: the default CA's bucket scope. */
 static void url_host(const char *url, char *out, size_t len)
 {

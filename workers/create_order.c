@@ -397,9 +397,8 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 
 	ca_allowed_parse(l, rec_str(rec, "cas", NULL), allowed);
 	if (job_ctx_int(job, "renewal", 0)) {
-		/* a record from before CAs had names: the first CA issued it */
-		const char *who = rec_str(rec, "issued_ca", rec_str(rec, "ca", ""));
-		renewal_ca = who[0] ? ca_find(l, who) : 0;
+		/* a record from before CAs had names: ca_of_record's */
+		renewal_ca = ca_of_record(l, rec_str(rec, "issued_ca", rec_str(rec, "ca", "")));
 	}
 	if (rec_int(rec, "rl_slot", 0))
 		held_ca = ca_find(l, rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA));

@@ -264,7 +264,7 @@ int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec)
 {
 	const char *name = rec_str(rec, "ca", "");
 
-	return name[0] ? ca_find(&p->cas, name) : 0;
+	return ca_of_record(&p->cas, name);
 }
 
 /* The client of the CA named in REC's FIELD (else "ca"; neither: the
@@ -274,7 +274,7 @@ static struct acme_client *acme_of(struct stage_env *env, const struct domain_re
 {
 	struct pipeline *p = env->deps;
 	const char *name = rec_str(rec, field, rec_str(rec, "ca", ""));
-	int ca = name[0] ? ca_find(&p->cas, name) : 0;
+	int ca = ca_of_record(&p->cas, name);
 
 	if (ca < 0) {
 		outcome_retry(out, 600000, "the CA %.40s is not in acme.cas any more", name);
