@@ -26,6 +26,10 @@ test_renewal_prefers_the_issuing_ca: renewed by B while A is down, a
 domain renews with B again once A is back (ca_why "renewal"), while a new
 domain goes to A.
 
+test_failures_do_not_push_the_reprobe: ca_health.c's Lua on a real Redis:
+the failures that go on while a CA is unhealthy do not move its re-probe
+time, only the probe does.
+
 Every certificate verifies against the root of the CA that issued it
 (Pebble's /roots/0), not against the other's."""
 import os
@@ -286,5 +290,47 @@ def test_renewal_prefers_the_issuing_ca():
         assert L.dead_letters(env) == 0
     finally:
         m.close()
+        if not os.environ.get("DCV_KEEP_TMP"):
+            harness.rmtree(d)
+
+
+def ca_health_lua(name):
+    """The Lua source of workers/ca_health.c's NAME (a C string literal
+    made of adjacent parts), to run it directly."""
+    src = open(os.path.join(os.environ["DCV_SOURCE_DIR"], "workers", "ca_health.c")).read()
+    m = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S)
+    assert m, name
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+
+
+def test_failures_do_not_push_the_reprobe():
+    """An unhealthy CA's re-probe time is set when it becomes unhealthy and
+    moved by the probes only: the failures that go on (one worker's
+    threads that cannot reach the CA) do not push it on, so that a healthy
+    worker probes at that time."""
+    d = harness.tmpdir("dcv-multica-lua-")
+    redis = harness.Redis(d)
+    try:
+        r = redis.client()
+        failed = ca_health_lua("failed_lua")
+        probe = ca_health_lua("probe_lua")
+        k = "dcv:ca:a"
+        # reason, now, threshold 2, reprobe_at, at_once
+        assert r.eval(failed, 1, k, "no answer", 1000, 2, 61000, "0") == 0
+        assert r.eval(failed, 1, k, "no answer", 2000, 2, 62000, "0") == 1
+        h = r.hgetall(k)
+        assert (h[b"state"], h[b"since"], h[b"reprobe_at"]) == (b"unhealthy", b"2000", b"62000")
+        for t in range(3000, 60000, 1000):
+            assert r.eval(failed, 1, k, f"no answer {t}", t, 2, t + 60000, "0") == 1
+        h = r.hgetall(k)
+        assert h[b"reprobe_at"] == b"62000" and h[b"reason"] == b"no answer 59000", h
+        assert h[b"since"] == b"2000"
+        # the probe is not due before it; then one worker takes it
+        assert r.eval(probe, 1, k, 61999, 122000) == 0
+        assert r.eval(probe, 1, k, 62000, 122000) == 1
+        assert r.eval(probe, 1, k, 62001, 122001) == 0
+        assert r.hget(k, "reprobe_at") == b"122000"
+    finally:
+        redis.stop()
         if not os.environ.get("DCV_KEEP_TMP"):
             harness.rmtree(d)
