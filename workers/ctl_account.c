@@ -208,9 +208,11 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 	int acc = ver != 0 ? stored_accepted(o, rc, prefix, kek, old, sizeof(old)) : 0;
 	if (acc != 0) {
 		fprintf(stderr, "dcvctl account register: %s the stored account %s; nothing "
-		        "changed (--force replaces only an account the CA refuses)\n",
+		        "changed (--force replaces only an account the CA refuses; to "
+		        "give up one it accepts: dcvctl account deactivate --ca %s --yes, "
+		        "then register)\n",
 		        acc > 0 ? "the CA still accepts" : "the CA did not say whether it accepts",
-		        old);
+		        old, at->ca);
 		goto out;
 	}
 	if (crypto_key_new(kt, &key) != CRYPTO_OK ||
