@@ -214,6 +214,22 @@ static void load_tenants(struct cfg *c, struct ca_list *l)
 	}
 }
 
+/* The CA of L whose keys NAME's environment variables would be too ("a-b"
+ * and "a_b": cfg_env_for's '-' is '_'), or -1. */
+static int env_twin(const struct ca_list *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++) {
+		const char *a = l->ca[i].name, *b = name;
+		while (*a && (*a == *b || (strchr("-_", *a) && strchr("-_", *b)))) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return i;
+	}
+	return -1;
+}
+
 int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_list *l)
 {
 	size_t n = 0;
@@ -251,6 +267,13 @@ int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_li
 		if (!ca_name_ok(names[i])) {
 			cfg_fail(c, base, "a CA's name is 1 to %d of a-z, 0-9, '_' and '-'",
 			         CA_NAME_MAX);
+			cfg_skip(c, base);
+			continue;
+		}
+		if (env_twin(l, names[i]) >= 0) {
+			cfg_fail(c, base, "the same environment variables as the CA %s "
+			         "(DCV_ACME_CAS_<NAME>_...: '-' is '_' there)",
+			         l->ca[env_twin(l, names[i])].name);
 			cfg_skip(c, base);
 			continue;
 		}

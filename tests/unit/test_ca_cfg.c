@@ -207,6 +207,30 @@ static void test_record_of_before(void **state)
 	free(l);
 }
 
+/* Two CAs whose environment variables are the same (DCV_ACME_CAS_A_B_...
+ * for "a-b" and "a_b") are refused: one variable would set both. */
+static void test_env_twins_refused(void **state)
+{
+	(void)state;
+	struct ca_list *l = calloc(1, sizeof(*l));
+	struct cfg *c;
+	const char *e = load(
+		"acme:\n"
+		"  cas:\n"
+		"    a-b: { directory: https://a.test/dir, caa_identities: [a.test] }\n"
+		"    a_b: { directory: https://b.test/dir, caa_identities: [b.test] }\n"
+		"    a-c: { directory: https://c.test/dir, caa_identities: [c.test] }\n",
+		&c, l);
+
+	assert_non_null(strstr(e, "t.yaml:4"));
+	assert_non_null(strstr(e, "the same environment variables as the CA a-b"));
+	assert_int_equal(l->n, 2);
+	assert_int_equal(ca_find(l, "a-c"), 1);
+	ca_list_free(l);
+	cfg_free(c);
+	free(l);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -228,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_tenants_pinned),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_record_of_before),
+		cmocka_unit_test(test_env_twins_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
