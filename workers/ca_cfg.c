@@ -25,6 +25,16 @@ int ca_find(const struct ca_list *l, const char *name)
 	return -1;
 }
 
+int ca_of_record(const struct ca_list *l, const char *name)
+{
+	int k;
+
+	if (name && *name)
+		return ca_find(l, name);
+	k = ca_find(l, ACCOUNT_DEFAULT_CA);
+	return k >= 0 ? k : 0;
+}
+
 /* The host (and port) of URL into OUT: the default CA's bucket scope. */
 static void url_host(const char *url, char *out, size_t len)
 {
@@ -222,6 +232,22 @@ static void load_tenants(struct cfg *c, struct ca_list *l)
 	}
 }
 
+/* The CA of L whose keys NAME's environment variables would be too ("a-b"
+ * and "a_b": cfg_env_for's '-' is '_'), or -1. */
+static int env_twin(const struct ca_list *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++) {
+		const char *a = l->ca[i].name, *b = name;
+		while (*a && (*a == *b || (strchr("-_", *a) && strchr("-_", *b)))) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return i;
+	}
+	return -1;
+}
+
 int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_list *l)
 {
 	size_t n = 0;
@@ -259,6 +285,13 @@ int ca_list_load(struct cfg *c, const struct rl_bucket *new_orders, struct ca_li
 		if (!ca_name_ok(names[i])) {
 			cfg_fail(c, base, "a CA's name is 1 to %d of a-z, 0-9, '_' and '-'",
 			         CA_NAME_MAX);
+			cfg_skip(c, base);
+			continue;
+		}
+		if (env_twin(l, names[i]) >= 0) {
+			cfg_fail(c, base, "the same environment variables as the CA %s "
+			         "(DCV_ACME_CAS_<NAME>_...: '-' is '_' there)",
+			         l->ca[env_twin(l, names[i])].name);
 			cfg_skip(c, base);
 			continue;
 		}

@@ -96,6 +96,13 @@ void ca_list_free(struct ca_list *l);
 /* The index of the CA named NAME, or -1. */
 int ca_find(const struct ca_list *l, const char *name);
 
+/* The CA a record's field names (NAME: its "ca" or "issued_ca"), or -1
+ * when that CA is not configured.  NULL or "": a record from before CAs
+ * had names, whose one CA was the single CA "default": the CA named
+ * "default" when acme.cas has one (the account kept, README), else the
+ * first. */
+int ca_of_record(const struct ca_list *l, const char *name);
+
 /* The CAs a domain of TENANT ("" or NULL: none) may be issued by, as
  * indices into L, in the order they are preferred, into ORDER (L->n
  * entries): a tenant of acme.tenants gets its CAs (cas), then, with

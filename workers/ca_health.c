@@ -38,13 +38,18 @@ out:
 	return ret;
 }
 
-/* KEYS[1] the record; ARGV: reason, now, threshold, reprobe_at, at_once. */
+/* KEYS[1] the record; ARGV: reason, now, threshold, reprobe_at, at_once.
+ * The re-probe time is set when the CA becomes unhealthy, and moved by the
+ * probes only: the failures of the jobs still at the CA (one worker that
+ * cannot reach it, its threads' provision-txt and finalize calls) would
+ * push it on for ever, and no healthy worker would ever probe. */
 static const char failed_lua[] =
 	"local n = redis.call('HINCRBY', KEYS[1], 'failures', 1) "
 	"if n < tonumber(ARGV[3]) and ARGV[5] ~= '1' then return 0 end "
 	"if redis.call('HGET', KEYS[1], 'state') ~= 'unhealthy' then "
-	"  redis.call('HSET', KEYS[1], 'state', 'unhealthy', 'since', ARGV[2]) end "
-	"redis.call('HSET', KEYS[1], 'reason', ARGV[1], 'reprobe_at', ARGV[4]) "
+	"  redis.call('HSET', KEYS[1], 'state', 'unhealthy', 'since', ARGV[2], "
+	"             'reprobe_at', ARGV[4]) end "
+	"redis.call('HSET', KEYS[1], 'reason', ARGV[1]) "
 	"return 1";
 
 int ca_health_failed(redisContext *rc, const char *prefix, const char *ca,

@@ -43,7 +43,8 @@ int ca_health_read(redisContext *rc, const char *prefix, const char *ca,
 
 /* Counts a failure of CA (REASON: one line, no secret) at NOW_MS: the CA is
  * unhealthy when its failures in a row reach THRESHOLD, or at once when
- * AT_ONCE; re-probed REPROBE_MS later.  Returns 1 when it is (or stays)
+ * AT_ONCE; re-probed REPROBE_MS after it became so (later failures do not
+ * move that: only ca_health_probe does).  Returns 1 when it is (or stays)
  * unhealthy, 0 when not yet, -1 when Redis failed. */
 int ca_health_failed(redisContext *rc, const char *prefix, const char *ca,
                      const char *reason, long long now_ms, long long threshold,

@@ -399,9 +399,8 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 
 	ca_allowed_parse(l, rec_str(rec, "cas", NULL), allowed);
 	if (job_ctx_int(job, "renewal", 0)) {
-		/* a record from before CAs had names: the first CA issued it */
-		const char *who = rec_str(rec, "issued_ca", rec_str(rec, "ca", ""));
-		renewal_ca = who[0] ? ca_find(l, who) : 0;
+		/* a record from before CAs had names: ca_of_record's */
+		renewal_ca = ca_of_record(l, rec_str(rec, "issued_ca", rec_str(rec, "ca", "")));
 	}
 	if (rec_int(rec, "rl_slot", 0))
 		held_ca = ca_find(l, rec_str(rec, "rl_ca", ACCOUNT_DEFAULT_CA));
@@ -438,10 +437,14 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	for (int j = 0; j < m && !other; j++)
 		v[j].healthy = true;
 	int k = ca_choose(v, names, m, renewal, held, ch);
+	if (k == CA_CHOICE_NONE_ALLOWED) {
+		/* verify-cname allowed CAs this configuration no longer offers
+		 * the tenant: it looks again */
+		co_none_allowed(ch->why, out);
+		return NULL;
+	}
 	if (k < 0) {
-		/* verify-cname found no CA allowed only when the record says so */
-		outcome_retry(out, k == CA_CHOICE_NONE_ALLOWED ? 60000 : 5000, "%s%s%.300s",
-		              ch->why, no_acct[0] ? "; " : "", no_acct);
+		outcome_retry(out, 5000, "%s%s%.300s", ch->why, no_acct[0] ? "; " : "", no_acct);
 		outcome_keep_state(out);
 		out->wait = true;   /* not the domain's failure */
 		return NULL;

@@ -168,3 +168,12 @@ void co_ordered(struct outcome *out)
 	outcome_advance(out, STAGE_PROVISION_TXT);
 	outcome_state(out, STATE_PROVISIONING);
 }
+
+void co_none_allowed(const char *why, struct outcome *out)
+{
+	outcome_advance(out, STAGE_VERIFY_CNAME);
+	snprintf(out->reason, sizeof(out->reason), "%s: CAA is checked again", why);
+	outcome_state(out, STATE_VERIFYING);
+	/* a new verification writes "cas" anew, and a new place in line */
+	out->clear = "verified_gen verified_at cas rl_slot rl_shift rl_ca";
+}

@@ -138,4 +138,11 @@ bool co_ticket_sane(long long slot, long long shift, uint64_t now_ms, long long 
 /* newOrder answered and its URL recorded: on to provision-txt. */
 void co_ordered(struct outcome *out);
 
+/* None of the CAs the record's "cas" allows is a candidate of this
+ * configuration for the job's tenant (a CA removed from acme.cas, a tenant
+ * pinned anew since verify-cname looked; WHY says so): back to
+ * verify-cname, which checks CAA against the CAs configured now (and says
+ * caa-blocked when none may issue) - not a wait here for ever. */
+void co_none_allowed(const char *why, struct outcome *out);
+
 #endif

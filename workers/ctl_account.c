@@ -129,6 +129,45 @@ struct ca_at {
 /* The environment variable of a tenant account's EAB HMAC key. */
 #define TENANT_EAB_ENV "DCV_ACME_TENANT_EAB_HMAC"
 
+/* --force: whether the CA still accepts the account stored in HASH (a
+ * lookup of its key, newAccount with onlyReturnExisting).  1 it does (it
+ * must not be replaced: the fleet's orders and CAA accounturi name it), 0
+ * it refuses it or the stored key cannot be read (the KEK changed), -1 the
+ * CA could not tell (no answer, 5xx): nothing is replaced then. */
+static int stored_accepted(const struct acme_opts *o, redisContext *rc, const char *hash,
+                           const struct account_kek *kek, char *url, size_t len)
+{
+	struct account a;
+	struct acme_client *c = NULL;
+	int ret = 0;
+
+	url[0] = '\0';
+	if (account_load(rc, hash, kek, &a) != ACCOUNT_OK)
+		return 0;
+	snprintf(url, len, "%s", a.url ? a.url : "?");
+	if (acme_client_new(o, &c) != ACME_OK) {
+		ret = -1;
+		goto out;
+	}
+	acme_set_account(c, a.key, NULL);
+	switch (acme_account_register(c, NULL, NULL, NULL, true)) {
+	case ACME_OK:
+		ret = 1;
+		break;
+	case ACME_E_SERVER: case ACME_E_TIMEOUT: case ACME_E_CONNECT: case ACME_E_NETWORK:
+	case ACME_E_BADNONCE: case ACME_E_RATELIMITED: case ACME_E_TLS: case ACME_E_TOOBIG:
+	case ACME_E_NOMEM: case ACME_E_INSECURE:
+		ret = -1;
+		break;
+	default:
+		ret = 0;   /* unauthorized, accountDoesNotExist, ...: refused */
+	}
+out:
+	acme_client_free(c);
+	account_free(&a);
+	return ret;
+}
+
 static int cmd_register(struct args *a, const struct acme_opts *o,
                         redisContext *rc, const char *prefix,
                         const struct account_kek *kek, const struct ca_at *at)
@@ -174,6 +213,17 @@ static int cmd_register(struct args *a, const struct acme_opts *o,
 		fprintf(stderr, "dcvctl account register: an account is already stored "
 		        "(see \"dcvctl account show\"; --force replaces one the CA no "
 		        "longer accepts)\n");
+		goto out;
+	}
+	char old[512];
+	int acc = ver != 0 ? stored_accepted(o, rc, prefix, kek, old, sizeof(old)) : 0;
+	if (acc != 0) {
+		fprintf(stderr, "dcvctl account register: %s the stored account %s; nothing "
+		        "changed (--force replaces only an account the CA refuses; to "
+		        "give up one it accepts: dcvctl account deactivate --ca %s --yes, "
+		        "then register)\n",
+		        acc > 0 ? "the CA still accepts" : "the CA did not say whether it accepts",
+		        old, at->ca);
 		goto out;
 	}
 	if (crypto_key_new(kt, &key) != CRYPTO_OK ||

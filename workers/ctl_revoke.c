@@ -106,7 +106,7 @@ static enum acme_status ask_ca(struct ctl *c, const char *name, const char *chai
 	const char *issuer = queue_reply_str(queue_reply_at(r, 0), NULL);
 	if (!issuer)
 		issuer = queue_reply_str(queue_reply_at(r, 1), NULL);
-	int k = issuer ? ca_find(&cas, issuer) : 0;
+	int k = ca_of_record(&cas, issuer);
 	if (k < 0) {
 		fprintf(stderr, "dcvctl revoke: %s was issued by CA %.40s, not in acme.cas\n",
 		        name, issuer);

@@ -316,7 +316,7 @@ int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec)
 {
 	const char *name = rec_str(rec, "ca", "");
 
-	return name[0] ? ca_find(&p->cas, name) : 0;
+	return ca_of_record(&p->cas, name);
 }
 
 /* The client of the CA named in REC's FIELD (else "ca"; neither: the
@@ -330,7 +330,7 @@ static struct acme_client *acme_of(struct stage_env *env, const struct domain_re
 	struct pipeline *p = env->deps;
 	const char *name = rec_str(rec, field, rec_str(rec, "ca", ""));
 	const char *who = rec_str(rec, acct, rec_str(rec, "acct", ""));
-	int ca = name[0] ? ca_find(&p->cas, name) : 0;
+	int ca = ca_of_record(&p->cas, name);
 	const char *tenant = strcmp(who, "tenant") == 0 ? rec_str(rec, "tenant", "") : NULL;
 
 	if (ca < 0) {

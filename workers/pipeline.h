@@ -110,8 +110,9 @@ const char *pipeline_cur_scope(struct stage_env *env);
 void pipeline_note_caps(struct stage_env *env);
 
 /* The index of the CA the record REC names ("ca": the CA of its order and
- * of the certificate it issued), the first CA when it names none (a record
- * of a single-CA fleet), -1 when it names one no longer configured. */
+ * of the certificate it issued), ca_of_record()'s when it names none (a
+ * record of a single-CA fleet: the CA "default", else the first), -1 when
+ * it names one no longer configured. */
 int pipeline_rec_ca(const struct pipeline *p, const struct domain_rec *rec);
 
 /* pipeline_acme_ca() for the CA of REC's order (pipeline_rec_ca), with the

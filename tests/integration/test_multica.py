@@ -16,7 +16,8 @@ test_each_ca_rotates_on_its_own: rotate-key --ca b moves B's key only.
 test_account_refused_then_registered: A's account deactivated at the CA
 (it answers unauthorized): A is unhealthy with that reason, its domains go
 to B; "dcvctl account register --ca a --force" registers anew, A is
-healthy and issues again.
+healthy and issues again (--force on B, whose account the CA accepts,
+changes nothing).
 
 test_tenant_pinned_to_b: a tenant of acme.tenants pinned to B is issued
 by B, never A, and caa-blocked when its CAA allows A only.
@@ -34,6 +35,10 @@ EAB account at B (own_account) is issued under it (the kid B saw), others
 under the fleet's; CAA accounturi is checked against it; a tenant whose
 own account is refused or missing never uses the fleet's (with fallback:
 the fleet's other CA).
+
+test_failures_do_not_push_the_reprobe: ca_health.c's Lua on a real Redis:
+the failures that go on while a CA is unhealthy do not move its re-probe
+time, only the probe does.
 
 Every certificate verifies against the root of the CA that issued it
 (Pebble's /roots/0), not against the other's."""
@@ -242,6 +247,12 @@ def test_account_refused_then_registered(mc):
     key = f"{env.prefix}:account:a"
     saved = r.hgetall(key)
     assert saved, "no account of CA a"
+    # --force does not replace an account the CA still accepts (B's)
+    b_url = r.hget(f"{env.prefix}:account:b", "url")
+    out = env.ctl("account", "register", "--ca", "b", "--email", "ops@example.com",
+                  "--force", check=False)
+    assert out.returncode != 0 and "still accepts" in out.stderr, out.stderr
+    assert r.hget(f"{env.prefix}:account:b", "url") == b_url
     # deactivated at the CA, kept in Redis: the CA now refuses it
     env.ctl("account", "deactivate", "--ca", "a", "--yes")
     assert not r.exists(key)
@@ -462,5 +473,43 @@ def test_tenant_eab_account():
         assert {o["kid"] for o in m.b_ca.orders() if again in o["names"]} == {t_url}
     finally:
         m.close()
+def ca_health_lua(name):
+    """The Lua source of workers/ca_health.c's NAME (a C string literal
+    made of adjacent parts), to run it directly."""
+    src = open(os.path.join(os.environ["DCV_SOURCE_DIR"], "workers", "ca_health.c")).read()
+    m = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S)
+    assert m, name
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+
+
+def test_failures_do_not_push_the_reprobe():
+    """An unhealthy CA's re-probe time is set when it becomes unhealthy and
+    moved by the probes only: the failures that go on (one worker's
+    threads that cannot reach the CA) do not push it on, so that a healthy
+    worker probes at that time."""
+    d = harness.tmpdir("dcv-multica-lua-")
+    redis = harness.Redis(d)
+    try:
+        r = redis.client()
+        failed = ca_health_lua("failed_lua")
+        probe = ca_health_lua("probe_lua")
+        k = "dcv:ca:a"
+        # reason, now, threshold 2, reprobe_at, at_once
+        assert r.eval(failed, 1, k, "no answer", 1000, 2, 61000, "0") == 0
+        assert r.eval(failed, 1, k, "no answer", 2000, 2, 62000, "0") == 1
+        h = r.hgetall(k)
+        assert (h[b"state"], h[b"since"], h[b"reprobe_at"]) == (b"unhealthy", b"2000", b"62000")
+        for t in range(3000, 60000, 1000):
+            assert r.eval(failed, 1, k, f"no answer {t}", t, 2, t + 60000, "0") == 1
+        h = r.hgetall(k)
+        assert h[b"reprobe_at"] == b"62000" and h[b"reason"] == b"no answer 59000", h
+        assert h[b"since"] == b"2000"
+        # the probe is not due before it; then one worker takes it
+        assert r.eval(probe, 1, k, 61999, 122000) == 0
+        assert r.eval(probe, 1, k, 62000, 122000) == 1
+        assert r.eval(probe, 1, k, 62001, 122001) == 0
+        assert r.hget(k, "reprobe_at") == b"122000"
+    finally:
+        redis.stop()
         if not os.environ.get("DCV_KEEP_TMP"):
             harness.rmtree(d)

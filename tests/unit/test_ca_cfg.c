@@ -181,6 +181,64 @@ static void test_tenants_pinned(void **state)
 	free(l);
 }
 
+/* A record from before CAs had names (no "ca", no "issued_ca") was the
+ * single CA "default"'s: with acme.cas it is the CA still named "default"
+ * (its account kept), else the first; a name no longer configured is -1. */
+static void test_record_of_before(void **state)
+{
+	(void)state;
+	struct ca_list *l = calloc(1, sizeof(*l));
+	struct cfg *c;
+
+	assert_string_equal(load(
+		"acme:\n"
+		"  cas:\n"
+		"    zerossl: { directory: https://z.test/dir, caa_identities: [z.test] }\n"
+		"    default: { directory: https://le.test/dir, caa_identities: [le.test] }\n",
+		&c, l), "");
+	assert_int_equal(ca_of_record(l, NULL), 1);
+	assert_int_equal(ca_of_record(l, ""), 1);
+	assert_int_equal(ca_of_record(l, "zerossl"), 0);
+	assert_int_equal(ca_of_record(l, "gone"), -1);
+	ca_list_free(l);
+	cfg_free(c);
+	assert_string_equal(load(
+		"acme:\n"
+		"  cas:\n"
+		"    a: { directory: https://a.test/dir, caa_identities: [a.test] }\n"
+		"    b: { directory: https://b.test/dir, caa_identities: [b.test] }\n",
+		&c, l), "");
+	assert_int_equal(ca_of_record(l, ""), 0);
+	assert_int_equal(ca_of_record(l, "b"), 1);
+	ca_list_free(l);
+	cfg_free(c);
+	free(l);
+}
+
+/* Two CAs whose environment variables are the same (DCV_ACME_CAS_A_B_...
+ * for "a-b" and "a_b") are refused: one variable would set both. */
+static void test_env_twins_refused(void **state)
+{
+	(void)state;
+	struct ca_list *l = calloc(1, sizeof(*l));
+	struct cfg *c;
+	const char *e = load(
+		"acme:\n"
+		"  cas:\n"
+		"    a-b: { directory: https://a.test/dir, caa_identities: [a.test] }\n"
+		"    a_b: { directory: https://b.test/dir, caa_identities: [b.test] }\n"
+		"    a-c: { directory: https://c.test/dir, caa_identities: [c.test] }\n",
+		&c, l);
+
+	assert_non_null(strstr(e, "t.yaml:4"));
+	assert_non_null(strstr(e, "the same environment variables as the CA a-b"));
+	assert_int_equal(l->n, 2);
+	assert_int_equal(ca_find(l, "a-c"), 1);
+	ca_list_free(l);
+	cfg_free(c);
+	free(l);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -201,6 +259,8 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_tenants_pinned),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_record_of_before),
+		cmocka_unit_test(test_env_twins_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -448,6 +448,35 @@ static void test_ticket_sane(void **state)
 	assert_false(co_ticket_sane(0, 5, T0, period));
 }
 
+/* ordering: the record's "cas" names only CAs this configuration does not
+ * offer the job's tenant (a CA removed from acme.cas, a tenant pinned
+ * anew): back to verify-cname with "cas" dropped, which checks CAA against
+ * the CAs configured now - not a wait in create-order for ever. */
+static void test_none_allowed_verifies_again(void **state)
+{
+	(void)state;
+	struct outcome out = { 0 };
+
+	co_none_allowed("no configured CA is allowed by CAA", &out);
+	assert_int_equal(out.kind, OUT_ADVANCE);
+	assert_int_equal(out.next, STAGE_VERIFY_CNAME);
+	assert_state(&out, STATE_VERIFYING);
+	assert_event_is(&out, NO_EVENT);
+	assert_false(out.wait);
+	assert_non_null(strstr(out.reason, "no configured CA is allowed"));
+	assert_non_null(out.clear);
+	/* the CAs are written anew, and the verification and place with them */
+	const char *need[] = { "cas", "verified_gen", "verified_at", "rl_slot", "rl_shift",
+	                       "rl_ca" };
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		char f[32];
+		snprintf(f, sizeof(f), " %s ", need[i]);
+		char all[128];
+		snprintf(all, sizeof(all), " %s ", out.clear);
+		assert_non_null(strstr(all, f));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_look_delegated),
 		cmocka_unit_test(test_look_not_delegated),
 		cmocka_unit_test(test_look_transient),
+		cmocka_unit_test(test_none_allowed_verifies_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
