@@ -445,7 +445,12 @@ static struct acme_client *choose(struct stage_env *env, const struct job *job,
 	}
 	if (k < 0) {
 		outcome_retry(out, 5000, "%s%s%.300s", ch->why, no_acct[0] ? "; " : "", no_acct);
-		outcome_keep_state(out);
+		/* an account that does not load is the operator's to fix: the
+		 * record's last_error says why (a kept state writes none) */
+		if (no_acct[0])
+			outcome_state(out, STATE_ORDERING);
+		else
+			outcome_keep_state(out);
 		out->wait = true;   /* not the domain's failure */
 		return NULL;
 	}
