@@ -490,6 +490,11 @@ void stage_create_order(struct stage_env *env, struct job *job, struct outcome *
 		goto out;
 	if (!(c = choose(env, job, &rec, &ch, &h, out)))
 		goto out;
+	/* ARI's replaces names a certificate of the account that ordered it
+	 * (a tenant moved onto its own account, or off it, replaces nothing) */
+	if (strcmp(rec_str(&rec, "issued_acct", "fleet"),
+	           pipeline_cur_tenant(env) ? "tenant" : "fleet") != 0)
+		job_ctx_del(job, "replaces");
 	int n = rec_names(&rec, job, names, NAMES_MAX);
 	if (!still_delegated(env, job, &rec, names, n, out) ||
 	    budget(env, job, &rec, names, n, out) != 0 || !one_at_a_time(out))

@@ -9,7 +9,7 @@
 --    2  this entry is the domain's pipeline already (ONBOARD or an earlier
 --       delivery claimed it: same job id, same entry): adopt gen
 --    1  a new pipeline: a new gen, its names claimed as ONBOARD does,
---       state "verifying"
+--       state "verifying", a certificate it kept back in the expiry index
 --    0  another pipeline runs (an ACTIVE state with a job): it was nudged;
 --       drop this job (also a second XADD of the same job)
 --   -1  a name is held by another tenant (why says which); nothing changed
@@ -36,4 +36,7 @@ count_state(p, k, 'verifying')
 redis.call('HSET', k, 'state', 'verifying', 'stage', 'verify-cname', 'job', jid,
   'tenant', tenant, 'target', target, 'names', names, 'attempts', 0,
   'onboarded_at', now, 'updated_at', now, 'claim_entry', entry)
+-- a certificate it kept is back in the expiry index, as in ONBOARD
+local na = tonumber(redis.call('HGET', p..':cert:'..dom, 'not_after') or '')
+if na then redis.call('ZADD', p..':expiry', na, dom) end
 return {1, gen}

@@ -562,6 +562,10 @@ def test_expiry_index_release_onboard_and_reindex(r, run):
     # a hash whose not_after is no number is never indexed
     assert onboard(run, ob("bad.example", "t1", "bad.example")) == ["queued"]
     assert r.zscore(ex, "bad.example") is None
+    # CLAIM (a job the backend XADDed) after a release: the same as ONBOARD
+    r.hset(f"{P}:domain:rel.example", "state", "failed")
+    assert claim(run, "rel.example", "j-rel")[0] == 1
+    assert r.zscore(ex, "rel.example") == 1700000000
 
 
 def states(r):
