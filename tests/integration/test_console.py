@@ -23,7 +23,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        WebDriverException)
 
 import harness
 from test_e2e import customer_ready, fleet, issued, job, wait_issued
@@ -154,6 +155,11 @@ def gone(element):
         return False
     except StaleElementReferenceException:
         return True
+    except WebDriverException as e:
+        # newer chromedrivers say so of a node of the page just replaced
+        if "does not belong to the document" in str(e):
+            return True
+        raise
 
 
 def body_text(d):
